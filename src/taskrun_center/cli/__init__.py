@@ -1,0 +1,1 @@
+"""The ``taskrun`` command line: one module per command group, mounted by ``app``."""

@@ -1,0 +1,74 @@
+"""The ``taskrun`` entry point: mounts every command group and configures logging."""
+
+from __future__ import annotations
+
+import importlib
+from typing import Annotated
+
+import typer
+
+from taskrun_center import __version__
+from taskrun_center.cli.common import cli_language
+from taskrun_center.i18n import Text
+
+# Each module defines ``register(app)``, which adds its commands or sub-groups.
+COMMAND_MODULES = (
+    "summary",
+    "db",
+    "runs",
+    "maintenance",
+    "tasks",
+    "exec_command",
+    "scheduler",
+    "serve",
+    "users",
+    "up",
+)
+
+app = typer.Typer(
+    name="taskrun",
+    help=Text(
+        "任务运行中心：记录每个后台任务的每次运行，并校验运行摘要。",
+        "TaskRun Center: record every run of every background task and check its summary.",
+    ).render(cli_language()),
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"taskrun-center {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    lang: Annotated[
+        str | None,
+        typer.Option(
+            "--lang",
+            envvar="TASKRUN_LANGUAGE",
+            help=Text("消息语言：zh-CN 或 en。", "Message language: zh-CN or en.").render(
+                cli_language()
+            ),
+        ),
+    ] = None,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
+    ] = False,
+) -> None:
+    """Configure logging for every command."""
+    from taskrun_center.logging_setup import configure_logging
+
+    configure_logging()
+
+
+for _name in COMMAND_MODULES:
+    importlib.import_module(f"taskrun_center.cli.{_name}").register(app)
+
+
+def main() -> None:
+    """Run the ``taskrun`` command."""
+    app()

@@ -1,0 +1,79 @@
+"""Helpers every command shares: language, database URL option, output and exit codes."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from typing import Annotated, Any, NoReturn
+
+import typer
+from rich.console import Console
+
+from taskrun_center.i18n import Language, Text, normalize_language
+
+# Exit codes: 0 success, 1 the checked thing is bad (invalid summary, audit findings, failed
+# batch), 2 usage error (bad option, unreadable file, text that is not JSON).
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+
+stdout = Console(soft_wrap=True)
+stderr = Console(stderr=True, soft_wrap=True)
+
+
+def cli_language() -> Language:
+    """Return the language of CLI messages: ``--lang`` on the command line, else TASKRUN_LANGUAGE.
+
+    Help text is built when the commands are declared, before Typer parses options, so the
+    command line is scanned here directly.
+    """
+    argv = sys.argv[1:]
+    for index, argument in enumerate(argv):
+        if argument.startswith("--lang="):
+            return normalize_language(argument.split("=", 1)[1])
+        if argument == "--lang" and index + 1 < len(argv):
+            return normalize_language(argv[index + 1])
+    return normalize_language(os.environ.get("TASKRUN_LANGUAGE"))
+
+
+def tr(text: Text, **params: object) -> str:
+    """Render a bilingual message in the CLI language."""
+    return text.render(cli_language(), **params)
+
+
+DatabaseUrlOption = Annotated[
+    str | None,
+    typer.Option(
+        "--database-url",
+        envvar="TASKRUN_DATABASE_URL",
+        help=Text(
+            "数据库 URL（SQLAlchemy 格式）；默认使用当前目录下的 SQLite 文件 taskrun.db。",
+            "Database URL (SQLAlchemy form); default: the SQLite file taskrun.db in the current folder.",
+        ).render(cli_language()),
+        show_default=False,
+    ),
+]
+
+
+def resolve_database_url(database_url: str | None) -> str:
+    """Return the URL given on the command line, else the configured default."""
+    if database_url:
+        return database_url
+    from taskrun_center.config import get_settings
+
+    return get_settings().database_url
+
+
+def print_json(payload: Any) -> None:
+    """Write one JSON document to stdout (UTF-8, not ASCII-escaped)."""
+    sys.stdout.write(json.dumps(payload, ensure_ascii=False, indent=2, default=str) + "\n")
+
+
+def fail(message: str, code: int = EXIT_FAILED) -> NoReturn:
+    """Print an error to stderr and exit with ``code``."""
+    stderr.print(f"[bold red]{tr(ERROR_PREFIX)}[/] {message}", markup=True, highlight=False)
+    raise typer.Exit(code)
+
+
+ERROR_PREFIX = Text("错误：", "Error:")

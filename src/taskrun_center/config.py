@@ -1,0 +1,79 @@
+"""Settings read from ``TASKRUN_*`` environment variables; every default works out of the box.
+
+CLI options override these per command. Nested limit settings use a double underscore, for
+example ``TASKRUN_SUMMARY_LIMITS__MAX_BYTES=32768``.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import BaseModel, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_DATABASE_FILE = "taskrun.db"
+
+
+class SummaryLimits(BaseModel):
+    """Capacity limits on a run's summary (the envelope), checked before anything is stored."""
+
+    model_config = {"frozen": True}
+
+    max_bytes: int = Field(16 * 1024, ge=256, description="Serialized size (compact UTF-8 JSON).")
+    warn_bytes: int = Field(8 * 1024, ge=0, description="Accepted above this, but logged.")
+    max_array_items: int = Field(50, ge=1, description="Elements in any array.")
+    max_highlights: int = Field(20, ge=0, description="Entries in common.highlights.")
+    max_highlight_chars: int = Field(200, ge=1, description="Characters in one highlight.")
+    max_object_keys: int = Field(50, ge=1, description="Keys in any object.")
+    max_depth: int = Field(6, ge=1, description="Nesting inside inputs, scope.target, ext.data.")
+    max_string_chars: int = Field(1024, ge=1, description="Characters in any string.")
+
+
+class ItemLimits(BaseModel):
+    """Capacity limits on item data; oversize data is truncated visibly, never rejected."""
+
+    model_config = {"frozen": True}
+
+    max_metrics_bytes: int = Field(4 * 1024, ge=256)
+    max_details_bytes: int = Field(64 * 1024, ge=1024)
+    max_error_chars: int = Field(4 * 1024, ge=128)
+
+
+class Settings(BaseSettings):
+    """Process-wide settings; see the README's configuration table for each default."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="TASKRUN_", env_nested_delimiter="__", extra="ignore"
+    )
+
+    database_url: str = Field(
+        default_factory=lambda: f"sqlite:///{Path.cwd() / DEFAULT_DATABASE_FILE}",
+        description="SQLAlchemy URL; a SQLite file taskrun.db in the working directory by default.",
+    )
+    language: str = Field("zh-CN", description="Language of messages: zh-CN or en.")
+    log_level: str = Field("INFO")
+    log_format: str = Field("console", description="console or json.")
+    summary_limits: SummaryLimits = Field(default_factory=SummaryLimits)
+    item_limits: ItemLimits = Field(default_factory=ItemLimits)
+
+    sqlite_busy_timeout_ms: int = Field(5000, ge=0)
+    retention_days: int = Field(30, ge=1, description="Age of finished runs that purge deletes.")
+    keep_last: int = Field(10, ge=0, description="Newest runs per task key that purge keeps.")
+    purge_batch_size: int = Field(2000, ge=1, description="Runs deleted per transaction.")
+    reap_timeout_seconds: int = Field(600, ge=10, description="Silence before a run is reaped.")
+    pending_timeout_seconds: int = Field(3600, ge=10, description="Wait before a pending run is reaped.")
+    heartbeat_interval_seconds: float = Field(15.0, gt=0)
+
+    scheduler_config: str | None = Field(None, description="TOML file with scheduler jobs.")
+    host: str = Field("127.0.0.1")
+    port: int = Field(8000, ge=1, le=65535)
+    secret_key: str | None = Field(None, description="Signs session cookies; generated when unset.")
+    admin_password: str | None = Field(None, description="Password of the first admin user.")
+    celery_broker_url: str = Field("redis://127.0.0.1:6379/0")
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Return the settings of this process, read once from the environment."""
+    return Settings()

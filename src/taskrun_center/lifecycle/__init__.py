@@ -1,0 +1,1 @@
+"""Lifecycle: the write service (every status change goes through it) and the read service."""
