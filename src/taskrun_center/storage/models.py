@@ -39,7 +39,9 @@ NAMING_CONVENTION = {
 }
 
 
-def _in_values(column: str, values: type[RunStatus] | type[ItemStatus] | type[TriggerSource]) -> str:
+def _in_values(
+    column: str, values: type[RunStatus] | type[ItemStatus] | type[TriggerSource]
+) -> str:
     listed = ", ".join(f"'{member.value}'" for member in values)
     return f"{column} IN ({listed})"
 

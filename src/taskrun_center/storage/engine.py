@@ -1,0 +1,138 @@
+"""Engines and sessions for SQLite (the embedded default) and PostgreSQL.
+
+SQLite connections run in WAL mode with a busy timeout and enforced foreign keys, set on every
+new connection because these are per-connection settings. PostgreSQL pools check a connection
+before use (``pool_pre_ping``), so a connection that the server dropped is replaced on the next
+checkout instead of failing the next operation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import structlog
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+from taskrun_center.storage.errors import translate_errors
+
+logger = structlog.get_logger(__name__)
+
+# Execution option that makes a SQLite transaction start with BEGIN IMMEDIATE.
+SQLITE_IMMEDIATE = "taskrun_sqlite_immediate"
+
+
+def create_engine_for(url: str, *, busy_timeout_ms: int | None = None) -> Engine:
+    """Create an engine for ``url`` with the settings this product relies on.
+
+    ``busy_timeout_ms`` applies to SQLite only: how long a writer waits for another writer's
+    lock before failing; ``None`` uses ``TASKRUN_SQLITE_BUSY_TIMEOUT_MS`` (5000 by default).
+    """
+    backend = make_url(url).get_backend_name()
+    if backend == "sqlite":
+        return _create_sqlite_engine(url, _busy_timeout(busy_timeout_ms))
+    return create_engine(url, pool_pre_ping=True)
+
+
+def _busy_timeout(busy_timeout_ms: int | None) -> int:
+    if busy_timeout_ms is not None:
+        return busy_timeout_ms
+    from taskrun_center.config import get_settings
+
+    return get_settings().sqlite_busy_timeout_ms
+
+
+def _create_sqlite_engine(url: str, busy_timeout_ms: int) -> Engine:
+    engine = create_engine(url, connect_args={"timeout": busy_timeout_ms / 1000})
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # The sqlite3 module opens transactions on its own and never for SELECT; switching that
+        # off lets the "begin" hook below emit BEGIN itself, so reads are in the transaction too.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            # In WAL mode NORMAL keeps the database consistent after a crash; only the last
+            # commits before a power loss can be lost. FULL would fsync on every commit.
+            cursor.execute("PRAGMA synchronous=NORMAL")
+        finally:
+            cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Connection) -> None:
+        # A deferred transaction that reads first and writes later cannot wait for the write
+        # lock (SQLite reports "database is locked" at once), so write transactions take the
+        # lock up front and wait up to the busy timeout instead.
+        immediate = connection.get_execution_options().get(SQLITE_IMMEDIATE, False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+    return engine
+
+
+class Database:
+    """One database: its engine, a session factory and a unit-of-work helper.
+
+    ``url`` defaults to ``TASKRUN_DATABASE_URL`` (a SQLite file ``taskrun.db`` in the working
+    directory when unset). Sessions keep loaded objects usable after commit.
+    """
+
+    def __init__(self, url: str | None = None, *, busy_timeout_ms: int | None = None) -> None:
+        if url is None:
+            from taskrun_center.config import get_settings
+
+            url = get_settings().database_url
+        self.url = url
+        self.is_sqlite = make_url(url).get_backend_name() == "sqlite"
+        self.busy_timeout_ms = _busy_timeout(busy_timeout_ms) if self.is_sqlite else None
+        self.engine = create_engine_for(url, busy_timeout_ms=self.busy_timeout_ms)
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    def session(self) -> Session:
+        """Open a session; the caller commits or rolls back and closes it.
+
+        On SQLite its transactions start deferred, which suits reading; write through
+        ``transaction()`` so that a write waits for another writer instead of failing.
+        """
+        return self._sessions()
+
+    @contextmanager
+    def transaction(self, operation: str = "database transaction") -> Iterator[Session]:
+        """Yield a session in a write transaction: commit on success, roll back on error.
+
+        ``operation`` names the work in error messages.
+
+        Raises:
+            DatabaseLockedError: SQLite stayed locked by another writer beyond the busy timeout.
+            ConnectionLostError: the connection broke; the next transaction reconnects.
+            StorageError: any other database failure, with the driver error chained.
+        """
+        session = self._sessions()
+        try:
+            with translate_errors(operation, busy_timeout_ms=self.busy_timeout_ms):
+                if self.is_sqlite:
+                    session.connection(execution_options={SQLITE_IMMEDIATE: True})
+                yield session
+                session.commit()
+        except BaseException:
+            self._rollback_quietly(session, operation)
+            raise
+        finally:
+            session.close()
+
+    def _rollback_quietly(self, session: Session, operation: str) -> None:
+        # The original error is what the caller needs; a rollback on a dead connection
+        # would only hide it.
+        try:
+            session.rollback()
+        except Exception as error:
+            logger.warning("rollback_failed", operation=operation, error=str(error))
+
+    def dispose(self) -> None:
+        """Close every pooled connection (for tests and process shutdown)."""
+        self.engine.dispose()

@@ -1,0 +1,80 @@
+"""Translate database driver errors into ``StorageError`` at the storage boundary.
+
+Callers above the storage layer catch ``taskrun_center.errors.StorageError`` (or one of the
+subclasses here) and never a SQLAlchemy or driver exception; the original error stays chained
+as ``__cause__`` for the traceback.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy import exc as sa_exc
+
+from taskrun_center.errors import StorageError
+
+
+class DatabaseLockedError(StorageError):
+    """Raised when SQLite stayed locked by another writer for longer than the busy timeout."""
+
+    code = "STORAGE_LOCKED"
+
+    def __init__(self, operation: str, busy_timeout_ms: int | None) -> None:
+        waited = f"{busy_timeout_ms} ms" if busy_timeout_ms is not None else "the busy timeout"
+        super().__init__(
+            f"{operation} failed: the SQLite database was locked by another writer for longer "
+            f"than {waited}; retry later, or raise TASKRUN_SQLITE_BUSY_TIMEOUT_MS"
+        )
+        self.operation = operation
+        self.busy_timeout_ms = busy_timeout_ms
+
+
+class ConnectionLostError(StorageError):
+    """Raised when the database connection broke during an operation; the next one reconnects."""
+
+    code = "STORAGE_CONNECTION_LOST"
+
+    def __init__(self, operation: str) -> None:
+        super().__init__(
+            f"{operation} failed: the database connection was lost and the transaction was "
+            "rolled back; the next operation opens a new connection"
+        )
+        self.operation = operation
+
+
+def is_sqlite_locked(error: BaseException) -> bool:
+    """Return True when ``error`` is SQLite's "database is locked" (or "busy") failure."""
+    if not isinstance(error, sa_exc.OperationalError):
+        return False
+    text = str(error.orig).lower()
+    return "database is locked" in text or "database is busy" in text
+
+
+def to_storage_error(
+    error: sa_exc.SQLAlchemyError, operation: str, *, busy_timeout_ms: int | None = None
+) -> StorageError:
+    """Build the ``StorageError`` that describes ``error``; the caller raises it ``from error``."""
+    if is_sqlite_locked(error):
+        return DatabaseLockedError(operation, busy_timeout_ms)
+    if isinstance(error, sa_exc.DBAPIError) and error.connection_invalidated:
+        return ConnectionLostError(operation)
+    # The driver's first line names the failure (constraint, syntax, type) without the
+    # statement or its parameters, which could carry item data.
+    detail = str(getattr(error, "orig", None) or error).splitlines()[0]
+    return StorageError(f"{operation} failed: {type(error).__name__}: {detail}")
+
+
+@contextmanager
+def translate_errors(operation: str, *, busy_timeout_ms: int | None = None) -> Iterator[None]:
+    """Re-raise SQLAlchemy and driver errors inside the block as ``StorageError``.
+
+    Raises:
+        DatabaseLockedError: SQLite stayed locked beyond the busy timeout.
+        ConnectionLostError: the connection broke; the pool reconnects on the next checkout.
+        StorageError: any other database failure.
+    """
+    try:
+        yield
+    except sa_exc.SQLAlchemyError as error:
+        raise to_storage_error(error, operation, busy_timeout_ms=busy_timeout_ms) from error

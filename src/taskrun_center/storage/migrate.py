@@ -1,0 +1,92 @@
+"""Apply, revert and inspect schema migrations from Python (``taskrun db`` calls these).
+
+The Alembic environment ships inside the package (``storage/migrations``), so migrations work
+from an installed package in any working directory, without an ``alembic.ini``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import structlog
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from alembic.util.exc import CommandError
+
+from taskrun_center.errors import StorageError
+from taskrun_center.storage.engine import create_engine_for
+from taskrun_center.storage.errors import translate_errors
+
+logger = structlog.get_logger(__name__)
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+
+
+def _config(url: str) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    # Passed as an attribute, not a main option, because ini interpolation would read every
+    # "%" in a URL-encoded password as a placeholder.
+    config.attributes["url"] = url
+    return config
+
+
+def upgrade(url: str, revision: str = "head") -> None:
+    """Migrate the database at ``url`` forward to ``revision`` (the newest by default).
+
+    Raises:
+        StorageError: the revision is unknown or the database failed; nothing of the failing
+            revision stays applied, because each revision runs in one transaction.
+    """
+    logger.info("migration_upgrade_started", revision=revision)
+    with translate_errors(f"upgrade to revision {revision}"), _alembic_errors(revision):
+        command.upgrade(_config(url), revision)
+    logger.info("migration_upgrade_finished", revision=revision, current=current(url))
+
+
+def downgrade(url: str, revision: str) -> None:
+    """Revert the database at ``url`` to ``revision`` (``base`` drops every table and its data).
+
+    Raises:
+        StorageError: the revision is unknown or the database failed.
+    """
+    logger.info("migration_downgrade_started", revision=revision)
+    with translate_errors(f"downgrade to revision {revision}"), _alembic_errors(revision):
+        command.downgrade(_config(url), revision)
+    logger.info("migration_downgrade_finished", revision=revision, current=current(url))
+
+
+def current(url: str) -> str | None:
+    """Return the revision the database at ``url`` is at, or None before the first upgrade.
+
+    Raises:
+        StorageError: the database cannot be read.
+    """
+    engine = create_engine_for(url)
+    try:
+        with translate_errors("read the schema revision"), engine.connect() as connection:
+            return MigrationContext.configure(connection).get_current_revision()
+    finally:
+        engine.dispose()
+
+
+def head() -> str:
+    """Return the newest revision shipped with this package."""
+    script = ScriptDirectory.from_config(_config(""))
+    newest = script.get_current_head()
+    if newest is None:
+        raise StorageError(f"no migration revisions found in {MIGRATIONS_DIR}")
+    return newest
+
+
+@contextmanager
+def _alembic_errors(revision: str) -> Iterator[None]:
+    """Turn Alembic's command errors (such as an unknown revision) into ``StorageError``."""
+    try:
+        yield
+    except CommandError as error:
+        raise StorageError(f"migration to revision {revision!r} failed: {error}") from error

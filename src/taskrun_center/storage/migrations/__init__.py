@@ -1,0 +1,1 @@
+"""Alembic environment of the product's schema; ``storage.migrate`` drives it."""
