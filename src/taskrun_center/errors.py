@@ -66,6 +66,17 @@ class InvalidTransitionError(TaskRunError):
         self.requested = requested
 
 
+class InvalidValueError(TaskRunError):
+    """Raised when a value given to the write service cannot be stored; names the field."""
+
+    code = "INVALID_VALUE"
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(f"invalid {field}: {reason}")
+        self.field = field
+        self.reason = reason
+
+
 class UnknownTaskTypeError(TaskRunError):
     """Raised when a task key is not registered where a registered type is required."""
 
