@@ -1,0 +1,157 @@
+"""Opaque keyset cursors for deep pages of the run list.
+
+A cursor stores the sort value and ``id`` of the last row of the previous page. It also stores
+the sort and order it belongs to, a fingerprint of the filter, the number of the page it leads
+to and the total counted on the first page. It is URL-safe base64 of compact JSON followed by an
+HMAC-SHA256 tag, so an edited or truncated cursor is rejected. The content is not secret: the
+tag only proves that this service made the cursor.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from taskrun_center.errors import InvalidQueryError
+
+CURSOR_VERSION = 1
+# 12 bytes of HMAC-SHA256 are far beyond guessing and keep URLs short.
+_TAG_BYTES = 12
+# Used when no secret key is configured, so that cursors still work across processes and
+# restarts. Anyone who reads this source can then forge a tag. A forged cursor can only choose
+# where a page starts, because every field is type-checked and reaches SQL as a bound parameter.
+_DEFAULT_KEY = b"taskrun-center/run-list-cursor"
+
+
+@dataclass(frozen=True, slots=True)
+class RunCursor:
+    """The end of one page of the run list and the query that page belongs to."""
+
+    sort: str
+    order: str
+    last_value: datetime | int | str | None
+    last_id: int
+    filter_fingerprint: str
+    page: int
+    total: int
+
+
+def cursor_key(secret_key: str | None) -> bytes:
+    """Return the HMAC key for cursors, derived from the configured secret key when there is one."""
+    if not secret_key:
+        return _DEFAULT_KEY
+    return hashlib.sha256(_DEFAULT_KEY + b"\0" + secret_key.encode()).digest()
+
+
+def encode_cursor(cursor: RunCursor, key: bytes) -> str:
+    """Serialise and sign ``cursor``."""
+    value = cursor.last_value
+    payload = {
+        "v": CURSOR_VERSION,
+        "s": cursor.sort,
+        "o": cursor.order,
+        "k": value.isoformat() if isinstance(value, datetime) else value,
+        "i": cursor.last_id,
+        "f": cursor.filter_fingerprint,
+        "p": cursor.page,
+        "t": cursor.total,
+    }
+    body = json.dumps(payload, separators=(",", ":"), ensure_ascii=True).encode()
+    tag = hmac.new(key, body, hashlib.sha256).digest()[:_TAG_BYTES]
+    return _b64encode(body) + "." + _b64encode(tag)
+
+
+def decode_cursor(text: str, key: bytes, *, sort: str, order: str, filter_fingerprint: str,
+                  value_kind: type) -> RunCursor:
+    """Verify and parse a cursor made for this sort, order and filter.
+
+    ``value_kind`` is the Python type of the sort column.
+
+    Raises:
+        InvalidQueryError: the cursor is malformed, was edited, comes from another version, or
+            belongs to another sort, order or filter.
+    """
+    body = _verified_body(text, key)
+    try:
+        payload = json.loads(body)
+    except ValueError:
+        raise _invalid("its content is not JSON") from None
+    if not isinstance(payload, dict) or payload.get("v") != CURSOR_VERSION:
+        raise _invalid("it was made by another version of the service")
+
+    if not all(isinstance(payload.get(field), str) for field in ("s", "o", "f")):
+        raise _invalid("sort, order or filter fingerprint is missing")
+    if not all(_is_count(payload.get(field)) for field in ("i", "p", "t")) or payload["p"] < 2:
+        raise _invalid("the last id, page or total is not a valid number")
+    if (sort, order) != (payload["s"], payload["o"]):
+        raise InvalidQueryError(
+            "cursor", f"it belongs to sort={payload['s']} order={payload['o']}; pass the same "
+            "sort and order, or start again from the first page"
+        )
+    if payload["f"] != filter_fingerprint:
+        raise _invalid("it belongs to another filter")
+
+    return RunCursor(
+        sort=sort,
+        order=order,
+        last_value=_parse_value(payload.get("k"), value_kind),
+        last_id=payload["i"],
+        filter_fingerprint=filter_fingerprint,
+        page=payload["p"],
+        total=payload["t"],
+    )
+
+
+def _verified_body(text: str, key: bytes) -> bytes:
+    if not isinstance(text, str) or text.count(".") != 1 or len(text) > 2048:
+        raise _invalid("it is not a cursor returned by the run list")
+    body_text, tag_text = text.split(".")
+    try:
+        body, tag = _b64decode(body_text), _b64decode(tag_text)
+    except (binascii.Error, ValueError):
+        raise _invalid("it is not valid base64") from None
+    expected = hmac.new(key, body, hashlib.sha256).digest()[:_TAG_BYTES]
+    if not hmac.compare_digest(tag, expected):
+        raise _invalid("its signature does not match (edited or truncated)")
+    return body
+
+
+def _parse_value(raw: Any, value_kind: type) -> datetime | int | str | None:
+    if raw is None:
+        return None
+    if value_kind is datetime and isinstance(raw, str):
+        try:
+            parsed = datetime.fromisoformat(raw)
+        except ValueError:
+            raise _invalid("its sort value is not a timestamp") from None
+        if parsed.tzinfo is None:
+            raise _invalid("its sort value has no time zone")
+        return parsed
+    if value_kind is int and isinstance(raw, int) and not isinstance(raw, bool):
+        return raw
+    if value_kind is str and isinstance(raw, str):
+        return raw
+    raise _invalid("its sort value does not match the sort field")
+
+
+def _is_count(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def _invalid(reason: str) -> InvalidQueryError:
+    return InvalidQueryError("cursor", reason + "; start again from the first page")
+
+
+def _b64encode(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
+
+
+def _b64decode(text: str) -> bytes:
+    padding = "=" * (-len(text) % 4)
+    return base64.urlsafe_b64decode((text + padding).encode("ascii"))

@@ -1,0 +1,259 @@
+"""The read service: the run list, run detail, items and error logs.
+
+Paging rules, the same for every list: ``page`` starts at 1 and ``limit`` is 1 to
+``MAX_LIMIT``. Anything else raises ``InvalidQueryError`` naming the parameter, because silently
+clamping would hide a client bug. A page past the end is empty.
+
+The run list also returns ``next_cursor``, an opaque keyset cursor: passing it back (with the same
+filter, sort and order, and ``page`` left at 1) reads the next page by seeking in an index instead
+of skipping rows, so page 1,000 costs about what page 1 costs. The total is counted exactly with
+``count(*)`` on the first page and carried in the cursor, so deep pages do not count again and
+show the total as of the first page.
+
+Nothing here writes; the caller owns the session and its transaction.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from taskrun_center.config import get_settings
+from taskrun_center.errors import InvalidQueryError, RunNotFoundError
+from taskrun_center.lifecycle.cursor import RunCursor, cursor_key, decode_cursor, encode_cursor
+from taskrun_center.lifecycle.run_filter import RunFilter, check_filter, filter_conditions
+from taskrun_center.lifecycle.run_order import (
+    SORT_FIELDS,
+    Position,
+    SortSpec,
+    count_runs,
+    fetch_after,
+    fetch_from_offset,
+    position_of,
+    resolve_sort,
+)
+from taskrun_center.states import ItemStatus
+from taskrun_center.storage.models import TaskRun, TaskRunItem
+
+__all__ = [
+    "MAX_ERROR_LOG_ITEMS",
+    "MAX_LIMIT",
+    "SORT_FIELDS",
+    "ErrorLogs",
+    "ItemPage",
+    "RunFilter",
+    "RunPage",
+    "TaskRunsReadService",
+]
+
+MAX_LIMIT = 100
+# Failed items returned by error_logs; error_count still counts all of them.
+MAX_ERROR_LOG_ITEMS = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class RunPage:
+    """One page of the run list; ``next_cursor`` is None on the last page."""
+
+    items: list[TaskRun]
+    total: int
+    page: int
+    pages: int
+    limit: int
+    next_cursor: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ItemPage:
+    """One page of a run's items, in the order they were declared."""
+
+    items: list[TaskRunItem]
+    total: int
+    page: int
+    pages: int
+    limit: int
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorLogs:
+    """A run with its failed items (at most MAX_ERROR_LOG_ITEMS) and the count of all of them."""
+
+    run: TaskRun
+    items: list[TaskRunItem]
+    error_count: int
+
+
+class TaskRunsReadService:
+    """Reads runs and items on the caller's session; see the module docstring for paging."""
+
+    def __init__(self, session: Session, *, cursor_secret: str | None = None) -> None:
+        """Read through ``session``; cursors are signed with a key derived from ``cursor_secret``
+        (default: the configured ``secret_key``)."""
+        self.session = session
+        secret = cursor_secret if cursor_secret is not None else get_settings().secret_key
+        self._cursor_key = cursor_key(secret)
+
+    def list_runs(
+        self,
+        run_filter: RunFilter | None = None,
+        *,
+        sort: str = "started_at",
+        order: str = "desc",
+        page: int = 1,
+        limit: int = 20,
+        cursor: str | None = None,
+    ) -> RunPage:
+        """Return one page of runs matching ``run_filter``, sorted with missing values last.
+
+        Raises:
+            InvalidQueryError: a filter value, ``sort``, ``order``, ``page``, ``limit`` or
+                ``cursor`` is invalid; names the parameter.
+        """
+        run_filter = run_filter or RunFilter()
+        check_filter(run_filter)
+        spec = resolve_sort(sort, order)
+        _check_paging(page, limit)
+        conditions = filter_conditions(run_filter)
+
+        if cursor:
+            if page != 1:
+                raise InvalidQueryError("page", "pass either page or cursor, not both")
+            position = self._open_cursor(cursor, spec, run_filter)
+            rows = fetch_after(self.session, conditions, spec,
+                               after=Position(position.last_value, position.last_id),
+                               count=limit + 1)
+            page, total = position.page, position.total
+        else:
+            total = count_runs(self.session, conditions)
+            rows = fetch_from_offset(self.session, conditions, spec, offset=(page - 1) * limit,
+                                     count=limit + 1)
+
+        items = rows[:limit]
+        next_cursor = None
+        if len(rows) > limit:
+            next_cursor = self._make_cursor(items[-1], spec, run_filter, page + 1, total)
+        return RunPage(items=items, total=total, page=page, pages=_page_count(total, limit),
+                       limit=limit, next_cursor=next_cursor)
+
+    def count_runs(self, run_filter: RunFilter | None = None) -> int:
+        """Count the runs matching ``run_filter`` exactly.
+
+        Raises:
+            InvalidQueryError: a filter value is invalid; names the parameter.
+        """
+        run_filter = run_filter or RunFilter()
+        check_filter(run_filter)
+        return count_runs(self.session, filter_conditions(run_filter))
+
+    def get_run(self, run_id: str) -> TaskRun:
+        """Return the run with ``run_id``.
+
+        Raises:
+            RunNotFoundError: no run has this run_id.
+        """
+        run = self.session.scalar(select(TaskRun).where(TaskRun.run_id == run_id))
+        if run is None:
+            raise RunNotFoundError(run_id)
+        return run
+
+    def list_items(
+        self,
+        run_id: str,
+        *,
+        status: str | Sequence[str] | None = None,
+        page: int = 1,
+        limit: int = 50,
+    ) -> ItemPage:
+        """Return one page of the run's items, optionally only those in the given statuses.
+
+        Raises:
+            RunNotFoundError: no run has this run_id.
+            InvalidQueryError: ``status``, ``page`` or ``limit`` is invalid.
+        """
+        statuses = _item_statuses(status)
+        _check_paging(page, limit)
+        self._require_run(run_id)
+
+        conditions = [TaskRunItem.run_id == run_id]
+        if statuses:
+            conditions.append(TaskRunItem.status.in_(statuses))
+        total = self.session.scalar(
+            select(func.count()).select_from(TaskRunItem).where(*conditions)
+        ) or 0
+        statement = (
+            select(TaskRunItem).where(*conditions).order_by(TaskRunItem.id)
+            .offset((page - 1) * limit).limit(limit)
+        )
+        items = list(self.session.scalars(statement))
+        return ItemPage(items=items, total=total, page=page, pages=_page_count(total, limit),
+                        limit=limit)
+
+    def error_logs(self, run_id: str, *, limit: int = MAX_ERROR_LOG_ITEMS) -> ErrorLogs:
+        """Return the run with its failed items, oldest first, and the count of failed items.
+
+        Raises:
+            RunNotFoundError: no run has this run_id.
+            InvalidQueryError: ``limit`` is not between 1 and MAX_ERROR_LOG_ITEMS.
+        """
+        if not _is_int(limit) or not 1 <= limit <= MAX_ERROR_LOG_ITEMS:
+            raise InvalidQueryError("limit", f"expected 1 to {MAX_ERROR_LOG_ITEMS}")
+        run = self.get_run(run_id)
+
+        failed = [TaskRunItem.run_id == run_id, TaskRunItem.status == ItemStatus.FAILED.value]
+        error_count = self.session.scalar(
+            select(func.count()).select_from(TaskRunItem).where(*failed)
+        ) or 0
+        items = list(self.session.scalars(
+            select(TaskRunItem).where(*failed).order_by(TaskRunItem.id).limit(limit)
+        ))
+        return ErrorLogs(run=run, items=items, error_count=error_count)
+
+    def _require_run(self, run_id: str) -> None:
+        found = self.session.scalar(select(TaskRun.id).where(TaskRun.run_id == run_id))
+        if found is None:
+            raise RunNotFoundError(run_id)
+
+    def _open_cursor(self, text: str, spec: SortSpec, run_filter: RunFilter) -> RunCursor:
+        return decode_cursor(text, self._cursor_key, sort=spec.field, order=spec.order,
+                             filter_fingerprint=run_filter.fingerprint(),
+                             value_kind=spec.value_kind)
+
+    def _make_cursor(self, last: TaskRun, spec: SortSpec, run_filter: RunFilter, page: int,
+                     total: int) -> str:
+        position = position_of(last, spec)
+        cursor = RunCursor(sort=spec.field, order=spec.order, last_value=position.value,
+                           last_id=position.id, filter_fingerprint=run_filter.fingerprint(),
+                           page=page, total=total)
+        return encode_cursor(cursor, self._cursor_key)
+
+
+def _check_paging(page: int, limit: int) -> None:
+    if not _is_int(page) or page < 1:
+        raise InvalidQueryError("page", "expected a whole number of at least 1")
+    if not _is_int(limit) or not 1 <= limit <= MAX_LIMIT:
+        raise InvalidQueryError("limit", f"expected a whole number from 1 to {MAX_LIMIT}")
+
+
+def _item_statuses(status: str | Sequence[str] | None) -> list[str]:
+    if status is None:
+        return []
+    values = [status] if isinstance(status, str) else list(status)
+    statuses = [part.strip() for value in values for part in str(value).split(",") if part.strip()]
+    known = {member.value for member in ItemStatus}
+    for value in statuses:
+        if value not in known:
+            allowed = ", ".join(sorted(known))
+            raise InvalidQueryError("status", f"unknown value {value!r}; expected one of {allowed}")
+    return statuses
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _page_count(total: int, limit: int) -> int:
+    return math.ceil(total / limit)

@@ -1,0 +1,416 @@
+"""The read service on SQLite and PostgreSQL: filters, sorting, paging, cursors, detail."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+
+import pytest
+from sqlalchemy.orm import Session
+
+from taskrun_center.errors import InvalidQueryError, RunNotFoundError
+from taskrun_center.lifecycle.read_service import (
+    SORT_FIELDS,
+    RunFilter,
+    TaskRunsReadService,
+)
+from taskrun_center.storage.engine import Database
+from taskrun_center.storage.models import TaskRun
+from tests.maintenance.rows import NOW, add_items, add_run
+
+
+@pytest.fixture
+def session(database_url: str) -> Iterator[Session]:
+    database = Database(database_url)
+    session = database.session()
+    try:
+        yield session
+    finally:
+        session.close()
+        database.dispose()
+
+
+@pytest.fixture
+def service(session: Session) -> TaskRunsReadService:
+    return TaskRunsReadService(session, cursor_secret="test-secret")
+
+
+def _mixed_runs(session: Session) -> list[TaskRun]:
+    """Add 13 runs: finished ones with tied start times and durations, running and pending."""
+    runs = []
+    for index in range(9):
+        runs.append(add_run(
+            session,
+            task_key=("sync_accounts", "backup_db", "audit_rules")[index % 3],
+            status=("completed", "failed", "cancelled")[index % 3],
+            # Pairs of runs share a start time and a duration, so ties need the id rule.
+            started_at=NOW - timedelta(minutes=index // 2),
+            duration=timedelta(seconds=index // 2),
+        ))
+    runs.append(add_run(session, status="running", started_at=NOW - timedelta(minutes=30)))
+    runs.append(add_run(session, status="running", started_at=NOW - timedelta(minutes=30)))
+    runs.append(add_run(session, status="pending", started_at=None))
+    runs.append(add_run(session, status="pending", started_at=None))
+    session.commit()
+    return runs
+
+
+def _expected_order(runs: list[TaskRun], column: str, descending: bool) -> list[int]:
+    with_value = [run for run in runs if getattr(run, column) is not None]
+    without = [run for run in runs if getattr(run, column) is None]
+    with_value.sort(key=lambda run: (getattr(run, column), run.id), reverse=descending)
+    without.sort(key=lambda run: run.id, reverse=descending)
+    return [run.id for run in with_value + without]
+
+
+_COLUMN_OF = {"duration": "duration_ms"}
+
+
+@pytest.mark.parametrize("order", ["asc", "desc"])
+@pytest.mark.parametrize("sort", SORT_FIELDS)
+def test_offset_pages_follow_sort_with_nulls_last(session: Session,
+                                                  service: TaskRunsReadService,
+                                                  sort: str, order: str) -> None:
+    runs = _mixed_runs(session)
+    expected = _expected_order(runs, _COLUMN_OF.get(sort, sort), order == "desc")
+
+    seen: list[int] = []
+    for page in range(1, 6):
+        result = service.list_runs(sort=sort, order=order, page=page, limit=3)
+        seen.extend(run.id for run in result.items)
+
+    assert seen == expected
+
+
+@pytest.mark.parametrize("order", ["asc", "desc"])
+@pytest.mark.parametrize("sort", SORT_FIELDS)
+def test_cursor_pages_match_offset_pages(session: Session, service: TaskRunsReadService,
+                                         sort: str, order: str) -> None:
+    runs = _mixed_runs(session)
+    expected = _expected_order(runs, _COLUMN_OF.get(sort, sort), order == "desc")
+
+    page = service.list_runs(sort=sort, order=order, limit=2)
+    seen = [run.id for run in page.items]
+    page_numbers = [page.page]
+    while page.next_cursor:
+        page = service.list_runs(sort=sort, order=order, limit=2, cursor=page.next_cursor)
+        seen.extend(run.id for run in page.items)
+        page_numbers.append(page.page)
+
+    assert seen == expected
+    assert page_numbers == list(range(1, 8))
+    assert page.total == 13
+
+
+def test_default_list_is_newest_first(session: Session, service: TaskRunsReadService) -> None:
+    old = add_run(session, started_at=NOW - timedelta(days=1))
+    new = add_run(session, started_at=NOW)
+    session.commit()
+
+    result = service.list_runs()
+
+    assert [run.id for run in result.items] == [new.id, old.id]
+    assert result.page == 1
+    assert result.limit == 20
+
+
+def test_total_and_pages_count_all_matches(session: Session,
+                                           service: TaskRunsReadService) -> None:
+    _mixed_runs(session)
+
+    result = service.list_runs(limit=5)
+
+    assert result.total == 13
+    assert result.pages == 3
+    assert len(result.items) == 5
+    assert result.next_cursor is not None
+
+
+def test_last_page_has_no_cursor(session: Session, service: TaskRunsReadService) -> None:
+    _mixed_runs(session)
+
+    result = service.list_runs(limit=5, page=3)
+
+    assert len(result.items) == 3
+    assert result.next_cursor is None
+
+
+def test_page_past_end_is_empty(session: Session, service: TaskRunsReadService) -> None:
+    _mixed_runs(session)
+
+    result = service.list_runs(limit=5, page=9)
+
+    assert result.items == []
+    assert result.total == 13
+
+
+def test_empty_table_has_zero_pages(service: TaskRunsReadService) -> None:
+    result = service.list_runs()
+
+    assert result.items == []
+    assert result.total == 0
+    assert result.pages == 0
+    assert result.next_cursor is None
+
+
+@pytest.mark.parametrize(
+    ("arguments", "parameter"),
+    [
+        ({"sort": "id; DROP TABLE task_runs"}, "sort"),
+        ({"sort": "created_at"}, "sort"),
+        ({"order": "sideways"}, "order"),
+        ({"limit": 101}, "limit"),
+        ({"limit": 0}, "limit"),
+        ({"page": 0}, "page"),
+        ({"page": True}, "page"),
+    ],
+)
+def test_invalid_list_parameter_is_named(service: TaskRunsReadService,
+                                         arguments: dict[str, object], parameter: str) -> None:
+    with pytest.raises(InvalidQueryError) as caught:
+        service.list_runs(**arguments)  # type: ignore[arg-type]
+
+    assert caught.value.parameter == parameter
+
+
+def test_cursor_with_page_is_rejected(session: Session, service: TaskRunsReadService) -> None:
+    _mixed_runs(session)
+    cursor = service.list_runs(limit=2).next_cursor
+
+    with pytest.raises(InvalidQueryError) as caught:
+        service.list_runs(limit=2, page=2, cursor=cursor)
+
+    assert caught.value.parameter == "page"
+
+
+def test_tampered_cursor_is_rejected(session: Session, service: TaskRunsReadService) -> None:
+    _mixed_runs(session)
+    cursor = service.list_runs(limit=2).next_cursor
+    assert cursor is not None
+    body, tag = cursor.split(".")
+    flipped = body[:-2] + ("A" if body[-2] != "A" else "B") + body[-1]
+
+    for bad in (flipped + "." + tag, cursor[:-3], "not-a-cursor", cursor + "x", "é.é"):
+        with pytest.raises(InvalidQueryError) as caught:
+            service.list_runs(limit=2, cursor=bad)
+        assert caught.value.parameter == "cursor"
+
+
+def test_cursor_from_other_secret_is_rejected(session: Session,
+                                              service: TaskRunsReadService) -> None:
+    _mixed_runs(session)
+    cursor = service.list_runs(limit=2).next_cursor
+    other = TaskRunsReadService(session, cursor_secret="another-secret")
+
+    with pytest.raises(InvalidQueryError) as caught:
+        other.list_runs(limit=2, cursor=cursor)
+
+    assert caught.value.parameter == "cursor"
+
+
+def test_cursor_with_other_filter_or_sort_is_rejected(session: Session,
+                                                      service: TaskRunsReadService) -> None:
+    _mixed_runs(session)
+    cursor = service.list_runs(limit=2).next_cursor
+
+    with pytest.raises(InvalidQueryError, match="another filter"):
+        service.list_runs(RunFilter(status=["failed"]), limit=2, cursor=cursor)
+    with pytest.raises(InvalidQueryError, match="sort=started_at"):
+        service.list_runs(sort="duration", limit=2, cursor=cursor)
+
+
+def test_filter_by_several_task_keys(session: Session, service: TaskRunsReadService) -> None:
+    _mixed_runs(session)
+
+    result = service.list_runs(RunFilter(task_key=["backup_db", "audit_rules"]))
+
+    assert result.total == 6
+    assert {run.task_key for run in result.items} == {"backup_db", "audit_rules"}
+
+
+def test_filter_accepts_comma_separated_values(session: Session,
+                                               service: TaskRunsReadService) -> None:
+    _mixed_runs(session)
+
+    run_filter = RunFilter(status="failed, cancelled")
+
+    assert run_filter.status == ["failed", "cancelled"]
+    assert service.count_runs(run_filter) == 6
+
+
+def test_filter_by_status_category_and_trigger(session: Session,
+                                               service: TaskRunsReadService) -> None:
+    add_run(session, status="failed", task_category="backup", trigger_source="manual")
+    add_run(session, status="failed", task_category="backup", trigger_source="api")
+    add_run(session, status="completed", task_category="backup", trigger_source="manual")
+    add_run(session, status="failed", task_category="sync", trigger_source="manual")
+    session.commit()
+
+    run_filter = RunFilter(status=["failed"], task_category=["backup"], trigger_source=["manual"])
+
+    assert service.count_runs(run_filter) == 1
+
+
+def test_filter_by_skipped(session: Session, service: TaskRunsReadService) -> None:
+    skipped = add_run(session, skipped=True)
+    add_run(session)
+    session.commit()
+
+    assert [run.id for run in service.list_runs(RunFilter(skipped=True)).items] == [skipped.id]
+    assert service.count_runs(RunFilter(skipped=False)) == 1
+
+
+def test_started_range_is_half_open(session: Session, service: TaskRunsReadService) -> None:
+    for hours in range(5):
+        add_run(session, started_at=NOW + timedelta(hours=hours))
+    add_run(session, status="pending", started_at=None)
+    session.commit()
+
+    run_filter = RunFilter(started_from=NOW + timedelta(hours=1),
+                           started_to=NOW + timedelta(hours=3))
+
+    assert service.count_runs(run_filter) == 2
+
+
+def test_naive_range_bounds_are_utc(session: Session, service: TaskRunsReadService) -> None:
+    add_run(session, started_at=NOW)
+    session.commit()
+
+    naive = NOW.replace(tzinfo=None)
+    run_filter = RunFilter(started_from=naive, started_to=naive + timedelta(seconds=1))
+
+    assert service.count_runs(run_filter) == 1
+
+
+def test_range_ending_before_start_is_rejected(service: TaskRunsReadService) -> None:
+    run_filter = RunFilter(started_from=NOW, started_to=NOW - timedelta(days=1))
+
+    with pytest.raises(InvalidQueryError) as caught:
+        service.list_runs(run_filter)
+
+    assert caught.value.parameter == "started_to"
+
+
+def test_search_matches_run_id_and_name(session: Session, service: TaskRunsReadService) -> None:
+    by_id = add_run(session, run_id="0f6d2c8e-aaaa-4bbb-8ccc-000000000001")
+    by_name = add_run(session, task_name="Nightly Backup of Orders")
+    add_run(session, task_name="Sync accounts")
+    session.commit()
+
+    assert [run.id for run in service.list_runs(RunFilter(search="AAAA-4bbb")).items] == [
+        by_id.id
+    ]
+    assert [run.id for run in service.list_runs(RunFilter(search="backup of")).items] == [
+        by_name.id
+    ]
+
+
+def test_search_wildcards_match_literally(session: Session,
+                                          service: TaskRunsReadService) -> None:
+    literal = add_run(session, task_name="Load 100% of rows")
+    add_run(session, task_name="Load 1000 rows")
+    session.commit()
+
+    assert [run.id for run in service.list_runs(RunFilter(search="100%")).items] == [literal.id]
+    assert service.count_runs(RunFilter(search="_")) == 0
+
+
+@pytest.mark.parametrize(
+    ("raw", "parameter"),
+    [
+        ({"status": ["finished"]}, "status"),
+        ({"trigger_source": ["cron"]}, "trigger_source"),
+        ({"search": "x" * 256}, "search"),
+        ({"task_key": [f"key{n}" for n in range(101)]}, "task_key"),
+    ],
+)
+def test_invalid_filter_value_is_named(service: TaskRunsReadService, raw: dict[str, object],
+                                       parameter: str) -> None:
+    with pytest.raises(InvalidQueryError) as caught:
+        service.list_runs(RunFilter(**raw))  # type: ignore[arg-type]
+
+    assert caught.value.parameter == parameter
+
+
+def test_from_params_names_bad_field() -> None:
+    with pytest.raises(InvalidQueryError) as caught:
+        RunFilter.from_params(started_from="yesterday-ish")
+
+    assert caught.value.parameter == "started_from"
+
+
+def test_get_run_returns_run(session: Session, service: TaskRunsReadService) -> None:
+    run = add_run(session)
+    session.commit()
+
+    assert service.get_run(run.run_id).id == run.id
+
+
+def test_get_unknown_run_raises(service: TaskRunsReadService) -> None:
+    with pytest.raises(RunNotFoundError) as caught:
+        service.get_run("00000000-0000-4000-8000-000000000000")
+
+    assert caught.value.run_id == "00000000-0000-4000-8000-000000000000"
+
+
+def test_items_page_by_status(session: Session, service: TaskRunsReadService) -> None:
+    run = add_run(session)
+    add_items(session, run, ["completed", "failed", "completed", "cancelled", "completed"])
+    session.commit()
+
+    completed = service.list_items(run.run_id, status="completed", limit=2)
+    second = service.list_items(run.run_id, status="completed", limit=2, page=2)
+    two_kinds = service.list_items(run.run_id, status=["failed", "cancelled"])
+
+    assert [item.item_key for item in completed.items] == ["item-0", "item-2"]
+    assert [item.item_key for item in second.items] == ["item-4"]
+    assert completed.total == 3
+    assert completed.pages == 2
+    assert [item.item_key for item in two_kinds.items] == ["item-1", "item-3"]
+
+
+def test_items_of_unknown_run_raise(service: TaskRunsReadService) -> None:
+    with pytest.raises(RunNotFoundError):
+        service.list_items("00000000-0000-4000-8000-000000000000")
+
+
+def test_items_with_unknown_status_raise(session: Session,
+                                         service: TaskRunsReadService) -> None:
+    run = add_run(session)
+    session.commit()
+
+    with pytest.raises(InvalidQueryError) as caught:
+        service.list_items(run.run_id, status="completed_with_errors")
+
+    assert caught.value.parameter == "status"
+
+
+def test_error_logs_list_failed_items(session: Session, service: TaskRunsReadService) -> None:
+    run = add_run(session, status="failed")
+    add_items(session, run, ["completed", "failed", "failed", "cancelled"],
+              error_message="timeout after 30 s")
+    session.commit()
+
+    logs = service.error_logs(run.run_id)
+
+    assert logs.run.id == run.id
+    assert logs.error_count == 2
+    assert [item.item_key for item in logs.items] == ["item-1", "item-2"]
+    assert {item.error_message for item in logs.items} == {"timeout after 30 s"}
+
+
+def test_error_logs_cap_items_not_count(session: Session,
+                                        service: TaskRunsReadService) -> None:
+    run = add_run(session, status="failed")
+    add_items(session, run, ["failed"] * 5)
+    session.commit()
+
+    logs = service.error_logs(run.run_id, limit=2)
+
+    assert len(logs.items) == 2
+    assert logs.error_count == 5
+
+
+def test_error_logs_of_unknown_run_raise(service: TaskRunsReadService) -> None:
+    with pytest.raises(RunNotFoundError):
+        service.error_logs("missing")
