@@ -66,6 +66,9 @@ class Settings(BaseSettings):
     heartbeat_interval_seconds: float = Field(15.0, gt=0)
 
     scheduler_config: str | None = Field(None, description="TOML file with scheduler jobs.")
+    task_modules: str = Field(
+        "", description="Comma-separated modules that declare tasks, imported at start-up."
+    )
     host: str = Field("127.0.0.1")
     port: int = Field(8000, ge=1, le=65535)
     secret_key: str | None = Field(None, description="Signs session cookies; generated when unset.")
