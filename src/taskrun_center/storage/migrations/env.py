@@ -26,6 +26,9 @@ def run_migrations_online() -> None:
                 # SQLite cannot ALTER most things in place; batch mode copies the table instead.
                 render_as_batch=connection.dialect.name == "sqlite",
                 compare_type=True,
+                # SQLite runs DDL inside transactions too, so a failed revision leaves nothing
+                # behind on either database.
+                transactional_ddl=True,
             )
             with context.begin_transaction():
                 context.run_migrations()

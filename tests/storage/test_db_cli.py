@@ -1,0 +1,71 @@
+"""``taskrun db upgrade|downgrade|current`` on a SQLite file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from taskrun_center.cli.app import app
+from taskrun_center.storage import migrate
+
+runner = CliRunner()
+
+
+def test_upgrade_then_current_succeeds(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+
+    upgraded = runner.invoke(app, ["db", "upgrade", "--database-url", url])
+    shown = runner.invoke(app, ["db", "current", "--database-url", url])
+
+    assert upgraded.exit_code == 0, upgraded.output
+    assert migrate.head() in upgraded.output
+    assert shown.exit_code == 0, shown.output
+    assert migrate.current(url) == migrate.head()
+
+
+def test_current_of_empty_database_exits_1(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+
+    shown = runner.invoke(app, ["db", "current", "--database-url", url])
+
+    assert shown.exit_code == 1
+    assert "taskrun db upgrade" in shown.output
+
+
+def test_downgrade_without_confirmation_changes_nothing(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    migrate.upgrade(url)
+
+    refused = runner.invoke(app, ["db", "downgrade", "base", "--database-url", url], input="n\n")
+
+    assert refused.exit_code == 1
+    assert migrate.current(url) == migrate.head()
+
+
+def test_downgrade_with_yes_reverts(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    migrate.upgrade(url)
+
+    reverted = runner.invoke(app, ["db", "downgrade", "base", "--yes", "--database-url", url])
+
+    assert reverted.exit_code == 0, reverted.output
+    assert migrate.current(url) is None
+
+
+def test_url_from_environment(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'env.db'}"
+
+    upgraded = runner.invoke(app, ["db", "upgrade"], env={"TASKRUN_DATABASE_URL": url})
+
+    assert upgraded.exit_code == 0, upgraded.output
+    assert migrate.current(url) == migrate.head()
+
+
+def test_unknown_revision_exits_1(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+
+    failed = runner.invoke(app, ["db", "upgrade", "9999", "--database-url", url])
+
+    assert failed.exit_code == 1
+    assert "9999" in failed.output
