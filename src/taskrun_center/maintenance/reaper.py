@@ -1,0 +1,197 @@
+"""The reaper: fail runs abandoned by a crashed worker.
+
+A running run whose last sign of life (its heartbeat, else its start, else its creation) is older
+than ``timeout`` is marked failed with a reason naming the silence, and so are its pending and
+running items. A pending run that no worker picked up within ``pending_timeout`` of its
+creation is failed the same way.
+
+Every status change goes through ``TaskRunsWriteService.mark_run_failed``. Each run is reaped in
+its own transaction. It first locks the run's unfinished items and then the run, which is the
+write service's lock order, so the reaper and a worker never deadlock. It then checks the
+silence again, so a heartbeat that arrives after the scan saves the run.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import structlog
+from sqlalchemy import ColumnElement, func, select
+from sqlalchemy.orm import Session
+
+from taskrun_center.config import get_settings
+from taskrun_center.errors import ConfigurationError, StorageError
+from taskrun_center.i18n import Text
+from taskrun_center.lifecycle.write_service import TaskRunsWriteService
+from taskrun_center.maintenance.durations import format_duration
+from taskrun_center.states import ItemStatus, RunStatus
+from taskrun_center.storage.engine import Database
+from taskrun_center.storage.models import TaskRun, TaskRunItem
+from taskrun_center.storage.types import utcnow
+
+logger = structlog.get_logger(__name__)
+
+SCAN_BATCH_SIZE = 500
+# run_ids kept in the result; the counts stay exact beyond it.
+MAX_LISTED_RUN_IDS = 1000
+
+RUNNING_REASON = Text(
+    "运行已被回收：超过 {timeout} 没有任何活动（最后一次活动 {last}），执行它的进程可能已崩溃。",
+    "Run reaped: no sign of life for more than {timeout} (last at {last}); the worker running "
+    "it probably crashed.",
+)
+PENDING_REASON = Text(
+    "运行已被回收：排队 {timeout} 后仍没有工作进程领取（创建于 {last}）。",
+    "Run reaped: no worker picked it up within {timeout} of being queued (created at {last}).",
+)
+
+
+@dataclass(slots=True)
+class ReapResult:
+    """Counts and ids of the runs the reaper failed, or would fail in a dry run."""
+
+    running: int = 0
+    pending: int = 0
+    errors: int = 0
+    dry_run: bool = False
+    run_ids: list[str] = field(default_factory=list)
+
+    @property
+    def total(self) -> int:
+        return self.running + self.pending
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the result as JSON-ready data (the CLI's ``--format json``)."""
+        return {
+            "dry_run": self.dry_run,
+            "counts": {"running": self.running, "pending": self.pending},
+            "errors": self.errors,
+            "run_ids": self.run_ids,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class _Rule:
+    status: RunStatus
+    last_sign: ColumnElement[Any]
+    cutoff: datetime
+    timeout: timedelta
+    reason: Text
+
+
+def reap_runs(
+    database: Database,
+    *,
+    timeout: timedelta | None = None,
+    pending_timeout: timedelta | None = None,
+    dry_run: bool = False,
+    now: datetime | None = None,
+) -> ReapResult:
+    """Fail running runs silent for longer than ``timeout`` and pending runs older than
+    ``pending_timeout``; return the counts.
+
+    The timeouts default to ``TASKRUN_REAP_TIMEOUT_SECONDS`` and
+    ``TASKRUN_PENDING_TIMEOUT_SECONDS``. A run that cannot be reaped because the database failed
+    is logged, counted in ``errors`` and left for the next pass.
+
+    Raises:
+        ConfigurationError: a timeout is not positive.
+    """
+    settings = get_settings()
+    timeout = timeout or timedelta(seconds=settings.reap_timeout_seconds)
+    pending_timeout = pending_timeout or timedelta(seconds=settings.pending_timeout_seconds)
+    if timeout <= timedelta(0) or pending_timeout <= timedelta(0):
+        raise ConfigurationError("reap timeouts must be positive durations")
+
+    now = now or utcnow()
+    rules = (
+        _Rule(RunStatus.RUNNING,
+              func.coalesce(TaskRun.heartbeat_at, TaskRun.started_at, TaskRun.created_at),
+              now - timeout, timeout, RUNNING_REASON),
+        _Rule(RunStatus.PENDING, func.coalesce(TaskRun.heartbeat_at, TaskRun.created_at),
+              now - pending_timeout, pending_timeout, PENDING_REASON),
+    )
+    result = ReapResult(dry_run=dry_run)
+    for rule in rules:
+        _reap_by_rule(database, rule, result)
+
+    logger.info("reap_finished", running=result.running, pending=result.pending,
+                errors=result.errors, dry_run=dry_run)
+    return result
+
+
+def _reap_by_rule(database: Database, rule: _Rule, result: ReapResult) -> None:
+    last_id = 0
+    while True:
+        with database.session() as session:
+            candidates = session.execute(
+                select(TaskRun.id, TaskRun.run_id, TaskRun.task_key)
+                .where(*_stale(rule), TaskRun.id > last_id)
+                .order_by(TaskRun.id)
+                .limit(SCAN_BATCH_SIZE)
+            ).all()
+        if not candidates:
+            return
+
+        for candidate in candidates:
+            if result.dry_run or _reap_one(database, rule, candidate.run_id, candidate.task_key,
+                                           result):
+                _count(result, rule.status, candidate.run_id)
+        last_id = candidates[-1].id
+
+
+def _reap_one(database: Database, rule: _Rule, run_id: str, task_key: str,
+              result: ReapResult) -> bool:
+    try:
+        with database.transaction("reap run") as session:
+            last_sign = _lock_if_still_stale(session, rule, run_id)
+            if last_sign is None:
+                return False
+            language = get_settings().language
+            reason = rule.reason.render(language, timeout=format_duration(rule.timeout),
+                                        last=_timestamp(last_sign))
+            reaped = TaskRunsWriteService(session).mark_run_failed(run_id, reason)
+    except StorageError as error:
+        result.errors += 1
+        logger.error("reap_run_failed", run_id=run_id, task_key=task_key, error=str(error))
+        return False
+
+    if reaped:
+        logger.warning("run_reaped", run_id=run_id, task_key=task_key,
+                       previous_status=rule.status.value, last_sign_of_life=_timestamp(last_sign))
+    return reaped
+
+
+def _lock_if_still_stale(session: Session, rule: _Rule, run_id: str) -> datetime | None:
+    """Lock the run's unfinished items, then the run; return its last sign of life if stale."""
+    session.execute(
+        select(TaskRunItem.id)
+        .where(TaskRunItem.run_id == run_id,
+               TaskRunItem.status.in_((ItemStatus.PENDING.value, ItemStatus.RUNNING.value)))
+        .with_for_update()
+    ).all()
+    last_sign: datetime | None = session.scalar(
+        select(rule.last_sign.label("last_sign"))
+        .where(TaskRun.run_id == run_id, *_stale(rule))
+        .with_for_update()
+    )
+    return last_sign
+
+
+def _stale(rule: _Rule) -> list[ColumnElement[bool]]:
+    return [TaskRun.status == rule.status.value, rule.last_sign < rule.cutoff]
+
+
+def _count(result: ReapResult, status: RunStatus, run_id: str) -> None:
+    if status is RunStatus.RUNNING:
+        result.running += 1
+    else:
+        result.pending += 1
+    if len(result.run_ids) < MAX_LISTED_RUN_IDS:
+        result.run_ids.append(run_id)
+
+
+def _timestamp(value: datetime) -> str:
+    return value.isoformat(timespec="seconds")

@@ -1,0 +1,242 @@
+"""Retention purge and full wipe on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select, text
+
+from taskrun_center.errors import ConfigurationError
+from taskrun_center.maintenance.purge import PurgeError, PurgeProgress, purge_runs, wipe_all_runs
+from taskrun_center.storage.engine import Database
+from taskrun_center.storage.models import TaskRun, TaskRunItem
+from tests.maintenance.rows import NOW, add_items, add_run
+
+OLD = NOW - timedelta(days=40)
+YOUNG = NOW - timedelta(days=2)
+THIRTY_DAYS = timedelta(days=30)
+
+
+@pytest.fixture
+def database(database_url: str) -> Iterator[Database]:
+    database = Database(database_url)
+    try:
+        yield database
+    finally:
+        database.dispose()
+
+
+def _run_ids(database: Database) -> set[str]:
+    with database.session() as session:
+        return set(session.scalars(select(TaskRun.run_id)))
+
+
+def _item_count(database: Database) -> int:
+    with database.session() as session:
+        return int(session.scalar(select(func.count()).select_from(TaskRunItem)) or 0)
+
+
+def test_purge_deletes_old_runs_with_items(database: Database) -> None:
+    with database.transaction() as session:
+        old = add_run(session, started_at=OLD)
+        add_items(session, old, ["completed", "failed", "completed"])
+        young = add_run(session, started_at=YOUNG)
+        add_items(session, young, ["completed"])
+
+    result = purge_runs(database, older_than=THIRTY_DAYS, keep_last=0, now=NOW)
+
+    assert result.runs == 1
+    assert result.items == 3
+    assert _run_ids(database) == {young.run_id}
+    assert _item_count(database) == 1
+
+
+def test_purge_never_touches_unfinished_runs(database: Database) -> None:
+    with database.transaction() as session:
+        running = add_run(session, status="running", started_at=OLD - timedelta(days=100),
+                          heartbeat_at=OLD)
+        add_items(session, running, ["running", "completed"])
+        pending = add_run(session, status="pending", started_at=None,
+                          created_at=OLD - timedelta(days=100))
+        finished = add_run(session, started_at=OLD)
+
+    result = purge_runs(database, older_than=timedelta(days=1), keep_last=0, now=NOW)
+
+    assert result.runs == 1
+    assert _run_ids(database) == {running.run_id, pending.run_id}
+    assert finished.run_id not in _run_ids(database)
+    assert _item_count(database) == 2
+
+
+def test_purge_selects_by_completion_time(database: Database) -> None:
+    with database.transaction() as session:
+        long_run = add_run(session, started_at=OLD, completed_at=YOUNG)
+        add_run(session, started_at=OLD, completed_at=OLD + timedelta(hours=1))
+
+    result = purge_runs(database, older_than=THIRTY_DAYS, keep_last=0, now=NOW)
+
+    assert result.runs == 1
+    assert _run_ids(database) == {long_run.run_id}
+
+
+def test_keep_last_keeps_newest_per_task_key(database: Database) -> None:
+    with database.transaction() as session:
+        rare = [add_run(session, task_key="rare_task", started_at=OLD - timedelta(days=day))
+                for day in range(3)]
+        frequent = [add_run(session, task_key="frequent_task",
+                            started_at=OLD - timedelta(days=day)) for day in range(5)]
+
+    result = purge_runs(database, older_than=THIRTY_DAYS, keep_last=2, now=NOW)
+
+    remaining = _run_ids(database)
+    assert remaining == {rare[0].run_id, rare[1].run_id, frequent[0].run_id, frequent[1].run_id}
+    assert result.runs == 4
+    assert result.kept_runs == 4
+
+
+def test_keep_last_counts_young_runs(database: Database) -> None:
+    with database.transaction() as session:
+        add_run(session, task_key="daily", started_at=YOUNG)
+        newest_old = add_run(session, task_key="daily", started_at=OLD)
+        add_run(session, task_key="daily", started_at=OLD - timedelta(days=1))
+
+    purge_runs(database, older_than=THIRTY_DAYS, keep_last=2, now=NOW)
+
+    assert newest_old.run_id in _run_ids(database)
+    assert len(_run_ids(database)) == 2
+
+
+def test_dry_run_counts_what_purge_deletes(database: Database) -> None:
+    with database.transaction() as session:
+        for index in range(12):
+            run = add_run(session, task_key=f"task_{index % 3}",
+                          status=("completed", "failed", "cancelled")[index % 3],
+                          started_at=OLD - timedelta(hours=index))
+            add_items(session, run, ["completed"] * (index % 4))
+        add_run(session, status="running", started_at=OLD)
+
+    dry = purge_runs(database, older_than=THIRTY_DAYS, keep_last=1, dry_run=True, now=NOW,
+                     batch_size=5)
+    before = _run_ids(database)
+    real = purge_runs(database, older_than=THIRTY_DAYS, keep_last=1, now=NOW, batch_size=5)
+
+    assert len(before) == 13
+    assert dry.dry_run is True
+    assert (dry.runs, dry.items) == (real.runs, real.items)
+    assert real.runs == 9
+    assert len(_run_ids(database)) == 4
+
+
+def test_purge_filters_by_status_and_task_key(database: Database) -> None:
+    with database.transaction() as session:
+        target = add_run(session, task_key="backup", status="failed", started_at=OLD)
+        add_run(session, task_key="backup", status="completed", started_at=OLD)
+        add_run(session, task_key="sync", status="failed", started_at=OLD)
+
+    result = purge_runs(database, older_than=THIRTY_DAYS, statuses=["failed"],
+                        task_keys=["backup"], keep_last=0, now=NOW)
+
+    assert result.runs == 1
+    assert target.run_id not in _run_ids(database)
+    assert len(_run_ids(database)) == 2
+
+
+@pytest.mark.parametrize("status", ["running", "pending", "done"])
+def test_purge_rejects_unfinished_status(database: Database, status: str) -> None:
+    with pytest.raises(ConfigurationError, match=status):
+        purge_runs(database, older_than=THIRTY_DAYS, statuses=[status])
+
+
+def test_purge_works_in_small_batches(database: Database) -> None:
+    with database.transaction() as session:
+        for index in range(10):
+            run = add_run(session, started_at=OLD - timedelta(minutes=index))
+            add_items(session, run, ["completed", "completed"])
+    progress: list[PurgeProgress] = []
+
+    result = purge_runs(database, older_than=THIRTY_DAYS, keep_last=0, batch_size=3, now=NOW,
+                        on_progress=progress.append)
+
+    assert result.runs == 10
+    assert result.items == 20
+    assert result.batches >= 4
+    assert [event.runs for event in progress][-1] == 10
+    assert {event.planned_runs for event in progress} == {10}
+    assert _run_ids(database) == set()
+
+
+def _block_deletes_of(database: Database, task_key: str) -> None:
+    """Install a trigger that makes deleting runs of ``task_key`` fail."""
+    with database.transaction() as session:
+        if database.is_sqlite:
+            session.execute(text(
+                "CREATE TRIGGER block_delete BEFORE DELETE ON task_runs "
+                f"WHEN OLD.task_key = '{task_key}' BEGIN SELECT RAISE(ABORT, 'blocked'); END"
+            ))
+            return
+        session.execute(text(
+            "CREATE FUNCTION block_delete() RETURNS trigger AS $$ BEGIN "
+            f"IF OLD.task_key = '{task_key}' THEN RAISE EXCEPTION 'blocked'; END IF; "
+            "RETURN OLD; END $$ LANGUAGE plpgsql"
+        ))
+        session.execute(text(
+            "CREATE TRIGGER block_delete BEFORE DELETE ON task_runs "
+            "FOR EACH ROW EXECUTE FUNCTION block_delete()"
+        ))
+
+
+def test_failed_batch_rolls_back_and_raises(database: Database) -> None:
+    with database.transaction() as session:
+        first = add_run(session, task_key="fine", started_at=OLD)
+        add_items(session, first, ["completed"])
+        blocked = add_run(session, task_key="blocked", started_at=OLD)
+        add_items(session, blocked, ["completed", "failed"])
+    _block_deletes_of(database, "blocked")
+
+    with pytest.raises(PurgeError) as caught:
+        purge_runs(database, older_than=THIRTY_DAYS, keep_last=0, batch_size=1, now=NOW)
+
+    assert caught.value.result.runs == 1
+    assert caught.value.batch == 2
+    assert _run_ids(database) == {blocked.run_id}
+    # The items of the failed batch were deleted first, then rolled back with the batch.
+    assert _item_count(database) == 2
+
+
+def test_wipe_deletes_every_run(database: Database) -> None:
+    with database.transaction() as session:
+        running = add_run(session, status="running")
+        add_items(session, running, ["running", "pending"])
+        add_run(session, status="pending", started_at=None)
+        add_run(session, started_at=YOUNG)
+
+    result = wipe_all_runs(database, batch_size=2)
+
+    assert result.runs == 3
+    assert result.items == 2
+    assert _run_ids(database) == set()
+    assert _item_count(database) == 0
+
+
+def test_wipe_dry_run_deletes_nothing(database: Database) -> None:
+    with database.transaction() as session:
+        add_run(session, status="running")
+        add_run(session)
+
+    result = wipe_all_runs(database, dry_run=True)
+
+    assert result.runs == 2
+    assert len(_run_ids(database)) == 2
+
+
+def test_purge_result_as_json() -> None:
+    from taskrun_center.maintenance.purge import PurgeResult
+
+    payload = PurgeResult(runs=3, items=7, batches=1, duration_seconds=0.12345,
+                          cutoff=NOW).to_dict()
+
+    assert payload["counts"] == {"task_runs": 3, "task_run_items": 7}
+    assert payload["cutoff"] == "2026-06-01T12:00:00+00:00"
+    assert payload["duration_seconds"] == 0.123
