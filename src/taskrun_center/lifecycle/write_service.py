@@ -1,24 +1,70 @@
 """The write service: the only code that changes a run's or an item's status.
 
-INTERFACE DRAFT: signatures and contracts are fixed; bodies are being written.
+Unit of work: no method commits. Each method issues its statements on the caller's session; the
+caller commits (``Database.transaction()`` does it for you) or rolls back. A method that raises
+leaves the session's transaction for the caller to roll back, so nothing is half-written.
 
-Unit of work: no method commits. Each method issues its statements on the caller's session and
-flushes; the caller commits (``Database.transaction()`` does it for you) or rolls back. A method
-that raises leaves the session's transaction for the caller to roll back, so nothing is
-half-written.
+Concurrency rules, which hold across processes on SQLite and PostgreSQL:
+
+- A status change is one conditional ``UPDATE ... WHERE status IN (<sources>)`` built from
+  ``lifecycle.transitions``; its row count decides the boolean result, so a terminal status
+  stays final even when a cancel and a completion race.
+- Run counters move in the same transaction with ``SET x = x + 1``; finalizing recounts them
+  with one aggregate query over the items.
+- Statements lock items before their run, in every method, so that two writers never wait for
+  each other in opposite orders (PostgreSQL would abort one of them as a deadlock).
+- An item operation costs at most three statements whatever the size of the run.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import uuid
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
+import structlog
+from sqlalchemy import ColumnElement, case, exists, func, insert, select, update
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import Session
 
-from taskrun_center.states import RunStatus, TriggerSource
-from taskrun_center.storage.models import TaskRun
+from taskrun_center.config import ItemLimits, get_settings
+from taskrun_center.contract import build_base_summary, check_summary, default_registry
+from taskrun_center.errors import (
+    DuplicateItemError,
+    InvalidValueError,
+    ItemNotFoundError,
+    RunNotFoundError,
+)
+from taskrun_center.lifecycle.item_data import (
+    PreparedJson,
+    PreparedText,
+    clean_text,
+    prepare_json,
+    prepare_text,
+)
+from taskrun_center.lifecycle.transitions import check_run_transition, item_sources, run_sources
+from taskrun_center.states import (
+    RUN_IN_PROGRESS,
+    RUN_TERMINAL,
+    ItemStatus,
+    RunStatus,
+    TriggerSource,
+)
+from taskrun_center.storage.errors import translate_errors
+from taskrun_center.storage.models import TaskRun, TaskRunItem
+from taskrun_center.storage.types import utcnow
 
+logger = structlog.get_logger(__name__)
+
+# Rows per INSERT of init_items: large enough to amortise round trips, small enough to keep
+# one statement's parameters far below PostgreSQL's limit of 65,535 bind parameters.
+INSERT_BATCH_SIZE = 1000
+
+_IN_PROGRESS = tuple(sorted(status.value for status in RUN_IN_PROGRESS))
+_UNFINISHED_ITEMS = (ItemStatus.PENDING.value, ItemStatus.RUNNING.value)
 
 @dataclass(frozen=True, slots=True)
 class ItemSpec:
@@ -29,11 +75,33 @@ class ItemSpec:
     item_name: str | None = None
 
 
-class TaskRunsWriteService:
-    """Writes runs and items; see the module docstring for the unit-of-work rule."""
+@dataclass(frozen=True, slots=True)
+class _RunState:
+    run_id: str
+    task_key: str
+    status: RunStatus
+    started_at: datetime | None
+    progress_total: int
 
-    def __init__(self, session: Session) -> None:
+
+@dataclass(frozen=True, slots=True)
+class _ItemCounts:
+    total: int
+    completed: int
+    failed: int
+
+
+class TaskRunsWriteService:
+    """Writes runs and items; see the module docstring for the unit-of-work rule.
+
+    ``item_limits`` caps item data and error messages (``TASKRUN_ITEM_LIMITS__*`` by default).
+    """
+
+    def __init__(self, session: Session, *, item_limits: ItemLimits | None = None) -> None:
         self.session = session
+        self.item_limits = item_limits or get_settings().item_limits
+
+    # --- runs -----------------------------------------------------------------------------
 
     def start_run(
         self,
@@ -48,20 +116,242 @@ class TaskRunsWriteService:
         run_id: str | None = None,
         status: RunStatus = RunStatus.RUNNING,
     ) -> TaskRun:
-        """Insert a run (running, or pending when queued) with a valid summary; return it."""
-        raise NotImplementedError
+        """Insert a run (running, or pending when queued) with a valid summary; return it.
+
+        Without ``summary_json`` the run stores the task type's base envelope. ``started_at`` is
+        now; for a pending run it is the queue time until a worker picks the run up. Does not
+        commit.
+
+        Raises:
+            SummaryValidationError: ``summary_json`` breaks the contract (``ext.type`` included).
+            InvalidValueError: a field is too long or unknown, or ``run_id`` is taken or no UUID.
+            StorageError: the database failed.
+        """
+        with self._operation("start_run"):
+            run = self._new_run(
+                task_key=task_key,
+                task_name=task_name,
+                task_category=task_category,
+                trigger_source=_trigger_source(trigger_source),
+                created_by=created_by,
+                result_url=result_url,
+                run_id=_run_id(run_id),
+                status=_start_status(status),
+            )
+            run.summary_json, run.is_skipped = self._checked_summary(
+                run.run_id, task_key, summary_json
+            )
+            if run_id is not None:
+                self._reject_taken_run_id(run.run_id)
+            self.session.add(run)
+            self.session.flush()
+        logger.info(
+            "run_started",
+            run_id=run.run_id,
+            task_key=task_key,
+            status=run.status,
+            trigger_source=run.trigger_source,
+        )
+        return run
 
     def resolve_or_start_run(self, *, run_id: str | None, task_key: str, **start: Any) -> TaskRun:
-        """Return the run with ``run_id`` (moving pending to running) or start a new one."""
-        raise NotImplementedError
+        """Return the run with ``run_id`` (moving pending to running) or start a new one.
+
+        A run that already ended is returned as it is; its status tells the caller to stop.
+        ``start`` holds the other ``start_run`` arguments. Does not commit.
+
+        Raises:
+            RunNotFoundError: ``run_id`` is given but no run has it.
+            InvalidValueError: the run belongs to another task key.
+            SummaryValidationError, StorageError: as for ``start_run``.
+        """
+        if run_id is None:
+            return self.start_run(task_key=task_key, **start)
+
+        with self._operation("resolve_or_start_run"):
+            state = self._run_state(run_id)
+            if state.task_key != task_key:
+                raise InvalidValueError(
+                    "task_key",
+                    f"run {run_id} belongs to task {state.task_key!r}, not {task_key!r}",
+                )
+            if state.status is RunStatus.PENDING:
+                self._pick_up(run_id, state.task_key)
+            return self._load_run(run_id)
+
+    def write_summary(self, run_id: str, summary_json: Mapping[str, Any]) -> bool:
+        """Validate and store the summary; False (summary kept) when the run is cancelled.
+
+        Runs in any other status accept a new summary, so a finished run can be corrected.
+        Does not commit.
+
+        Raises:
+            RunNotFoundError: no run has ``run_id``.
+            SummaryValidationError: the summary breaks the contract or ``ext.type != task_key``.
+            StorageError: the database failed.
+        """
+        with self._operation("write_summary"):
+            state = self._run_state(run_id)
+            summary, is_skipped = self._checked_summary(run_id, state.task_key, summary_json)
+            statement = (
+                update(TaskRun)
+                .where(TaskRun.run_id == run_id, TaskRun.status != RunStatus.CANCELLED.value)
+                .values(summary_json=summary, is_skipped=is_skipped, updated_at=utcnow())
+            )
+            written = self._execute_update(statement) == 1
+
+        if not written:
+            logger.info("summary_ignored", run_id=run_id, task_key=state.task_key,
+                        reason="run is cancelled")
+        return written
+
+    def finalize_run(self, run_id: str) -> RunStatus | None:
+        """Recount from items and end the run; None when it was already terminal.
+
+        The run ends failed when any item failed, else completed. Does not commit.
+
+        Raises:
+            RunNotFoundError: no run has ``run_id``.
+            StorageError: the database failed.
+        """
+        with self._operation("finalize_run"):
+            return self._finish_run(run_id, requested=None, error_message=None)
+
+    def finalize_run_with_summary(
+        self,
+        run_id: str,
+        summary_json: Mapping[str, Any] | None,
+        *,
+        status: RunStatus | None = None,
+        error_message: str | None = None,
+    ) -> RunStatus | None:
+        """Write the summary and end the run, optionally with a given terminal status.
+
+        Returns the final status, or None when the run was already terminal (a cancelled run
+        also keeps its summary). Does not commit.
+
+        Raises:
+            RunNotFoundError: no run has ``run_id``.
+            InvalidValueError: ``status`` is not a terminal status.
+            SummaryValidationError: the summary breaks the contract.
+            StorageError: the database failed.
+        """
+        if status is not None and status not in RUN_TERMINAL:
+            raise InvalidValueError(
+                "status", f"a run ends completed, completed_with_errors, failed or cancelled, "
+                f"not {status!r}"
+            )
+        if summary_json is not None and not self.write_summary(run_id, summary_json):
+            return None
+
+        with self._operation("finalize_run_with_summary"):
+            requested = RunStatus(status) if status is not None else None
+            return self._finish_run(run_id, requested=requested, error_message=error_message)
+
+    def mark_run_failed(self, run_id: str, error_message: str) -> bool:
+        """Fail the run and its pending and running items; False when already terminal.
+
+        Completed and cancelled items keep their status; the failed items get the run's message.
+        Does not commit.
+
+        Raises:
+            RunNotFoundError: no run has ``run_id``.
+            StorageError: the database failed.
+        """
+        with self._operation("mark_run_failed"):
+            message = self._prepare_message(run_id, None, error_message)
+            ended = self._end_run_with_items(
+                run_id,
+                run_status=RunStatus.FAILED,
+                item_status=ItemStatus.FAILED,
+                item_values={"error_message": message},
+                run_error=message,
+            )
+        return ended
+
+    def cancel_run(self, run_id: str) -> bool:
+        """Cancel a pending or running run and its unfinished items; False when terminal.
+
+        Completed and failed items keep their status. Does not commit.
+
+        Raises:
+            RunNotFoundError: no run has ``run_id``.
+            StorageError: the database failed.
+        """
+        with self._operation("cancel_run"):
+            return self._end_run_with_items(
+                run_id,
+                run_status=RunStatus.CANCELLED,
+                item_status=ItemStatus.CANCELLED,
+                item_values={},
+                run_error=None,
+            )
+
+    def heartbeat(self, run_id: str) -> bool:
+        """Record a sign of life; False when the run is terminal (a hint to stop).
+
+        Does not commit.
+
+        Raises:
+            RunNotFoundError: no run has ``run_id``.
+            StorageError: the database failed.
+        """
+        with self._operation("heartbeat"):
+            now = utcnow()
+            statement = (
+                update(TaskRun)
+                .where(TaskRun.run_id == run_id, TaskRun.status.in_(_IN_PROGRESS))
+                .values(heartbeat_at=now, updated_at=now)
+            )
+            if self._execute_update(statement) == 1:
+                return True
+            self._run_state(run_id)
+            return False
+
+    # --- items ----------------------------------------------------------------------------
 
     def init_items(self, run_id: str, items: Sequence[ItemSpec]) -> int:
-        """Insert pending items in batches, add them to ``progress_total``; return the count."""
-        raise NotImplementedError
+        """Insert pending items in batches, add them to ``progress_total``; return the count.
+
+        A run that already ended gets no items and the call returns 0. Does not commit.
+
+        Raises:
+            RunNotFoundError: no run has ``run_id``.
+            DuplicateItemError: a (type, key) pair is given twice or the run already has it.
+            InvalidValueError: an item type, key or name is empty or too long.
+            StorageError: the database failed.
+        """
+        rows = _item_rows(run_id, items)
+        _reject_repeated_keys(run_id, rows)
+
+        with self._operation("init_items"):
+            state = self._run_state(run_id)
+            if state.status in RUN_TERMINAL:
+                logger.warning("items_ignored", run_id=run_id, task_key=state.task_key,
+                               status=state.status.value, count=len(rows))
+                return 0
+            if state.progress_total > 0:
+                self._reject_existing_keys(run_id, rows)
+            self._insert_items(run_id, rows)
+            self._add_to_counter(run_id, TaskRun.progress_total, len(rows))
+
+        logger.info("items_initialized", run_id=run_id, task_key=state.task_key, count=len(rows))
+        return len(rows)
 
     def start_item(self, run_id: str, item_type: str, item_key: str) -> bool:
-        """Move a pending item to running; False when it is already terminal."""
-        raise NotImplementedError
+        """Move a pending item to running; False when it is already terminal.
+
+        Starting a running item again keeps its first start time and returns True. An item of a
+        run that ended does not change. Does not commit.
+
+        Raises:
+            RunNotFoundError, ItemNotFoundError: the run or the item does not exist.
+            StorageError: the database failed.
+        """
+        with self._operation("start_item"):
+            return self._change_item(
+                run_id, item_type, item_key, ItemStatus.RUNNING, values={}, counter=None
+            )
 
     def complete_item(
         self,
@@ -72,8 +362,25 @@ class TaskRunsWriteService:
         metrics: Mapping[str, Any] | None = None,
         details: Mapping[str, Any] | None = None,
     ) -> bool:
-        """Mark an item completed with its metrics and details; False when already terminal."""
-        raise NotImplementedError
+        """Mark an item completed with its metrics and details; False when already terminal.
+
+        ``None`` leaves a field as it is. Does not commit.
+
+        Raises:
+            RunNotFoundError, ItemNotFoundError: the run or the item does not exist.
+            SummaryValidationError: metrics or details contain a value with no JSON form.
+            StorageError: the database failed.
+        """
+        values = self._item_json_values(run_id, item_key, metrics=metrics, details=details)
+        with self._operation("complete_item"):
+            return self._change_item(
+                run_id,
+                item_type,
+                item_key,
+                ItemStatus.COMPLETED,
+                values=values,
+                counter=TaskRun.progress_completed,
+            )
 
     def fail_item(
         self,
@@ -84,40 +391,458 @@ class TaskRunsWriteService:
         error_message: str,
         details: Mapping[str, Any] | None = None,
     ) -> bool:
-        """Mark an item failed with a masked error message; False when already terminal."""
-        raise NotImplementedError
+        """Mark an item failed with a masked error message; False when already terminal.
+
+        Does not commit.
+
+        Raises:
+            RunNotFoundError, ItemNotFoundError: the run or the item does not exist.
+            SummaryValidationError: details contain a value with no JSON form.
+            StorageError: the database failed.
+        """
+        values = self._item_json_values(run_id, item_key, metrics=None, details=details)
+        values["error_message"] = self._prepare_message(run_id, item_key, error_message)
+        with self._operation("fail_item"):
+            return self._change_item(
+                run_id,
+                item_type,
+                item_key,
+                ItemStatus.FAILED,
+                values=values,
+                counter=TaskRun.progress_failed,
+            )
 
     def cancel_item(self, run_id: str, item_type: str, item_key: str) -> bool:
-        """Cancel a pending or running item; False when already terminal."""
-        raise NotImplementedError
+        """Cancel a pending or running item; False when already terminal.
 
-    def write_summary(self, run_id: str, summary_json: Mapping[str, Any]) -> bool:
-        """Validate and store the summary; False (summary kept) when the run is cancelled."""
-        raise NotImplementedError
+        Does not commit.
 
-    def finalize_run(self, run_id: str) -> RunStatus | None:
-        """Recount from items and end the run; None when it was already terminal."""
-        raise NotImplementedError
+        Raises:
+            RunNotFoundError, ItemNotFoundError: the run or the item does not exist.
+            StorageError: the database failed.
+        """
+        with self._operation("cancel_item"):
+            return self._change_item(
+                run_id, item_type, item_key, ItemStatus.CANCELLED, values={}, counter=None
+            )
 
-    def finalize_run_with_summary(
+    # --- statements -----------------------------------------------------------------------
+
+    @contextmanager
+    def _operation(self, name: str) -> Iterator[None]:
+        with translate_errors(name):
+            yield
+
+    def _execute_update(self, statement: Any) -> int:
+        # The session's identity map is not synchronised: methods that return a run load it
+        # again with populate_existing, and skipping the sync keeps updates to one statement.
+        result = self.session.execute(
+            statement, execution_options={"synchronize_session": False}
+        )
+        return int(result.rowcount)  # type: ignore[attr-defined]
+
+    def _run_state(self, run_id: str) -> _RunState:
+        row = self.session.execute(
+            select(
+                TaskRun.task_key, TaskRun.status, TaskRun.started_at, TaskRun.progress_total
+            ).where(TaskRun.run_id == run_id)
+        ).one_or_none()
+        if row is None:
+            raise RunNotFoundError(run_id)
+        return _RunState(run_id, row.task_key, RunStatus(row.status), row.started_at,
+                         row.progress_total)
+
+    def _load_run(self, run_id: str) -> TaskRun:
+        run = self.session.scalars(
+            select(TaskRun)
+            .where(TaskRun.run_id == run_id)
+            .execution_options(populate_existing=True)
+        ).one_or_none()
+        if run is None:
+            raise RunNotFoundError(run_id)
+        return run
+
+    def _new_run(self, *, task_key: str, task_name: str | None, task_category: str | None,
+                 **fields: Any) -> TaskRun:
+        _check_text("task_key", task_key, 128)
+        task_type = default_registry.get(task_key)
+        name = task_name or (task_type.name_zh if task_type else task_key)
+        category = task_category or (task_type.category if task_type else "other")
+        _check_text("task_category", category, 64)
+        _check_optional("created_by", fields["created_by"], 128)
+        _check_optional("result_url", fields["result_url"], 2048)
+        now = utcnow()
+        return TaskRun(
+            task_key=task_key,
+            task_name=_cut_name(name),
+            task_category=category,
+            started_at=now,
+            progress_total=0,
+            progress_completed=0,
+            progress_failed=0,
+            created_at=now,
+            updated_at=now,
+            **fields,
+        )
+
+    def _checked_summary(
+        self, run_id: str, task_key: str, summary_json: Mapping[str, Any] | None
+    ) -> tuple[dict[str, Any], bool]:
+        if summary_json is None:
+            summary = build_base_summary(task_key)
+        else:
+            checked = check_summary(summary_json, task_key=task_key)
+            summary = checked.summary
+            if checked.warnings:
+                logger.warning(
+                    "summary_warnings",
+                    run_id=run_id,
+                    task_key=task_key,
+                    size_bytes=checked.size_bytes,
+                    rules=sorted({warning.rule for warning in checked.warnings}),
+                )
+        flags = summary.get("common", {}).get("flags", {})
+        return summary, bool(flags.get("skipped", False))
+
+    def _reject_taken_run_id(self, run_id: str) -> None:
+        taken = self.session.execute(
+            select(exists().where(TaskRun.run_id == run_id))
+        ).scalar_one()
+        if taken:
+            raise InvalidValueError("run_id", f"a run with run_id {run_id} already exists")
+
+    def _pick_up(self, run_id: str, task_key: str) -> None:
+        now = utcnow()
+        statement = (
+            update(TaskRun)
+            .where(TaskRun.run_id == run_id, TaskRun.status.in_(run_sources(RunStatus.RUNNING)))
+            .values(status=RunStatus.RUNNING.value, started_at=now, updated_at=now)
+        )
+        if self._execute_update(statement) == 1:
+            logger.info("run_picked_up", run_id=run_id, task_key=task_key)
+
+    def _count_items(self, run_id: str) -> _ItemCounts:
+        row = self.session.execute(
+            select(
+                func.count(),
+                func.coalesce(func.sum(case((TaskRunItem.status == ItemStatus.COMPLETED.value, 1),
+                                            else_=0)), 0),
+                func.coalesce(func.sum(case((TaskRunItem.status == ItemStatus.FAILED.value, 1),
+                                            else_=0)), 0),
+            ).where(TaskRunItem.run_id == run_id)
+        ).one()
+        return _ItemCounts(int(row[0]), int(row[1]), int(row[2]))
+
+    def _finish_run(
+        self, run_id: str, *, requested: RunStatus | None, error_message: str | None
+    ) -> RunStatus | None:
+        state = self._run_state(run_id)
+        if state.status in RUN_TERMINAL:
+            logger.info("run_already_ended", run_id=run_id, task_key=state.task_key,
+                        status=state.status.value)
+            return None
+
+        counts = self._count_items(run_id)
+        final = requested or (RunStatus.FAILED if counts.failed else RunStatus.COMPLETED)
+        check_run_transition(run_id, state.status, final)
+        values = self._end_values(state, counts)
+        if error_message is not None:
+            values["error_message"] = self._prepare_message(run_id, None, error_message)
+
+        statement = (
+            update(TaskRun)
+            .where(TaskRun.run_id == run_id, TaskRun.status.in_(run_sources(final)))
+            .values(status=final.value, **values)
+        )
+        if self._execute_update(statement) != 1:
+            return None
+        logger.info("run_finished", run_id=run_id, task_key=state.task_key, status=final.value,
+                    completed=counts.completed, failed=counts.failed, total=counts.total)
+        return final
+
+    def _end_values(self, state: _RunState, counts: _ItemCounts | None) -> dict[str, Any]:
+        now = utcnow()
+        values: dict[str, Any] = {
+            "completed_at": now,
+            "duration_ms": _duration_ms(state.started_at, now),
+            "updated_at": now,
+        }
+        if counts is not None:
+            values.update(
+                progress_total=counts.total,
+                progress_completed=counts.completed,
+                progress_failed=counts.failed,
+            )
+        return values
+
+    def _end_run_with_items(
         self,
         run_id: str,
-        summary_json: Mapping[str, Any] | None,
         *,
-        status: RunStatus | None = None,
-        error_message: str | None = None,
-    ) -> RunStatus | None:
-        """Write the summary and end the run, optionally with a given terminal status."""
-        raise NotImplementedError
+        run_status: RunStatus,
+        item_status: ItemStatus,
+        item_values: dict[str, Any],
+        run_error: str | None,
+    ) -> bool:
+        state = self._run_state(run_id)
+        if state.status in RUN_TERMINAL:
+            logger.info("run_already_ended", run_id=run_id, task_key=state.task_key,
+                        status=state.status.value, requested=run_status.value)
+            return False
 
-    def mark_run_failed(self, run_id: str, error_message: str) -> bool:
-        """Fail the run and its pending and running items; False when already terminal."""
-        raise NotImplementedError
+        # A savepoint undoes the item changes when another writer ends the run between the
+        # item UPDATE and the run UPDATE, so a run that ended otherwise keeps its items.
+        savepoint = self.session.begin_nested()
+        now = utcnow()
+        items_changed = self._execute_update(
+            update(TaskRunItem)
+            .where(
+                TaskRunItem.run_id == run_id,
+                TaskRunItem.status.in_(_UNFINISHED_ITEMS),
+                _run_in_progress(run_id),
+            )
+            .values(status=item_status.value, completed_at=now, updated_at=now, **item_values)
+        )
+        counts = self._count_items(run_id) if item_status is ItemStatus.FAILED else None
+        values = self._end_values(state, counts)
+        if run_error is not None:
+            values["error_message"] = run_error
+        ended = self._execute_update(
+            update(TaskRun)
+            .where(TaskRun.run_id == run_id, TaskRun.status.in_(run_sources(run_status)))
+            .values(status=run_status.value, **values)
+        )
+        if ended != 1:
+            savepoint.rollback()
+            return False
+        savepoint.commit()
 
-    def cancel_run(self, run_id: str) -> bool:
-        """Cancel a pending or running run and its unfinished items; False when terminal."""
-        raise NotImplementedError
+        logger.info(f"run_{run_status.value}", run_id=run_id, task_key=state.task_key,
+                    items_changed=items_changed)
+        return True
 
-    def heartbeat(self, run_id: str) -> bool:
-        """Record a sign of life; False when the run is terminal (a hint to stop)."""
-        raise NotImplementedError
+    def _change_item(
+        self,
+        run_id: str,
+        item_type: str,
+        item_key: str,
+        target: ItemStatus,
+        *,
+        values: dict[str, Any],
+        counter: Any,
+    ) -> bool:
+        now = utcnow()
+        if target is not ItemStatus.CANCELLED:
+            # An item reported only when it ends has started by then; the first start is kept.
+            values = {**values, "started_at": func.coalesce(TaskRunItem.started_at, now)}
+        if target is not ItemStatus.RUNNING:
+            values = {**values, "completed_at": now}
+        statement = (
+            update(TaskRunItem)
+            .where(
+                TaskRunItem.run_id == run_id,
+                TaskRunItem.item_type == item_type,
+                TaskRunItem.item_key == item_key,
+                TaskRunItem.status.in_(item_sources(target)),
+                _run_in_progress(run_id),
+            )
+            .values(status=target.value, updated_at=now, **values)
+        )
+        if self._execute_update(statement) == 1:
+            if counter is not None:
+                self._add_to_counter(run_id, counter, 1)
+            logger.debug(f"item_{target.value}", run_id=run_id, item_type=item_type,
+                         item_key=item_key)
+            return True
+
+        self._explain_unchanged(run_id, item_type, item_key, target)
+        return False
+
+    def _explain_unchanged(
+        self, run_id: str, item_type: str, item_key: str, target: ItemStatus
+    ) -> None:
+        row = self.session.execute(
+            select(TaskRun.status, TaskRun.task_key, TaskRunItem.status)
+            .select_from(TaskRun)
+            .outerjoin(
+                TaskRunItem,
+                (TaskRunItem.run_id == TaskRun.run_id)
+                & (TaskRunItem.item_type == item_type)
+                & (TaskRunItem.item_key == item_key),
+            )
+            .where(TaskRun.run_id == run_id)
+        ).one_or_none()
+        if row is None:
+            raise RunNotFoundError(run_id)
+        run_status, task_key, item_status = row
+        if item_status is None:
+            raise ItemNotFoundError(run_id, item_type, item_key)
+        logger.info("item_change_ignored", run_id=run_id, task_key=task_key, item_type=item_type,
+                    item_key=item_key, item_status=item_status, run_status=run_status,
+                    requested=target.value)
+
+    def _add_to_counter(self, run_id: str, counter: Any, amount: int) -> None:
+        self._execute_update(
+            update(TaskRun)
+            .where(TaskRun.run_id == run_id)
+            .values({counter: counter + amount, TaskRun.updated_at: utcnow()})
+        )
+
+    def _reject_existing_keys(self, run_id: str, rows: list[dict[str, Any]]) -> None:
+        existing = {
+            (item_type, item_key)
+            for item_type, item_key in self.session.execute(
+                select(TaskRunItem.item_type, TaskRunItem.item_key).where(
+                    TaskRunItem.run_id == run_id
+                )
+            )
+        }
+        clashes = [(row["item_type"], row["item_key"]) for row in rows
+                   if (row["item_type"], row["item_key"]) in existing]
+        if clashes:
+            raise DuplicateItemError(run_id, clashes)
+
+    def _insert_items(self, run_id: str, rows: list[dict[str, Any]]) -> None:
+        try:
+            for start in range(0, len(rows), INSERT_BATCH_SIZE):
+                self.session.execute(insert(TaskRunItem), rows[start : start + INSERT_BATCH_SIZE])
+        except sa_exc.IntegrityError as error:
+            # Another writer declared the same keys between the check and the insert.
+            raise DuplicateItemError(run_id, []) from error
+
+    # --- item data ------------------------------------------------------------------------
+
+    def _item_json_values(
+        self,
+        run_id: str,
+        item_key: str,
+        *,
+        metrics: Mapping[str, Any] | None,
+        details: Mapping[str, Any] | None,
+    ) -> dict[str, Any]:
+        values: dict[str, Any] = {}
+        limits = self.item_limits
+        if metrics is not None:
+            prepared = prepare_json(metrics, max_bytes=limits.max_metrics_bytes)
+            values["metrics_json"] = _report_json(run_id, item_key, "metrics_json", prepared)
+        if details is not None:
+            prepared = prepare_json(details, max_bytes=limits.max_details_bytes)
+            values["details_json"] = _report_json(run_id, item_key, "details_json", prepared)
+        return values
+
+    def _prepare_message(self, run_id: str, item_key: str | None, message: str) -> str | None:
+        prepared = prepare_text(message, max_chars=self.item_limits.max_error_chars)
+        _report_text(run_id, item_key, prepared)
+        return prepared.value
+
+
+# --- module helpers -------------------------------------------------------------------------
+
+
+def _run_in_progress(run_id: str) -> ColumnElement[bool]:
+    return exists().where(TaskRun.run_id == run_id, TaskRun.status.in_(_IN_PROGRESS))
+
+
+def _report_json(
+    run_id: str, item_key: str, field: str, prepared: PreparedJson
+) -> dict[str, Any] | None:
+    if prepared.masked:
+        logger.warning("item_data_masked", run_id=run_id, item_key=item_key, field=field,
+                       count=prepared.masked)
+    if prepared.truncated:
+        logger.warning("item_data_truncated", run_id=run_id, item_key=item_key, field=field,
+                       original_bytes=prepared.original_bytes)
+    return prepared.value
+
+
+def _report_text(run_id: str, item_key: str | None, prepared: PreparedText) -> None:
+    if prepared.masked:
+        logger.warning("item_data_masked", run_id=run_id, item_key=item_key,
+                       field="error_message", count=prepared.masked)
+    if prepared.truncated:
+        logger.warning("item_data_truncated", run_id=run_id, item_key=item_key,
+                       field="error_message", original_chars=prepared.original_chars)
+
+
+def _duration_ms(started_at: datetime | None, ended_at: datetime) -> int | None:
+    if started_at is None:
+        return None
+    # Both are aware datetimes, so the session time zone of the database plays no part.
+    return max(0, int((ended_at - started_at).total_seconds() * 1000))
+
+
+def _trigger_source(value: TriggerSource | str) -> str:
+    try:
+        return TriggerSource(value).value
+    except ValueError:
+        choices = ", ".join(source.value for source in TriggerSource)
+        raise InvalidValueError("trigger_source", f"{value!r} is not one of {choices}") from None
+
+
+def _start_status(status: RunStatus | str) -> str:
+    if status not in (RunStatus.RUNNING, RunStatus.PENDING):
+        raise InvalidValueError("status", f"a run starts running or pending, not {status!r}")
+    return RunStatus(status).value
+
+
+def _run_id(value: str | None) -> str:
+    if value is None:
+        return str(uuid.uuid4())
+    try:
+        return str(uuid.UUID(value))
+    except (ValueError, AttributeError, TypeError):
+        raise InvalidValueError("run_id", f"{value!r} is not a UUID") from None
+
+
+def _check_text(field: str, value: str, max_chars: int) -> None:
+    if not value or not value.strip():
+        raise InvalidValueError(field, "must not be empty")
+    _check_optional(field, value, max_chars)
+
+
+def _check_optional(field: str, value: str | None, max_chars: int) -> None:
+    if value is None:
+        return
+    if len(value) > max_chars:
+        raise InvalidValueError(field, f"{len(value)} characters, at most {max_chars} allowed")
+    if "\x00" in value:
+        raise InvalidValueError(field, "contains a NUL character")
+
+
+def _cut_name(name: str) -> str:
+    # A display name may be longer than its column; it is shortened rather than rejected.
+    cleaned = clean_text(name)
+    return cleaned if len(cleaned) <= 255 else cleaned[:254] + "…"
+
+
+def _item_rows(run_id: str, items: Sequence[ItemSpec]) -> list[dict[str, Any]]:
+    now = utcnow()
+    rows = []
+    for item in items:
+        _check_text("item_type", item.item_type, 64)
+        _check_text("item_key", item.item_key, 255)
+        rows.append(
+            {
+                "run_id": run_id,
+                "item_type": item.item_type,
+                "item_key": item.item_key,
+                "item_name": _cut_name(item.item_name) if item.item_name else None,
+                "status": ItemStatus.PENDING.value,
+                "created_at": now,
+                "updated_at": now,
+            }
+        )
+    return rows
+
+
+def _reject_repeated_keys(run_id: str, rows: list[dict[str, Any]]) -> None:
+    seen: set[tuple[str, str]] = set()
+    repeated: list[tuple[str, str]] = []
+    for row in rows:
+        pair = (row["item_type"], row["item_key"])
+        if pair in seen:
+            repeated.append(pair)
+        seen.add(pair)
+    if repeated:
+        raise DuplicateItemError(run_id, repeated)
+
