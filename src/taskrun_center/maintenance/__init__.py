@@ -4,6 +4,7 @@ Each operation is a Python function returning a result object, called by the ``t
 ``taskrun audit`` and ``taskrun reap`` commands and by the built-in maintenance tasks.
 """
 
+from taskrun_center.maintenance.audit import AuditFinding, AuditProgress, AuditResult, audit_runs
 from taskrun_center.maintenance.durations import format_duration, parse_duration
 from taskrun_center.maintenance.purge import (
     PurgeError,
@@ -15,10 +16,14 @@ from taskrun_center.maintenance.purge import (
 from taskrun_center.maintenance.reaper import ReapResult, reap_runs
 
 __all__ = [
+    "AuditFinding",
+    "AuditProgress",
+    "AuditResult",
     "PurgeError",
     "PurgeProgress",
     "PurgeResult",
     "ReapResult",
+    "audit_runs",
     "format_duration",
     "parse_duration",
     "purge_runs",

@@ -1,0 +1,261 @@
+"""Audit of stored rows: check every run and item against the contract, in constant memory.
+
+Runs, then items, are read in keyset batches by ``id`` (never OFFSET, never all at once), each
+batch in its own short read transaction. Memory stays bounded by the batch size, the examples
+kept per rule and the number of distinct rule codes and task keys.
+
+Rules checked on each run:
+
+- the summary passes ``contract.check_summary`` with the run's task key: top level exactly
+  ``version``/``common``/``ext``, ``ext.type`` equal to ``task_key``, the envelope schema, the
+  registered ``ext.data`` model of the task type, and the secret, personal-data and capacity
+  guards (rule codes from the contract, such as ``envelope.extra_field``);
+- ``row.is_skipped_mismatch``: ``is_skipped`` differs from ``common.flags.skipped``;
+- ``row.duration_mismatch``: ``duration_ms`` differs by more than 1 ms from
+  ``completed_at - started_at`` (None when either is missing), or is set on an unfinished run.
+
+Rules checked on each item, against ``config.ItemLimits`` (sizes of compact UTF-8 JSON):
+``item.metrics_bytes``, ``item.details_bytes`` and ``item.error_chars``.
+
+A task key that is not registered in this process is not a violation: its ``ext.data`` is
+checked only against the envelope, and the result lists such task keys under ``unregistered``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import structlog
+from sqlalchemy import func, select
+
+from taskrun_center.config import ItemLimits, SummaryLimits, get_settings
+from taskrun_center.contract import (
+    SummaryValidationError,
+    TaskTypeRegistry,
+    check_summary,
+    default_registry,
+)
+from taskrun_center.contract.capacity import serialized_size
+from taskrun_center.states import RUN_TERMINAL
+from taskrun_center.storage.engine import Database
+from taskrun_center.storage.models import TaskRun, TaskRunItem
+
+logger = structlog.get_logger(__name__)
+
+DEFAULT_BATCH_SIZE = 500
+DEFAULT_EXAMPLES_PER_RULE = 20
+# Distinct unregistered task keys listed in the result; a flood of them is one finding anyway.
+MAX_UNREGISTERED_KEYS = 1000
+# duration_ms is whole milliseconds, truncated, so a stored value may be 1 ms below the exact one.
+DURATION_TOLERANCE_MS = 1
+
+_TERMINAL_VALUES = frozenset(status.value for status in RUN_TERMINAL)
+
+
+@dataclass(frozen=True, slots=True)
+class AuditFinding:
+    """One violation: the run, the rule code and where in the row or summary it is."""
+
+    run_id: str
+    rule: str
+    path: str
+
+    def to_dict(self) -> dict[str, str]:
+        """Return the finding as ``{"run_id", "rule", "path"}``."""
+        return {"run_id": self.run_id, "rule": self.rule, "path": self.path}
+
+
+@dataclass(frozen=True, slots=True)
+class AuditProgress:
+    """Rows checked so far and the rows planned, for runs and items together."""
+
+    checked: int
+    planned: int
+
+
+@dataclass(slots=True)
+class AuditResult:
+    """Counts per rule for every row checked, with the first findings of each rule."""
+
+    scanned: int = 0
+    items_scanned: int = 0
+    counts: dict[str, int] = field(default_factory=dict)
+    violations: list[AuditFinding] = field(default_factory=list)
+    unregistered: dict[str, int] = field(default_factory=dict)
+    duration_seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return not self.counts
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return ``{"scanned", "violations", "counts", ...}`` as the CLI prints it."""
+        return {
+            "scanned": self.scanned,
+            "items_scanned": self.items_scanned,
+            "violations": [finding.to_dict() for finding in self.violations],
+            "counts": dict(sorted(self.counts.items())),
+            "unregistered": dict(sorted(self.unregistered.items())),
+            "duration_seconds": round(self.duration_seconds, 3),
+        }
+
+
+@dataclass(slots=True)
+class _Collector:
+    result: AuditResult
+    examples_per_rule: int
+    _examples: dict[str, int] = field(default_factory=dict)
+
+    def add(self, run_id: str, rule: str, path: str) -> None:
+        self.result.counts[rule] = self.result.counts.get(rule, 0) + 1
+        shown = self._examples.get(rule, 0)
+        if shown < self.examples_per_rule:
+            self._examples[rule] = shown + 1
+            self.result.violations.append(AuditFinding(run_id, rule, path))
+
+
+def audit_runs(
+    database: Database,
+    *,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    examples_per_rule: int = DEFAULT_EXAMPLES_PER_RULE,
+    registry: TaskTypeRegistry | None = None,
+    summary_limits: SummaryLimits | None = None,
+    item_limits: ItemLimits | None = None,
+    on_progress: Callable[[AuditProgress], None] | None = None,
+) -> AuditResult:
+    """Check every stored run and item; return counts per rule and the first findings.
+
+    Nothing is written. The limits default to the configured ones and ``registry`` to the
+    process-wide registry, so register task types (``TASKRUN_TASK_MODULES``) before auditing.
+
+    Raises:
+        StorageError: the database failed while reading.
+    """
+    registry = registry or default_registry
+    settings = get_settings()
+    summary_limits = summary_limits or settings.summary_limits
+    item_limits = item_limits or settings.item_limits
+    started = time.perf_counter()
+
+    with database.session() as session:
+        planned = int(session.scalar(select(func.count()).select_from(TaskRun)) or 0)
+        planned += int(session.scalar(select(func.count()).select_from(TaskRunItem)) or 0)
+    collector = _Collector(AuditResult(), examples_per_rule)
+    result = collector.result
+
+    for rows in _batches(database, _RUN_COLUMNS, TaskRun.id, batch_size):
+        for row in rows:
+            _check_run(row, collector, registry, summary_limits)
+        result.scanned += len(rows)
+        _report(on_progress, result, planned)
+
+    for rows in _batches(database, _ITEM_COLUMNS, TaskRunItem.id, batch_size * 4):
+        for row in rows:
+            _check_item(row, collector, item_limits)
+        result.items_scanned += len(rows)
+        _report(on_progress, result, planned)
+
+    result.duration_seconds = time.perf_counter() - started
+    logger.info("audit_finished", scanned=result.scanned, items_scanned=result.items_scanned,
+                violations=sum(result.counts.values()), rules=len(result.counts))
+    return result
+
+
+_RUN_COLUMNS = (
+    TaskRun.id, TaskRun.run_id, TaskRun.task_key, TaskRun.status, TaskRun.summary_json,
+    TaskRun.is_skipped, TaskRun.started_at, TaskRun.completed_at, TaskRun.duration_ms,
+)
+_ITEM_COLUMNS = (
+    TaskRunItem.id, TaskRunItem.run_id, TaskRunItem.item_type, TaskRunItem.item_key,
+    TaskRunItem.metrics_json, TaskRunItem.details_json, TaskRunItem.error_message,
+)
+
+
+def _batches(database: Database, columns: tuple[Any, ...], id_column: Any,
+             size: int) -> Iterator[list[Any]]:
+    last_id = 0
+    while True:
+        with database.session() as session:
+            rows = list(session.execute(
+                select(*columns).where(id_column > last_id).order_by(id_column).limit(size)
+            ).all())
+        if not rows:
+            return
+        last_id = rows[-1].id
+        yield rows
+
+
+def _report(on_progress: Callable[[AuditProgress], None] | None, result: AuditResult,
+            planned: int) -> None:
+    if on_progress is not None:
+        checked = result.scanned + result.items_scanned
+        on_progress(AuditProgress(checked, max(planned, checked)))
+
+
+def _check_run(row: Any, collector: _Collector, registry: TaskTypeRegistry,
+               limits: SummaryLimits) -> None:
+    try:
+        check_summary(row.summary_json, task_key=row.task_key, limits=limits, registry=registry)
+    except SummaryValidationError as error:
+        for violation in error.violations:
+            collector.add(row.run_id, violation.rule, violation.path)
+
+    if row.task_key not in registry:
+        unregistered = collector.result.unregistered
+        if row.task_key in unregistered or len(unregistered) < MAX_UNREGISTERED_KEYS:
+            unregistered[row.task_key] = unregistered.get(row.task_key, 0) + 1
+
+    skipped = _flag_skipped(row.summary_json)
+    if skipped is not None and skipped != bool(row.is_skipped):
+        collector.add(row.run_id, "row.is_skipped_mismatch", "is_skipped")
+    if not _duration_consistent(row.status, row.started_at, row.completed_at, row.duration_ms):
+        collector.add(row.run_id, "row.duration_mismatch", "duration_ms")
+
+
+def _flag_skipped(summary: Any) -> bool | None:
+    """Return ``common.flags.skipped`` when the summary has a boolean there, else None."""
+    if not isinstance(summary, dict):
+        return None
+    common = summary.get("common")
+    flags = common.get("flags") if isinstance(common, dict) else None
+    skipped = flags.get("skipped") if isinstance(flags, dict) else None
+    return skipped if isinstance(skipped, bool) else None
+
+
+def _duration_consistent(status: str, started_at: datetime | None,
+                         completed_at: datetime | None, duration_ms: int | None) -> bool:
+    if status not in _TERMINAL_VALUES:
+        return duration_ms is None
+    if started_at is None or completed_at is None:
+        return duration_ms is None
+    if duration_ms is None:
+        return False
+    expected = max(0, int((completed_at - started_at).total_seconds() * 1000))
+    return abs(duration_ms - expected) <= DURATION_TOLERANCE_MS
+
+
+def _check_item(row: Any, collector: _Collector, limits: ItemLimits) -> None:
+    where = f"items[{row.item_type}/{row.item_key}]"
+    if _json_bytes(row.metrics_json) > limits.max_metrics_bytes:
+        collector.add(row.run_id, "item.metrics_bytes", f"{where}.metrics_json")
+    if _json_bytes(row.details_json) > limits.max_details_bytes:
+        collector.add(row.run_id, "item.details_bytes", f"{where}.details_json")
+    if row.error_message is not None and len(row.error_message) > limits.max_error_chars:
+        collector.add(row.run_id, "item.error_chars", f"{where}.error_message")
+
+
+def _json_bytes(value: Any) -> int:
+    return 0 if value is None else serialized_size(value)
+
+
+__all__ = [
+    "AuditFinding",
+    "AuditProgress",
+    "AuditResult",
+    "audit_runs",
+]
