@@ -1,0 +1,244 @@
+"""Value rules: patterns that find a secret or personal data inside a string.
+
+Every pattern starts with a look-behind that forbids starting inside a run of the characters it
+consumes, and every repetition is bounded or stops at a delimiter, so one search is linear in the
+text length (no catastrophic backtracking on 64 KiB inputs).
+
+Only strings are searched; numbers are taken as counts and never read as phone or card numbers.
+Patterns are judged in the order of ``DETECTORS``; a later match that overlaps an earlier one in
+the same string is the same finding and is dropped.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from taskrun_center.i18n import Text
+
+# The fixed replacement for a masked span; the guards accept a value made only of "*".
+MASK = "******"
+
+_PLACEHOLDER_PREFIXES = ("${", "{{", "%(", "<", "$(", "***")
+
+
+@dataclass(frozen=True, slots=True)
+class Detector:
+    """One kind of secret or personal data recognised in text."""
+
+    kind: str
+    rule: str
+    pattern: re.Pattern[str]
+    label: Text
+    # The group that holds the secret itself; only that span is masked (0: the whole match).
+    group: int = 0
+    # Extra check on a match (check digit, Luhn, placeholder); a False result means no finding.
+    accept: Callable[[re.Match[str]], bool] | None = None
+    # Substrings of the lowercased text, one of which must be present for a match to be possible.
+    needles: tuple[str, ...] = ()
+
+
+def _not_masked(group: int) -> Callable[[re.Match[str]], bool]:
+    def accept(match: re.Match[str]) -> bool:
+        value = match.group(group)
+        return bool(value.strip("*")) and not value.startswith(_PLACEHOLDER_PREFIXES)
+
+    return accept
+
+
+def _credential_parameter_accepted(match: re.Match[str]) -> bool:
+    name = match.group("name").lower()
+    value = match.group("value")
+    if not value.strip("*") or value.startswith(_PLACEHOLDER_PREFIXES):
+        return False
+    # A password may be short; a token, key or secret shorter than 8 characters is a count or flag
+    # (max_token=5, token=true).
+    if name.startswith(("pass", "pwd")):
+        return True
+    return len(value) >= 8 and value.lower() not in {"true", "false", "null", "none"}
+
+
+def _bearer_accepted(match: re.Match[str]) -> bool:
+    token = match.group(1)
+    if not token.strip("*"):
+        return False
+    # English prose ("Bearer authentication") has no digits or punctuation and stays short.
+    return len(token) >= 20 or any(char.isdigit() or char in "._-~+/" for char in token)
+
+
+def resident_id_valid(digits: str) -> bool:
+    """Return True when an 18-character resident ID has a valid ISO 7064 MOD 11-2 check digit."""
+    weights = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+    total = sum(int(char) * weight for char, weight in zip(digits[:17], weights, strict=True))
+    expected = "10X98765432"[total % 11]
+    return digits[17].upper() == expected
+
+
+def luhn_valid(digits: str) -> bool:
+    """Return True when a digit string passes the Luhn check used by bank cards."""
+    total = 0
+    for position, char in enumerate(reversed(digits)):
+        digit = int(char)
+        if position % 2 == 1:
+            digit = digit * 2 - 9 if digit > 4 else digit * 2
+        total += digit
+    return total % 10 == 0
+
+
+def _resident_id_accepted(match: re.Match[str]) -> bool:
+    return resident_id_valid(match.group(0))
+
+
+def _bank_card_accepted(match: re.Match[str]) -> bool:
+    digits = re.sub(r"[ -]", "", match.group(0))
+    if len(digits) == 18 and resident_id_valid(digits):
+        return False
+    return luhn_valid(digits)
+
+
+def _email_accepted(match: re.Match[str]) -> bool:
+    # "git@github.com:org/repo.git" is an SSH remote, not an address.
+    following = match.string[match.end() : match.end() + 2]
+    return not (following.startswith(":") and following[1:2] not in ("", " "))
+
+
+_SECRET = "secret.value"
+_CREDENTIAL_NAMES = (
+    r"password|passwd|pwd|passphrase|secret|client[_-]?secret|api[_-]?key|access[_-]?token"
+    r"|auth[_-]?token|refresh[_-]?token|token|private[_-]?key|secret[_-]?key|access[_-]?key"
+)
+
+DETECTORS: tuple[Detector, ...] = (
+    Detector(
+        "private_key",
+        _SECRET,
+        re.compile(
+            r"-----BEGIN[A-Z0-9 ]{0,40}PRIVATE KEY(?: BLOCK)?-----"
+            r"(?:[\s\S]*?-----END[A-Z0-9 ]{0,40}PRIVATE KEY(?: BLOCK)?-----|[\s\S]*)"
+        ),
+        Text("PEM 私钥", "PEM private key"),
+        needles=("private key",),
+    ),
+    Detector(
+        "jwt",
+        _SECRET,
+        re.compile(r"(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{2,}\.eyJ[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]*"),
+        Text("JWT 令牌", "JWT"),
+        needles=("eyj",),
+    ),
+    Detector(
+        "url_password",
+        _SECRET,
+        re.compile(
+            r"(?<![A-Za-z0-9+.-])[A-Za-z][A-Za-z0-9+.-]{0,31}://[^\s/?#@:]{0,256}:([^\s/?#@]{1,256})@"
+        ),
+        Text("URL 中的密码", "password in a URL"),
+        group=1,
+        accept=_not_masked(1),
+        needles=("://",),
+    ),
+    Detector(
+        "authorization_header",
+        _SECRET,
+        re.compile(
+            r"(?i)(?<![A-Za-z0-9])(?:proxy-)?authorization[\"']?\s*[:=]\s*[\"']?"
+            r"(?:basic|digest|token|negotiate|apikey|ntlm)\s+([A-Za-z0-9._~+/=-]{6,4096})"
+        ),
+        Text("Authorization 凭据", "Authorization credentials"),
+        group=1,
+        accept=_not_masked(1),
+        needles=("authorization",),
+    ),
+    Detector(
+        "bearer_token",
+        _SECRET,
+        re.compile(r"(?i)(?<![A-Za-z0-9])bearer\s+([A-Za-z0-9._~+/-]{8,4096}=*)"),
+        Text("Bearer 令牌", "Bearer token"),
+        group=1,
+        accept=_bearer_accepted,
+        needles=("bearer",),
+    ),
+    Detector(
+        "credential_parameter",
+        _SECRET,
+        re.compile(
+            r"(?i)(?<![A-Za-z0-9])[\"']?(?P<name>" + _CREDENTIAL_NAMES + r")[\"']?"
+            r"(?:\s*=\s*|\s*:\s*(?=[\"']))[\"']?(?P<value>[^\s;&,'\"<>]{1,4096})"
+        ),
+        Text("参数中的密码或令牌", "password or token in a key=value parameter"),
+        group=2,
+        accept=_credential_parameter_accepted,
+        needles=("pass", "pwd", "secret", "token", "key"),
+    ),
+    Detector(
+        "aws_access_key_id",
+        _SECRET,
+        re.compile(
+            r"(?<![A-Za-z0-9])(?:AKIA|ASIA|ABIA|ACCA|AGPA|AIDA|AROA|AIPA|ANPA|ANVA|APKA)"
+            r"[A-Z0-9]{16}(?![A-Za-z0-9])"
+        ),
+        Text("AWS 访问密钥 ID", "AWS access key id"),
+    ),
+    Detector(
+        "vendor_token",
+        _SECRET,
+        re.compile(
+            r"(?<![A-Za-z0-9_-])(?:gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{22,255}"
+            r"|xox[abposr]-[A-Za-z0-9-]{10,255}|sk-(?:proj-|ant-)?[A-Za-z0-9_-]{20,255}"
+            r"|[sr]k_(?:live|test)_[A-Za-z0-9]{16,255}|AIza[0-9A-Za-z_-]{35}"
+            r"|glpat-[A-Za-z0-9_-]{20,255}|npm_[A-Za-z0-9]{36,255}|pypi-AgE[A-Za-z0-9_-]{50,}"
+            r"|SG\.[A-Za-z0-9_-]{16,255}\.[A-Za-z0-9_-]{16,255}|LTAI[A-Za-z0-9]{12,30}"
+            r"|AKID[A-Za-z0-9]{13,40})"
+        ),
+        Text("服务商 API 令牌", "vendor API token"),
+        needles=("gh", "github_pat_", "xox", "sk", "rk_", "aiza", "glpat-", "npm_", "pypi-",
+                 "sg.", "ltai", "akid"),
+    ),
+    Detector(
+        "resident_id",
+        "personal_data.resident_id",
+        re.compile(
+            r"(?<![0-9A-Za-z])[1-9]\d{5}(?:19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])"
+            r"\d{3}[\dXx](?![0-9A-Za-z])"
+        ),
+        Text("居民身份证号", "resident ID number"),
+        accept=_resident_id_accepted,
+    ),
+    Detector(
+        "bank_card",
+        "personal_data.bank_card",
+        re.compile(r"(?<![0-9A-Za-z])[3-6]\d{3}(?:[ -]?\d{4}){3}(?:[ -]?\d{1,3})?(?![0-9A-Za-z])"),
+        Text("银行卡号", "bank card number"),
+        accept=_bank_card_accepted,
+    ),
+    Detector(
+        "mobile",
+        "personal_data.mobile",
+        re.compile(r"(?<![0-9A-Za-z+])(?:\+?86[ -]?)?1[3-9]\d(?:[ -]?\d{4}){2}(?![0-9A-Za-z])"),
+        Text("手机号码", "mobile phone number"),
+    ),
+    Detector(
+        "email",
+        "personal_data.email",
+        re.compile(
+            r"(?<![A-Za-z0-9._%+-])[A-Za-z0-9][A-Za-z0-9._%+-]{0,63}@"
+            r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.){1,8}[A-Za-z]{2,24}(?![A-Za-z0-9-])"
+        ),
+        Text("电子邮件地址", "e-mail address"),
+        accept=_email_accepted,
+        needles=("@",),
+    ),
+)
+
+DETECTORS_BY_KIND = {detector.kind: detector for detector in DETECTORS}
+
+
+def applicable_detectors(text: str) -> list[Detector]:
+    """Return the detectors whose needles occur in ``text`` (all of them when it has none)."""
+    lowered = text.lower()
+    return [
+        detector
+        for detector in DETECTORS
+        if not detector.needles or any(needle in lowered for needle in detector.needles)
+    ]

@@ -1,0 +1,86 @@
+"""Masking of secrets and personal data in free text and item JSON.
+
+Used on everything stored outside the summary (item error messages, ``metrics_json``,
+``details_json``) and on exception messages and command output. Only the secret span is replaced
+by ``MASK``: the user and host of a URL, the name in ``password=…`` and the word ``Bearer`` stay
+readable. Masked output contains nothing the guards reject, and masking it again changes nothing.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from taskrun_center.contract.detectors import MASK, Detector, applicable_detectors
+from taskrun_center.contract.secret_keys import key_rejects_value
+
+
+@dataclass(frozen=True, slots=True)
+class MaskResult:
+    """A masked value and the number of spans or values replaced."""
+
+    value: Any
+    count: int
+
+
+def mask_text(text: str) -> MaskResult:
+    """Replace every secret and personal-data span in ``text`` by ``MASK``; count them."""
+    if not text:
+        return MaskResult(text, 0)
+
+    count = 0
+    for detector in applicable_detectors(text):
+        text, replaced = _mask_with(detector, text)
+        count += replaced
+    return MaskResult(text, count)
+
+
+def mask_json(value: Any) -> MaskResult:
+    """Mask a JSON value: values under secret keys become ``MASK`` and strings are masked.
+
+    A key judged a secret by the key-name rule gets its whole value replaced when that value
+    could carry the secret (a counter such as ``tokens_total: 5`` is kept). Other strings go
+    through ``mask_text``. Keys themselves are kept as they are, so no two keys collide.
+    Tuples become lists; other non-container values are returned unchanged.
+    """
+    masker = _JsonMasker()
+    return MaskResult(masker.walk(value), masker.count)
+
+
+class _JsonMasker:
+    def __init__(self) -> None:
+        self.count = 0
+
+    def walk(self, value: Any) -> Any:
+        if isinstance(value, str):
+            result = mask_text(value)
+            self.count += result.count
+            return result.value
+        if isinstance(value, Mapping):
+            return {key: self.walk_member(key, item) for key, item in value.items()}
+        if isinstance(value, list | tuple):
+            return [self.walk(item) for item in value]
+        return value
+
+    def walk_member(self, key: Any, value: Any) -> Any:
+        if isinstance(key, str) and key_rejects_value(key, value):
+            self.count += 1
+            return MASK
+        return self.walk(value)
+
+
+def _mask_with(detector: Detector, text: str) -> tuple[str, int]:
+    replaced = 0
+
+    def replace(match: re.Match[str]) -> str:
+        nonlocal replaced
+        if detector.accept is not None and not detector.accept(match):
+            return match.group(0)
+        replaced += 1
+        start, end = match.span(detector.group)
+        whole_start, whole_end = match.span()
+        return text[whole_start:start] + MASK + text[end:whole_end]
+
+    return detector.pattern.sub(replace, text), replaced

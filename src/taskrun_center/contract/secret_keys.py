@@ -1,0 +1,166 @@
+"""The key-name rule: which object keys (and metric keys) name a secret.
+
+A key is split into lowercase words: camelCase, PascalCase and acronyms (``APIKey``), digits,
+``_``, ``-``, ``.``, spaces and other separators all start a new word, and a plural secret word
+counts as its singular (``tokens`` → ``token``). The key names a secret when its words contain a
+secret word (``password``, ``token``, ``cookie``…) or a secret word sequence (``api key``,
+``private key``, ``connection string``…); Chinese keys name a secret when they contain
+密码, 口令, 密钥, 令牌, 凭证 or 凭据. Substrings never count: ``passport`` and ``tokenizer`` are not
+secret words, and ``key`` alone is not one either.
+
+A key that names a secret may still be fine, depending on its value:
+
+1. A *describing* key, whose last word is one of ``DESCRIBING_WORDS`` (``token_type``,
+   ``secret_name``, ``access_key_id``, ``tokens_total``, ``token_count_limit``), says something
+   about a secret rather than holding one. Any value is accepted under the key rule.
+2. Any key accepts a value that cannot carry a secret: null, a boolean, an empty string, list or
+   object, or a string made only of ``*`` (a masked value).
+3. A number is accepted unless the key ends with a singular secret term (``password``,
+   ``db_password``, ``api_key``): ``password_resets: 3`` and ``tokens: 1500`` are counts, but
+   ``password: 123456`` is a numeric password.
+4. Every other value (a non-empty string, list or object) under a secret key is rejected.
+
+Strings are also checked by the value rules wherever they appear, whatever their key.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+SECRET_WORDS = frozenset(
+    {
+        "password", "passwd", "pwd", "passphrase", "passcode", "secret", "token", "credential",
+        "creds", "authorization", "cookie", "dsn", "apikey", "accesskey", "secretkey",
+        "privatekey", "privkey", "authtoken", "accesstoken", "refreshtoken", "clientsecret",
+        "connstr", "connectionstring", "jwt", "bearer",
+    }
+)
+SECRET_SEQUENCES: tuple[tuple[str, ...], ...] = (
+    ("api", "key"),
+    ("api", "token"),
+    ("access", "key"),
+    ("access", "token"),
+    ("auth", "token"),
+    ("refresh", "token"),
+    ("session", "token"),
+    ("client", "secret"),
+    ("secret", "key"),
+    ("set", "cookie"),
+    ("private", "key"),
+    ("signing", "key"),
+    ("encryption", "key"),
+    ("master", "key"),
+    ("session", "key"),
+    ("ssh", "key"),
+    ("connection", "string"),
+    ("conn", "string"),
+    ("conn", "str"),
+)
+SECRET_WORDS_ZH = ("密码", "口令", "密钥", "令牌", "凭证", "凭据")
+
+DESCRIBING_WORDS = frozenset(
+    {
+        "type", "kind", "name", "names", "ref", "id", "ids", "source", "provider", "policy",
+        "method", "scheme", "format", "status", "state", "mode", "path", "file", "url", "uri",
+        "field", "header", "version", "expires", "expiry", "expiration", "at", "ttl", "age",
+        "count", "counts", "total", "totals", "num", "number", "limit", "limits", "max", "min",
+        "size", "length", "len", "used", "usage", "remaining", "rate", "ratio", "percent", "pct",
+        "enabled", "required", "valid", "present", "rotated",
+    }
+)
+
+_VOCABULARY = SECRET_WORDS | {word for sequence in SECRET_SEQUENCES for word in sequence}
+_CAMEL_BOUNDARY = re.compile(
+    r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])|(?<=[A-Za-z])(?=[0-9])|(?<=[0-9])(?=[A-Za-z])"
+)
+_SEPARATORS = re.compile(r"[^A-Za-z0-9]+")
+
+
+@dataclass(frozen=True, slots=True)
+class KeyVerdict:
+    """How the key-name rule judges one key, before looking at its value."""
+
+    names_secret: bool
+    describing: bool = False
+    ends_with_term: bool = False
+
+
+_PLAIN = KeyVerdict(names_secret=False)
+
+
+def split_key_words(key: str) -> tuple[str, ...]:
+    """Split a key into lowercase words, with plural secret words made singular."""
+    words = []
+    for part in _SEPARATORS.split(_CAMEL_BOUNDARY.sub(" ", key)):
+        if not part:
+            continue
+        word = part.lower()
+        if word not in _VOCABULARY and word.endswith("s") and word[:-1] in _VOCABULARY:
+            word = word[:-1]
+        words.append(word)
+    return tuple(words)
+
+
+@lru_cache(maxsize=4096)
+def judge_key(key: str) -> KeyVerdict:
+    """Judge a key by its words alone; see the module docstring for the rule."""
+    if any(term in key for term in SECRET_WORDS_ZH):
+        return KeyVerdict(names_secret=True, ends_with_term=key.endswith(SECRET_WORDS_ZH))
+
+    words = split_key_words(key)
+    span = _find_secret_term(words)
+    if span is None:
+        return _PLAIN
+
+    end = span[1]
+    describing = end < len(words) and words[-1] in DESCRIBING_WORDS
+    ends_with_term = end == len(words) and not _is_plural(key, words)
+    return KeyVerdict(names_secret=True, describing=describing, ends_with_term=ends_with_term)
+
+
+def key_rejects_value(key: str, value: Any) -> bool:
+    """Return True when ``value`` under ``key`` breaks the key-name rule."""
+    verdict = judge_key(key)
+    if not verdict.names_secret or verdict.describing:
+        return False
+    if value is None or isinstance(value, bool):
+        return False
+    if isinstance(value, int | float):
+        return verdict.ends_with_term
+    if isinstance(value, str):
+        return value.strip("*") != ""
+    if isinstance(value, dict | list):
+        return len(value) > 0
+    return True
+
+
+def _find_secret_term(words: tuple[str, ...]) -> tuple[int, int] | None:
+    # The last match decides, because a describing word or the end of the key follows it.
+    found = None
+    index = 0
+    while index < len(words):
+        span = _match_at(words, index)
+        if span is not None:
+            found = span
+            index = span[1]
+        else:
+            index += 1
+    return found
+
+
+def _match_at(words: tuple[str, ...], index: int) -> tuple[int, int] | None:
+    for sequence in SECRET_SEQUENCES:
+        end = index + len(sequence)
+        if words[index:end] == sequence:
+            return index, end
+    if words[index] in SECRET_WORDS:
+        return index, index + 1
+    return None
+
+
+def _is_plural(key: str, words: tuple[str, ...]) -> bool:
+    # split_key_words made a plural secret word singular; the raw key still ends with the "s".
+    return bool(words) and key.lower().rstrip("_- ").endswith(words[-1] + "s")

@@ -1,0 +1,58 @@
+"""Masking of free text and item JSON."""
+
+from __future__ import annotations
+
+from taskrun_center.contract import MASK, find_sensitive, mask_json, mask_text
+
+
+def test_url_password_masked_user_and_host_kept() -> None:
+    result = mask_text("connect failed: postgresql://app:s3cr3t@db.internal:5432/main")
+
+    assert result.value == f"connect failed: postgresql://app:{MASK}@db.internal:5432/main"
+    assert result.count == 1
+
+
+def test_clean_text_unchanged() -> None:
+    text = "同步完成：3 个实例，耗时 12 秒，host db.internal:5432"
+
+    assert mask_text(text).value == text
+    assert mask_text(text).count == 0
+
+
+def test_several_kinds_counted() -> None:
+    text = "user a@example.com phone 13812345678 password=hunter2 Bearer abcdef0123456789"
+
+    result = mask_text(text)
+
+    assert result.count == 4
+    for secret in ("a@example.com", "13812345678", "hunter2", "abcdef0123456789"):
+        assert secret not in result.value
+
+
+def test_masking_twice_changes_nothing() -> None:
+    once = mask_text("password=hunter2 postgresql://app:pw@db/x 13812345678").value
+
+    twice = mask_text(once)
+
+    assert twice.value == once
+    assert twice.count == 0
+
+
+def test_masked_text_passes_guards() -> None:
+    masked = mask_text("password=hunter2 postgresql://app:pw@db/x 13812345678").value
+
+    assert find_sensitive({"message": masked}) == []
+
+
+def test_json_secret_key_value_masked_counter_kept() -> None:
+    result = mask_json({"password": "hunter2", "tokens_total": 5, "nested": [{"api_key": "k"}]})
+
+    assert result.value == {"password": MASK, "tokens_total": 5, "nested": [{"api_key": MASK}]}
+    assert result.count == 2
+
+
+def test_json_strings_masked_anywhere() -> None:
+    result = mask_json({"log": ["ok", "mail ops@example.com"], "n": 1})
+
+    assert result.value == {"log": ["ok", f"mail {MASK}"], "n": 1}
+    assert result.count == 1
