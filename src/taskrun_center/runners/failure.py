@@ -1,0 +1,29 @@
+"""Turn an exception into what may be stored and logged: masked text, never a raw secret."""
+
+from __future__ import annotations
+
+import traceback
+
+from taskrun_center.contract import mask_text
+
+# Stored error messages are capped again by the write service; this keeps log lines short too.
+MAX_MESSAGE_CHARS = 2000
+
+
+def describe_error(error: BaseException) -> str:
+    """Return ``"ExceptionType: message"`` with secrets and personal data masked."""
+    text = f"{type(error).__name__}: {error}".strip()
+    masked = mask_text(text).value
+    if len(masked) > MAX_MESSAGE_CHARS:
+        masked = masked[: MAX_MESSAGE_CHARS - 1] + "…"
+    return masked
+
+
+def masked_traceback(error: BaseException) -> str:
+    """Return the traceback of ``error`` for the log, with its message line masked.
+
+    The frames show file names, line numbers and source lines, which carry no runtime values;
+    the exception's message, which can, goes through the same masking as stored messages.
+    """
+    frames = "".join(traceback.format_tb(error.__traceback__))
+    return f"Traceback (most recent call last):\n{frames}{describe_error(error)}"

@@ -1,0 +1,193 @@
+"""Background writer of a run's item events: several events per short transaction.
+
+The task's thread only appends events to a buffer, so recording an item costs it microseconds;
+a writer thread stores them through the write service in batches, in order. A batch is one
+transaction, so a crash loses at most the events of the batch being written (a few
+milliseconds of work) and everything before it stays recorded.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import structlog
+
+from taskrun_center.errors import StorageError, TaskRunError
+from taskrun_center.lifecycle.write_service import ItemSpec, TaskRunsWriteService
+from taskrun_center.storage.engine import Database
+
+logger = structlog.get_logger(__name__)
+
+EventKind = Literal["declare", "start", "complete", "fail"]
+
+# Events per transaction: large enough to amortise the commit, small enough that one
+# transaction never holds SQLite's write lock for long.
+MAX_BATCH = 500
+# Pause between retries of a batch that failed on a database error (doubles up to the max).
+RETRY_DELAY_SECONDS = 0.05
+MAX_RETRY_DELAY_SECONDS = 2.0
+
+
+@dataclass(frozen=True, slots=True)
+class ItemEvent:
+    """One change to an item of the run, in the order the task made it."""
+
+    kind: EventKind
+    item_type: str
+    item_key: str
+    item_name: str | None = None
+    metrics: dict[str, Any] | None = None
+    details: dict[str, Any] | None = None
+    error_message: str | None = None
+
+
+class ItemWriter:
+    """Store item events of one run from a background thread.
+
+    ``on_refused`` is called (from the writer thread) when the write service refuses a change
+    because the item is already terminal, which happens when the run was cancelled.
+    """
+
+    def __init__(
+        self,
+        database: Database,
+        run_id: str,
+        task_key: str,
+        *,
+        on_refused: Callable[[], None] | None = None,
+    ) -> None:
+        self.database = database
+        self.run_id = run_id
+        self.task_key = task_key
+        self._on_refused = on_refused
+        self._buffer: list[ItemEvent] = []
+        self._in_flight = 0
+        self._closing = False
+        self._condition = threading.Condition()
+        self._thread = threading.Thread(
+            target=self._loop, name=f"taskrun-items-{run_id[:8]}", daemon=True
+        )
+        self._log = logger.bind(run_id=run_id, task_key=task_key)
+        self._thread.start()
+
+    def put(self, event: ItemEvent) -> None:
+        """Queue ``event`` for writing; returns at once."""
+        with self._condition:
+            self._buffer.append(event)
+            self._condition.notify_all()
+
+    def flush(self) -> None:
+        """Wait until every queued event is stored (or dropped after a logged error)."""
+        with self._condition:
+            while self._buffer or self._in_flight:
+                self._condition.wait()
+
+    def close(self) -> None:
+        """Store what is queued, then stop the writer thread."""
+        with self._condition:
+            self._closing = True
+            self._condition.notify_all()
+        self._thread.join()
+
+    def _loop(self) -> None:
+        while True:
+            with self._condition:
+                while not self._buffer and not self._closing:
+                    self._condition.wait()
+                if not self._buffer and self._closing:
+                    return
+                batch = self._buffer[:MAX_BATCH]
+                del self._buffer[:MAX_BATCH]
+                self._in_flight = len(batch)
+
+            self._write_with_retries(batch)
+
+            with self._condition:
+                self._in_flight = 0
+                self._condition.notify_all()
+
+    def _write_with_retries(self, batch: list[ItemEvent]) -> None:
+        delay = RETRY_DELAY_SECONDS
+        attempt = 1
+        while True:
+            try:
+                self._write_batch(batch)
+                return
+            except StorageError as error:
+                # A locked SQLite file or a dropped connection passes; give up only when the
+                # run is ending and the database still refuses, so finalizing cannot hang.
+                self._log.warning(
+                    "item_batch_write_failed", events=len(batch), attempt=attempt, error=str(error)
+                )
+                if self._closing and attempt >= 5:
+                    self._log.error("item_batch_dropped", events=len(batch), error=str(error))
+                    return
+            except TaskRunError as error:
+                # A rule of the write service rejected one event (a duplicate item, an unknown
+                # item): store the others one by one and log the rejected one.
+                self._log.warning("item_batch_rejected", events=len(batch), error=str(error))
+                self._write_one_by_one(batch)
+                return
+            time.sleep(delay)
+            delay = min(delay * 2, MAX_RETRY_DELAY_SECONDS)
+            attempt += 1
+
+    def _write_one_by_one(self, batch: list[ItemEvent]) -> None:
+        for event in batch:
+            try:
+                self._write_batch([event])
+            except TaskRunError as error:
+                self._log.error(
+                    "item_event_dropped",
+                    kind=event.kind,
+                    item_type=event.item_type,
+                    item_key=event.item_key,
+                    error=str(error),
+                )
+
+    def _write_batch(self, batch: Sequence[ItemEvent]) -> None:
+        refused = 0
+        with self.database.transaction("record items") as session:
+            service = TaskRunsWriteService(session)
+            finished = {
+                (event.item_type, event.item_key)
+                for event in batch
+                if event.kind in ("complete", "fail")
+            }
+            declared: list[ItemSpec] = []
+            for event in batch:
+                if event.kind == "declare":
+                    declared.append(ItemSpec(event.item_type, event.item_key, event.item_name))
+                    continue
+                if declared:
+                    service.init_items(self.run_id, declared)
+                    declared = []
+                if event.kind == "start" and (event.item_type, event.item_key) in finished:
+                    # The item ends within this batch: the end state is what readers see.
+                    continue
+                if not _apply(service, self.run_id, event):
+                    refused += 1
+            if declared:
+                service.init_items(self.run_id, declared)
+        if refused and self._on_refused is not None:
+            self._on_refused()
+
+
+def _apply(service: TaskRunsWriteService, run_id: str, event: ItemEvent) -> bool:
+    if event.kind == "start":
+        return service.start_item(run_id, event.item_type, event.item_key)
+    if event.kind == "complete":
+        return service.complete_item(
+            run_id, event.item_type, event.item_key, metrics=event.metrics, details=event.details
+        )
+    return service.fail_item(
+        run_id,
+        event.item_type,
+        event.item_key,
+        error_message=event.error_message or "",
+        details=event.details,
+    )

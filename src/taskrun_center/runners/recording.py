@@ -1,0 +1,335 @@
+"""Open, watch and end one recorded run: the machinery behind ``run_task`` and ``record_run``.
+
+Each write is its own short transaction: opening the run, item batches (``ItemWriter``),
+heartbeats and the final status. A process that dies mid-run therefore leaves the run
+``running`` with everything recorded so far, and the reaper ends it after its timeout.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any
+
+import structlog
+from sqlalchemy import select
+
+from taskrun_center.config import get_settings
+from taskrun_center.contract import SummaryValidationError, default_registry
+from taskrun_center.errors import InvalidTransitionError
+from taskrun_center.lifecycle.write_service import TaskRunsWriteService
+from taskrun_center.runners.context import RunContext
+from taskrun_center.runners.errors import RunCancelledError
+from taskrun_center.runners.failure import describe_error, masked_traceback
+from taskrun_center.runners.heartbeat import Heartbeat
+from taskrun_center.runners.item_writer import ItemWriter
+from taskrun_center.runners.result import RunOutcome, TaskResult
+from taskrun_center.runners.summary import (
+    items_failed_message,
+    rejection_message,
+    summary_from_counts,
+    summary_from_result,
+    unsupported_result_message,
+)
+from taskrun_center.states import RunStatus, TriggerSource
+from taskrun_center.storage.engine import Database
+from taskrun_center.storage.errors import translate_errors
+from taskrun_center.storage.models import TaskRun
+
+logger = structlog.get_logger(__name__)
+
+# How often a task's cancellation checks read the run's status at most, in seconds.
+DEFAULT_CANCEL_CHECK_INTERVAL_SECONDS = 1.0
+
+
+@functools.lru_cache(maxsize=8)
+def database_for(url: str) -> Database:
+    """Return the shared ``Database`` of ``url`` in this process (one engine per URL)."""
+    return Database(url)
+
+
+def default_database() -> Database:
+    """Return the shared ``Database`` of ``TASKRUN_DATABASE_URL``."""
+    return database_for(get_settings().database_url)
+
+
+class RunRecorder:
+    """One run from start to end: the run row, its context, heartbeat and item writer."""
+
+    def __init__(
+        self,
+        database: Database,
+        run: TaskRun,
+        context: RunContext,
+        writer: ItemWriter,
+        heartbeat: Heartbeat,
+    ) -> None:
+        self.database = database
+        self.run_id = run.run_id
+        self.task_key = run.task_key
+        self.context = context
+        self._writer = writer
+        self._heartbeat = heartbeat
+        self._language = get_settings().language
+        self._log = logger.bind(run_id=self.run_id, task_key=self.task_key)
+
+    @classmethod
+    def open(
+        cls,
+        task_key: str,
+        *,
+        database: Database | None = None,
+        run_id: str | None = None,
+        trigger_source: TriggerSource | str = TriggerSource.MANUAL,
+        arguments: Mapping[str, Any] | None = None,
+        created_by: str | None = None,
+        task_name: str | None = None,
+        task_category: str | None = None,
+        cancel_check_interval_seconds: float = DEFAULT_CANCEL_CHECK_INTERVAL_SECONDS,
+    ) -> RunRecorder:
+        """Start the run, or resume the pending run ``run_id``, and start its heartbeat.
+
+        Raises:
+            RunCancelledError: the run ``run_id`` was cancelled before it started.
+            InvalidTransitionError: the run ``run_id`` has already ended otherwise.
+            RunNotFoundError: no run has the id ``run_id``.
+            StorageError: the database failed.
+        """
+        database = database or default_database()
+        run = _resolve_run(
+            database,
+            task_key,
+            run_id,
+            trigger_source=trigger_source,
+            created_by=created_by,
+            task_name=task_name,
+            task_category=task_category,
+        )
+        recorder_ref: list[RunRecorder] = []
+
+        def on_run_ended() -> None:
+            if recorder_ref:
+                recorder_ref[0].context.request_status_check()
+
+        writer = ItemWriter(database, run.run_id, task_key, on_refused=on_run_ended)
+        context = RunContext(
+            database=database,
+            run_id=run.run_id,
+            task_key=task_key,
+            trigger_source=str(run.trigger_source),
+            arguments=arguments,
+            created_by=created_by,
+            writer=writer,
+            cancel_check_interval_seconds=cancel_check_interval_seconds,
+        )
+        heartbeat = Heartbeat(
+            database,
+            run.run_id,
+            task_key,
+            get_settings().heartbeat_interval_seconds,
+            on_terminal=context.request_status_check,
+        )
+        recorder = cls(database, run, context, writer, heartbeat)
+        recorder_ref.append(recorder)
+        heartbeat.start()
+        recorder._log.info("task_started", trigger_source=str(run.trigger_source))
+        return recorder
+
+    def finish(self, result: object) -> RunOutcome:
+        """End the run with the task's result (a ``TaskResult``, a summary dict or None).
+
+        Raises:
+            StorageError: the database failed; the run stays running until the reaper ends it.
+        """
+        self._stop_background()
+        summary, status, error_message = self._final_summary(result)
+        with self.database.transaction("finalize run") as session:
+            service = TaskRunsWriteService(session)
+            final = service.finalize_run_with_summary(
+                self.run_id, summary, status=status, error_message=error_message
+            )
+        if final is None:
+            return self._outcome_of_ended_run()
+        self._log.info("task_finished", status=str(final), **self._count_fields())
+        return self._outcome(RunStatus(final), error_message)
+
+    def finish_cancelled(self) -> RunOutcome:
+        """End the task of a run that was cancelled; the run keeps the status ``cancelled``."""
+        self._stop_background()
+        self._log.info("run_cancelled_stopped", **self._count_fields())
+        return self._outcome_of_ended_run()
+
+    def finish_failed(self, error: BaseException) -> RunOutcome:
+        """Mark the run failed with the masked message of ``error``; log the traceback.
+
+        Raises:
+            StorageError: the database failed; the run stays running until the reaper ends it.
+        """
+        self._stop_background()
+        message = describe_error(error)
+        self._log.error("run_failed", error=message, traceback=masked_traceback(error))
+        with self.database.transaction("mark run failed") as session:
+            changed = TaskRunsWriteService(session).mark_run_failed(self.run_id, message)
+        if not changed:
+            return self._outcome_of_ended_run()
+        return self._outcome(RunStatus.FAILED, message)
+
+    def finish_interrupted(self) -> RunOutcome:
+        """Cancel the run because its process was interrupted (Ctrl-C, SIGTERM, exit)."""
+        self._stop_background()
+        with self.database.transaction("cancel interrupted run") as session:
+            TaskRunsWriteService(session).cancel_run(self.run_id)
+        self._log.warning("run_interrupted", **self._count_fields())
+        return self._outcome_of_ended_run()
+
+    def _final_summary(
+        self, result: object
+    ) -> tuple[dict[str, Any] | None, RunStatus | None, str | None]:
+        status = self._status_from_items()
+        error_message: str | None = None
+        if status == RunStatus.COMPLETED_WITH_ERRORS:
+            counts = self.context.counts
+            error_message = items_failed_message(counts.completed, counts.failed, self._language)
+        if isinstance(result, TaskResult):
+            status = result.status or (None if result.skipped else status)
+            error_message = result.error_message or error_message
+        if result is not None and not isinstance(result, TaskResult | Mapping):
+            message = unsupported_result_message(result, self._language)
+            return self.context.last_valid_summary, RunStatus.COMPLETED_WITH_ERRORS, message
+
+        try:
+            summary = self._build_summary(result)
+        except SummaryValidationError as error:
+            # The run keeps its status in spirit: the work was done, only the summary is wrong.
+            rules = sorted({violation.rule for violation in error.violations})
+            self._log.warning("final_summary_rejected", rules=rules)
+            message = rejection_message(error, self._language)
+            if status in (None, RunStatus.COMPLETED):
+                status = RunStatus.COMPLETED_WITH_ERRORS
+            return self.context.last_valid_summary, status, _join(error_message, message)
+        return summary, status, error_message
+
+    def _build_summary(self, result: object) -> dict[str, Any]:
+        if isinstance(result, TaskResult | Mapping):
+            return summary_from_result(self.task_key, result)
+        counts = self.context.counts
+        return summary_from_counts(self.task_key, counts.completed, counts.failed, self._language)
+
+    def _status_from_items(self) -> RunStatus | None:
+        # Some items failed while others completed: the run did part of its work. When
+        # every item failed the write service's own rule (failed) applies.
+        counts = self.context.counts
+        if counts.failed and counts.completed:
+            return RunStatus.COMPLETED_WITH_ERRORS
+        return None
+
+    def _stop_background(self) -> None:
+        self._heartbeat.stop()
+        self._writer.close()
+
+    def _outcome_of_ended_run(self) -> RunOutcome:
+        with translate_errors("read run"), self.database.session() as session:
+            run = session.scalars(select(TaskRun).where(TaskRun.run_id == self.run_id)).one()
+            return self._outcome(RunStatus(run.status), run.error_message)
+
+    def _outcome(self, status: RunStatus, error_message: str | None) -> RunOutcome:
+        counts = self.context.counts
+        return RunOutcome(
+            run_id=self.run_id,
+            task_key=self.task_key,
+            status=status,
+            error_message=error_message,
+            items_completed=counts.completed,
+            items_failed=counts.failed,
+        )
+
+    def _count_fields(self) -> dict[str, int]:
+        counts = self.context.counts
+        return {"items_completed": counts.completed, "items_failed": counts.failed}
+
+
+def _join(first: str | None, second: str) -> str:
+    return f"{first}\n{second}" if first else second
+
+
+def _resolve_run(
+    database: Database,
+    task_key: str,
+    run_id: str | None,
+    *,
+    trigger_source: TriggerSource | str,
+    created_by: str | None,
+    task_name: str | None,
+    task_category: str | None,
+) -> TaskRun:
+    task_type = default_registry.get(task_key)
+    if task_type is not None:
+        task_name = task_name or task_type.name_zh
+        task_category = task_category or task_type.category
+    start: dict[str, Any] = {
+        "trigger_source": trigger_source,
+        "created_by": created_by,
+        "task_name": task_name,
+        "task_category": task_category,
+    }
+    with database.transaction("start run") as session:
+        run = TaskRunsWriteService(session).resolve_or_start_run(
+            run_id=run_id, task_key=task_key, **start
+        )
+    status = RunStatus(run.status)
+    if status == RunStatus.CANCELLED:
+        raise RunCancelledError(run.run_id, task_key)
+    if status.is_terminal:
+        raise InvalidTransitionError(run.run_id, status.value, RunStatus.RUNNING.value)
+    return run
+
+
+@contextmanager
+def record_run(
+    task_key: str,
+    *,
+    database: Database | None = None,
+    run_id: str | None = None,
+    trigger_source: TriggerSource | str = TriggerSource.MANUAL,
+    arguments: Mapping[str, Any] | None = None,
+    created_by: str | None = None,
+    task_name: str | None = None,
+    task_category: str | None = None,
+    cancel_check_interval_seconds: float = DEFAULT_CANCEL_CHECK_INTERVAL_SECONDS,
+) -> Iterator[RunContext]:
+    """Record the code inside the ``with`` block as one run of ``task_key``.
+
+    Set ``ctx.result`` to a ``TaskResult`` for the final summary; without one the summary
+    holds the item counts. An exception marks the run failed and propagates;
+    ``RunCancelledError`` ends the block quietly and the run stays cancelled. Names and
+    category default to the registered task type, else to the key and ``other``.
+
+    Raises:
+        RunCancelledError: the run ``run_id`` was cancelled before it started.
+        InvalidTransitionError: the run ``run_id`` has already ended otherwise.
+        StorageError: the database failed.
+    """
+    recorder = RunRecorder.open(
+        task_key,
+        database=database,
+        run_id=run_id,
+        trigger_source=trigger_source,
+        arguments=arguments,
+        created_by=created_by,
+        task_name=task_name,
+        task_category=task_category,
+        cancel_check_interval_seconds=cancel_check_interval_seconds,
+    )
+    try:
+        yield recorder.context
+    except RunCancelledError:
+        recorder.finish_cancelled()
+        return
+    except Exception as error:
+        recorder.finish_failed(error)
+        raise
+    except BaseException:
+        recorder.finish_interrupted()
+        raise
+    recorder.finish(recorder.context.result)

@@ -1,0 +1,93 @@
+"""Build a run's final summary from what the task returned, or from the items it recorded."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from taskrun_center.contract import SummaryValidationError, build_summary, validate_summary
+from taskrun_center.i18n import Text
+from taskrun_center.runners.result import TaskResult
+
+# Metrics of the summary made for a task that returns no result.
+ITEMS_COMPLETED_LABEL = Text("完成项", "Items completed")
+ITEMS_FAILED_LABEL = Text("失败项", "Items failed")
+SUMMARY_REJECTED = Text(
+    "运行摘要未通过契约校验，已保留上一个有效摘要：{rules}",
+    "The run's summary was rejected by the contract; the last valid summary is kept: {rules}",
+)
+ITEMS_FAILED = Text(
+    "{failed} 个子项失败，{completed} 个完成",
+    "{failed} items failed, {completed} completed",
+)
+UNSUPPORTED_RESULT = Text(
+    "任务返回了 {kind}；请返回 TaskResult、摘要字典或 None。",
+    "The task returned {kind}; return a TaskResult, a summary dict or None.",
+)
+
+
+def summary_from_result(task_key: str, result: TaskResult | Mapping[str, Any]) -> dict[str, Any]:
+    """Build the envelope for ``result``: a ``TaskResult`` or a whole summary dict.
+
+    Raises:
+        SummaryValidationError: the contract rejects the summary.
+    """
+    if isinstance(result, TaskResult):
+        return build_summary(
+            task_key,
+            metrics=result.metrics,
+            highlights=tuple(result.highlights),
+            skipped=result.skipped,
+            skip_reason=result.skip_reason,
+            scope_time=dict(result.scope_time) if result.scope_time is not None else None,
+            scope_target=dict(result.scope_target) if result.scope_target is not None else None,
+            inputs=dict(result.inputs) if result.inputs is not None else None,
+            ext_data=result.ext_data_dict(),
+        )
+    return validate_summary(dict(result), task_key=task_key)
+
+
+def summary_from_counts(
+    task_key: str, completed: int, failed: int, language: str
+) -> dict[str, Any]:
+    """Build the envelope of a task that returned nothing: its item counts as metrics.
+
+    Raises:
+        SummaryValidationError: the contract rejects it (the task type's ``ext.data`` model
+            has required fields, for example).
+    """
+    metrics: list[dict[str, Any]] = [
+        {
+            "key": "items_completed",
+            "label": ITEMS_COMPLETED_LABEL.render(language),
+            "value": completed,
+            "tone": "success",
+        },
+        {
+            "key": "items_failed",
+            "label": ITEMS_FAILED_LABEL.render(language),
+            "value": failed,
+            "tone": "danger" if failed else "info",
+        },
+    ]
+    return build_summary(task_key, metrics=metrics)
+
+
+def rejection_message(error: SummaryValidationError, language: str) -> str:
+    """Describe a rejected summary by its rules and paths, never by its values."""
+    rules = "; ".join(
+        f"{violation.rule} at {violation.path}" for violation in error.violations[:10]
+    )
+    if len(error.violations) > 10:
+        rules += f"; +{len(error.violations) - 10}"
+    return SUMMARY_REJECTED.render(language, rules=rules)
+
+
+def unsupported_result_message(result: object, language: str) -> str:
+    """Describe a task's return value that is neither a ``TaskResult``, a dict nor None."""
+    return UNSUPPORTED_RESULT.render(language, kind=type(result).__name__)
+
+
+def items_failed_message(completed: int, failed: int, language: str) -> str:
+    """Describe a run in which some items failed, for its ``error_message``."""
+    return ITEMS_FAILED.render(language, failed=failed, completed=completed)
