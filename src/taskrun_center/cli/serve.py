@@ -1,9 +1,55 @@
-"""Commands of this group are being written; register adds them to the taskrun app."""
+"""``taskrun serve``: run the console and the REST API with uvicorn."""
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
+
+from taskrun_center.cli.common import DatabaseUrlOption, resolve_database_url, tr
+from taskrun_center.i18n import Text
+
+HELP = Text(
+    "启动 Web 控制台和 REST API（默认同时运行内置调度器）。"
+    "首次启动会创建 admin 用户并打印一次随机密码，除非设置了 TASKRUN_ADMIN_PASSWORD。",
+    "Serve the web console and the REST API (with the in-process scheduler by default). The "
+    "first start creates the admin user and prints its random password once, unless "
+    "TASKRUN_ADMIN_PASSWORD is set.",
+)
+HOST_HELP = Text("监听地址，默认 TASKRUN_HOST 或 127.0.0.1。",
+                 "Address to listen on; default TASKRUN_HOST or 127.0.0.1.")
+PORT_HELP = Text("监听端口，默认 TASKRUN_PORT 或 8000。",
+                 "Port to listen on; default TASKRUN_PORT or 8000.")
+SCHEDULER_HELP = Text("是否在本进程运行调度器（多进程时只有一个会成为主调度器）。",
+                      "Run the scheduler in this process (with several processes, one leads).")
+CONFIG_HELP = Text("调度任务的 TOML 文件，默认 TASKRUN_SCHEDULER_CONFIG。",
+                   "TOML file of scheduler jobs; default TASKRUN_SCHEDULER_CONFIG.")
+
+
+def serve_command(
+    database_url: DatabaseUrlOption = None,
+    host: Annotated[str | None, typer.Option("--host", help=HOST_HELP.render())] = None,
+    port: Annotated[int | None, typer.Option("--port", min=1, max=65535,
+                                             help=PORT_HELP.render())] = None,
+    scheduler: Annotated[bool, typer.Option("--scheduler/--no-scheduler",
+                                            help=SCHEDULER_HELP.render())] = True,
+    scheduler_config: Annotated[str | None, typer.Option("--scheduler-config",
+                                                         help=CONFIG_HELP.render())] = None,
+) -> None:
+    """Serve the console and the API until Ctrl-C."""
+    from taskrun_center.config import get_settings
+    from taskrun_center.web.server import serve
+
+    settings = get_settings()
+    serve(
+        resolve_database_url(database_url),
+        host or settings.host,
+        port or settings.port,
+        scheduler=scheduler,
+        scheduler_config=scheduler_config or settings.scheduler_config,
+    )
 
 
 def register(app: typer.Typer) -> None:
-    """Add this module's commands to app."""
+    """Add ``taskrun serve`` to app."""
+    app.command("serve", help=tr(HELP))(serve_command)

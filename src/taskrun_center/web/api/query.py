@@ -1,0 +1,89 @@
+"""Turn list query parameters into a ``RunFilter``, rejecting bad values by parameter name.
+
+Every filter parameter may repeat (``status=failed&status=cancelled``) or hold a comma-separated
+list (``status=failed,cancelled``). Times without a time zone are taken as UTC.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, datetime
+
+from taskrun_center.errors import InvalidQueryError
+from taskrun_center.lifecycle.read_service import RunFilter
+from taskrun_center.states import RunStatus, TriggerSource
+
+MAX_FILTER_VALUES = 50
+MAX_SEARCH_CHARS = 200
+
+
+def split_values(parameter: str, raw: Iterable[str] | None) -> list[str]:
+    """Flatten repeated and comma-separated values, dropping blanks.
+
+    Raises:
+        InvalidQueryError: more than ``MAX_FILTER_VALUES`` values.
+    """
+    values = [part.strip() for value in raw or () for part in value.split(",")]
+    values = [value for value in values if value]
+    if len(values) > MAX_FILTER_VALUES:
+        raise InvalidQueryError(parameter, f"at most {MAX_FILTER_VALUES} values are allowed")
+    return values
+
+
+def check_allowed(parameter: str, values: list[str], allowed: Iterable[str]) -> list[str]:
+    """Return ``values`` when each is allowed.
+
+    Raises:
+        InvalidQueryError: a value outside ``allowed``; the message lists the allowed ones.
+    """
+    allowed_values = list(allowed)
+    for value in values:
+        if value not in allowed_values:
+            raise InvalidQueryError(
+                parameter, f"{value!r} is not one of {', '.join(allowed_values)}"
+            )
+    return values
+
+
+def as_utc(value: datetime | None) -> datetime | None:
+    """Attach UTC to a naive time; convert an aware one to UTC."""
+    if value is None:
+        return None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def build_run_filter(
+    *,
+    task_key: list[str] | None = None,
+    task_category: list[str] | None = None,
+    trigger_source: list[str] | None = None,
+    status: list[str] | None = None,
+    skipped: bool | None = None,
+    started_from: datetime | None = None,
+    started_to: datetime | None = None,
+    search: str | None = None,
+) -> RunFilter:
+    """Build the read service's filter from raw query values.
+
+    Raises:
+        InvalidQueryError: an unknown status or trigger source, too many values, a search text
+            over ``MAX_SEARCH_CHARS`` characters, or a time range whose end precedes its start.
+    """
+    start, end = as_utc(started_from), as_utc(started_to)
+    if start is not None and end is not None and end < start:
+        raise InvalidQueryError("started_to", "the end of the range precedes its start")
+    text = (search or "").strip() or None
+    if text is not None and len(text) > MAX_SEARCH_CHARS:
+        raise InvalidQueryError("search", f"at most {MAX_SEARCH_CHARS} characters are allowed")
+    return RunFilter(
+        task_key=split_values("task_key", task_key),
+        task_category=split_values("task_category", task_category),
+        trigger_source=check_allowed(
+            "trigger_source", split_values("trigger_source", trigger_source), TriggerSource
+        ),
+        status=check_allowed("status", split_values("status", status), RunStatus),
+        skipped=skipped,
+        started_from=start,
+        started_to=end,
+        search=text,
+    )

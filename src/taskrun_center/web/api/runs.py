@@ -1,0 +1,165 @@
+"""Routes under ``/api/v1/task-runs``: list, detail, error logs and cancel."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+import structlog
+from fastapi import APIRouter, Depends, Query
+from sqlalchemy.orm import Session
+
+from taskrun_center.i18n import Text
+from taskrun_center.lifecycle.read_service import TaskRunsReadService
+from taskrun_center.lifecycle.serialize import item_to_dict, run_to_dict
+from taskrun_center.lifecycle.write_service import TaskRunsWriteService
+from taskrun_center.states import ItemStatus
+from taskrun_center.web.api.query import build_run_filter, check_allowed, split_values
+from taskrun_center.web.api.schemas import (
+    FAILURE_RESPONSES,
+    OK,
+    ApiResponse,
+    ErrorLogsData,
+    RunActionData,
+    RunDetailData,
+    RunListData,
+)
+from taskrun_center.web.auth.dependencies import AdminPrincipal, ViewerPrincipal
+from taskrun_center.web.context import WebContext, get_context, read_session
+from taskrun_center.web.errors import RunNotCancelable
+from taskrun_center.web.language import request_language
+
+log = structlog.get_logger(__name__)
+
+router = APIRouter(prefix="/api/v1/task-runs", tags=["task runs"], responses=FAILURE_RESPONSES)
+
+MAX_LIMIT = 100
+SortField = Literal["started_at", "completed_at", "duration", "status", "task_key"]
+SortOrder = Literal["asc", "desc"]
+DbSession = Annotated[Session, Depends(read_session)]
+Context = Annotated[WebContext, Depends(get_context)]
+Language = Annotated[str, Depends(request_language)]
+ValueList = Annotated[list[str] | None, Query()]
+
+CANCELLED = Text("运行 {run_id} 已取消。", "Run {run_id} has been cancelled.")
+
+
+@router.get("", summary="List runs")
+def list_task_runs(
+    *,
+    _: ViewerPrincipal,
+    session: DbSession,
+    context: Context,
+    language: Language,
+    task_key: ValueList = None,
+    task_category: ValueList = None,
+    trigger_source: ValueList = None,
+    status: ValueList = None,
+    skipped: bool | None = None,
+    started_from: datetime | None = None,
+    started_to: datetime | None = None,
+    search: Annotated[str | None, Query(max_length=200)] = None,
+    page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 20,
+    sort: SortField = "started_at",
+    order: SortOrder = "desc",
+    cursor: Annotated[str | None, Query(max_length=512)] = None,
+) -> ApiResponse[RunListData]:
+    """List runs, newest first by default; runs without a sort value come last in both orders.
+
+    ``page`` below 1 and ``limit`` outside 1-100 are rejected with 400 naming the parameter.
+    ``cursor`` (from ``next_cursor``) continues after the previous page without counting
+    skipped rows, for deep paging.
+    """
+    run_filter = build_run_filter(
+        task_key=task_key,
+        task_category=task_category,
+        trigger_source=trigger_source,
+        status=status,
+        skipped=skipped,
+        started_from=started_from,
+        started_to=started_to,
+        search=search,
+    )
+    reader = TaskRunsReadService(session, cursor_secret=context.secret_key)
+    result = reader.list_runs(
+        run_filter, sort=sort, order=order, page=page, limit=limit, cursor=cursor
+    )
+    data = RunListData(
+        items=[run_to_dict(run) for run in result.items],
+        total=result.total,
+        page=result.page,
+        pages=result.pages,
+        limit=result.limit,
+        next_cursor=result.next_cursor,
+    )
+    return ApiResponse(message=OK.render(language), data=data)
+
+
+@router.get("/{run_id}", summary="Get a run with its items")
+def get_task_run(
+    *,
+    run_id: str,
+    _: ViewerPrincipal,
+    session: DbSession,
+    language: Language,
+    item_status: ValueList = None,
+    items_page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
+    items_limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
+) -> ApiResponse[RunDetailData]:
+    """Return a run and one page of its items, optionally only items in the given statuses."""
+    statuses = check_allowed(
+        "item_status", split_values("item_status", item_status), ItemStatus
+    )
+    reader = TaskRunsReadService(session)
+    run = reader.get_run(run_id)
+    items = reader.list_items(
+        run_id, status=statuses or None, page=items_page, limit=items_limit
+    )
+    data = RunDetailData(
+        run=run_to_dict(run),
+        items=[item_to_dict(item) for item in items.items],
+        items_total=items.total,
+        items_page=items.page,
+        items_pages=items.pages,
+        items_limit=items.limit,
+    )
+    return ApiResponse(message=OK.render(language), data=data)
+
+
+@router.get("/{run_id}/error-logs", summary="Get the failed items of a run")
+def get_task_run_error_logs(
+    run_id: str, _: ViewerPrincipal, session: DbSession, language: Language
+) -> ApiResponse[ErrorLogsData]:
+    """Return a run, its failed items with their error messages, and their count."""
+    logs = TaskRunsReadService(session).error_logs(run_id)
+    data = ErrorLogsData(
+        run=run_to_dict(logs.run),
+        items=[item_to_dict(item) for item in logs.items],
+        error_count=logs.error_count,
+    )
+    return ApiResponse(message=OK.render(language), data=data)
+
+
+@router.post("/{run_id}/actions/cancel", summary="Cancel a pending or running run")
+def cancel_task_run(
+    run_id: str, principal: AdminPrincipal, context: Context, language: Language
+) -> ApiResponse[RunActionData]:
+    """Cancel a run that has not finished; its pending and running items are cancelled too.
+
+    A run that already finished keeps its outcome and the request gets 409
+    ``RUN_NOT_CANCELABLE``; an unknown run gets 404.
+    """
+    with context.database.transaction() as session:
+        run = TaskRunsReadService(session).get_run(run_id)
+        if not TaskRunsWriteService(session).cancel_run(run_id):
+            raise RunNotCancelable(run_id=run_id, status=run.status)
+    with context.database.session() as session:
+        run = TaskRunsReadService(session).get_run(run_id)
+        body = run_to_dict(run)
+    log.info("run_cancelled_by_user", run_id=run_id, task_key=run.task_key,
+             username=principal.username, via=principal.via)
+    data = RunActionData(run_id=run_id, status=str(body["status"]), run=body)
+    return ApiResponse(message=CANCELLED.render(language, run_id=run_id), data=data)
+
+

@@ -1,0 +1,1 @@
+"""Authentication and authorisation: users, passwords, sessions, API tokens, CSRF, throttling."""

@@ -1,0 +1,285 @@
+"""Users and API tokens: create, change, list, authenticate.
+
+Functions take the caller's SQLAlchemy session and only flush, like the write service: the
+caller commits (``Database.transaction()``) or rolls back. API tokens are random strings shown
+once; only their SHA-256 hash is stored, next to a short visible prefix that identifies a token
+in listings and logs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import CursorResult, func, select, update
+from sqlalchemy.orm import Session
+
+from taskrun_center.errors import TaskRunError
+from taskrun_center.storage.models import ApiToken, User
+from taskrun_center.storage.types import utcnow
+from taskrun_center.web.auth.passwords import (
+    MIN_PASSWORD_LENGTH,
+    generate_password,
+    hash_password,
+    verify_password,
+)
+
+TOKEN_PREFIX = "trc_"
+# Characters of the token kept in clear: "trc_" plus 8 random characters.
+VISIBLE_PREFIX_CHARS = 12
+INITIAL_ADMIN = "admin"
+MAX_USERNAME_CHARS = 64
+
+
+class Role(StrEnum):
+    """A user's role; each role may do everything the roles before it may."""
+
+    VIEWER = "viewer"
+    ADMIN = "admin"
+
+    @property
+    def rank(self) -> int:
+        return list(Role).index(self)
+
+
+class AccountError(TaskRunError):
+    """Raised when a user or token operation is invalid; ``code`` says which rule."""
+
+    code = "ACCOUNT_INVALID"
+
+
+class UserExistsError(AccountError):
+    """Raised when creating a user whose username is taken."""
+
+    code = "USER_EXISTS"
+
+    def __init__(self, username: str) -> None:
+        super().__init__(f"user {username!r} already exists")
+        self.username = username
+
+
+class UserNotFoundError(AccountError):
+    """Raised when no user has the given username."""
+
+    code = "USER_NOT_FOUND"
+
+    def __init__(self, username: str) -> None:
+        super().__init__(f"user {username!r} not found")
+        self.username = username
+
+
+class TokenNotFoundError(AccountError):
+    """Raised when no active token has the given prefix or name."""
+
+    code = "TOKEN_NOT_FOUND"
+
+    def __init__(self, reference: str) -> None:
+        super().__init__(f"no active API token matches {reference!r}")
+        self.reference = reference
+
+
+class WeakPasswordError(AccountError):
+    """Raised when a password is shorter than the minimum length."""
+
+    code = "PASSWORD_TOO_SHORT"
+
+    def __init__(self, length: int) -> None:
+        super().__init__(
+            f"password has {length} characters; at least {MIN_PASSWORD_LENGTH} are required"
+        )
+        self.length = length
+
+
+class InvalidUsernameError(AccountError):
+    """Raised when a username is empty, too long or contains whitespace."""
+
+    code = "USERNAME_INVALID"
+
+    def __init__(self, username: str) -> None:
+        super().__init__(
+            f"username {username!r} is invalid: use 1-{MAX_USERNAME_CHARS} characters "
+            "without spaces"
+        )
+        self.username = username
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """Who sent a request: a signed-in user (``via="session"``) or an API token."""
+
+    user_id: int
+    username: str
+    role: Role
+    via: str
+    language: str | None = None
+
+    def has_role(self, required: Role) -> bool:
+        return self.role.rank >= required.rank
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedToken:
+    """A newly created API token; ``secret`` is shown once and never stored."""
+
+    name: str
+    prefix: str
+    secret: str
+    username: str
+
+
+def _check_username(username: str) -> str:
+    cleaned = username.strip()
+    if not cleaned or len(cleaned) > MAX_USERNAME_CHARS or any(c.isspace() for c in cleaned):
+        raise InvalidUsernameError(username)
+    return cleaned
+
+
+def _check_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise WeakPasswordError(len(password))
+
+
+def get_user(session: Session, username: str) -> User:
+    """Return the user with ``username``.
+
+    Raises:
+        UserNotFoundError: no such user.
+    """
+    user = session.scalar(select(User).where(User.username == username))
+    if user is None:
+        raise UserNotFoundError(username)
+    return user
+
+
+def create_user(session: Session, username: str, password: str, role: Role = Role.VIEWER) -> User:
+    """Insert a user with a hashed password.
+
+    Raises:
+        InvalidUsernameError: the username is empty, too long or contains spaces.
+        WeakPasswordError: the password is too short.
+        UserExistsError: the username is taken.
+    """
+    username = _check_username(username)
+    _check_password(password)
+    if session.scalar(select(User.id).where(User.username == username)) is not None:
+        raise UserExistsError(username)
+    user = User(username=username, password_hash=hash_password(password), role=Role(role).value)
+    session.add(user)
+    session.flush()
+    return user
+
+
+def set_password(session: Session, username: str, password: str) -> None:
+    """Replace a user's password; the user's existing sessions stop being valid.
+
+    Raises:
+        UserNotFoundError: no such user.
+        WeakPasswordError: the password is too short.
+    """
+    _check_password(password)
+    user = get_user(session, username)
+    user.password_hash = hash_password(password)
+    session.flush()
+
+
+def list_users(session: Session) -> list[User]:
+    """Return every user, ordered by username."""
+    return list(session.scalars(select(User).order_by(User.username)))
+
+
+def authenticate(session: Session, username: str, password: str) -> User | None:
+    """Return the active user whose password matches, else None (in about constant time)."""
+    user = session.scalar(select(User).where(User.username == username))
+    stored_hash = user.password_hash if user is not None and user.is_active else None
+    if not verify_password(stored_hash, password):
+        return None
+    return user
+
+
+def ensure_initial_admin(session: Session, password: str | None) -> str | None:
+    """Create the ``admin`` user when there are no users at all.
+
+    Returns the generated password when one was generated (the caller prints it once), else
+    None: there were users already, or ``password`` was configured.
+    """
+    if session.scalar(select(func.count()).select_from(User)):
+        return None
+    generated = None if password else generate_password()
+    create_user(session, INITIAL_ADMIN, password or generated or "", Role.ADMIN)
+    return generated
+
+
+def hash_token(secret: str) -> str:
+    """Return the SHA-256 hex digest stored for a token."""
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def create_token(session: Session, username: str, name: str) -> IssuedToken:
+    """Issue an API token acting as ``username``; the secret is returned once.
+
+    Raises:
+        UserNotFoundError: no such user.
+    """
+    user = get_user(session, username)
+    secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    prefix = secret[:VISIBLE_PREFIX_CHARS]
+    session.add(
+        ApiToken(name=name, token_prefix=prefix, token_hash=hash_token(secret), user_id=user.id)
+    )
+    session.flush()
+    return IssuedToken(name=name, prefix=prefix, secret=secret, username=user.username)
+
+
+def revoke_token(session: Session, reference: str) -> int:
+    """Revoke the active tokens whose prefix or name equals ``reference``; return the count.
+
+    Raises:
+        TokenNotFoundError: no active token matches.
+    """
+    statement = (
+        update(ApiToken)
+        .where(
+            (ApiToken.token_prefix == reference) | (ApiToken.name == reference),
+            ApiToken.revoked_at.is_(None),
+        )
+        .values(revoked_at=utcnow())
+    )
+    result: CursorResult[Any] = session.execute(statement)  # type: ignore[assignment]
+    revoked = result.rowcount
+    if not revoked:
+        raise TokenNotFoundError(reference)
+    return int(revoked)
+
+
+def list_tokens(session: Session) -> list[tuple[ApiToken, str]]:
+    """Return every token with the username it acts as, newest first."""
+    rows = session.execute(
+        select(ApiToken, User.username)
+        .join(User, User.id == ApiToken.user_id)
+        .order_by(ApiToken.created_at.desc())
+    )
+    return [(token, username) for token, username in rows.tuples()]
+
+
+def principal_for_token(
+    session: Session, secret: str, now: datetime | None = None
+) -> Principal | None:
+    """Return who a bearer token acts as, or None when it is unknown, revoked or expired."""
+    if not secret.startswith(TOKEN_PREFIX):
+        return None
+    row = session.execute(
+        select(ApiToken, User)
+        .join(User, User.id == ApiToken.user_id)
+        .where(ApiToken.token_hash == hash_token(secret), ApiToken.revoked_at.is_(None))
+    ).first()
+    if row is None:
+        return None
+    token, user = row
+    moment = now or utcnow()
+    if not user.is_active or (token.expires_at is not None and token.expires_at <= moment):
+        return None
+    return Principal(user.id, user.username, Role(user.role), "token", user.language)

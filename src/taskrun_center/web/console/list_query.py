@@ -1,0 +1,110 @@
+"""Read the run list's query string leniently: empty form fields mean "no filter"."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from urllib.parse import urlencode
+
+from starlette.datastructures import QueryParams
+
+from taskrun_center.errors import InvalidQueryError
+from taskrun_center.lifecycle.read_service import RunFilter
+from taskrun_center.web.api.query import build_run_filter
+
+SORT_FIELDS = ("started_at", "completed_at", "duration", "status", "task_key")
+DEFAULT_LIMIT = 20
+
+
+@dataclass
+class ListForm:
+    """The filter form's values as typed, kept to refill the form."""
+
+    task_key: str = ""
+    task_category: str = ""
+    trigger_source: str = ""
+    status: str = ""
+    skipped: str = ""
+    started_from: str = ""
+    started_to: str = ""
+    search: str = ""
+    sort: str = "started_at"
+    order: str = "desc"
+    limit: int = DEFAULT_LIMIT
+    page: int = 1
+
+    @property
+    def is_filtered(self) -> bool:
+        return any((self.task_key, self.task_category, self.trigger_source, self.status,
+                    self.skipped, self.started_from, self.started_to, self.search))
+
+    def url(self, **changes: object) -> str:
+        """Return ``/runs?…`` for this form with some fields changed; defaults are left out."""
+        values = {**asdict(self), **changes}
+        defaults = asdict(ListForm())
+        kept = {key: value for key, value in values.items() if value != defaults[key]}
+        return "/runs" + (f"?{urlencode(kept)}" if kept else "")
+
+
+def _integer(params: QueryParams, name: str, default: int) -> int:
+    raw = params.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        return int(raw)
+    except ValueError as error:
+        raise InvalidQueryError(name, f"{raw!r} is not a whole number") from error
+
+
+def _time(name: str, raw: str) -> datetime | None:
+    if not raw:
+        return None
+    try:
+        return datetime.fromisoformat(raw)
+    except ValueError as error:
+        raise InvalidQueryError(name, f"{raw!r} is not a date and time") from error
+
+
+def _skipped(raw: str) -> bool | None:
+    if raw in ("", "any"):
+        return None
+    if raw in ("true", "1", "yes"):
+        return True
+    if raw in ("false", "0", "no"):
+        return False
+    raise InvalidQueryError("skipped", f"{raw!r} is not true or false")
+
+
+def parse_list_form(params: QueryParams) -> tuple[ListForm, RunFilter]:
+    """Read the form from the query string and build the read service's filter.
+
+    Raises:
+        InvalidQueryError: a value that cannot be read; names the parameter.
+    """
+    form = ListForm(
+        **{name: params.get(name, "").strip() for name in (
+            "task_key", "task_category", "trigger_source", "status", "skipped",
+            "started_from", "started_to", "search")},
+        sort=params.get("sort", "started_at") or "started_at",
+        order=params.get("order", "desc") or "desc",
+        limit=_integer(params, "limit", DEFAULT_LIMIT),
+        page=_integer(params, "page", 1),
+    )
+    run_filter = build_run_filter(
+        task_key=[form.task_key] if form.task_key else None,
+        task_category=[form.task_category] if form.task_category else None,
+        trigger_source=[form.trigger_source] if form.trigger_source else None,
+        status=[form.status] if form.status else None,
+        skipped=_skipped(form.skipped),
+        started_from=_time("started_from", form.started_from),
+        started_to=_time("started_to", form.started_to),
+        search=form.search or None,
+    )
+    return form, run_filter
+
+
+def page_window(current: int, pages: int, width: int = 2) -> list[int]:
+    """Return the page numbers shown around the current page."""
+    first = max(1, current - width)
+    last = min(max(pages, 1), current + width)
+    return list(range(first, last + 1))

@@ -1,0 +1,102 @@
+"""The console's Jinja environment: autoescaping always on, filters, the renderer hook."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from jinja2 import (
+    BaseLoader,
+    ChoiceLoader,
+    Environment,
+    FileSystemLoader,
+    StrictUndefined,
+    TemplateNotFound,
+)
+from markupsafe import Markup
+
+from taskrun_center.storage.models import TaskRun
+from taskrun_center.web.console import formatting
+from taskrun_center.web.console.renderers import RendererRegistry, default_renderers
+from taskrun_center.web.console.summary_view import SummaryView
+
+TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "templates"
+
+
+class _RegistryLoader(BaseLoader):
+    """Look templates up in the folders users added to the renderer registry, at load time."""
+
+    def __init__(self, registry: RendererRegistry) -> None:
+        self.registry = registry
+
+    def get_source(self, environment: Environment, template: str) -> tuple[str, str, Any]:
+        for folder in self.registry.template_dirs:
+            try:
+                return FileSystemLoader(folder).get_source(environment, template)
+            except TemplateNotFound:
+                continue
+        raise TemplateNotFound(template)
+
+
+def pretty_json(value: Any) -> str:
+    """Format a JSON value for a ``<pre>`` block (escaped by the template like any text)."""
+    return json.dumps(value, ensure_ascii=False, indent=2, sort_keys=True, default=str)
+
+
+def is_scalar(value: Any) -> bool:
+    """Tell whether a value prints on one line (not a dict or a list)."""
+    return not isinstance(value, dict | list)
+
+
+def build_environment(registry: RendererRegistry = default_renderers) -> Environment:
+    """Create the template environment; every template is autoescaped, whatever its name."""
+    environment = Environment(
+        loader=ChoiceLoader([_RegistryLoader(registry), FileSystemLoader(TEMPLATE_DIR)]),
+        autoescape=True,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    environment.filters.update(
+        number=formatting.format_number,
+        duration=formatting.format_duration,
+        time=formatting.format_time,
+        time_element=formatting.time_element,
+        status_label=formatting.status_label,
+        item_status_label=formatting.item_status_label,
+        trigger_label=formatting.trigger_label,
+        t=formatting.translate,
+        pretty_json=pretty_json,
+    )
+    environment.tests["scalar"] = is_scalar
+    environment.globals["progress_percent"] = formatting.progress_percent
+    environment.globals["registry"] = registry
+
+    def render_overview(run: TaskRun, language: str) -> Markup:
+        return _render_part(environment, registry, run, language, "overview")
+
+    def render_detail(run: TaskRun, language: str) -> Markup:
+        return _render_part(environment, registry, run, language, "detail")
+
+    environment.globals["render_overview"] = render_overview
+    environment.globals["render_detail"] = render_detail
+    return environment
+
+
+def _render_part(
+    environment: Environment,
+    registry: RendererRegistry,
+    run: TaskRun,
+    language: str,
+    part: str,
+) -> Markup:
+    view = SummaryView(run.summary_json)
+    renderer = registry.for_view(view)
+    if part == "overview":
+        name, extra = renderer.overview_template, renderer.overview_context(view, run, language)
+    else:
+        name, extra = renderer.detail_template, renderer.detail_context(view, run, language)
+    html = environment.get_template(name).render(view=view, run=run, lang=language, **extra)
+    # The template escaped every value from the summary; the result is safe markup.
+    return Markup(html)

@@ -1,0 +1,46 @@
+"""What the routes share: the database, the session codec, the login throttle, settings."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from fastapi import Request
+from sqlalchemy.orm import Session
+
+from taskrun_center.storage.engine import Database
+from taskrun_center.web.auth.sessions import SessionCodec
+from taskrun_center.web.auth.throttle import LoginThrottle
+
+
+@dataclass
+class WebContext:
+    """State of one application instance, stored on ``app.state.web``."""
+
+    database: Database
+    codec: SessionCodec
+    #: Signs session cookies, CSRF tokens and the read service's list cursors.
+    secret_key: str
+    throttle: LoginThrottle = field(default_factory=LoginThrottle)
+    default_language: str = "zh-CN"
+    #: Console polling interval for running runs, in milliseconds.
+    poll_interval_ms: int = 3000
+
+
+def get_context(request: Request) -> WebContext:
+    """Return the application's shared state."""
+    context: WebContext = request.app.state.web
+    return context
+
+
+def read_session(request: Request) -> Iterator[Session]:
+    """Yield a database session for one request and close it afterwards.
+
+    Routes that change state open ``database.transaction()`` themselves, so a read-only request
+    never commits anything.
+    """
+    session = get_context(request).database.session()
+    try:
+        yield session
+    finally:
+        session.close()

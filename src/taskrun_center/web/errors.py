@@ -1,0 +1,236 @@
+"""The one place that turns exceptions into the API's failure body.
+
+Every failure is ``{"success": false, "message", "message_code"}``; an invalid parameter adds
+``parameter``. Messages follow the request's language. An unexpected exception becomes a 500
+whose message names nothing internal; its traceback goes only to the log.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import structlog
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from taskrun_center.errors import (
+    InvalidQueryError,
+    InvalidTransitionError,
+    RunNotFoundError,
+    TaskRunError,
+    UnknownTaskTypeError,
+)
+from taskrun_center.i18n import Text
+from taskrun_center.web.language import request_language
+
+log = structlog.get_logger(__name__)
+
+
+class WebError(TaskRunError):
+    """An error raised by the web layer itself, carrying its HTTP status and message."""
+
+    status_code = 400
+    text = Text("请求无效。", "The request is invalid.")
+
+    def __init__(self, text: Text | None = None, **params: object) -> None:
+        super().__init__(self.code)
+        if text is not None:
+            self.text = text
+        self.params = params
+
+
+class AuthenticationRequired(WebError):
+    """Raised when a route needs a signed-in user or an API token and the request has neither."""
+
+    status_code = 401
+    code = "AUTHENTICATION_REQUIRED"
+    text = Text("请先登录，或在 Authorization 头中提供 API 令牌。",
+                "Sign in first, or send an API token in the Authorization header.")
+
+
+class PermissionRequired(WebError):
+    """Raised when the signed-in user's role is below the role a route needs."""
+
+    status_code = 403
+    code = "PERMISSION_REQUIRED"
+    text = Text("当前用户（角色 {role}）无权执行此操作，需要 {required} 角色。",
+                "Your role {role} does not allow this action; it needs the {required} role.")
+
+
+class CsrfMissing(WebError):
+    """Raised when a state-changing request from a session carries no CSRF token."""
+
+    status_code = 403
+    code = "CSRF_MISSING"
+    text = Text("缺少 CSRF 令牌：请在 X-CSRFToken 头中发送 /api/v1/auth/csrf-token 返回的值。",
+                "The CSRF token is missing: send the value of /api/v1/auth/csrf-token "
+                "in the X-CSRFToken header.")
+
+
+class CsrfInvalid(WebError):
+    """Raised when the CSRF token does not belong to the request's session."""
+
+    status_code = 403
+    code = "CSRF_INVALID"
+    text = Text("CSRF 令牌无效或已过期：请刷新页面或重新获取令牌。",
+                "The CSRF token is invalid or expired: reload the page or fetch a new token.")
+
+
+class LoginFailed(WebError):
+    """Raised when a username and password do not match an active user."""
+
+    status_code = 401
+    code = "LOGIN_FAILED"
+    text = Text("用户名或密码错误。", "Wrong username or password.")
+
+
+class LoginThrottled(WebError):
+    """Raised when too many failed logins came for one username or one client address."""
+
+    status_code = 429
+    code = "LOGIN_THROTTLED"
+    text = Text("登录失败次数过多，请在 {seconds} 秒后重试。",
+                "Too many failed sign-ins; try again in {seconds} seconds.")
+
+
+class RunNotCancelable(WebError):
+    """Raised when a cancel request reaches a run that has already finished."""
+
+    status_code = 409
+    code = "RUN_NOT_CANCELABLE"
+    text = Text("运行 {run_id} 已结束（状态 {status}），无法取消。",
+                "Run {run_id} has already finished (status {status}) and cannot be cancelled.")
+
+
+class TaskNotRunnable(WebError):
+    """Raised when run-now names a task type that has no runnable task in this process."""
+
+    status_code = 404
+    code = "RESOURCE_NOT_FOUND"
+    text = Text("任务 {task_key} 未在本服务中注册，无法立即运行。",
+                "Task {task_key} is not registered in this server and cannot be run now.")
+
+
+NOT_FOUND = Text("运行 {run_id} 不存在。", "Run {run_id} does not exist.")
+UNKNOWN_TASK = Text("任务类型 {task_key} 未注册。", "Task type {task_key} is not registered.")
+INVALID_PARAMETER = Text("参数 {parameter} 无效：{reason}",
+                         "Invalid parameter {parameter}: {reason}")
+INVALID_TRANSITION = Text("{object_id} 无法从状态 {current} 变为 {requested}。",
+                          "{object_id} cannot change from status {current} to {requested}.")
+PAGE_NOT_FOUND = Text("页面或接口不存在。", "No page or endpoint at this address.")
+METHOD_NOT_ALLOWED = Text("此地址不支持该请求方法。", "This address does not accept that method.")
+INTERNAL_ERROR = Text("服务器内部错误，已记录日志；请稍后重试或联系管理员。",
+                      "Internal server error; it has been logged. Try again later or "
+                      "contact the administrator.")
+
+
+def failure_body(message: str, code: str, **extra: Any) -> dict[str, Any]:
+    """Build the failure body shared by every error response."""
+    return {"success": False, "message": message, "message_code": code, **extra}
+
+
+def describe_error(error: TaskRunError, language: str) -> tuple[int, str, dict[str, Any]]:
+    """Return the HTTP status, the message and extra body fields for one of our errors."""
+    if isinstance(error, WebError):
+        return error.status_code, error.text.render(language, **error.params), {}
+    if isinstance(error, RunNotFoundError):
+        return 404, NOT_FOUND.render(language, run_id=error.run_id), {}
+    if isinstance(error, UnknownTaskTypeError):
+        return 404, UNKNOWN_TASK.render(language, task_key=error.task_key), {}
+    if isinstance(error, InvalidQueryError):
+        message = INVALID_PARAMETER.render(
+            language, parameter=error.parameter, reason=error.reason
+        )
+        return 400, message, {"parameter": error.parameter}
+    if isinstance(error, InvalidTransitionError):
+        message = INVALID_TRANSITION.render(
+            language, object_id=error.object_id, current=error.current, requested=error.requested
+        )
+        return 409, message, {}
+    return 500, INTERNAL_ERROR.render(language), {}
+
+
+def validation_parameter(error: RequestValidationError) -> tuple[str, str]:
+    """Return the name of the first invalid parameter and pydantic's reason for it."""
+    for detail in error.errors():
+        location = [str(part) for part in detail.get("loc", ())]
+        # The location starts with where the value came from: query, path, body, header.
+        name = ".".join(location[1:]) or (location[0] if location else "request")
+        return name, str(detail.get("msg", "invalid value"))
+    return "request", "invalid value"
+
+
+ErrorPageRenderer = Callable[[Request, int, str, str], Response]
+API_PREFIXES = ("/api/", "/metrics", "/healthz")
+
+
+def _respond(
+    request: Request,
+    status: int,
+    message: str,
+    code: str,
+    *,
+    extra: dict[str, Any] | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> Response:
+    """Send the JSON failure body to API clients and an HTML error page to the console."""
+    render_page: ErrorPageRenderer | None = getattr(request.app.state, "render_error_page", None)
+    is_api = request.url.path.startswith(API_PREFIXES)
+    if render_page is not None and not is_api:
+        return render_page(request, status, message, code)
+    body = failure_body(message, code, **(extra or {}))
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+async def _handle_taskrun_error(request: Request, error: Exception) -> Response:
+    assert isinstance(error, TaskRunError)
+    language = request_language(request)
+    status, message, extra = describe_error(error, language)
+    if status >= 500:
+        log.error("api_error_unmapped", path=request.url.path, error_code=error.code,
+                  exc_info=error)
+        return _respond(request, 500, message, "INTERNAL_ERROR")
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    return _respond(request, status, message, error.code, extra=extra, headers=headers)
+
+
+async def _handle_validation_error(request: Request, error: Exception) -> Response:
+    assert isinstance(error, RequestValidationError)
+    parameter, reason = validation_parameter(error)
+    message = INVALID_PARAMETER.render(request_language(request), parameter=parameter,
+                                       reason=reason)
+    return _respond(request, 400, message, "INVALID_PARAMETER", extra={"parameter": parameter})
+
+
+async def _handle_http_error(request: Request, error: Exception) -> Response:
+    assert isinstance(error, StarletteHTTPException)
+    language = request_language(request)
+    if error.status_code == 404:
+        message, code = PAGE_NOT_FOUND.render(language), "RESOURCE_NOT_FOUND"
+    elif error.status_code == 405:
+        message, code = METHOD_NOT_ALLOWED.render(language), "METHOD_NOT_ALLOWED"
+    else:
+        message, code = str(error.detail), f"HTTP_{error.status_code}"
+    return _respond(request, error.status_code, message, code, headers=error.headers)
+
+
+async def _handle_unexpected(request: Request, error: Exception) -> Response:
+    log.error("api_error_unexpected", path=request.url.path, method=request.method,
+              exc_info=error)
+    message = INTERNAL_ERROR.render(request_language(request))
+    return _respond(request, 500, message, "INTERNAL_ERROR")
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Register the handlers that map every exception to a failure response.
+
+    API paths get the JSON failure body; console paths get an HTML page when the console has
+    set ``app.state.render_error_page``.
+    """
+    app.add_exception_handler(TaskRunError, _handle_taskrun_error)
+    app.add_exception_handler(RequestValidationError, _handle_validation_error)
+    app.add_exception_handler(StarletteHTTPException, _handle_http_error)
+    app.add_exception_handler(Exception, _handle_unexpected)

@@ -1,0 +1,72 @@
+"""Run the web application with uvicorn; ``taskrun serve`` and ``taskrun up`` call ``serve``."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import structlog
+import uvicorn
+
+from taskrun_center.config import get_settings
+from taskrun_center.i18n import Text
+from taskrun_center.storage.engine import Database
+from taskrun_center.web.app import create_app
+from taskrun_center.web.auth.accounts import INITIAL_ADMIN, ensure_initial_admin
+
+log = structlog.get_logger(__name__)
+
+ADMIN_CREATED = Text(
+    "已创建管理员账号 {username}，密码（仅显示这一次）：{password}\n"
+    "请登录后用 `taskrun users set-password {username}` 修改密码。",
+    "Created the admin user {username}; its password (shown only this once) is: {password}\n"
+    "Change it with `taskrun users set-password {username}` after signing in.",
+)
+
+
+def create_initial_admin(database: Database) -> None:
+    """Create the ``admin`` user on first start and print a generated password once.
+
+    ``TASKRUN_ADMIN_PASSWORD`` sets the password instead; it is never printed.
+    """
+    settings = get_settings()
+    with database.transaction("create the initial admin") as session:
+        generated = ensure_initial_admin(session, settings.admin_password)
+    if generated is not None:
+        message = ADMIN_CREATED.render(settings.language, username=INITIAL_ADMIN,
+                                       password=generated)
+        sys.stderr.write(message + "\n")
+        sys.stderr.flush()
+        log.info("initial_admin_created", username=INITIAL_ADMIN, password_source="generated")
+
+
+def serve(
+    database_url: str,
+    host: str,
+    port: int,
+    *,
+    scheduler: bool = True,
+    scheduler_config: str | None = None,
+    log_level: str = "info",
+) -> None:
+    """Serve the console and the API until interrupted, with the scheduler when asked.
+
+    The database must be migrated (``taskrun db upgrade``). With ``scheduler=True`` this process
+    also runs the in-process scheduler, which leads only if no other process holds the lock.
+    """
+    database = Database(database_url)
+    create_initial_admin(database)
+    app = create_app(database)
+    handle: Any = None
+    if scheduler:
+        from taskrun_center.runners.scheduler import start_scheduler_in_background
+
+        handle = start_scheduler_in_background(database_url, scheduler_config)
+    log.info("web_server_starting", host=host, port=port, scheduler=scheduler)
+    try:
+        uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False)
+    finally:
+        if handle is not None:
+            handle.shutdown()
+        database.dispose()
+        log.info("web_server_stopped", host=host, port=port)

@@ -1,0 +1,92 @@
+"""Task types as the web layer shows them, and run-now through the runners' dispatcher."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import structlog
+
+from taskrun_center.contract import default_registry
+from taskrun_center.errors import TaskRunError, UnknownTaskTypeError
+from taskrun_center.web.api.schemas import MetricDefinitionData, TaskTypeData
+from taskrun_center.web.auth.accounts import Principal
+from taskrun_center.web.context import WebContext
+from taskrun_center.web.errors import TaskNotRunnable
+
+log = structlog.get_logger(__name__)
+
+
+def runnable_task_keys() -> set[str]:
+    """Return the keys of tasks whose code is loaded in this process."""
+    from taskrun_center.runners import all_tasks
+
+    return {definition.key for definition in all_tasks()}
+
+
+def list_task_types(language: str) -> list[TaskTypeData]:
+    """Describe every registered task type in ``language``, sorted by category and key."""
+    runnable = runnable_task_keys()
+    english = language == "en"
+    result = []
+    for task_type in sorted(default_registry.all(), key=lambda t: (t.category, t.key)):
+        metrics = [
+            MetricDefinitionData(
+                key=metric.key,
+                label=metric.label_en if english else metric.label_zh,
+                unit=metric.unit,
+                tone=str(metric.tone) if metric.tone else None,
+            )
+            for metric in task_type.metrics
+        ]
+        result.append(
+            TaskTypeData(
+                key=task_type.key,
+                name=task_type.name_en if english else task_type.name_zh,
+                category=task_type.category,
+                description=task_type.description_en if english else task_type.description_zh,
+                metrics=metrics,
+                runnable=task_type.key in runnable,
+            )
+        )
+    return result
+
+
+def task_display_names(language: str) -> dict[str, str]:
+    """Map each registered task key to its name in ``language``."""
+    english = language == "en"
+    return {t.key: (t.name_en if english else t.name_zh) for t in default_registry.all()}
+
+
+def start_run_now(
+    context: WebContext,
+    task_key: str,
+    principal: Principal,
+    arguments: dict[str, Any],
+    *,
+    trigger_source: str,
+) -> str:
+    """Create a pending run of a loaded task and submit it; return the new run_id.
+
+    Raises:
+        TaskNotRunnable: no task with this key is loaded in this server.
+    """
+    from taskrun_center.runners.dispatch import enqueue_run
+
+    if task_key not in runnable_task_keys():
+        raise TaskNotRunnable(task_key=task_key)
+    try:
+        run_id = enqueue_run(
+            task_key,
+            database=context.database,
+            trigger_source=trigger_source,
+            arguments=arguments,
+            created_by=principal.username,
+        )
+    except UnknownTaskTypeError as error:
+        raise TaskNotRunnable(task_key=task_key) from error
+    except TaskRunError:
+        log.error("run_now_failed", task_key=task_key, username=principal.username,
+                  exc_info=True)
+        raise
+    log.info("run_now_queued", run_id=run_id, task_key=task_key, username=principal.username)
+    return run_id
