@@ -1,9 +1,423 @@
-"""Commands of this group are being written; register adds them to the taskrun app."""
+"""``taskrun purge``, ``taskrun audit`` and ``taskrun reap``: keep the run tables healthy.
+
+Exit codes: 0 success; 1 a batch failed, the audit found violations or the database failed;
+2 a usage error (an invalid option, or ``purge --all`` without a terminal or ``--yes``).
+On a terminal the long operations show a progress bar on stderr; ``--format json`` prints one
+JSON document on stdout instead of the text report.
+"""
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+from typing import Annotated, Any
+
 import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from taskrun_center.cli.common import (
+    EXIT_FAILED,
+    EXIT_USAGE,
+    DatabaseUrlOption,
+    cli_language,
+    fail,
+    print_json,
+    resolve_database_url,
+    stderr,
+    stdout,
+    tr,
+)
+from taskrun_center.cli.runs import FormatOption, OutputFormat, print_table
+from taskrun_center.config import get_settings
+from taskrun_center.errors import ConfigurationError, StorageError
+from taskrun_center.i18n import Text
+from taskrun_center.maintenance.durations import parse_duration
+from taskrun_center.storage.engine import Database
+
+
+def _help(zh: str, en: str) -> str:
+    return Text(zh, en).render(cli_language())
+
+
+_PURGE_HELP = Text(
+    "按保留期分批删除已结束的运行及其子项；--all 删除全部运行。",
+    "Delete finished runs past retention, with their items, in batches; --all deletes every run.",
+)
+_AUDIT_HELP = Text(
+    "逐条检查已存储的运行和子项是否符合摘要契约；有违规时退出码为 1。",
+    "Check every stored run and item against the summary contract; exit 1 on any violation.",
+)
+_REAP_HELP = Text(
+    "把执行进程已失联的运行标记为失败。", "Mark runs whose worker went silent as failed."
+)
+
+_CONFIRM_PURGE = Text(
+    "删除 {cutoff} 之前结束的运行（每个任务保留最新 {keep_last} 次）？",
+    "Delete runs finished before {cutoff} (keeping the newest {keep_last} of each task)?",
+)
+_CONFIRM_WIPE = Text(
+    "将永久删除全部 {runs} 次运行及其子项，包括正在运行的。确定继续吗？",
+    "This permanently deletes all {runs} runs and their items, running ones included. Continue?",
+)
+_WIPE_NEEDS_YES = Text(
+    "purge --all 需要确认：请在终端中运行，或加上 --yes。",
+    "purge --all needs a confirmation: run it on a terminal, or add --yes.",
+)
+_ALL_WITH_FILTERS = Text(
+    "--all 删除全部运行，不能与 --older-than、--status、--task-key、--keep-last 同用。",
+    "--all deletes every run and cannot be combined with --older-than, --status, --task-key "
+    "or --keep-last.",
+)
+_ABORTED = Text("已取消，没有删除任何数据。", "Cancelled; nothing was deleted.")
+_PURGED = Text(
+    "已删除 {runs} 次运行和 {items} 个子项，共 {batches} 批，用时 {seconds:.1f} 秒。",
+    "Deleted {runs} runs and {items} items in {batches} batches, {seconds:.1f} s.",
+)
+_PURGE_DRY = Text(
+    "试运行：将删除 {runs} 次运行和 {items} 个子项（未做任何改动），用时 {seconds:.1f} 秒。",
+    "Dry run: would delete {runs} runs and {items} items (nothing changed), {seconds:.1f} s.",
+)
+_KEPT = Text(
+    "另有 {kept} 次足够旧的运行因 --keep-last 被保留。",
+    "{kept} runs old enough were kept by --keep-last.",
+)
+_PURGE_FAILED = Text(
+    "第 {batch} 批删除失败并已回滚；此前已删除 {runs} 次运行和 {items} 个子项。原因：{error}",
+    "Batch {batch} failed and was rolled back; {runs} runs and {items} items had been deleted "
+    "before it. Cause: {error}",
+)
+_TABLE_COLUMN = Text("表", "Table")
+_COUNT_COLUMN = Text("行数", "Rows")
+_PROGRESS_PURGE = Text("删除中", "Deleting")
+_PROGRESS_AUDIT = Text("检查中", "Checking")
+
+_AUDIT_SUMMARY = Text(
+    "检查了 {runs} 次运行和 {items} 个子项，用时 {seconds:.1f} 秒。",
+    "Checked {runs} runs and {items} items in {seconds:.1f} s.",
+)
+_AUDIT_CLEAN = Text("全部符合契约。", "Everything follows the contract.")
+_AUDIT_FOUND = Text("发现 {total} 处违规：", "Found {total} violations:")
+_RULE_COLUMN = Text("规则", "Rule")
+_MEANING_COLUMN = Text("含义", "Meaning")
+_EXAMPLES_COLUMN = Text("示例运行 ID（路径）", "First run IDs (path)")
+_UNREGISTERED = Text(
+    "以下任务类型未在本进程注册，只按通用结构检查了 ext.data：{keys}",
+    "These task types are not registered in this process, so ext.data was checked only "
+    "against the envelope: {keys}",
+)
+
+_REAPED = Text(
+    "已将 {running} 次失联的运行和 {pending} 次无人领取的排队运行标记为失败。",
+    "Marked {running} silent running runs and {pending} unclaimed pending runs as failed.",
+)
+_REAP_DRY = Text(
+    "试运行：将把 {running} 次运行中和 {pending} 次排队中的运行标记为失败（未做任何改动）。",
+    "Dry run: would mark {running} running and {pending} pending runs as failed "
+    "(nothing changed).",
+)
+_REAP_ERRORS = Text(
+    "{errors} 次运行因数据库错误未能回收，下次会重试。",
+    "{errors} runs could not be reaped because of a database error; the next pass retries.",
+)
 
 
 def register(app: typer.Typer) -> None:
-    """Add this module's commands to app."""
+    """Add ``purge``, ``audit`` and ``reap`` to ``app``."""
+    language = cli_language()
+    app.command("purge", help=_PURGE_HELP.render(language))(purge)
+    app.command("audit", help=_AUDIT_HELP.render(language))(audit)
+    app.command("reap", help=_REAP_HELP.render(language))(reap)
+
+
+def _duration_option(option: str) -> Callable[[str | None], timedelta | None]:
+    def parse(value: str | None) -> timedelta | None:
+        if value is None:
+            return None
+        try:
+            return parse_duration(value, option=option)
+        except ConfigurationError as error:
+            # Typer already names the option in front of the message.
+            raise typer.BadParameter(str(error).removeprefix(f"{option}: ")) from None
+
+    return parse
+
+
+DryRunOption = Annotated[bool, typer.Option(
+    "--dry-run", help=_help("只统计，不做任何改动。", "Count only; change nothing."))]
+
+
+def purge(
+    *,
+    older_than: Annotated[timedelta | None, typer.Option(
+        "--older-than", parser=_duration_option("--older-than"), metavar="DURATION",
+        help=_help("删除结束时间早于此的运行，如 30d、12h、90m；默认 TASKRUN_RETENTION_DAYS 天。",
+                   "Delete runs finished longer ago than this, e.g. 30d, 12h, 90m; default "
+                   "TASKRUN_RETENTION_DAYS days."))] = None,
+    status: Annotated[list[str] | None, typer.Option(
+        "--status", help=_help("只删除这些已结束状态的运行，可重复。",
+                               "Only runs in these finished statuses; repeatable."))] = None,
+    task_key: Annotated[list[str] | None, typer.Option(
+        "--task-key", help=_help("只删除这些任务的运行，可重复。",
+                                 "Only runs of these task keys; repeatable."))] = None,
+    keep_last: Annotated[int | None, typer.Option(
+        "--keep-last", min=0, help=_help("每个任务无论新旧都保留最新的 N 次运行；默认 10。",
+                                         "Keep the newest N runs of every task whatever their "
+                                         "age; default 10 (TASKRUN_KEEP_LAST)."))] = None,
+    batch_size: Annotated[int | None, typer.Option(
+        "--batch-size", min=1, help=_help("每个事务最多删除的运行数；默认 2000。",
+                                          "Maximum runs deleted per transaction; default 2000 "
+                                          "(TASKRUN_PURGE_BATCH_SIZE)."))] = None,
+    wipe: Annotated[bool, typer.Option(
+        "--all", help=_help("删除全部运行和子项（需要确认）。",
+                            "Delete every run and item (asks for confirmation)."))] = False,
+    dry_run: DryRunOption = False,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help=_help("不询问，直接执行。",
+                                                                "Do not ask for confirmation."))
+                   ] = False,
+    output: FormatOption = OutputFormat.TEXT,
+    database_url: DatabaseUrlOption = None,
+) -> None:
+    """Purge by retention, or wipe everything with --all; exit 1 when a batch fails."""
+    from taskrun_center.maintenance.purge import (
+        PurgeError,
+        PurgeProgress,
+        purge_runs,
+        wipe_all_runs,
+    )
+
+    if wipe and (older_than or status or task_key or keep_last is not None):
+        fail(tr(_ALL_WITH_FILTERS), EXIT_USAGE)
+    with _database(database_url) as database:
+        try:
+            with _progress(output, _PROGRESS_PURGE) as draw:
+                def on_progress(progress: PurgeProgress) -> None:
+                    if draw is not None:
+                        draw(progress.runs, progress.planned_runs)
+
+                if wipe:
+                    _confirm_wipe(database, yes=yes or dry_run)
+                    result = wipe_all_runs(database, batch_size=batch_size, dry_run=dry_run,
+                                           on_progress=on_progress)
+                else:
+                    older = older_than or timedelta(days=get_settings().retention_days)
+                    _confirm_purge(older, keep_last, yes=yes or dry_run)
+                    result = purge_runs(database, older_than=older, statuses=status or (),
+                                        task_keys=task_key or (), keep_last=keep_last,
+                                        batch_size=batch_size, dry_run=dry_run,
+                                        on_progress=on_progress)
+        except ConfigurationError as error:
+            fail(str(error), EXIT_USAGE)
+        except PurgeError as error:
+            _report_purge_failure(error, output)
+
+    if output is OutputFormat.JSON:
+        print_json(result.to_dict())
+        return
+    _print_purge(result)
+
+
+def stdin_is_terminal() -> bool:
+    """Return True when a person can answer a confirmation prompt on stdin."""
+    return sys.stdin.isatty()
+
+
+def _confirm_wipe(database: Database, *, yes: bool) -> None:
+    if yes:
+        return
+    if not stdin_is_terminal():
+        fail(tr(_WIPE_NEEDS_YES), EXIT_USAGE)
+    with database.session() as session:
+        from sqlalchemy import func, select
+
+        from taskrun_center.storage.models import TaskRun
+
+        runs = session.scalar(select(func.count()).select_from(TaskRun))
+    if not typer.confirm(tr(_CONFIRM_WIPE, runs=runs), default=False):
+        fail(tr(_ABORTED), EXIT_FAILED)
+
+
+def _confirm_purge(older_than: timedelta, keep_last: int | None, *, yes: bool) -> None:
+    # Scheduled purges run without a terminal and proceed; a person at a terminal confirms.
+    if yes or not stdin_is_terminal():
+        return
+    from taskrun_center.storage.types import utcnow
+
+    cutoff = (utcnow() - older_than).isoformat(timespec="seconds")
+    kept = get_settings().keep_last if keep_last is None else keep_last
+    if not typer.confirm(tr(_CONFIRM_PURGE, cutoff=cutoff, keep_last=kept), default=False):
+        fail(tr(_ABORTED), EXIT_FAILED)
+
+
+def _report_purge_failure(error: Any, output: OutputFormat) -> None:
+    if output is OutputFormat.JSON:
+        print_json({**error.result.to_dict(), "error": str(error), "failed_batch": error.batch})
+        raise typer.Exit(EXIT_FAILED)
+    fail(tr(_PURGE_FAILED, batch=error.batch, runs=error.result.runs, items=error.result.items,
+            error=str(error.__cause__ or error)), EXIT_FAILED)
+
+
+def _print_purge(result: Any) -> None:
+    table = Table(tr(_TABLE_COLUMN), tr(_COUNT_COLUMN), highlight=False)
+    table.add_row("task_runs", str(result.runs))
+    table.add_row("task_run_items", str(result.items))
+    print_table(table)
+    template = _PURGE_DRY if result.dry_run else _PURGED
+    stdout.print(tr(template, runs=result.runs, items=result.items, batches=result.batches,
+                    seconds=result.duration_seconds), highlight=False)
+    if result.kept_runs:
+        stdout.print(tr(_KEPT, kept=result.kept_runs), highlight=False)
+
+
+def audit(
+    *,
+    batch_size: Annotated[int, typer.Option(
+        "--batch-size", min=1, max=10_000, help=_help("每次读取的运行数。",
+                                                      "Runs read per batch."))] = 500,
+    examples: Annotated[int, typer.Option(
+        "--examples", min=0, max=1000, help=_help("每条规则列出的违规运行数上限。",
+                                                  "Offending runs listed per rule."))] = 20,
+    output: FormatOption = OutputFormat.TEXT,
+    database_url: DatabaseUrlOption = None,
+) -> None:
+    """Audit every stored run; exit 1 when anything violates the contract."""
+    from taskrun_center.maintenance.audit import AuditProgress, audit_runs
+    from taskrun_center.runners.loading import load_configured_tasks
+
+    try:
+        load_configured_tasks()
+    except ConfigurationError as error:
+        fail(str(error), EXIT_USAGE)
+    with _database(database_url) as database, _progress(output, _PROGRESS_AUDIT) as draw:
+        def on_progress(progress: AuditProgress) -> None:
+            if draw is not None:
+                draw(progress.checked, progress.planned)
+
+        result = audit_runs(database, batch_size=batch_size, examples_per_rule=examples,
+                            on_progress=on_progress)
+
+    if output is OutputFormat.JSON:
+        print_json(result.to_dict())
+    else:
+        _print_audit(result)
+    if not result.ok:
+        raise typer.Exit(EXIT_FAILED)
+
+
+def _print_audit(result: Any) -> None:
+    stdout.print(tr(_AUDIT_SUMMARY, runs=result.scanned, items=result.items_scanned,
+                    seconds=result.duration_seconds), highlight=False)
+    if result.unregistered:
+        keys = ", ".join(sorted(result.unregistered))
+        stdout.print(tr(_UNREGISTERED, keys=keys), highlight=False)
+    if result.ok:
+        stdout.print(tr(_AUDIT_CLEAN), highlight=False)
+        return
+
+    stdout.print(tr(_AUDIT_FOUND, total=sum(result.counts.values())), highlight=False)
+    table = Table(tr(_RULE_COLUMN), tr(_COUNT_COLUMN), tr(_MEANING_COLUMN), tr(_EXAMPLES_COLUMN),
+                  highlight=False)
+    for rule, count in sorted(result.counts.items()):
+        examples = [f"{finding.run_id} ({finding.path})" for finding in result.violations
+                    if finding.rule == rule][:3]
+        table.add_row(rule, str(count), _rule_meaning(rule), "\n".join(examples))
+    print_table(table)
+
+
+def _rule_meaning(rule: str) -> str:
+    from taskrun_center.contract import RULES
+
+    english = cli_language() == "en"
+    info = RULES.get(rule)
+    if info is not None:
+        return info.meaning_en if english else info.meaning_zh
+    own = _ROW_RULES.get(rule)
+    return "" if own is None else tr(own)
+
+
+# Meanings of the audit's own rules; the contract's rules carry theirs in contract.RULES.
+_ROW_RULES = {
+    "row.is_skipped_mismatch": Text("is_skipped 与摘要中的 flags.skipped 不一致",
+                                    "is_skipped differs from flags.skipped in the summary"),
+    "row.duration_mismatch": Text("duration_ms 与开始、结束时间不一致",
+                                  "duration_ms differs from completed_at - started_at"),
+    "item.metrics_bytes": Text("子项 metrics_json 超过大小上限",
+                               "an item's metrics_json exceeds its size limit"),
+    "item.details_bytes": Text("子项 details_json 超过大小上限",
+                               "an item's details_json exceeds its size limit"),
+    "item.error_chars": Text("子项 error_message 超过长度上限",
+                             "an item's error_message exceeds its length limit"),
+}
+
+
+def reap(
+    *,
+    timeout: Annotated[timedelta | None, typer.Option(
+        "--timeout", parser=_duration_option("--timeout"), metavar="DURATION",
+        help=_help("运行中的运行超过此时长没有心跳即回收，如 10m；"
+                   "默认 TASKRUN_REAP_TIMEOUT_SECONDS。",
+                   "Reap a running run silent for longer than this, e.g. 10m; default "
+                   "TASKRUN_REAP_TIMEOUT_SECONDS (600 s)."))] = None,
+    pending_timeout: Annotated[timedelta | None, typer.Option(
+        "--pending-timeout", parser=_duration_option("--pending-timeout"), metavar="DURATION",
+        help=_help("排队中的运行超过此时长未被领取即回收；"
+                   "默认 TASKRUN_PENDING_TIMEOUT_SECONDS。",
+                   "Reap a pending run not picked up within this, e.g. 1h; default "
+                   "TASKRUN_PENDING_TIMEOUT_SECONDS (3600 s)."))] = None,
+    dry_run: DryRunOption = False,
+    output: FormatOption = OutputFormat.TEXT,
+    database_url: DatabaseUrlOption = None,
+) -> None:
+    """Fail abandoned runs and print how many; exit 1 when some could not be reaped."""
+    from taskrun_center.maintenance.reaper import reap_runs
+
+    with _database(database_url) as database:
+        result = reap_runs(database, timeout=timeout, pending_timeout=pending_timeout,
+                           dry_run=dry_run)
+
+    if output is OutputFormat.JSON:
+        print_json(result.to_dict())
+    else:
+        template = _REAP_DRY if dry_run else _REAPED
+        stdout.print(tr(template, running=result.running, pending=result.pending),
+                     highlight=False)
+        for run_id in result.run_ids:
+            stdout.print(f"  {run_id}", highlight=False)
+        if result.errors:
+            stderr.print(tr(_REAP_ERRORS, errors=result.errors), highlight=False)
+    if result.errors:
+        raise typer.Exit(EXIT_FAILED)
+
+
+@contextmanager
+def _database(database_url: str | None) -> Iterator[Database]:
+    """Yield the database of ``--database-url``; exit 1 on a database error."""
+    from taskrun_center.storage.errors import translate_errors
+
+    database = Database(resolve_database_url(database_url))
+    try:
+        with translate_errors("maintenance"):
+            yield database
+    except StorageError as error:
+        fail(str(error), EXIT_FAILED)
+    finally:
+        database.dispose()
+
+
+@contextmanager
+def _progress(output: OutputFormat, label: Text) -> Iterator[Callable[[int, int], None] | None]:
+    """Yield ``draw(done, planned)`` that updates a bar on stderr, or None without a terminal."""
+    if output is OutputFormat.JSON or not stderr.is_terminal:
+        yield None
+        return
+
+    columns = (TextColumn(tr(label)), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=stderr, transient=True) as bar:
+        task = bar.add_task(tr(label), total=None)
+
+        def draw(done: int, planned: int) -> None:
+            bar.update(task, completed=done, total=max(planned, done))
+
+        yield draw

@@ -1,0 +1,145 @@
+"""``taskrun runs list|show`` against a migrated SQLite file."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+from typer.testing import CliRunner
+
+from taskrun_center.cli.app import app
+from taskrun_center.storage.engine import Database
+from tests.maintenance.rows import NOW, add_items, add_run
+
+runner = CliRunner()
+
+
+def _seed(url: str) -> list[str]:
+    database = Database(url)
+    with database.transaction() as session:
+        run_ids = []
+        for index in range(5):
+            run = add_run(session, task_key=("backup_db", "sync_accounts")[index % 2],
+                          status=("completed", "failed")[index % 2],
+                          started_at=NOW - timedelta(minutes=index))
+            add_items(session, run, ["completed", "failed"])
+            run_ids.append(run.run_id)
+    database.dispose()
+    return run_ids
+
+
+def test_list_json_has_runs_and_total(sqlite_url: str) -> None:
+    run_ids = _seed(sqlite_url)
+
+    result = runner.invoke(app, ["runs", "list", "--format", "json", "--limit", "2",
+                                 "--database-url", sqlite_url])
+
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    assert payload["total"] == 5
+    assert payload["pages"] == 3
+    assert [run["run_id"] for run in payload["items"]] == run_ids[:2]
+    assert payload["items"][0]["started_at"] == "2026-06-01T12:00:00Z"
+    assert "summary_json" in payload["items"][0]
+    assert payload["next_cursor"]
+
+
+def test_list_cursor_reads_next_page(sqlite_url: str) -> None:
+    run_ids = _seed(sqlite_url)
+    first = json.loads(runner.invoke(app, ["runs", "list", "--format", "json", "--limit", "2",
+                                           "--database-url", sqlite_url]).stdout)
+
+    result = runner.invoke(app, ["runs", "list", "--format", "json", "--limit", "2", "--cursor",
+                                 first["next_cursor"], "--database-url", sqlite_url])
+
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    assert [run["run_id"] for run in payload["items"]] == run_ids[2:4]
+    assert payload["page"] == 2
+
+
+def test_list_filters_by_status_and_key(sqlite_url: str) -> None:
+    _seed(sqlite_url)
+
+    result = runner.invoke(app, ["runs", "list", "--format", "json", "--status", "failed",
+                                 "--task-key", "sync_accounts,backup_db",
+                                 "--database-url", sqlite_url])
+
+    payload = json.loads(result.stdout)
+    assert payload["total"] == 2
+    assert {run["status"] for run in payload["items"]} == {"failed"}
+
+
+def test_list_text_shows_full_run_ids(sqlite_url: str) -> None:
+    run_ids = _seed(sqlite_url)
+
+    result = runner.invoke(app, ["runs", "list", "--database-url", sqlite_url])
+
+    assert result.exit_code == 0, result.output
+    for run_id in run_ids:
+        assert run_id in result.stdout
+
+
+def test_list_invalid_sort_is_usage_error(sqlite_url: str) -> None:
+    result = runner.invoke(app, ["runs", "list", "--sort", "name", "--database-url", sqlite_url])
+
+    assert result.exit_code == 2
+    assert "sort" in result.output
+
+
+def test_list_bad_cursor_is_usage_error(sqlite_url: str) -> None:
+    result = runner.invoke(app, ["runs", "list", "--cursor", "abc.def",
+                                 "--database-url", sqlite_url])
+
+    assert result.exit_code == 2
+    assert "cursor" in result.output
+
+
+def test_show_json_has_run_and_items(sqlite_url: str) -> None:
+    run_ids = _seed(sqlite_url)
+
+    result = runner.invoke(app, ["runs", "show", run_ids[1], "--format", "json",
+                                 "--database-url", sqlite_url])
+
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    assert payload["run"]["run_id"] == run_ids[1]
+    assert [item["status"] for item in payload["items"]] == ["completed", "failed"]
+    assert payload["items_total"] == 2
+
+
+def test_show_filters_items_by_status(sqlite_url: str) -> None:
+    run_ids = _seed(sqlite_url)
+
+    result = runner.invoke(app, ["runs", "show", run_ids[0], "--format", "json",
+                                 "--item-status", "failed", "--database-url", sqlite_url])
+
+    payload = json.loads(result.stdout)
+    assert [item["error_message"] for item in payload["items"]] == ["connection refused"]
+
+
+def test_show_text_lists_items(sqlite_url: str) -> None:
+    run_ids = _seed(sqlite_url)
+
+    result = runner.invoke(app, ["runs", "show", run_ids[0], "--database-url", sqlite_url])
+
+    assert result.exit_code == 0, result.output
+    assert run_ids[0] in result.stdout
+    assert "instance/item-1" in result.stdout
+    assert "connection refused" in result.stdout
+
+
+def test_show_unknown_run_exits_1(sqlite_url: str) -> None:
+    result = runner.invoke(app, ["runs", "show", "missing-run", "--database-url", sqlite_url])
+
+    assert result.exit_code == 1
+    assert "missing-run" in result.output
+
+
+def test_unreadable_database_exits_1() -> None:
+    url = "sqlite:////nonexistent-folder/taskrun.db"
+
+    result = runner.invoke(app, ["runs", "list", "--database-url", url])
+
+    assert result.exit_code == 1
+    assert result.exception is None or isinstance(result.exception, SystemExit)
