@@ -38,6 +38,7 @@ from taskrun_center.errors import (
     ItemNotFoundError,
     RunNotFoundError,
 )
+from taskrun_center.lifecycle import write_statements
 from taskrun_center.lifecycle.item_data import (
     PreparedJson,
     PreparedText,
@@ -45,7 +46,7 @@ from taskrun_center.lifecycle.item_data import (
     prepare_json,
     prepare_text,
 )
-from taskrun_center.lifecycle.transitions import check_run_transition, item_sources, run_sources
+from taskrun_center.lifecycle.transitions import check_run_transition, run_sources
 from taskrun_center.states import (
     RUN_IN_PROGRESS,
     RUN_TERMINAL,
@@ -333,7 +334,7 @@ class TaskRunsWriteService:
             if state.progress_total > 0:
                 self._reject_existing_keys(run_id, rows)
             self._insert_items(run_id, rows)
-            self._add_to_counter(run_id, TaskRun.progress_total, len(rows))
+            self._add_to_counter(run_id, "progress_total", len(rows))
 
         logger.info("items_initialized", run_id=run_id, task_key=state.task_key, count=len(rows))
         return len(rows)
@@ -379,7 +380,7 @@ class TaskRunsWriteService:
                 item_key,
                 ItemStatus.COMPLETED,
                 values=values,
-                counter=TaskRun.progress_completed,
+                counter="progress_completed",
             )
 
     def fail_item(
@@ -409,7 +410,7 @@ class TaskRunsWriteService:
                 item_key,
                 ItemStatus.FAILED,
                 values=values,
-                counter=TaskRun.progress_failed,
+                counter="progress_failed",
             )
 
     def cancel_item(self, run_id: str, item_type: str, item_key: str) -> bool:
@@ -440,6 +441,12 @@ class TaskRunsWriteService:
             statement, execution_options={"synchronize_session": False}
         )
         return int(result.rowcount)  # type: ignore[attr-defined]
+
+    def _execute_core(self, statement: Any, parameters: dict[str, Any]) -> int:
+        # Core execution on the session's connection skips the ORM's statement handling, which
+        # costs more than the statement itself on the per-item path.
+        result = self.session.connection().execute(statement, parameters)
+        return int(result.rowcount)
 
     def _run_state(self, run_id: str) -> _RunState:
         row = self.session.execute(
@@ -629,30 +636,19 @@ class TaskRunsWriteService:
         target: ItemStatus,
         *,
         values: dict[str, Any],
-        counter: Any,
+        counter: str | None,
     ) -> bool:
-        now = utcnow()
-        if target is not ItemStatus.CANCELLED:
-            # An item reported only when it ends has started by then; the first start is kept.
-            values = {**values, "started_at": func.coalesce(TaskRunItem.started_at, now)}
-        if target is not ItemStatus.RUNNING:
-            values = {**values, "completed_at": now}
-        statement = (
-            update(TaskRunItem)
-            .where(
-                TaskRunItem.run_id == run_id,
-                TaskRunItem.item_type == item_type,
-                TaskRunItem.item_key == item_key,
-                TaskRunItem.status.in_(item_sources(target)),
-                _run_in_progress(run_id),
-            )
-            .values(status=target.value, updated_at=now, **values)
-        )
-        if self._execute_update(statement) == 1:
+        statement = write_statements.change_item(target, tuple(sorted(values)))
+        parameters = {
+            "match_run_id": run_id,
+            "match_item_type": item_type,
+            "match_item_key": item_key,
+            "now": utcnow(),
+            **{f"new_{column}": value for column, value in values.items()},
+        }
+        if self._execute_core(statement, parameters) == 1:
             if counter is not None:
                 self._add_to_counter(run_id, counter, 1)
-            logger.debug(f"item_{target.value}", run_id=run_id, item_type=item_type,
-                         item_key=item_key)
             return True
 
         self._explain_unchanged(run_id, item_type, item_key, target)
@@ -681,12 +677,9 @@ class TaskRunsWriteService:
                     item_key=item_key, item_status=item_status, run_status=run_status,
                     requested=target.value)
 
-    def _add_to_counter(self, run_id: str, counter: Any, amount: int) -> None:
-        self._execute_update(
-            update(TaskRun)
-            .where(TaskRun.run_id == run_id)
-            .values({counter: counter + amount, TaskRun.updated_at: utcnow()})
-        )
+    def _add_to_counter(self, run_id: str, counter: str, amount: int) -> None:
+        parameters = {"match_run_id": run_id, "amount": amount, "now": utcnow()}
+        self._execute_core(write_statements.add_to_counter(counter), parameters)
 
     def _reject_existing_keys(self, run_id: str, rows: list[dict[str, Any]]) -> None:
         existing = {

@@ -1,0 +1,87 @@
+"""Prebuilt statements of the write service's item operations, its hot path.
+
+Building a SQLAlchemy statement and its cache key takes longer than SQLite takes to run it, and a
+run may have tens of thousands of items, so each statement shape is built once and then executed
+with bound parameters. Every statement here is a Core statement on the tables.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from sqlalchemy import (
+    ColumnElement,
+    Table,
+    Update,
+    bindparam,
+    exists,
+    func,
+    literal_column,
+    update,
+)
+
+from taskrun_center.lifecycle.transitions import item_sources
+from taskrun_center.states import RUN_IN_PROGRESS, ItemStatus
+from taskrun_center.storage.models import TaskRun, TaskRunItem
+from taskrun_center.storage.types import UTCDateTime
+
+runs: Table = TaskRun.__table__  # type: ignore[assignment]
+items: Table = TaskRunItem.__table__  # type: ignore[assignment]
+
+RUN_IN_PROGRESS_VALUES = tuple(sorted(status.value for status in RUN_IN_PROGRESS))
+
+
+@lru_cache(maxsize=32)
+def change_item(target: ItemStatus, data_columns: tuple[str, ...]) -> Update:
+    """Build the UPDATE that moves one item to ``target`` and sets ``data_columns``.
+
+    Parameters: ``match_run_id``, ``match_item_type``, ``match_item_key``, ``now`` and
+    ``new_<column>`` per data column (SQLAlchemy reserves the column names themselves). It
+    matches no row when the item is not in a source status of ``target`` or its run has ended.
+    """
+    now = bindparam("now", type_=UTCDateTime())
+    values: dict[str, object] = {"status": target.value, "updated_at": now}
+    if target is not ItemStatus.CANCELLED:
+        # An item reported only when it ends has started by then; the first start is kept.
+        values["started_at"] = func.coalesce(items.c.started_at, now)
+    if target is not ItemStatus.RUNNING:
+        values["completed_at"] = now
+    for column in data_columns:
+        values[column] = bindparam(f"new_{column}", type_=items.c[column].type)
+
+    run_id = bindparam("match_run_id", type_=items.c.run_id.type)
+    run_in_progress = exists().where(
+        runs.c.run_id == run_id, _one_of(runs.c.status, RUN_IN_PROGRESS_VALUES)
+    )
+    return (
+        update(items)
+        .where(
+            items.c.run_id == run_id,
+            items.c.item_type == bindparam("match_item_type"),
+            items.c.item_key == bindparam("match_item_key"),
+            _one_of(items.c.status, item_sources(target)),
+            run_in_progress,
+        )
+        .values(values)
+    )
+
+
+def _one_of(column: ColumnElement[str], values: tuple[str, ...]) -> ColumnElement[bool]:
+    # The status values are constants of this package, written into the SQL text: a bound
+    # IN list would be expanded again on every execution.
+    return column.in_([literal_column(f"'{value}'") for value in values])
+
+
+@lru_cache(maxsize=8)
+def add_to_counter(column: str) -> Update:
+    """Build ``UPDATE task_runs SET <column> = <column> + :amount`` for one run.
+
+    Parameters: ``match_run_id``, ``amount``, ``now``. The addition happens in the database, so
+    concurrent writers never lose each other's counts.
+    """
+    counter = runs.c[column]
+    return (
+        update(runs)
+        .where(runs.c.run_id == bindparam("match_run_id"))
+        .values({counter: counter + bindparam("amount"), "updated_at": bindparam("now")})
+    )
