@@ -1,9 +1,104 @@
-"""Commands of this group are being written; register adds them to the taskrun app."""
+"""``taskrun exec``: run any command as a recorded run and exit with the command's status."""
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
+
+from taskrun_center.cli.common import (
+    EXIT_FAILED,
+    EXIT_USAGE,
+    DatabaseUrlOption,
+    cli_language,
+    fail,
+    resolve_database_url,
+    tr,
+)
+from taskrun_center.errors import TaskRunError
+from taskrun_center.i18n import Text
+
+_EXEC_HELP = Text(
+    "把任意命令作为一次运行记录下来：退出码、耗时、终止信号、stdout/stderr 末尾几行（已脱敏）。"
+    "命令的输出照常显示；taskrun exec 的退出码就是命令的退出码（找不到命令为 127，"
+    "被信号 N 终止为 128+N）。Ctrl-C 和 SIGTERM 会转发给命令，运行记为已取消。"
+    "命令可打印 '::taskrun metric key=K value=V [unit=U] [tone=T] [label=L]' 行来上报指标。",
+    "Record any command as a run: exit status, duration, terminating signal, and the last lines "
+    "of stdout and stderr (masked). The command's output is shown as usual; the exit status of "
+    "taskrun exec is the command's (127 when it does not exist, 128+N when signal N ends it). "
+    "Ctrl-C and SIGTERM are forwarded to the command and the run ends as cancelled. The command "
+    "may print '::taskrun metric key=K value=V [unit=U] [tone=T] [label=L]' lines to report "
+    "metrics.",
+)
+_TASK_KEY_HELP = Text(
+    "记录运行所用的任务键（snake_case），例如 nightly_backup。",
+    "Task key to record the run under (snake_case), e.g. nightly_backup.",
+)
+_NAME_HELP = Text(
+    "任务名称（默认为任务键）。", "Task name shown in the console (default: the key)."
+)
+_CATEGORY_HELP = Text("任务分类。", "Task category.")
+_TAIL_HELP = Text(
+    "保存 stdout 和 stderr 各自最后多少行（每行最多 400 个字符）。",
+    "Lines kept from the end of stdout and of stderr (each cut to 400 characters).",
+)
+_COMMAND_HELP = Text(
+    "要运行的命令及其参数，写在 -- 之后。", "The command and its arguments, after --."
+)
+_NO_COMMAND = Text(
+    "缺少要运行的命令：taskrun exec --task-key KEY -- COMMAND [ARGS…]",
+    "Missing command: taskrun exec --task-key KEY -- COMMAND [ARGS…]",
+)
+_NOT_STARTED = Text(
+    "无法记录运行，命令未启动：{error}",
+    "Cannot record the run, so the command was not started: {error}",
+)
 
 
 def register(app: typer.Typer) -> None:
-    """Add this module's commands to app."""
+    """Add ``taskrun exec`` to ``app``."""
+    app.command(
+        "exec",
+        help=_EXEC_HELP.render(cli_language()),
+        context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False},
+    )(exec_command)
+
+
+def exec_command(
+    command: Annotated[
+        list[str] | None,
+        typer.Argument(help=_COMMAND_HELP.render(cli_language()), show_default=False),
+    ] = None,
+    *,
+    task_key: Annotated[
+        str, typer.Option("--task-key", help=_TASK_KEY_HELP.render(cli_language()))
+    ],
+    name: Annotated[
+        str | None, typer.Option("--name", help=_NAME_HELP.render(cli_language()))
+    ] = None,
+    category: Annotated[
+        str, typer.Option("--category", help=_CATEGORY_HELP.render(cli_language()))
+    ] = "command",
+    tail_lines: Annotated[
+        int, typer.Option("--tail-lines", min=0, max=200, help=_TAIL_HELP.render(cli_language()))
+    ] = 40,
+    database_url: DatabaseUrlOption = None,
+) -> None:
+    """Run ``command`` as a recorded run of ``task_key``; exit with the command's status."""
+    if not command:
+        fail(tr(_NO_COMMAND), EXIT_USAGE)
+    from taskrun_center.runners.command import exec_recorded
+    from taskrun_center.runners.recording import database_for
+
+    try:
+        outcome = exec_recorded(
+            command,
+            task_key=task_key,
+            database=database_for(resolve_database_url(database_url)),
+            name=name,
+            category=category,
+            tail_lines=tail_lines,
+        )
+    except TaskRunError as error:
+        fail(tr(_NOT_STARTED, error=str(error)), EXIT_FAILED)
+    raise typer.Exit(outcome.exit_code)

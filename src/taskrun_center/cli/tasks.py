@@ -1,9 +1,195 @@
-"""Commands of this group are being written; register adds them to the taskrun app."""
+"""``taskrun tasks list`` and ``taskrun run``: the declared tasks, and running one now."""
 
 from __future__ import annotations
 
+import json
+from typing import Annotated, Any
+
 import typer
+from rich.table import Table
+
+from taskrun_center.cli.common import (
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_USAGE,
+    DatabaseUrlOption,
+    cli_language,
+    fail,
+    print_json,
+    resolve_database_url,
+    stdout,
+    tr,
+)
+from taskrun_center.errors import ConfigurationError, TaskRunError, UnknownTaskTypeError
+from taskrun_center.i18n import Text
+from taskrun_center.states import RunStatus, TriggerSource
+
+_TASKS_HELP = Text("查看已声明的任务类型。", "Show the declared task types.")
+_LIST_HELP = Text(
+    "列出已声明的任务：内置任务以及 TASKRUN_TASK_MODULES 中的任务。",
+    "List the declared tasks: the built-in ones and those in TASKRUN_TASK_MODULES.",
+)
+_RUN_HELP = Text(
+    "立即在当前进程中运行一个已声明的任务（触发来源：命令行），并等待它结束。",
+    "Run a declared task now in this process (trigger source: cli) and wait for it to end.",
+)
+_TASK_KEY_HELP = Text("任务键，例如 task_runs_audit。", "Task key, e.g. task_runs_audit.")
+_ARG_HELP = Text(
+    "任务参数 key=value，可重复；value 按 JSON 解析（数字、true、列表……），否则按字符串。",
+    "Task argument key=value, repeatable; value is parsed as JSON (numbers, true, lists…), "
+    "else taken as a string.",
+)
+_MODULE_HELP = Text(
+    "额外导入的任务模块（点分名称），可重复；与 TASKRUN_TASK_MODULES 合并。",
+    "Extra module that declares tasks (dotted name), repeatable; added to TASKRUN_TASK_MODULES.",
+)
+_FORMAT_HELP = Text("输出格式：text 或 json。", "Output format: text or json.")
+_BAD_ARG = Text(
+    "参数 {value!r} 无效：应为 key=value 形式。",
+    "Invalid argument {value!r}: use the form key=value.",
+)
+_BAD_FORMAT = Text("--format 只能是 text 或 json。", "--format must be text or json.")
+_RUN_ENDED = Text("运行 {run_id} 已结束：{status}", "Run {run_id} ended: {status}")
+_NO_TASKS = Text("没有已声明的任务。", "No task is declared.")
+_COLUMNS = (
+    Text("任务键", "Key"),
+    Text("名称", "Name"),
+    Text("分类", "Category"),
+    Text("指标", "Metrics"),
+)
+
+TaskModuleOption = Annotated[
+    list[str] | None,
+    typer.Option("--task-module", help=_MODULE_HELP.render(cli_language()), show_default=False),
+]
+FormatOption = Annotated[str, typer.Option("--format", help=_FORMAT_HELP.render(cli_language()))]
 
 
 def register(app: typer.Typer) -> None:
-    """Add this module's commands to app."""
+    """Add ``taskrun tasks list`` and ``taskrun run`` to ``app``."""
+    language = cli_language()
+    group = typer.Typer(help=_TASKS_HELP.render(language), no_args_is_help=True)
+    group.command("list", help=_LIST_HELP.render(language))(list_tasks)
+    app.add_typer(group, name="tasks")
+    app.command("run", help=_RUN_HELP.render(language))(run)
+
+
+def load_tasks(task_modules: list[str] | None) -> None:
+    """Declare the built-in tasks and import the configured and given task modules."""
+    from taskrun_center.runners.loading import load_configured_tasks
+
+    try:
+        load_configured_tasks(task_modules or ())
+    except ConfigurationError as error:
+        fail(str(error), EXIT_USAGE)
+
+
+def list_tasks(task_module: TaskModuleOption = None, output_format: FormatOption = "text") -> None:
+    """Print every declared task with its names, category and metric keys."""
+    _check_format(output_format)
+    load_tasks(task_module)
+    from taskrun_center.runners import all_tasks
+
+    definitions = all_tasks()
+    if output_format == "json":
+        print_json({"tasks": [_task_dict(definition) for definition in definitions]})
+        return
+    if not definitions:
+        stdout.print(tr(_NO_TASKS))
+        return
+    english = cli_language() == "en"
+    table = Table(*(tr(column) for column in _COLUMNS))
+    for definition in definitions:
+        table.add_row(
+            definition.key,
+            definition.name_en if english else definition.name_zh,
+            definition.category,
+            ", ".join(metric.key for metric in definition.task_type.metrics),
+        )
+    stdout.print(table)
+
+
+def run(
+    task_key: Annotated[str, typer.Argument(help=_TASK_KEY_HELP.render(cli_language()))],
+    arg: Annotated[
+        list[str] | None,
+        typer.Option("--arg", help=_ARG_HELP.render(cli_language()), show_default=False),
+    ] = None,
+    task_module: TaskModuleOption = None,
+    database_url: DatabaseUrlOption = None,
+    output_format: FormatOption = "text",
+) -> None:
+    """Run ``task_key`` now and exit 0 when its run completed, 1 otherwise."""
+    _check_format(output_format)
+    arguments = parse_arguments(arg or [])
+    load_tasks(task_module)
+    from taskrun_center.runners import run_task
+    from taskrun_center.runners.recording import database_for
+
+    try:
+        outcome = run_task(
+            task_key,
+            database=database_for(resolve_database_url(database_url)),
+            trigger_source=TriggerSource.CLI,
+            arguments=arguments,
+        )
+    except (UnknownTaskTypeError, ConfigurationError) as error:
+        fail(str(error), EXIT_USAGE)
+    except TaskRunError as error:
+        fail(str(error), EXIT_FAILED)
+
+    if output_format == "json":
+        print_json(
+            {
+                "run_id": outcome.run_id,
+                "task_key": outcome.task_key,
+                "status": outcome.status.value,
+                "error_message": outcome.error_message,
+            }
+        )
+    else:
+        label = outcome.status.label_en if cli_language() == "en" else outcome.status.label_zh
+        stdout.print(tr(_RUN_ENDED, run_id=outcome.run_id, status=label), highlight=False)
+        if outcome.error_message:
+            stdout.print(outcome.error_message, highlight=False, markup=False)
+    raise typer.Exit(EXIT_OK if outcome.status == RunStatus.COMPLETED else EXIT_FAILED)
+
+
+def parse_arguments(pairs: list[str]) -> dict[str, Any]:
+    """Turn ``key=value`` options into task arguments, parsing each value as JSON if it is."""
+    arguments: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, raw = pair.partition("=")
+        if not sep or not key.strip():
+            fail(tr(_BAD_ARG, value=pair), EXIT_USAGE)
+        try:
+            arguments[key.strip()] = json.loads(raw)
+        except json.JSONDecodeError:
+            arguments[key.strip()] = raw
+    return arguments
+
+
+def _check_format(output_format: str) -> None:
+    if output_format not in ("text", "json"):
+        fail(tr(_BAD_FORMAT), EXIT_USAGE)
+
+
+def _task_dict(definition: Any) -> dict[str, Any]:
+    task_type = definition.task_type
+    return {
+        "key": definition.key,
+        "name_zh": definition.name_zh,
+        "name_en": definition.name_en,
+        "category": definition.category,
+        "is_async": definition.is_async,
+        "metrics": [
+            {
+                "key": metric.key,
+                "label_zh": metric.label_zh,
+                "label_en": metric.label_en,
+                "unit": metric.unit,
+                "tone": metric.tone.value if metric.tone else None,
+            }
+            for metric in task_type.metrics
+        ],
+    }

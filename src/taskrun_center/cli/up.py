@@ -1,9 +1,235 @@
-"""Commands of this group are being written; register adds them to the taskrun app."""
+"""``taskrun up``: start the product on one machine, ready to use.
+
+Steps: apply migrations; declare the built-in tasks and the task modules (the example app when
+none is configured and ``examples/dbstats`` is in the working directory); start the scheduler;
+run one round of every declared task that needs no arguments, plus the example on the product's
+own database; then serve the console (``taskrun_center.web.server``) until Ctrl-C. ``--once``
+stops after the round.
+"""
 
 from __future__ import annotations
 
+import importlib.util
+import logging
+import signal
+import threading
+from pathlib import Path
+from types import FrameType
+from typing import Annotated, Any
+
 import typer
+from rich.table import Table
+
+from taskrun_center.cli.common import (
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_USAGE,
+    DatabaseUrlOption,
+    cli_language,
+    fail,
+    resolve_database_url,
+    stdout,
+    tr,
+)
+from taskrun_center.cli.scheduler import ConfigOption
+from taskrun_center.cli.tasks import TaskModuleOption
+from taskrun_center.errors import ConfigurationError, TaskRunError
+from taskrun_center.i18n import Text
+from taskrun_center.states import RunStatus, TriggerSource
+
+EXAMPLE_MODULE = "examples.dbstats"
+EXAMPLE_TASK = "dbstats_collect"
+# The audit runs last so that it checks the runs of this round too.
+ROUND_ORDER = ("task_runs_reap", "task_runs_purge", EXAMPLE_TASK)
+AUDIT_TASK = "task_runs_audit"
+
+_HELP = Text(
+    "一键启动：迁移数据库，注册内置任务和示例任务并加入调度，立即运行一轮，然后提供控制台，"
+    "直到按下 Ctrl-C。",
+    "Start everything: migrate the database, declare and schedule the built-in and example "
+    "tasks, run one round of them now, then serve the console until Ctrl-C.",
+)
+_ONCE_HELP = Text(
+    "运行完一轮后退出，不启动控制台（用于测试和 CI）。",
+    "Exit after the round instead of serving the console (for tests and CI).",
+)
+_HOST_HELP = Text("控制台监听地址。", "Address the console listens on.")
+_PORT_HELP = Text("控制台端口。", "Port of the console.")
+_MIGRATED = Text("数据库已就绪：{url}", "Database ready: {url}")
+_LOADED = Text("已注册 {count} 个任务：{keys}", "Declared {count} tasks: {keys}")
+_ROUND = Text("第一轮运行：", "First round:")
+_SERVING = Text(
+    "控制台：http://{host}:{port}/ （按 Ctrl-C 停止）",
+    "Console: http://{host}:{port}/ (press Ctrl-C to stop)",
+)
+_NO_CONSOLE = Text(
+    "控制台模块尚未安装；调度器在运行，按 Ctrl-C 停止。",
+    "The console module is not available; the scheduler runs until you press Ctrl-C.",
+)
+_COLUMNS = (
+    Text("任务键", "Task key"),
+    Text("状态", "Status"),
+    Text("运行 ID", "Run ID"),
+    Text("说明", "Message"),
+)
 
 
 def register(app: typer.Typer) -> None:
-    """Add this module's commands to app."""
+    """Add ``taskrun up`` to ``app``."""
+    app.command("up", help=_HELP.render(cli_language()))(up)
+
+
+def up(
+    *,
+    once: Annotated[bool, typer.Option("--once", help=_ONCE_HELP.render(cli_language()))] = False,
+    config: ConfigOption = None,
+    task_module: TaskModuleOption = None,
+    database_url: DatabaseUrlOption = None,
+    host: Annotated[
+        str | None, typer.Option("--host", help=_HOST_HELP.render(cli_language()))
+    ] = None,
+    port: Annotated[
+        int | None, typer.Option("--port", help=_PORT_HELP.render(cli_language()))
+    ] = None,
+) -> None:
+    """Migrate, declare, schedule, run one round, then serve (or exit with ``--once``)."""
+    from taskrun_center.config import get_settings
+
+    settings = get_settings()
+    url = resolve_database_url(database_url)
+    _migrate(url)
+    modules = _task_modules(task_module)
+    keys = _load(modules)
+    stdout.print(tr(_LOADED, count=len(keys), keys=", ".join(keys)), highlight=False)
+
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    scheduler = _start_scheduler(url, config)
+    try:
+        outcomes = run_round(url, keys)
+        _print_round(outcomes)
+        if once:
+            failed = any(outcome.status == RunStatus.FAILED for outcome in outcomes)
+            raise typer.Exit(EXIT_FAILED if failed else EXIT_OK)
+        _serve_or_wait(url, host or settings.host, port or settings.port)
+    finally:
+        scheduler.shutdown(wait=True)
+
+
+def _migrate(url: str) -> None:
+    from taskrun_center.storage.migrate import upgrade
+
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    try:
+        upgrade(url)
+    except TaskRunError as error:
+        fail(str(error), EXIT_FAILED)
+    stdout.print(tr(_MIGRATED, url=_display_url(url)), highlight=False)
+
+
+def _display_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def _task_modules(given: list[str] | None) -> list[str]:
+    from taskrun_center.config import get_settings
+    from taskrun_center.runners.loading import parse_module_list
+
+    modules = [*parse_module_list(get_settings().task_modules), *(given or [])]
+    if not modules and _example_present():
+        modules.append(EXAMPLE_MODULE)
+    return modules
+
+
+def _example_present() -> bool:
+    # The example app ships in the repository, not in the installed package; it is used when
+    # taskrun up runs from a checkout (scripts/start does) and nothing else is configured.
+    return (Path.cwd() / "examples" / "dbstats" / "__init__.py").is_file()
+
+
+def _load(modules: list[str]) -> list[str]:
+    from taskrun_center.runners import all_tasks
+    from taskrun_center.runners.loading import load_builtin_tasks, load_task_modules
+
+    try:
+        load_builtin_tasks()
+        load_task_modules(modules)
+    except ConfigurationError as error:
+        fail(str(error), EXIT_USAGE)
+    return [definition.key for definition in all_tasks()]
+
+
+def _start_scheduler(url: str, config: str | None) -> Any:
+    from taskrun_center.runners import all_tasks
+    from taskrun_center.runners.scheduler import JobSpec, start_scheduler_in_background
+
+    extra: list[JobSpec] = []
+    if EXAMPLE_TASK in {definition.key for definition in all_tasks()}:
+        extra.append(
+            JobSpec(
+                job_id="dbstats_hourly",
+                task_key=EXAMPLE_TASK,
+                cron="0 * * * *",
+                arguments={"targets": [url]},
+            )
+        )
+    try:
+        return start_scheduler_in_background(url, config, extra_jobs=extra)
+    except ConfigurationError as error:
+        fail(str(error), EXIT_USAGE)
+
+
+def run_round(url: str, keys: list[str]) -> list[Any]:
+    """Run every declared task that needs no argument once, the audit last; return outcomes.
+
+    The example task runs on the product's own database. Tasks with required arguments are
+    left to the scheduler's job file.
+    """
+    from taskrun_center.runners import get_task, run_task
+    from taskrun_center.runners.recording import database_for
+
+    database = database_for(url)
+    ordered = [key for key in ROUND_ORDER if key in keys]
+    ordered += [key for key in keys if key not in ROUND_ORDER and key != AUDIT_TASK]
+    ordered += [AUDIT_TASK] if AUDIT_TASK in keys else []
+    outcomes = []
+    for key in ordered:
+        arguments = {"targets": [url]} if key == EXAMPLE_TASK else {}
+        try:
+            get_task(key).check_arguments(arguments)
+        except ConfigurationError:
+            continue
+        outcomes.append(
+            run_task(key, database=database, trigger_source=TriggerSource.CLI, arguments=arguments)
+        )
+    return outcomes
+
+
+def _print_round(outcomes: list[Any]) -> None:
+    english = cli_language() == "en"
+    table = Table(*(tr(column) for column in _COLUMNS), title=tr(_ROUND))
+    for outcome in outcomes:
+        status = outcome.status.label_en if english else outcome.status.label_zh
+        table.add_row(outcome.task_key, status, outcome.run_id, outcome.error_message or "")
+    stdout.print(table)
+
+
+def _serve_or_wait(url: str, host: str, port: int) -> None:
+    if importlib.util.find_spec("taskrun_center.web.server") is not None:
+        from taskrun_center.web.server import serve
+
+        stdout.print(tr(_SERVING, host=host, port=port), highlight=False)
+        serve(url, host, port, scheduler=False)
+        return
+
+    stdout.print(tr(_NO_CONSOLE))
+    stop = threading.Event()
+
+    def request_stop(_signum: int, _frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, request_stop)
+    signal.signal(signal.SIGINT, request_stop)
+    while not stop.wait(1.0):
+        pass

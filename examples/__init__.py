@@ -1,0 +1,1 @@
+"""Example applications that declare tasks; import them with ``TASKRUN_TASK_MODULES``."""

@@ -1,0 +1,179 @@
+"""Start a command in its own process group, forward signals to it, and collect its output.
+
+Exit status follows the shell's convention: the command's own status when it exits, 128+N when
+signal N ends it, 127 when the command does not exist and 126 when it cannot be executed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from types import FrameType
+from typing import IO, Any
+
+import structlog
+
+from taskrun_center.runners.command.output import DEFAULT_TAIL_LINES, OutputTail, StreamPump
+
+logger = structlog.get_logger(__name__)
+
+EXIT_NOT_EXECUTABLE = 126
+EXIT_NOT_FOUND = 127
+SIGNAL_EXIT_BASE = 128
+FORWARDED_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+# After a cancellation request the command gets this long to exit on SIGTERM before SIGKILL.
+DEFAULT_STOP_GRACE_SECONDS = 10.0
+POLL_SECONDS = 0.2
+
+
+@dataclass
+class CommandResult:
+    """What happened to one command."""
+
+    exit_code: int
+    duration_ms: int
+    signal_name: str | None = None
+    start_error: str | None = None
+    forwarded_signal: str | None = None
+    stopped_on_request: bool = False
+    stdout: OutputTail = field(default_factory=OutputTail)
+    stderr: OutputTail = field(default_factory=OutputTail)
+    metrics: list[dict[str, Any]] = field(default_factory=list)
+    ignored_metric_lines: list[str] = field(default_factory=list)
+
+    @property
+    def interrupted(self) -> bool:
+        """True when a signal sent to ``taskrun exec`` or a cancellation stopped the command."""
+        return self.forwarded_signal is not None or self.stopped_on_request
+
+
+def exit_code_of(returncode: int) -> int:
+    """Map ``Popen.returncode`` to a shell-style exit status (``-N`` becomes ``128+N``)."""
+    return SIGNAL_EXIT_BASE - returncode if returncode < 0 else returncode
+
+
+def run_command(
+    argv: Sequence[str],
+    *,
+    passthrough: bool = True,
+    tail_lines: int = DEFAULT_TAIL_LINES,
+    should_stop: Callable[[], bool] | None = None,
+    stop_grace_seconds: float = DEFAULT_STOP_GRACE_SECONDS,
+) -> CommandResult:
+    """Run ``argv`` to its end in a new process group and return what happened.
+
+    SIGINT, SIGTERM and SIGHUP received meanwhile are forwarded to the command's process group
+    (only when called from the main thread, where Python delivers signals). ``should_stop`` is
+    polled a few times a second; once it returns True the group gets SIGTERM, then SIGKILL after
+    ``stop_grace_seconds``.
+    """
+    started = time.monotonic()
+    try:
+        process = subprocess.Popen(
+            list(argv), stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True
+        )
+    except FileNotFoundError:
+        return _start_failed(EXIT_NOT_FOUND, f"command not found: {argv[0]}", started)
+    except PermissionError:
+        return _start_failed(EXIT_NOT_EXECUTABLE, f"permission denied: {argv[0]}", started)
+    except OSError as error:
+        return _start_failed(
+            EXIT_NOT_EXECUTABLE, f"cannot execute {argv[0]}: {error.strerror}", started
+        )
+
+    result = CommandResult(exit_code=0, duration_ms=0)
+    result.stdout = OutputTail(tail_lines)
+    result.stderr = OutputTail(tail_lines)
+    assert process.stdout is not None and process.stderr is not None
+    pumps = [
+        StreamPump(process.stdout, _terminal(sys.stdout, passthrough), result.stdout).start(),
+        StreamPump(process.stderr, _terminal(sys.stderr, passthrough), result.stderr).start(),
+    ]
+    with _forward_signals(process, result):
+        _wait(process, result, should_stop, stop_grace_seconds)
+    if result.forwarded_signal is not None:
+        logger.info("exec_signal_forwarded", signal=result.forwarded_signal, pid=process.pid)
+    for pump in pumps:
+        pump.join()
+        result.metrics.extend(pump.metrics)
+        result.ignored_metric_lines.extend(pump.ignored_metric_lines)
+
+    result.duration_ms = int((time.monotonic() - started) * 1000)
+    result.exit_code = exit_code_of(process.returncode)
+    if process.returncode < 0:
+        result.signal_name = signal.Signals(-process.returncode).name
+    return result
+
+
+def _start_failed(exit_code: int, message: str, started: float) -> CommandResult:
+    return CommandResult(
+        exit_code=exit_code,
+        duration_ms=int((time.monotonic() - started) * 1000),
+        start_error=message,
+    )
+
+
+def _terminal(stream: Any, passthrough: bool) -> IO[bytes] | None:
+    if not passthrough:
+        return None
+    return getattr(stream, "buffer", None)
+
+
+def _wait(
+    process: subprocess.Popen[bytes],
+    result: CommandResult,
+    should_stop: Callable[[], bool] | None,
+    grace_seconds: float,
+) -> None:
+    kill_at: float | None = None
+    while process.poll() is None:
+        try:
+            process.wait(timeout=POLL_SECONDS)
+            break
+        except subprocess.TimeoutExpired:
+            pass
+        if kill_at is None and should_stop is not None and should_stop():
+            result.stopped_on_request = True
+            _signal_group(process, signal.SIGTERM)
+            kill_at = time.monotonic() + grace_seconds
+        elif kill_at is not None and time.monotonic() >= kill_at:
+            _signal_group(process, signal.SIGKILL)
+            kill_at = float("inf")
+
+
+def _signal_group(process: subprocess.Popen[bytes], signum: int) -> None:
+    # The group is gone once the command and its children have exited.
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signum)
+
+
+class _forward_signals:
+    """Install handlers that pass SIGINT, SIGTERM and SIGHUP on to the command's group."""
+
+    def __init__(self, process: subprocess.Popen[bytes], result: CommandResult) -> None:
+        self.process = process
+        self.result = result
+        self._previous: dict[int, Any] = {}
+
+    def __enter__(self) -> None:
+        if threading.current_thread() is not threading.main_thread():
+            return
+        for signum in FORWARDED_SIGNALS:
+            self._previous[signum] = signal.signal(signum, self._forward)
+
+    def __exit__(self, *exc_info: object) -> None:
+        for signum, handler in self._previous.items():
+            signal.signal(signum, handler)
+
+    def _forward(self, signum: int, _frame: FrameType | None) -> None:
+        # Only flags and a system call here: logging from a signal handler can interleave with
+        # a log line the main thread is writing.
+        self.result.forwarded_signal = signal.Signals(signum).name
+        _signal_group(self.process, signum)

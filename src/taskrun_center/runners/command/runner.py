@@ -1,0 +1,179 @@
+"""``taskrun exec``: run any command as one recorded run with one item.
+
+The item ``command/<program>`` stores the exit status, duration, terminating signal, the
+masked command line and the last lines of stdout and stderr (masked and capped). The summary
+holds the exit status, the duration and the metrics the command printed as
+``::taskrun metric`` lines; ``ext.data`` is ``{"runner": "exec", "command", "exit_code",
+"signal"}``.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import structlog
+
+from taskrun_center.config import get_settings
+from taskrun_center.contract import mask_text
+from taskrun_center.i18n import Text
+from taskrun_center.runners.command.output import DEFAULT_TAIL_LINES
+from taskrun_center.runners.command.process import CommandResult, run_command
+from taskrun_center.runners.context import RunContext
+from taskrun_center.runners.recording import RunRecorder
+from taskrun_center.runners.result import TaskResult
+from taskrun_center.states import RunStatus, TriggerSource
+from taskrun_center.storage.engine import Database
+
+logger = structlog.get_logger(__name__)
+
+DEFAULT_CATEGORY = "command"
+MAX_COMMAND_CHARS = 1000
+EXIT_CODE_LABEL = Text("退出码", "Exit status")
+DURATION_LABEL = Text("耗时", "Duration")
+EXITED_WITH = Text("命令以状态 {code} 退出", "The command exited with status {code}")
+KILLED_BY = Text("命令被信号 {signal} 终止", "The command was ended by signal {signal}")
+
+
+@dataclass(frozen=True)
+class ExecOutcome:
+    """The run of a wrapped command and the exit status ``taskrun exec`` returns."""
+
+    run_id: str
+    status: RunStatus
+    exit_code: int
+
+
+def exec_recorded(
+    argv: Sequence[str],
+    *,
+    task_key: str,
+    database: Database | None = None,
+    name: str | None = None,
+    category: str | None = None,
+    tail_lines: int = DEFAULT_TAIL_LINES,
+    passthrough: bool = True,
+    created_by: str | None = None,
+) -> ExecOutcome:
+    """Run ``argv`` as a recorded run of ``task_key`` and return its run and exit status.
+
+    A signal forwarded to the command, or a cancellation of the run, ends the run as
+    cancelled. A command that cannot start fails the run with exit status 127 or 126.
+
+    Raises:
+        StorageError: the database failed while opening or ending the run.
+    """
+    program = os.path.basename(argv[0]) or argv[0]
+    recorder = RunRecorder.open(
+        task_key,
+        database=database,
+        trigger_source=TriggerSource.CLI,
+        task_name=name or task_key,
+        task_category=category or DEFAULT_CATEGORY,
+        created_by=created_by,
+    )
+    context = recorder.context
+    result = _run_item(context, argv, program, tail_lines, passthrough)
+
+    if result.interrupted:
+        outcome = recorder.finish_interrupted()
+        return ExecOutcome(outcome.run_id, outcome.status, result.exit_code)
+    outcome = recorder.finish(_task_result(program, result))
+    return ExecOutcome(outcome.run_id, outcome.status, result.exit_code)
+
+
+def _run_item(
+    context: RunContext, argv: Sequence[str], program: str, tail_lines: int, passthrough: bool
+) -> CommandResult:
+    command_line = _masked_command_line(argv)
+    with context.item("command", program[:255], command_line[:255]) as item:
+        result = run_command(
+            argv,
+            passthrough=passthrough,
+            tail_lines=tail_lines,
+            should_stop=lambda: context.cancelled,
+        )
+        item.metrics.update({"exit_code": result.exit_code, "duration_ms": result.duration_ms})
+        item.details.update(_details(command_line, result))
+        failure = _failure_message(result)
+        if failure is not None:
+            item.fail(failure)
+    context.log.info(
+        "exec_finished",
+        exit_code=result.exit_code,
+        signal=result.signal_name,
+        duration_ms=result.duration_ms,
+    )
+    return result
+
+
+def _masked_command_line(argv: Sequence[str]) -> str:
+    text = mask_text(shlex.join(argv)).value
+    if len(text) > MAX_COMMAND_CHARS:
+        text = text[: MAX_COMMAND_CHARS - 1] + "…"
+    return text
+
+
+def _details(command_line: str, result: CommandResult) -> dict[str, Any]:
+    return {
+        "command": command_line,
+        "exit_code": result.exit_code,
+        "signal": result.signal_name,
+        "forwarded_signal": result.forwarded_signal,
+        "duration_ms": result.duration_ms,
+        "start_error": result.start_error,
+        "stdout_tail": result.stdout.masked_lines(),
+        "stderr_tail": result.stderr.masked_lines(),
+        "stdout_lines": result.stdout.line_count,
+        "stderr_lines": result.stderr.line_count,
+        "ignored_metric_lines": [
+            mask_text(line).value for line in result.ignored_metric_lines[:20]
+        ],
+    }
+
+
+def _failure_message(result: CommandResult) -> str | None:
+    language = get_settings().language
+    if result.start_error is not None:
+        return result.start_error
+    if result.signal_name is not None:
+        return KILLED_BY.render(language, signal=result.signal_name)
+    if result.exit_code != 0:
+        return EXITED_WITH.render(language, code=result.exit_code)
+    return None
+
+
+def _task_result(program: str, result: CommandResult) -> TaskResult:
+    language = get_settings().language
+    metrics: dict[str, dict[str, Any]] = {
+        "exit_code": {
+            "key": "exit_code",
+            "label": EXIT_CODE_LABEL.render(language),
+            "value": result.exit_code,
+            "tone": "success" if result.exit_code == 0 else "danger",
+        },
+        "duration_seconds": {
+            "key": "duration_seconds",
+            "label": DURATION_LABEL.render(language),
+            "value": round(result.duration_ms / 1000, 3),
+            "unit": "s",
+        },
+    }
+    # Metrics the command printed come after, and win over a built-in key they repeat.
+    for metric in result.metrics:
+        metrics[metric["key"]] = metric
+    failure = _failure_message(result)
+    return TaskResult(
+        metrics=list(metrics.values())[:50],
+        ext_data={
+            "runner": "exec",
+            "command": program[:200],
+            "exit_code": result.exit_code,
+            "signal": result.signal_name,
+        },
+        status=RunStatus.FAILED if failure is not None else None,
+        error_message=failure,
+    )
