@@ -1,12 +1,15 @@
 """Value rules: patterns that find a secret or personal data inside a string.
 
-Every pattern starts with a look-behind that forbids starting inside a run of the characters it
-consumes, and every repetition is bounded or stops at a delimiter, so one search is linear in the
-text length (no catastrophic backtracking on 64 KiB inputs).
+A pattern that could start inside a word begins with a look-behind (or, for AWS key ids, an
+``accept`` check) so that it never matches in the middle of a longer token. Every repetition is
+bounded or stops at a delimiter, so no search backtracks catastrophically, and ``text_scan`` tries
+each pattern only near its anchors. Apart from the tail of an unterminated PEM key, no pattern
+matches a NUL character, which separates the strings of a document scanned at once.
 
 Only strings are searched; numbers are taken as counts and never read as phone or card numbers.
-Patterns are judged in the order of ``DETECTORS``; a later match that overlaps an earlier one in
-the same string is the same finding and is dropped.
+Digits are ASCII digits; full-width digits (０-９) are not recognised. Patterns are judged in the
+order of ``DETECTORS``; a later match that overlaps an earlier one is the same finding and is
+dropped.
 """
 
 from __future__ import annotations
@@ -25,7 +28,13 @@ _PLACEHOLDER_PREFIXES = ("${", "{{", "%(", "<", "$(", "***")
 
 @dataclass(frozen=True, slots=True)
 class Detector:
-    """One kind of secret or personal data recognised in text."""
+    """One kind of secret or personal data recognised in text.
+
+    ``text_scan`` tries a pattern only where a match can start: at most ``reach_before``
+    characters before an occurrence of one of ``anchors`` (lowercase literals every match
+    contains), or inside a run of digits for the ``digits`` detectors. A pattern keeps its
+    look-behind, which sees the real text before the position tried.
+    """
 
     kind: str
     rule: str
@@ -35,8 +44,17 @@ class Detector:
     group: int = 0
     # Extra check on a match (check digit, Luhn, placeholder); a False result means no finding.
     accept: Callable[[re.Match[str]], bool] | None = None
-    # Substrings of the lowercased text, one of which must be present for a match to be possible.
-    needles: tuple[str, ...] = ()
+    anchors: tuple[str, ...] = ()
+    # How many characters before an anchor occurrence a match may start.
+    reach_before: int = 0
+    # Characters a match may start with before its anchor; when set, only the start of the run
+    # of these characters that ends at the anchor is tried (the look-behind rules out the rest).
+    run_before: frozenset[str] | None = None
+    # Substrings, one of which every anchor contains; checked first because it is cheaper.
+    stems: tuple[str, ...] = ()
+    digits: bool = False
+    # The pattern starts with a literal, so CPython searches the whole text quickly.
+    whole_text: bool = False
 
 
 def _not_masked(group: int) -> Callable[[re.Match[str]], bool]:
@@ -86,6 +104,11 @@ def luhn_valid(digits: str) -> bool:
     return total % 10 == 0
 
 
+def _starts_word(match: re.Match[str]) -> bool:
+    start = match.start()
+    return start == 0 or not match.string[start - 1].isalnum()
+
+
 def _resident_id_accepted(match: re.Match[str]) -> bool:
     return resident_id_valid(match.group(0))
 
@@ -104,6 +127,15 @@ def _email_accepted(match: re.Match[str]) -> bool:
 
 
 _SECRET = "secret.value"
+_CREDENTIAL_ANCHORS = tuple(dict.fromkeys(
+    name.replace("_", separator)
+    for name in (
+        "password", "passwd", "pwd", "passphrase", "secret", "client_secret", "api_key",
+        "access_token", "auth_token", "refresh_token", "token", "private_key", "secret_key",
+        "access_key",
+    )
+    for separator in ("_", "-", "")
+))
 _CREDENTIAL_NAMES = (
     r"password|passwd|pwd|passphrase|secret|client[_-]?secret|api[_-]?key|access[_-]?token"
     r"|auth[_-]?token|refresh[_-]?token|token|private[_-]?key|secret[_-]?key|access[_-]?key"
@@ -118,25 +150,25 @@ DETECTORS: tuple[Detector, ...] = (
             r"(?:[\s\S]*?-----END[A-Z0-9 ]{0,40}PRIVATE KEY(?: BLOCK)?-----|[\s\S]*)"
         ),
         Text("PEM 私钥", "PEM private key"),
-        needles=("private key",),
+        anchors=("-----begin",),
     ),
     Detector(
         "jwt",
         _SECRET,
         re.compile(r"(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{2,}\.eyJ[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]*"),
         Text("JWT 令牌", "JWT"),
-        needles=("eyj",),
+        anchors=("eyj",),
     ),
     Detector(
         "url_password",
         _SECRET,
         re.compile(
-            r"(?<![A-Za-z0-9+.-])[A-Za-z][A-Za-z0-9+.-]{0,31}://[^\s/?#@:]{0,256}:([^\s/?#@]{1,256})@"
+            r"://[^\s/?#@:\x00]{0,256}:([^\s/?#@\x00]{1,256})@"
         ),
         Text("URL 中的密码", "password in a URL"),
         group=1,
         accept=_not_masked(1),
-        needles=("://",),
+        anchors=("://",),
     ),
     Detector(
         "authorization_header",
@@ -148,7 +180,8 @@ DETECTORS: tuple[Detector, ...] = (
         Text("Authorization 凭据", "Authorization credentials"),
         group=1,
         accept=_not_masked(1),
-        needles=("authorization",),
+        anchors=("authorization",),
+        reach_before=len("proxy-"),
     ),
     Detector(
         "bearer_token",
@@ -157,28 +190,31 @@ DETECTORS: tuple[Detector, ...] = (
         Text("Bearer 令牌", "Bearer token"),
         group=1,
         accept=_bearer_accepted,
-        needles=("bearer",),
+        anchors=("bearer",),
     ),
     Detector(
         "credential_parameter",
         _SECRET,
         re.compile(
             r"(?i)(?<![A-Za-z0-9])[\"']?(?P<name>" + _CREDENTIAL_NAMES + r")[\"']?"
-            r"(?:\s*=\s*|\s*:\s*(?=[\"']))[\"']?(?P<value>[^\s;&,'\"<>]{1,4096})"
+            r"(?:\s*=\s*|\s*:\s*(?=[\"']))[\"']?(?P<value>[^\s;&,'\"<>\x00]{1,4096})"
         ),
         Text("参数中的密码或令牌", "password or token in a key=value parameter"),
         group=2,
         accept=_credential_parameter_accepted,
-        needles=("pass", "pwd", "secret", "token", "key"),
+        anchors=_CREDENTIAL_ANCHORS,
+        reach_before=1,
+        stems=("pass", "pwd", "secret", "token", "key"),
     ),
     Detector(
         "aws_access_key_id",
         _SECRET,
-        re.compile(
-            r"(?<![A-Za-z0-9])(?:AKIA|ASIA|ABIA|ACCA|AGPA|AIDA|AROA|AIPA|ANPA|ANVA|APKA)"
-            r"[A-Z0-9]{16}(?![A-Za-z0-9])"
-        ),
+        # Starts with the literal "A" (no look-behind) so that the scan of the whole text is fast;
+        # the character before the match is checked in accept.
+        re.compile(r"A(?:KIA|SIA|BIA|CCA|GPA|IDA|ROA|IPA|NPA|NVA|PKA)[A-Z0-9]{16}(?![A-Za-z0-9])"),
         Text("AWS 访问密钥 ID", "AWS access key id"),
+        accept=_starts_word,
+        whole_text=True,
     ),
     Detector(
         "vendor_token",
@@ -192,31 +228,38 @@ DETECTORS: tuple[Detector, ...] = (
             r"|AKID[A-Za-z0-9]{13,40})"
         ),
         Text("服务商 API 令牌", "vendor API token"),
-        needles=("gh", "github_pat_", "xox", "sk", "rk_", "aiza", "glpat-", "npm_", "pypi-",
-                 "sg.", "ltai", "akid"),
+        anchors=("gh", "xox", "sk-", "sk_", "rk_", "aiza", "glpat-", "npm_", "pypi-", "sg.",
+                 "ltai", "akid"),
     ),
     Detector(
         "resident_id",
         "personal_data.resident_id",
         re.compile(
-            r"(?<![0-9A-Za-z])[1-9]\d{5}(?:19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])"
-            r"\d{3}[\dXx](?![0-9A-Za-z])"
+            r"(?<![0-9A-Za-z])[1-9][0-9]{5}(?:19|20)[0-9]{2}(?:0[1-9]|1[0-2])"
+            r"(?:0[1-9]|[12][0-9]|3[01])[0-9]{3}[0-9Xx](?![0-9A-Za-z])"
         ),
         Text("居民身份证号", "resident ID number"),
         accept=_resident_id_accepted,
+        digits=True,
     ),
     Detector(
         "bank_card",
         "personal_data.bank_card",
-        re.compile(r"(?<![0-9A-Za-z])[3-6]\d{3}(?:[ -]?\d{4}){3}(?:[ -]?\d{1,3})?(?![0-9A-Za-z])"),
+        re.compile(
+            r"(?<![0-9A-Za-z])[3-6][0-9]{3}(?:[ -]?[0-9]{4}){3}(?:[ -]?[0-9]{1,3})?(?![0-9A-Za-z])"
+        ),
         Text("银行卡号", "bank card number"),
         accept=_bank_card_accepted,
+        digits=True,
     ),
     Detector(
         "mobile",
         "personal_data.mobile",
-        re.compile(r"(?<![0-9A-Za-z+])(?:\+?86[ -]?)?1[3-9]\d(?:[ -]?\d{4}){2}(?![0-9A-Za-z])"),
+        re.compile(
+            r"(?<![0-9A-Za-z+])(?:\+?86[ -]?)?1[3-9][0-9](?:[ -]?[0-9]{4}){2}(?![0-9A-Za-z])"
+        ),
         Text("手机号码", "mobile phone number"),
+        digits=True,
     ),
     Detector(
         "email",
@@ -227,18 +270,12 @@ DETECTORS: tuple[Detector, ...] = (
         ),
         Text("电子邮件地址", "e-mail address"),
         accept=_email_accepted,
-        needles=("@",),
+        anchors=("@",),
+        reach_before=64,
+        run_before=frozenset(
+            "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._%+-"
+        ),
     ),
 )
 
 DETECTORS_BY_KIND = {detector.kind: detector for detector in DETECTORS}
-
-
-def applicable_detectors(text: str) -> list[Detector]:
-    """Return the detectors whose needles occur in ``text`` (all of them when it has none)."""
-    lowered = text.lower()
-    return [
-        detector
-        for detector in DETECTORS
-        if not detector.needles or any(needle in lowered for needle in detector.needles)
-    ]

@@ -8,13 +8,13 @@ readable. Masked output contains nothing the guards reject, and masking it again
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from taskrun_center.contract.detectors import MASK, Detector, applicable_detectors
+from taskrun_center.contract.detectors import MASK
 from taskrun_center.contract.secret_keys import key_rejects_value
+from taskrun_center.contract.text_scan import scan_text
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,14 +27,18 @@ class MaskResult:
 
 def mask_text(text: str) -> MaskResult:
     """Replace every secret and personal-data span in ``text`` by ``MASK``; count them."""
-    if not text:
+    findings = scan_text(text) if text else []
+    if not findings:
         return MaskResult(text, 0)
 
-    count = 0
-    for detector in applicable_detectors(text):
-        text, replaced = _mask_with(detector, text)
-        count += replaced
-    return MaskResult(text, count)
+    pieces = []
+    position = 0
+    for finding in sorted(findings, key=lambda found: found.start):
+        pieces.append(text[position : finding.start])
+        pieces.append(MASK)
+        position = finding.end
+    pieces.append(text[position:])
+    return MaskResult("".join(pieces), len(findings))
 
 
 def mask_json(value: Any) -> MaskResult:
@@ -69,18 +73,3 @@ class _JsonMasker:
             self.count += 1
             return MASK
         return self.walk(value)
-
-
-def _mask_with(detector: Detector, text: str) -> tuple[str, int]:
-    replaced = 0
-
-    def replace(match: re.Match[str]) -> str:
-        nonlocal replaced
-        if detector.accept is not None and not detector.accept(match):
-            return match.group(0)
-        replaced += 1
-        start, end = match.span(detector.group)
-        whole_start, whole_end = match.span()
-        return text[whole_start:start] + MASK + text[end:whole_end]
-
-    return detector.pattern.sub(replace, text), replaced

@@ -10,14 +10,16 @@ from bisect import bisect_right
 from collections.abc import Iterable
 from typing import Any
 
-from taskrun_center.contract.detectors import Detector, applicable_detectors
+from taskrun_center.contract.detectors import Detector
 from taskrun_center.contract.secret_keys import key_rejects_value
+from taskrun_center.contract.text_scan import scan_text
 from taskrun_center.contract.violations import JsonPath, Violation, format_path, make_violation
 from taskrun_center.i18n import Text
 
-# Joins the strings of a document so that one search per pattern covers all of them. No pattern
-# matches a NUL, and normalised JSON strings never contain one.
-_SEPARATOR = "\x00"
+# Joins the strings of a document so that one scan covers all of them. No pattern matches a NUL
+# (except the tail of an unterminated PEM key, found by its start), and normalised JSON strings
+# never contain one.
+SEPARATOR = "\x00"
 
 
 def find_sensitive(value: Any, *, path: str = "$") -> list[Violation]:
@@ -75,18 +77,11 @@ class SensitiveScan:
         return self.violations
 
     def _search_values(self) -> Iterable[Violation]:
-        joined = _SEPARATOR.join(self.strings)
+        joined = SEPARATOR.join(self.strings)
         starts = _string_starts(self.strings)
-        claimed: dict[int, list[tuple[int, int]]] = {}
-        for detector in applicable_detectors(joined):
-            for match in detector.pattern.finditer(joined):
-                if detector.accept is not None and not detector.accept(match):
-                    continue
-                index = bisect_right(starts, match.start()) - 1
-                if _overlaps(claimed.setdefault(index, []), match.span()):
-                    continue
-                claimed[index].append(match.span())
-                yield self._value_violation(detector, self.paths[index])
+        for finding in scan_text(joined):
+            index = bisect_right(starts, finding.match_start) - 1
+            yield self._value_violation(finding.detector, self.paths[index])
 
     def _value_violation(self, detector: Detector, path: JsonPath) -> Violation:
         return make_violation(
@@ -103,12 +98,8 @@ def _string_starts(strings: list[str]) -> list[int]:
     offset = 0
     for text in strings:
         starts.append(offset)
-        offset += len(text) + len(_SEPARATOR)
+        offset += len(text) + len(SEPARATOR)
     return starts
-
-
-def _overlaps(spans: list[tuple[int, int]], span: tuple[int, int]) -> bool:
-    return any(start < span[1] and span[0] < end for start, end in spans)
 
 
 _KEY_NAME = Text(

@@ -2,10 +2,13 @@
 
 ``check_summary`` is what the write service calls before anything reaches the database. It runs
 every check and raises one error listing all violations, so a task author fixes them in one go.
+A fast pass (``fast_check``) accepts the common, plainly valid summary without building JSON
+paths; anything it cannot vouch for goes through the full rules.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,10 +22,14 @@ from taskrun_center.contract.capacity import (
     size_violation,
     size_warning,
 )
+from taskrun_center.contract.fast_check import quick_copy
+from taskrun_center.contract.models import TaskRunSummaryV1
 from taskrun_center.contract.normalize import normalize_collecting
 from taskrun_center.contract.registry import TaskType, TaskTypeRegistry, default_registry
+from taskrun_center.contract.sensitive import SEPARATOR as _SEPARATOR
 from taskrun_center.contract.sensitive import SensitiveScan
 from taskrun_center.contract.structure import error_violation, pydantic_violations
+from taskrun_center.contract.text_scan import scan_text
 from taskrun_center.contract.violations import (
     SummaryValidationError,
     Violation,
@@ -59,14 +66,62 @@ def check_summary(
     Raises:
         SummaryValidationError: listing every violation found, with path and rule code.
     """
+    limits = limits or get_settings().summary_limits
+    registry = registry or default_registry
+    checked = _check_quickly(data, task_key, limits, registry)
+    if checked is None:
+        checked = _check_fully(data, task_key, limits, registry)
+    return checked
+
+
+def _check_quickly(
+    data: Any, task_key: str | None, limits: SummaryLimits, registry: TaskTypeRegistry
+) -> CheckedSummary | None:
+    """Return the checked summary when the fast pass finds nothing, else None."""
+    quick = quick_copy(data, limits)
+    if quick is None:
+        return None
+    summary, strings = quick
+
+    size = _plain_size(summary)
+    if size is None or size > limits.max_bytes:
+        return None
+    try:
+        TaskRunSummaryV1.model_validate(summary)
+    except ValidationError:
+        return None
+    if _ext_violations(summary, task_key, registry):
+        return None
+    if strings and scan_text(_SEPARATOR.join(strings)):
+        return None
+
+    warning = size_warning(size, limits)
+    return CheckedSummary(summary, size, [warning] if warning else [])
+
+
+def _plain_size(summary: dict[str, Any]) -> int | None:
+    """Return the stored size, or None when a string holds a NUL or an unpaired surrogate."""
+    text = json.dumps(summary, ensure_ascii=False, separators=(",", ":"))
+    if "\\u0000" in text:
+        return None
+    if text.isascii():
+        return len(text)
+    try:
+        return len(text.encode("utf-8"))
+    except UnicodeEncodeError:
+        return None
+
+
+def _check_fully(
+    data: Any, task_key: str | None, limits: SummaryLimits, registry: TaskTypeRegistry
+) -> CheckedSummary:
+    """Run every rule with paths; raise with all violations, or return the checked summary."""
     if not isinstance(data, Mapping):
         raise SummaryValidationError([make_violation("$", "envelope.not_object", _NOT_OBJECT)],
                                      task_key=task_key)
     summary, violations = normalize_collecting(data)
-
-    limits = limits or get_settings().summary_limits
     violations.extend(pydantic_violations(summary))
-    violations.extend(_ext_violations(summary, task_key, registry or default_registry))
+    violations.extend(_ext_violations(summary, task_key, registry))
     violations.extend(summary_sensitive_violations(summary))
     violations.extend(capacity_violations(summary, limits))
 

@@ -1,0 +1,158 @@
+"""Running the detectors over a text: the findings that masking and the guards share.
+
+CPython's regular expressions cost 10-20 ns per character when a pattern does not start with a
+literal, so a pattern is never run over a whole text. It is tried only where a match can start:
+just before an occurrence of one of its anchors in the lowercased text, or inside a run of
+digits found with one ``bytes.translate``. ``benchmarks/bench_contract.py`` measures the cost.
+"""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_left
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from taskrun_center.contract.detectors import DETECTORS, Detector
+
+# ASCII digits become "0", the separators a phone or card number may contain stay as they are,
+# and every other byte (UTF-8 continuation bytes included) becomes "x".
+_DIGIT_TABLE = bytes(
+    ord("0") if 48 <= byte <= 57 else byte if byte in b" +-" else ord("x") for byte in range(256)
+)
+# Eleven digits, the shortest number a digit detector reports, with optional single separators.
+_DIGIT_RUN = re.compile(rb"0(?:[ -]?0){10,}")
+# A digit run may be preceded by "+86 " and followed by a check letter "X" and one more character
+# that the pattern's look-ahead reads.
+_DIGIT_WINDOW_BEFORE = 5
+_DIGIT_WINDOW_AFTER = 2
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """A detector's match in a text; ``start``/``end`` delimit the span to mask."""
+
+    detector: Detector
+    match_start: int
+    start: int
+    end: int
+
+
+def scan_text(text: str) -> list[Finding]:
+    """Return the findings of all detectors in ``text``, without overlaps, in detector order."""
+    scanner = _Scanner(text)
+    findings: list[Finding] = []
+    taken = _Spans()
+    for detector in DETECTORS:
+        for match in scanner.matches(detector):
+            if detector.accept is not None and not detector.accept(match):
+                continue
+            if not taken.add(match.start(), match.end()):
+                continue
+            start, end = match.span(detector.group)
+            findings.append(Finding(detector, match.start(), start, end))
+    return findings
+
+
+class _Spans:
+    """Disjoint spans kept sorted; ``add`` rejects a span that overlaps one already taken."""
+
+    def __init__(self) -> None:
+        self.starts: list[int] = []
+        self.ends: list[int] = []
+
+    def add(self, start: int, end: int) -> bool:
+        index = bisect_left(self.ends, start + 1)
+        if index < len(self.starts) and self.starts[index] < end:
+            return False
+        self.starts.insert(index, start)
+        self.ends.insert(index, end)
+        return True
+
+
+class _Scanner:
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.lowered = text.lower()
+        # lower() changes the length of a few characters (İ); anchor offsets would then not line
+        # up with the text, so such a text is searched whole.
+        self.aligned = len(self.lowered) == len(text)
+        self._digit_windows: list[tuple[int, int]] | None = None
+
+    def matches(self, detector: Detector) -> Iterator[re.Match[str]]:
+        if detector.digits:
+            for low, high in self.digit_windows():
+                yield from detector.pattern.finditer(self.text, low, high)
+            return
+        if detector.whole_text:
+            yield from detector.pattern.finditer(self.text)
+            return
+        lowered = self.lowered
+        if detector.stems and not any(stem in lowered for stem in detector.stems):
+            return
+        if not any(anchor in lowered for anchor in detector.anchors):
+            return
+        if not self.aligned:
+            yield from detector.pattern.finditer(self.text)
+            return
+        yield from self._anchored_matches(detector)
+
+    def _anchored_matches(self, detector: Detector) -> Iterator[re.Match[str]]:
+        covered_until = -1
+        for start in self._candidate_starts(detector):
+            if start < covered_until:
+                continue
+            match = detector.pattern.match(self.text, start)
+            if match is not None:
+                covered_until = max(match.end(), start + 1)
+                yield match
+
+    def _candidate_starts(self, detector: Detector) -> list[int]:
+        searched = self.lowered
+        starts: set[int] = set()
+        for anchor in detector.anchors:
+            position = searched.find(anchor)
+            while position != -1:
+                if detector.run_before is not None:
+                    starts.add(self._run_start(position, detector))
+                else:
+                    starts.update(range(max(position - detector.reach_before, 0), position + 1))
+                position = searched.find(anchor, position + 1)
+        return sorted(starts)
+
+    def _run_start(self, position: int, detector: Detector) -> int:
+        allowed = detector.run_before or frozenset()
+        limit = max(position - detector.reach_before, 0)
+        start = position
+        while start > limit and self.text[start - 1] in allowed:
+            start -= 1
+        return start
+
+    def digit_windows(self) -> list[tuple[int, int]]:
+        if self._digit_windows is None:
+            self._digit_windows = self._find_digit_windows()
+        return self._digit_windows
+
+    def _find_digit_windows(self) -> list[tuple[int, int]]:
+        raw = self.text.encode("utf-8", "surrogatepass")
+        mapped = raw.translate(_DIGIT_TABLE)
+        windows = []
+        for match in _DIGIT_RUN.finditer(mapped):
+            start, end = match.span()
+            if len(raw) != len(self.text):
+                # A run holds only ASCII, so only its start offset differs from the byte offset.
+                start = len(raw[:start].decode("utf-8", "surrogatepass"))
+                end = start + (match.end() - match.start())
+            windows.append((start - _DIGIT_WINDOW_BEFORE, end + _DIGIT_WINDOW_AFTER))
+        return _merge(windows, len(self.text))
+
+
+def _merge(windows: list[tuple[int, int]], length: int) -> list[tuple[int, int]]:
+    merged: list[tuple[int, int]] = []
+    for first, last in sorted(windows):
+        low, high = max(first, 0), min(last, length)
+        if merged and low <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], high))
+        else:
+            merged.append((low, high))
+    return merged
