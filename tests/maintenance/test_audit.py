@@ -171,7 +171,7 @@ def test_progress_reaches_plan(database: Database, registry: TaskTypeRegistry) -
 
     assert progress[-1].checked == 12
     assert progress[-1].planned == 12
-    assert len(progress) == 6
+    assert [event.checked for event in progress[:3]] == [1, 2, 3]
 
 
 def test_audit_result_json_shape(database: Database, registry: TaskTypeRegistry) -> None:
@@ -185,3 +185,26 @@ def test_audit_result_json_shape(database: Database, registry: TaskTypeRegistry)
     assert payload["violations"] == [
         {"run_id": stray, "rule": "envelope.extra_field", "path": "$.periods_executed"}
     ]
+
+
+def test_item_limits_flag_only_oversize(database: Database, registry: TaskTypeRegistry) -> None:
+    run_id = _service_run(database, items=4)
+    with database.transaction() as session:
+        # 1,300 CJK characters: 3.9 KB as compact UTF-8, under the 4 KiB metrics limit, although
+        # SQLite stores them ASCII-escaped in about 7.8 KB.
+        near = {"note": "汉" * 1300}
+        over = {"note": "汉" * 1400}
+        values = {"a0": {"metrics_json": near}, "a1": {"metrics_json": over},
+                  "a2": {"error_message": "x" * 4097}, "a3": {"error_message": "好" * 4096}}
+        for key, columns in values.items():
+            session.execute(update(TaskRunItem)
+                            .where(TaskRunItem.run_id == run_id, TaskRunItem.item_key == key)
+                            .values(**columns))
+
+    result = audit_runs(database, registry=registry)
+
+    assert result.counts == {"item.metrics_bytes": 1, "item.error_chars": 1}
+    assert _findings(result) == {
+        (run_id, "item.metrics_bytes", "items[account/a1].metrics_json"),
+        (run_id, "item.error_chars", "items[account/a2].error_message"),
+    }

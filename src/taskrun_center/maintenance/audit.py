@@ -1,8 +1,9 @@
 """Audit of stored rows: check every run and item against the contract, in constant memory.
 
-Runs, then items, are read in keyset batches by ``id`` (never OFFSET, never all at once), each
-batch in its own short read transaction. Memory stays bounded by the batch size, the examples
-kept per rule and the number of distinct rule codes and task keys.
+Runs are read in keyset batches by ``id`` (never OFFSET, never all at once), each batch in its
+own short read transaction, and items by ranges of ``id`` (see ``audit_items``). Memory stays
+bounded by the batch size, the examples kept per rule and the number of distinct rule codes and
+task keys.
 
 Rules checked on each run:
 
@@ -39,7 +40,7 @@ from taskrun_center.contract import (
     check_summary,
     default_registry,
 )
-from taskrun_center.contract.capacity import serialized_size
+from taskrun_center.maintenance.audit_items import audit_items
 from taskrun_center.states import RUN_TERMINAL
 from taskrun_center.storage.engine import Database
 from taskrun_center.storage.models import TaskRun, TaskRunItem
@@ -154,11 +155,11 @@ def audit_runs(
         result.scanned += len(rows)
         _report(on_progress, result, planned)
 
-    for rows in _batches(database, _ITEM_COLUMNS, TaskRunItem.id, batch_size * 4):
-        for row in rows:
-            _check_item(row, collector, item_limits)
-        result.items_scanned += len(rows)
+    def count_items(checked: int) -> None:
+        result.items_scanned += checked
         _report(on_progress, result, planned)
+
+    audit_items(database, item_limits, collector.add, count_items)
 
     result.duration_seconds = time.perf_counter() - started
     logger.info("audit_finished", scanned=result.scanned, items_scanned=result.items_scanned,
@@ -169,10 +170,6 @@ def audit_runs(
 _RUN_COLUMNS = (
     TaskRun.id, TaskRun.run_id, TaskRun.task_key, TaskRun.status, TaskRun.summary_json,
     TaskRun.is_skipped, TaskRun.started_at, TaskRun.completed_at, TaskRun.duration_ms,
-)
-_ITEM_COLUMNS = (
-    TaskRunItem.id, TaskRunItem.run_id, TaskRunItem.item_type, TaskRunItem.item_key,
-    TaskRunItem.metrics_json, TaskRunItem.details_json, TaskRunItem.error_message,
 )
 
 
@@ -237,20 +234,6 @@ def _duration_consistent(status: str, started_at: datetime | None,
         return False
     expected = max(0, int((completed_at - started_at).total_seconds() * 1000))
     return abs(duration_ms - expected) <= DURATION_TOLERANCE_MS
-
-
-def _check_item(row: Any, collector: _Collector, limits: ItemLimits) -> None:
-    where = f"items[{row.item_type}/{row.item_key}]"
-    if _json_bytes(row.metrics_json) > limits.max_metrics_bytes:
-        collector.add(row.run_id, "item.metrics_bytes", f"{where}.metrics_json")
-    if _json_bytes(row.details_json) > limits.max_details_bytes:
-        collector.add(row.run_id, "item.details_bytes", f"{where}.details_json")
-    if row.error_message is not None and len(row.error_message) > limits.max_error_chars:
-        collector.add(row.run_id, "item.error_chars", f"{where}.error_message")
-
-
-def _json_bytes(value: Any) -> int:
-    return 0 if value is None else serialized_size(value)
 
 
 __all__ = [

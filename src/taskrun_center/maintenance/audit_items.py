@@ -1,0 +1,96 @@
+"""The item part of the audit: sizes of ``metrics_json``, ``details_json`` and ``error_message``.
+
+Items are read by ranges of ``id``, one aggregate query per range. The database measures the
+stored JSON text, which is never shorter than the compact UTF-8 JSON that ``ItemLimits``
+bounds: SQLite stores ASCII-escaped JSON with spaces, and PostgreSQL prints jsonb with spaces.
+Only an item whose stored text exceeds a limit is loaded and measured exactly, so millions of
+items are checked without decoding their JSON in Python. Items added after the audit started
+are not checked.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import ColumnElement, LargeBinary, Text, case, cast, func, or_, select
+from sqlalchemy.orm import Session
+
+from taskrun_center.config import ItemLimits
+from taskrun_center.contract.capacity import serialized_size
+from taskrun_center.storage.engine import Database
+from taskrun_center.storage.models import TaskRunItem
+
+# Item ids covered by one query; each query reads at most this many rows by primary key.
+ITEM_ID_RANGE = 20_000
+
+AddFinding = Callable[[str, str, str], None]
+
+
+def audit_items(database: Database, limits: ItemLimits, add_finding: AddFinding,
+                on_range: Callable[[int], None]) -> int:
+    """Check every item's sizes; call ``add_finding(run_id, rule, path)`` per violation.
+
+    ``on_range`` receives the number of items checked after each range. Returns the number of
+    items checked.
+    """
+    checks = _SizeChecks(database.is_sqlite, limits)
+    with database.session() as session:
+        last_id = int(session.scalar(select(func.max(TaskRunItem.id))) or 0)
+
+    checked = 0
+    for low in range(0, last_id, ITEM_ID_RANGE):
+        in_range = [TaskRunItem.id > low, TaskRunItem.id <= low + ITEM_ID_RANGE]
+        with database.session() as session:
+            count, suspects = session.execute(
+                select(func.count(), func.sum(case((checks.any_over(), 1), else_=0)))
+                .where(*in_range)
+            ).one()
+            if suspects:
+                _check_exactly(session, in_range, checks, limits, add_finding)
+        checked += int(count)
+        on_range(int(count))
+    return checked
+
+
+class _SizeChecks:
+    """Upper bounds of the stored sizes, as SQL expressions of the dialect."""
+
+    def __init__(self, is_sqlite: bool, limits: ItemLimits) -> None:
+        self.is_sqlite = is_sqlite
+        self.limits = limits
+
+    def stored_bytes(self, column: Any) -> ColumnElement[int]:
+        if self.is_sqlite:
+            return func.length(cast(column, LargeBinary))
+        return func.octet_length(cast(column, Text))
+
+    def any_over(self) -> ColumnElement[bool]:
+        return or_(
+            self.stored_bytes(TaskRunItem.metrics_json) > self.limits.max_metrics_bytes,
+            self.stored_bytes(TaskRunItem.details_json) > self.limits.max_details_bytes,
+            func.char_length(cast(TaskRunItem.error_message, Text))
+            > self.limits.max_error_chars,
+        )
+
+
+def _check_exactly(session: Session, in_range: list[ColumnElement[bool]], checks: _SizeChecks,
+                   limits: ItemLimits, add_finding: AddFinding) -> None:
+    rows = session.execute(
+        select(TaskRunItem.run_id, TaskRunItem.item_type, TaskRunItem.item_key,
+               TaskRunItem.metrics_json, TaskRunItem.details_json, TaskRunItem.error_message)
+        .where(*in_range, checks.any_over())
+        .order_by(TaskRunItem.id)
+    )
+    for row in rows:
+        where = f"items[{row.item_type}/{row.item_key}]"
+        if _json_bytes(row.metrics_json) > limits.max_metrics_bytes:
+            add_finding(row.run_id, "item.metrics_bytes", f"{where}.metrics_json")
+        if _json_bytes(row.details_json) > limits.max_details_bytes:
+            add_finding(row.run_id, "item.details_bytes", f"{where}.details_json")
+        if row.error_message is not None and len(row.error_message) > limits.max_error_chars:
+            add_finding(row.run_id, "item.error_chars", f"{where}.error_message")
+
+
+def _json_bytes(value: Any) -> int:
+    return 0 if value is None else serialized_size(value)
