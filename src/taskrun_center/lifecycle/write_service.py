@@ -13,12 +13,11 @@ Concurrency rules, which hold across processes on SQLite and PostgreSQL:
   with one aggregate query over the items.
 - Statements lock items before their run, in every method, so that two writers never wait for
   each other in opposite orders (PostgreSQL would abort one of them as a deadlock).
-- An item operation costs at most three statements whatever the size of the run.
+- An item operation costs at most two statements whatever the size of the run.
 """
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -42,11 +41,21 @@ from taskrun_center.lifecycle import write_statements
 from taskrun_center.lifecycle.item_data import (
     PreparedJson,
     PreparedText,
-    clean_text,
     prepare_json,
     prepare_text,
 )
 from taskrun_center.lifecycle.transitions import check_run_transition, run_sources
+from taskrun_center.lifecycle.write_inputs import (
+    ItemSpec,
+    check_optional,
+    check_text,
+    cut_name,
+    item_rows,
+    reject_repeated_keys,
+    run_id_value,
+    start_status_value,
+    trigger_source_value,
+)
 from taskrun_center.states import (
     RUN_IN_PROGRESS,
     RUN_TERMINAL,
@@ -66,15 +75,6 @@ INSERT_BATCH_SIZE = 1000
 
 _IN_PROGRESS = tuple(sorted(status.value for status in RUN_IN_PROGRESS))
 _UNFINISHED_ITEMS = (ItemStatus.PENDING.value, ItemStatus.RUNNING.value)
-
-@dataclass(frozen=True, slots=True)
-class ItemSpec:
-    """An item to declare with ``init_items``."""
-
-    item_type: str
-    item_key: str
-    item_name: str | None = None
-
 
 @dataclass(frozen=True, slots=True)
 class _RunState:
@@ -133,17 +133,17 @@ class TaskRunsWriteService:
                 task_key=task_key,
                 task_name=task_name,
                 task_category=task_category,
-                trigger_source=_trigger_source(trigger_source),
+                trigger_source=trigger_source_value(trigger_source),
                 created_by=created_by,
                 result_url=result_url,
-                run_id=_run_id(run_id),
-                status=_start_status(status),
+                run_id=run_id_value(run_id),
+                status=start_status_value(status),
             )
             run.summary_json, run.is_skipped = self._checked_summary(
                 run.run_id, task_key, summary_json
             )
             if run_id is not None:
-                self._reject_taken_run_id(run.run_id)
+                self._reject_takenrun_id_value(run.run_id)
             self.session.add(run)
             self.session.flush()
         logger.info(
@@ -322,8 +322,8 @@ class TaskRunsWriteService:
             InvalidValueError: an item type, key or name is empty or too long.
             StorageError: the database failed.
         """
-        rows = _item_rows(run_id, items)
-        _reject_repeated_keys(run_id, rows)
+        rows = item_rows(run_id, items)
+        reject_repeated_keys(run_id, rows)
 
         with self._operation("init_items"):
             state = self._run_state(run_id)
@@ -471,17 +471,17 @@ class TaskRunsWriteService:
 
     def _new_run(self, *, task_key: str, task_name: str | None, task_category: str | None,
                  **fields: Any) -> TaskRun:
-        _check_text("task_key", task_key, 128)
+        check_text("task_key", task_key, 128)
         task_type = default_registry.get(task_key)
         name = task_name or (task_type.name_zh if task_type else task_key)
         category = task_category or (task_type.category if task_type else "other")
-        _check_text("task_category", category, 64)
-        _check_optional("created_by", fields["created_by"], 128)
-        _check_optional("result_url", fields["result_url"], 2048)
+        check_text("task_category", category, 64)
+        check_optional("created_by", fields["created_by"], 128)
+        check_optional("result_url", fields["result_url"], 2048)
         now = utcnow()
         return TaskRun(
             task_key=task_key,
-            task_name=_cut_name(name),
+            task_name=cut_name(name),
             task_category=category,
             started_at=now,
             progress_total=0,
@@ -511,7 +511,7 @@ class TaskRunsWriteService:
         flags = summary.get("common", {}).get("flags", {})
         return summary, bool(flags.get("skipped", False))
 
-    def _reject_taken_run_id(self, run_id: str) -> None:
+    def _reject_takenrun_id_value(self, run_id: str) -> None:
         taken = self.session.execute(
             select(exists().where(TaskRun.run_id == run_id))
         ).scalar_one()
@@ -762,80 +762,3 @@ def _duration_ms(started_at: datetime | None, ended_at: datetime) -> int | None:
         return None
     # Both are aware datetimes, so the session time zone of the database plays no part.
     return max(0, int((ended_at - started_at).total_seconds() * 1000))
-
-
-def _trigger_source(value: TriggerSource | str) -> str:
-    try:
-        return TriggerSource(value).value
-    except ValueError:
-        choices = ", ".join(source.value for source in TriggerSource)
-        raise InvalidValueError("trigger_source", f"{value!r} is not one of {choices}") from None
-
-
-def _start_status(status: RunStatus | str) -> str:
-    if status not in (RunStatus.RUNNING, RunStatus.PENDING):
-        raise InvalidValueError("status", f"a run starts running or pending, not {status!r}")
-    return RunStatus(status).value
-
-
-def _run_id(value: str | None) -> str:
-    if value is None:
-        return str(uuid.uuid4())
-    try:
-        return str(uuid.UUID(value))
-    except (ValueError, AttributeError, TypeError):
-        raise InvalidValueError("run_id", f"{value!r} is not a UUID") from None
-
-
-def _check_text(field: str, value: str, max_chars: int) -> None:
-    if not value or not value.strip():
-        raise InvalidValueError(field, "must not be empty")
-    _check_optional(field, value, max_chars)
-
-
-def _check_optional(field: str, value: str | None, max_chars: int) -> None:
-    if value is None:
-        return
-    if len(value) > max_chars:
-        raise InvalidValueError(field, f"{len(value)} characters, at most {max_chars} allowed")
-    if "\x00" in value:
-        raise InvalidValueError(field, "contains a NUL character")
-
-
-def _cut_name(name: str) -> str:
-    # A display name may be longer than its column; it is shortened rather than rejected.
-    cleaned = clean_text(name)
-    return cleaned if len(cleaned) <= 255 else cleaned[:254] + "…"
-
-
-def _item_rows(run_id: str, items: Sequence[ItemSpec]) -> list[dict[str, Any]]:
-    now = utcnow()
-    rows = []
-    for item in items:
-        _check_text("item_type", item.item_type, 64)
-        _check_text("item_key", item.item_key, 255)
-        rows.append(
-            {
-                "run_id": run_id,
-                "item_type": item.item_type,
-                "item_key": item.item_key,
-                "item_name": _cut_name(item.item_name) if item.item_name else None,
-                "status": ItemStatus.PENDING.value,
-                "created_at": now,
-                "updated_at": now,
-            }
-        )
-    return rows
-
-
-def _reject_repeated_keys(run_id: str, rows: list[dict[str, Any]]) -> None:
-    seen: set[tuple[str, str]] = set()
-    repeated: list[tuple[str, str]] = []
-    for row in rows:
-        pair = (row["item_type"], row["item_key"])
-        if pair in seen:
-            repeated.append(pair)
-        seen.add(pair)
-    if repeated:
-        raise DuplicateItemError(run_id, repeated)
-

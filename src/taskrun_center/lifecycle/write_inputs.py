@@ -1,0 +1,140 @@
+"""Check and clean the values that callers pass to the write service.
+
+Lengths follow the column sizes in ``storage.models``; checking them here gives the same clear
+error on SQLite, which would store a longer value, and on PostgreSQL, which would reject it.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from taskrun_center.errors import DuplicateItemError, InvalidValueError
+from taskrun_center.lifecycle.item_data import clean_text
+from taskrun_center.states import ItemStatus, RunStatus, TriggerSource
+from taskrun_center.storage.types import utcnow
+
+
+@dataclass(frozen=True, slots=True)
+class ItemSpec:
+    """An item to declare with ``init_items``."""
+
+    item_type: str
+    item_key: str
+    item_name: str | None = None
+
+
+
+def trigger_source_value(value: TriggerSource | str) -> str:
+    """Return the stored form of a trigger source.
+
+    Raises:
+        InvalidValueError: ``value`` is not a trigger source.
+    """
+    try:
+        return TriggerSource(value).value
+    except ValueError:
+        choices = ", ".join(source.value for source in TriggerSource)
+        raise InvalidValueError("trigger_source", f"{value!r} is not one of {choices}") from None
+
+
+def start_status_value(status: RunStatus | str) -> str:
+    """Return the stored form of a start status (running or pending).
+
+    Raises:
+        InvalidValueError: ``status`` is another status.
+    """
+    if status not in (RunStatus.RUNNING, RunStatus.PENDING):
+        raise InvalidValueError("status", f"a run starts running or pending, not {status!r}")
+    return RunStatus(status).value
+
+
+def run_id_value(value: str | None) -> str:
+    """Return ``value`` in canonical UUID form, or a new random UUID when it is None.
+
+    Raises:
+        InvalidValueError: ``value`` is not a UUID.
+    """
+    if value is None:
+        return str(uuid.uuid4())
+    try:
+        return str(uuid.UUID(value))
+    except (ValueError, AttributeError, TypeError):
+        raise InvalidValueError("run_id", f"{value!r} is not a UUID") from None
+
+
+def check_text(field: str, value: str, max_chars: int) -> None:
+    """Reject an empty ``value`` and everything ``check_optional`` rejects.
+
+    Raises:
+        InvalidValueError: names ``field``.
+    """
+    if not value or not value.strip():
+        raise InvalidValueError(field, "must not be empty")
+    check_optional(field, value, max_chars)
+
+
+def check_optional(field: str, value: str | None, max_chars: int) -> None:
+    """Reject a ``value`` longer than ``max_chars`` or containing a NUL character.
+
+    Raises:
+        InvalidValueError: names ``field``.
+    """
+    if value is None:
+        return
+    if len(value) > max_chars:
+        raise InvalidValueError(field, f"{len(value)} characters, at most {max_chars} allowed")
+    if "\x00" in value:
+        raise InvalidValueError(field, "contains a NUL character")
+
+
+def cut_name(name: str) -> str:
+    """Return a display name that fits its 255-character column, marked with … when cut."""
+    # A display name may be longer than its column; it is shortened rather than rejected.
+    cleaned = clean_text(name)
+    return cleaned if len(cleaned) <= 255 else cleaned[:254] + "…"
+
+
+def item_rows(run_id: str, items: Sequence[ItemSpec]) -> list[dict[str, Any]]:
+    """Return the ``task_run_items`` rows that declare ``items`` as pending.
+
+    Raises:
+        InvalidValueError: an item type or key is empty or too long.
+    """
+    now = utcnow()
+    rows = []
+    for item in items:
+        check_text("item_type", item.item_type, 64)
+        check_text("item_key", item.item_key, 255)
+        rows.append(
+            {
+                "run_id": run_id,
+                "item_type": item.item_type,
+                "item_key": item.item_key,
+                "item_name": cut_name(item.item_name) if item.item_name else None,
+                "status": ItemStatus.PENDING.value,
+                "created_at": now,
+                "updated_at": now,
+            }
+        )
+    return rows
+
+
+def reject_repeated_keys(run_id: str, rows: list[dict[str, Any]]) -> None:
+    """Raise when two rows share an (item_type, item_key) pair.
+
+    Raises:
+        DuplicateItemError: lists the repeated pairs.
+    """
+    seen: set[tuple[str, str]] = set()
+    repeated: list[tuple[str, str]] = []
+    for row in rows:
+        pair = (row["item_type"], row["item_key"])
+        if pair in seen:
+            repeated.append(pair)
+        seen.add(pair)
+    if repeated:
+        raise DuplicateItemError(run_id, repeated)
+
