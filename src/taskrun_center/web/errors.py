@@ -153,14 +153,42 @@ def describe_error(error: TaskRunError, language: str) -> tuple[int, str, dict[s
     return 500, INTERNAL_ERROR.render(language), {}
 
 
-def validation_parameter(error: RequestValidationError) -> tuple[str, str]:
-    """Return the name of the first invalid parameter and pydantic's reason for it."""
+# Reasons for FastAPI's validation errors, by pydantic error type; ``ctx`` fills the fields.
+VALIDATION_REASONS = {
+    "missing": Text("缺少必填值", "a value is required"),
+    "less_than_equal": Text("不能大于 {le}", "must be at most {le}"),
+    "greater_than_equal": Text("不能小于 {ge}", "must be at least {ge}"),
+    "int_parsing": Text("必须是整数", "must be a whole number"),
+    "int_from_float": Text("必须是整数", "must be a whole number"),
+    "bool_parsing": Text("必须是 true 或 false", "must be true or false"),
+    "datetime_parsing": Text("必须是 ISO 8601 日期时间", "must be an ISO 8601 date and time"),
+    "datetime_from_date_parsing": Text("必须是 ISO 8601 日期时间",
+                                       "must be an ISO 8601 date and time"),
+    "literal_error": Text("必须是以下之一：{expected}", "must be one of {expected}"),
+    "string_too_long": Text("最多 {max_length} 个字符", "must be at most {max_length} characters"),
+    "string_too_short": Text("至少 {min_length} 个字符",
+                             "must be at least {min_length} characters"),
+    "json_invalid": Text("不是有效的 JSON", "is not valid JSON"),
+    "model_attributes_type": Text("必须是 JSON 对象", "must be a JSON object"),
+    "dict_type": Text("必须是 JSON 对象", "must be a JSON object"),
+    "string_type": Text("必须是字符串", "must be a string"),
+}
+INVALID_VALUE = Text("值无效", "invalid value")
+
+
+def validation_parameter(error: RequestValidationError, language: str) -> tuple[str, str]:
+    """Return the name of the first invalid parameter and the reason, in ``language``."""
     for detail in error.errors():
         location = [str(part) for part in detail.get("loc", ())]
         # The location starts with where the value came from: query, path, body, header.
         name = ".".join(location[1:]) or (location[0] if location else "request")
-        return name, str(detail.get("msg", "invalid value"))
-    return "request", "invalid value"
+        reason = VALIDATION_REASONS.get(str(detail.get("type")), INVALID_VALUE)
+        context = {key: str(value) for key, value in (detail.get("ctx") or {}).items()}
+        try:
+            return name, reason.render(language, **context)
+        except (KeyError, IndexError):
+            return name, INVALID_VALUE.render(language)
+    return "request", INVALID_VALUE.render(language)
 
 
 ErrorPageRenderer = Callable[[Request, int, str, str], Response]
@@ -199,9 +227,9 @@ async def _handle_taskrun_error(request: Request, error: Exception) -> Response:
 
 async def _handle_validation_error(request: Request, error: Exception) -> Response:
     assert isinstance(error, RequestValidationError)
-    parameter, reason = validation_parameter(error)
-    message = INVALID_PARAMETER.render(request_language(request), parameter=parameter,
-                                       reason=reason)
+    language = request_language(request)
+    parameter, reason = validation_parameter(error, language)
+    message = INVALID_PARAMETER.render(language, parameter=parameter, reason=reason)
     return _respond(request, 400, message, "INVALID_PARAMETER", extra={"parameter": parameter})
 
 

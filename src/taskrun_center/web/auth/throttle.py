@@ -6,6 +6,7 @@ on its own; the limit per process still bounds guessing to a few attempts per mi
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections import deque
@@ -41,7 +42,7 @@ class LoginThrottle:
                 attempts = self._recent(key, now)
                 if len(attempts) >= self.max_failures:
                     wait = max(wait, attempts[0] + self.window_seconds - now)
-        return int(wait) + 1 if wait > 0 else 0
+        return math.ceil(wait) if wait > 0 else 0
 
     def record_failure(self, *keys: str) -> None:
         """Count one failed login against each key."""

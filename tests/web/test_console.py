@@ -1,0 +1,291 @@
+"""Console pages rendered on the server: list, detail, tasks, login, language, escaping."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from taskrun_center.storage.engine import Database
+from taskrun_center.web.console.renderers import RendererRegistry, RunRenderer, default_renderers
+from taskrun_center.web.console.summary_view import SummaryView
+from tests.factories import base_summary, make_run
+from tests.web.conftest import ADMIN_PASSWORD, VIEWER_PASSWORD, csrf_token, log_in
+from tests.web.summaries import XSS_HIGHLIGHT, rich_summary, skipped_summary, xss_summary
+
+
+def test_login_page_renders_in_chinese(client: TestClient) -> None:
+    response = client.get("/login")
+
+    assert response.status_code == 200
+    assert "登录任务运行中心" in response.text
+    assert 'name="csrf_token"' in response.text
+
+
+def test_login_form_signs_in_and_redirects(client: TestClient) -> None:
+    token = csrf_token(client)
+
+    response = client.post(
+        "/login",
+        data={"username": "viewer", "password": VIEWER_PASSWORD, "csrf_token": token,
+              "next": "/tasks"},
+        follow_redirects=False,
+    )
+
+    assert response.status_code == 303
+    assert response.headers["location"] == "/tasks"
+    assert client.get("/runs").status_code == 200
+
+
+def test_login_form_rejects_offsite_next(client: TestClient) -> None:
+    token = csrf_token(client)
+
+    response = client.post(
+        "/login",
+        data={"username": "viewer", "password": VIEWER_PASSWORD, "csrf_token": token,
+              "next": "//evil.example/"},
+        follow_redirects=False,
+    )
+
+    assert response.headers["location"] == "/runs"
+
+
+def test_login_form_shows_error_on_wrong_password(client: TestClient) -> None:
+    token = csrf_token(client)
+
+    response = client.post(
+        "/login", data={"username": "viewer", "password": "nope-nope", "csrf_token": token}
+    )
+
+    assert response.status_code == 401
+    assert "用户名或密码错误" in response.text
+
+
+def test_login_form_without_csrf_is_rejected(client: TestClient) -> None:
+    response = client.post("/login", data={"username": "viewer", "password": VIEWER_PASSWORD})
+
+    assert response.status_code == 403
+    assert client.get("/api/v1/auth/me").status_code == 401
+
+
+def test_list_shows_chips_and_skip_reason(client: TestClient, web_db: Database) -> None:
+    make_run(web_db, status="completed", summary_json=rich_summary())
+    make_run(web_db, status="completed", summary_json=skipped_summary("今日无新账号"))
+    log_in(client, "viewer", VIEWER_PASSWORD)
+
+    page = client.get("/runs").text
+
+    assert 'class="chip tone-success" data-metric="rows"' in page
+    assert "1,200 行" in page
+    assert 'class="chip tone-danger" data-metric="errors"' in page
+    assert "已跳过" in page
+    assert "今日无新账号" in page
+    assert "同步完成" in page
+
+
+def test_list_escapes_markup_from_summaries(client: TestClient, web_db: Database) -> None:
+    make_run(web_db, status="completed", summary_json=xss_summary())
+    log_in(client, "viewer", VIEWER_PASSWORD)
+
+    page = client.get("/runs").text
+
+    assert XSS_HIGHLIGHT not in page
+    assert "&lt;img src=x onerror=alert(1)&gt;" in page
+    assert "<script>alert(2)</script>" not in page
+
+
+def test_detail_escapes_markup_in_items(client: TestClient, web_db: Database) -> None:
+    run = make_run(web_db, status="completed", summary_json=xss_summary())
+    log_in(client, "viewer", VIEWER_PASSWORD)
+
+    page = client.get(f"/runs/{run.run_id}").text
+
+    assert XSS_HIGHLIGHT not in page
+    assert "&lt;img src=x onerror=alert(1)&gt;" in page
+
+
+def test_list_filters_by_status(client: TestClient, web_db: Database) -> None:
+    failed = make_run(web_db, status="failed")
+    done = make_run(web_db, status="completed")
+    log_in(client, "viewer", VIEWER_PASSWORD)
+
+    page = client.get("/runs?status=failed&task_key=&skipped=&started_from=").text
+
+    assert failed.run_id in page
+    assert done.run_id not in page
+
+
+def test_list_empty_state_without_runs(client: TestClient) -> None:
+    log_in(client, "viewer", VIEWER_PASSWORD)
+
+    page = client.get("/runs").text
+
+    assert 'data-testid="empty-state"' in page
+    assert "还没有任何运行记录" in page
+
+
+def test_list_empty_state_with_filters(client: TestClient, web_db: Database) -> None:
+    make_run(web_db, status="completed")
+    log_in(client, "viewer", VIEWER_PASSWORD)
+
+    page = client.get("/runs?status=failed").text
+
+    assert "没有符合条件的运行" in page
+
+
+def test_list_invalid_filter_shows_error_page(client: TestClient) -> None:
+    log_in(client, "viewer", VIEWER_PASSWORD)
+
+    response = client.get("/runs?sort=drop_table")
+
+    assert response.status_code == 400
+    assert "请求参数有误" in response.text
+    assert "sort" in response.text
+
+
+def test_list_marks_running_rows_live(client: TestClient, web_db: Database) -> None:
+    running = make_run(web_db, status="running")
+    log_in(client, "viewer", VIEWER_PASSWORD)
+
+    page = client.get("/runs").text
+
+    assert re.search(rf'data-run-id="{running.run_id}" data-live="1"', page)
+
+
+def test_live_endpoint_returns_rows(client: TestClient, web_db: Database) -> None:
+    running = make_run(web_db, status="running", items={"completed": 1, "pending": 1})
+    log_in(client, "viewer", VIEWER_PASSWORD)
+
+    body = client.get(f"/console/live/runs?ids={running.run_id},unknown").json()
+
+    state = body["runs"][running.run_id]
+    assert state["status"] == "running"
+    assert state["progress"] == [1, 0, 2]
+    assert state["terminal"] is False
+    assert state["html"].startswith(f'<tr data-run-id="{running.run_id}"')
+    assert "unknown" not in body["runs"]
+
+
+def test_detail_shows_cancel_button_to_admin_only(client: TestClient, web_db: Database) -> None:
+    run = make_run(web_db, status="running")
+
+    log_in(client, "viewer", VIEWER_PASSWORD)
+    viewer_page = client.get(f"/runs/{run.run_id}").text
+    log_in(client, "admin", ADMIN_PASSWORD)
+    admin_page = client.get(f"/runs/{run.run_id}").text
+
+    assert 'data-testid="cancel-run"' not in viewer_page
+    assert 'data-testid="cancel-run"' in admin_page
+
+
+def test_cancel_form_cancels_run(client: TestClient, web_db: Database) -> None:
+    run = make_run(web_db, status="running")
+    token = log_in(client, "admin", ADMIN_PASSWORD)
+
+    response = client.post(f"/runs/{run.run_id}/cancel", data={"csrf_token": token},
+                           follow_redirects=False)
+
+    assert response.status_code == 303
+    page = client.get(response.headers["location"]).text
+    assert "运行已取消" in page
+    assert "status-cancelled" in page
+
+
+def test_cancel_form_without_csrf_is_403(client: TestClient, web_db: Database) -> None:
+    run = make_run(web_db, status="running")
+    log_in(client, "admin", ADMIN_PASSWORD)
+
+    response = client.post(f"/runs/{run.run_id}/cancel", data={})
+
+    assert response.status_code == 403
+    assert "CSRF_MISSING" in response.text
+
+
+def test_detail_shows_items_errors_and_truncation(client: TestClient, web_db: Database) -> None:
+    run = make_run(web_db, status="completed_with_errors", items={"completed": 2, "failed": 1},
+                   result_url="https://reports.example/run/1")
+    log_in(client, "viewer", VIEWER_PASSWORD)
+
+    page = client.get(f"/runs/{run.run_id}").text
+    failed_only = client.get(f"/runs/{run.run_id}?item_status=failed").text
+
+    assert 'data-testid="items-table"' in page
+    assert "item 2 failed" in page
+    assert 'href="https://reports.example/run/1"' in page
+    assert failed_only.count("badge status-failed") == 1
+
+
+def test_unknown_run_page_is_404_in_language(client: TestClient) -> None:
+    log_in(client, "viewer", VIEWER_PASSWORD)
+    client.cookies.set("lang", "en")
+
+    response = client.get("/runs/does-not-exist")
+
+    assert response.status_code == 404
+    assert "Page not found" in response.text
+    assert "Run does-not-exist does not exist." in response.text
+
+
+def test_language_switch_sets_cookie(client: TestClient) -> None:
+    log_in(client, "viewer", VIEWER_PASSWORD)
+
+    response = client.get("/lang/en?next=/tasks", follow_redirects=False)
+
+    assert response.status_code == 303
+    assert response.headers["location"] == "/tasks"
+    assert client.cookies.get("lang") == "en"
+    assert "Task runs" in client.get("/runs").text
+
+
+def test_accept_language_english_console(client: TestClient) -> None:
+    log_in(client, "viewer", VIEWER_PASSWORD)
+
+    page = client.get("/runs", headers={"Accept-Language": "en"}).text
+
+    assert "Every run of every background task" in page
+
+
+def test_tasks_page_shows_chart_and_rates(client: TestClient, web_db: Database) -> None:
+    make_run(web_db, task_key="nightly", status="completed")
+    make_run(web_db, task_key="nightly", status="failed")
+    log_in(client, "viewer", VIEWER_PASSWORD)
+
+    page = client.get("/tasks").text
+
+    assert 'data-task-key="nightly"' in page
+    assert "<svg" in page
+    assert "50.0%" in page
+
+
+def test_static_files_are_served(client: TestClient) -> None:
+    assert client.get("/static/console.css").status_code == 200
+    assert "pollRows" in client.get("/static/console.js").text
+
+
+def test_custom_renderer_is_used_for_its_type(
+    client: TestClient, web_db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "sync_overview.html").write_text(
+        '<p class="sync">{{ view.data.accounts }} accounts, {{ note }}</p>', encoding="utf-8"
+    )
+
+    class SyncRenderer(RunRenderer):
+        overview_template = "sync_overview.html"
+
+        def overview_context(self, view: SummaryView, run: object, language: str) -> dict:
+            return {"note": "<b>synced</b>"}
+
+    registry = RendererRegistry()
+    registry.add_template_dir(tmp_path)
+    registry.register("sync_accounts", SyncRenderer())
+    monkeypatch.setattr(default_renderers, "_by_type", registry._by_type)
+    monkeypatch.setattr(default_renderers, "_template_dirs", registry.template_dirs)
+    make_run(web_db, task_key="sync_accounts", status="completed",
+             summary_json=base_summary("sync_accounts", accounts=42))
+    log_in(client, "viewer", VIEWER_PASSWORD)
+
+    page = client.get("/runs").text
+
+    assert '<p class="sync">42 accounts, &lt;b&gt;synced&lt;/b&gt;</p>' in page

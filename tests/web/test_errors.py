@@ -1,0 +1,105 @@
+"""The failure body: language, invalid parameters, internal errors that reveal nothing."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+
+from taskrun_center.lifecycle.read_service import TaskRunsReadService
+from tests.web.conftest import Accounts, bearer
+
+
+@pytest.mark.parametrize(
+    ("query", "parameter"),
+    [
+        ("limit=101", "limit"),
+        ("limit=0", "limit"),
+        ("page=0", "page"),
+        ("page=abc", "page"),
+        ("sort=name;DROP TABLE task_runs", "sort"),
+        ("order=sideways", "order"),
+        ("status=exploded", "status"),
+        ("trigger_source=cron", "trigger_source"),
+        ("skipped=maybe", "skipped"),
+        ("started_from=yesterday", "started_from"),
+        ("started_from=2026-01-02T00:00:00Z&started_to=2026-01-01T00:00:00Z", "started_to"),
+        ("cursor=not-a-cursor", "cursor"),
+        ("search=" + "x" * 300, "search"),
+    ],
+)
+def test_invalid_parameter_is_400_naming_it(
+    client: TestClient, accounts: Accounts, query: str, parameter: str
+) -> None:
+    response = client.get(f"/api/v1/task-runs?{query}", headers=bearer(accounts.viewer_token))
+
+    assert response.status_code == 400
+    body = response.json()
+    assert body["success"] is False
+    assert body["message_code"] == "INVALID_PARAMETER"
+    assert body["parameter"] == parameter
+    assert parameter in body["message"]
+
+
+def test_messages_default_to_chinese(client: TestClient) -> None:
+    body = client.get("/api/v1/task-runs").json()
+
+    assert "请先登录" in body["message"]
+
+
+def test_accept_language_english(client: TestClient) -> None:
+    body = client.get("/api/v1/task-runs", headers={"Accept-Language": "en-US,en;q=0.9"}).json()
+
+    assert body["message"].startswith("Sign in first")
+
+
+def test_lang_cookie_beats_accept_language(client: TestClient) -> None:
+    client.cookies.set("lang", "en")
+
+    body = client.get("/api/v1/task-runs", headers={"Accept-Language": "zh-CN"}).json()
+
+    assert body["message"].startswith("Sign in first")
+
+
+def test_validation_reason_is_translated(client: TestClient, accounts: Accounts) -> None:
+    headers = bearer(accounts.viewer_token)
+
+    chinese = client.get("/api/v1/task-runs?limit=500", headers=headers).json()
+    english = client.get("/api/v1/task-runs?limit=500",
+                         headers={**headers, "Accept-Language": "en"}).json()
+
+    assert "100" in chinese["message"]
+    assert "不能大于" in chinese["message"]
+    assert english["message"] == "Invalid parameter limit: must be at most 100"
+
+
+def test_unexpected_error_is_500_without_internals(
+    client: TestClient, accounts: Accounts, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def explode(*_: object, **__: object) -> None:
+        raise RuntimeError("password=hunter2 at /srv/secret/path.py")
+
+    monkeypatch.setattr(TaskRunsReadService, "list_runs", explode)
+
+    response = client.get("/api/v1/task-runs", headers=bearer(accounts.viewer_token))
+
+    assert response.status_code == 500
+    body = response.json()
+    assert body["message_code"] == "INTERNAL_ERROR"
+    assert body["success"] is False
+    assert "hunter2" not in response.text
+    assert "RuntimeError" not in response.text
+    assert "/srv" not in response.text
+
+
+def test_unknown_api_path_is_json_404(client: TestClient) -> None:
+    response = client.get("/api/v1/nothing-here")
+
+    assert response.status_code == 404
+    assert response.json()["message_code"] == "RESOURCE_NOT_FOUND"
+
+
+def test_wrong_method_is_json_405(client: TestClient) -> None:
+    response = client.delete("/api/v1/task-runs")
+
+    assert response.status_code == 405
+    assert response.json()["message_code"] == "METHOD_NOT_ALLOWED"
