@@ -27,7 +27,8 @@ from typing import Any
 import structlog
 from sqlalchemy import ColumnElement, case, exists, func, insert, select, update
 from sqlalchemy import exc as sa_exc
-from sqlalchemy.orm import Session
+from sqlalchemy.engine import Connection
+from sqlalchemy.orm import Session, SessionTransaction
 
 from taskrun_center.config import ItemLimits, get_settings
 from taskrun_center.contract import build_base_summary, check_summary, default_registry
@@ -101,6 +102,7 @@ class TaskRunsWriteService:
     def __init__(self, session: Session, *, item_limits: ItemLimits | None = None) -> None:
         self.session = session
         self.item_limits = item_limits or get_settings().item_limits
+        self._bound: tuple[SessionTransaction, Connection] | None = None
 
     # --- runs -----------------------------------------------------------------------------
 
@@ -445,8 +447,20 @@ class TaskRunsWriteService:
     def _execute_core(self, statement: Any, parameters: dict[str, Any]) -> int:
         # Core execution on the session's connection skips the ORM's statement handling, which
         # costs more than the statement itself on the per-item path.
-        result = self.session.connection().execute(statement, parameters)
+        result = self._connection().execute(statement, parameters)
         return int(result.rowcount)
+
+    def _connection(self) -> Connection:
+        # Looking the connection up through the session costs about as much as a statement;
+        # it stays the same until the session's transaction ends.
+        transaction = self.session.get_transaction()
+        if self._bound is not None and transaction is self._bound[0]:
+            return self._bound[1]
+        connection = self.session.connection()
+        current = self.session.get_transaction()
+        if current is not None:
+            self._bound = (current, connection)
+        return connection
 
     def _run_state(self, run_id: str) -> _RunState:
         row = self.session.execute(

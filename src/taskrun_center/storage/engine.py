@@ -92,6 +92,9 @@ class Database:
         self.busy_timeout_ms = _busy_timeout(busy_timeout_ms) if self.is_sqlite else None
         self.engine = create_engine_for(url, busy_timeout_ms=self.busy_timeout_ms)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        # Write transactions share the pool but start with BEGIN IMMEDIATE on SQLite.
+        write_engine = self.engine.execution_options(**{SQLITE_IMMEDIATE: True})
+        self._write_sessions = sessionmaker(write_engine, expire_on_commit=False)
 
     def session(self) -> Session:
         """Open a session; the caller commits or rolls back and closes it.
@@ -112,11 +115,9 @@ class Database:
             ConnectionLostError: the connection broke; the next transaction reconnects.
             StorageError: any other database failure, with the driver error chained.
         """
-        session = self._sessions()
+        session = self._write_sessions()
         try:
             with translate_errors(operation, busy_timeout_ms=self.busy_timeout_ms):
-                if self.is_sqlite:
-                    session.connection(execution_options={SQLITE_IMMEDIATE: True})
                 yield session
                 session.commit()
         except BaseException:
