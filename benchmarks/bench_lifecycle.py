@@ -1,8 +1,8 @@
 """The full lifecycle of one run through the write service, next to a raw-SQL lower bound.
 
-Both sides do the same work on the same engine: insert a run, insert its items in batches, end
-every item in its own transaction (one in ten fails, the others complete with small metrics),
-then recount and end the run. The raw side sends hand-written SQL through the DBAPI connection
+Both sides do the same work on the same engine. They insert a run and its items in batches,
+end every item in its own transaction, then recount and end the run. One item in ten fails and
+the others complete with small metrics. The raw side sends hand-written SQL through the DBAPI connection
 with no validation, masking or ORM; the service side also checks the summary, prepares item
 data and guards every status change. Target: the service takes at most 3x the raw time, on
 SQLite and on PostgreSQL, measured side by side in one run.

@@ -1,8 +1,8 @@
 """Factories for tests: runs with items in given states, made through the write service.
 
-``make_run`` goes through ``TaskRunsWriteService`` so that counters, durations and summaries are
-what production code stores; only the timestamps it is told to set are written directly
-afterwards (tests of retention and the reaper need runs of a given age). ``run_row`` and
+``make_run`` goes through ``TaskRunsWriteService``, so counters, durations and summaries are what
+production code stores. Only the timestamps given to it are written directly afterwards,
+because tests of retention and the reaper need runs of a given age. ``run_row`` and
 ``item_row`` build plain column dicts for bulk inserts with raw SQL, for example to plant rows
 that break the contract or to fill a benchmark database quickly.
 """

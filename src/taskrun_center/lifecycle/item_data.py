@@ -2,12 +2,12 @@
 
 Every value goes through the same steps on SQLite and PostgreSQL, so both store the same thing:
 
-1. Values that a database or JSON rejects are made storable. A NUL character (which PostgreSQL
-   rejects in ``text`` and ``jsonb``) and an unpaired surrogate become U+FFFD; NaN and ±Infinity
-   become ``null``; an integer outside the signed 64-bit range becomes its decimal string. Then the
-   contract's ``normalize_json`` turns dates into ISO 8601 strings (a naive datetime is UTC),
-   decimals into numbers, sets into sorted lists. Any other type it rejects is a programming
-   error and raises ``SummaryValidationError``.
+1. Values that a database or JSON rejects are made storable. A NUL character and an unpaired
+   surrogate become U+FFFD, because PostgreSQL rejects NUL in ``text`` and ``jsonb``. NaN and
+   ±Infinity become ``null``. An integer outside the signed 64-bit range becomes its decimal
+   string. Then the contract's ``normalize_json`` turns dates into ISO 8601 strings, taking a
+   naive datetime as UTC, decimals into numbers and sets into sorted lists. Any other type it
+   rejects is a programming error and raises ``SummaryValidationError``.
 2. Secrets and personal data are replaced by the contract's mask; the count is returned so that
    the caller can log it (never the value).
 3. Oversize data is replaced by a visible truncated form instead of being rejected, so a run is
@@ -35,8 +35,8 @@ TRUNCATION_MARKER = "…[truncated, {length} characters in total / 已截断，�
 INT64_MIN = -(2**63)
 INT64_MAX = 2**63 - 1
 
-# Code points that join or modify the character before them; a cut just before one of them
-# would split what a reader sees as one character (an emoji sequence, a letter with an accent).
+# Code points that join or modify the character before them. A cut just before one of them
+# would split what a reader sees as one character, such as an emoji sequence or an accent.
 _JOINERS = frozenset({"\u200d", "\ufe0e", "\ufe0f", "\u20e3"})
 _EMOJI_MODIFIERS = range(0x1F3FB, 0x1F400)
 

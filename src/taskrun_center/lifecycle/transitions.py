@@ -1,8 +1,8 @@
 """The status transition tables of runs and items; a terminal status has no way out.
 
 The write service turns each table into the ``WHERE status IN (...)`` of a single UPDATE, so
-the database, not Python, decides whether a change still applies when processes race: the
-UPDATE that finds the row in a source status wins, every later one matches no row.
+the database, not Python, decides whether a change still applies when processes race. The
+UPDATE that finds the row in a source status wins, and every later one matches no row.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Check and clean the values that callers pass to the write service.
 
-Lengths follow the column sizes in ``storage.models``; checking them here gives the same clear
-error on SQLite, which would store a longer value, and on PostgreSQL, which would reject it.
+Lengths follow the column sizes in ``storage.models``. SQLite would store a longer value and
+PostgreSQL would reject it, so checking here gives the same clear error on both.
 """
 
 from __future__ import annotations

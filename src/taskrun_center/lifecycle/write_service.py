@@ -11,8 +11,9 @@ Concurrency rules, which hold across processes on SQLite and PostgreSQL:
   stays final even when a cancel and a completion race.
 - Run counters move in the same transaction with ``SET x = x + 1``; finalizing recounts them
   with one aggregate query over the items.
-- Statements lock items before their run, in every method, so that two writers never wait for
-  each other in opposite orders (PostgreSQL would abort one of them as a deadlock).
+- A method that changes items and their run updates the items first and the run second. With
+  one lock order, two writers cannot wait for each other in a cycle, which PostgreSQL would
+  resolve by aborting one of them as a deadlock.
 - An item operation costs at most two statements whatever the size of the run.
 """
 
@@ -160,7 +161,8 @@ class TaskRunsWriteService:
     def resolve_or_start_run(self, *, run_id: str | None, task_key: str, **start: Any) -> TaskRun:
         """Return the run with ``run_id`` (moving pending to running) or start a new one.
 
-        A run that already ended is returned as it is; its status tells the caller to stop.
+        A run that already ended is returned as it is, and the caller should stop when its
+        status is terminal.
         ``start`` holds the other ``start_run`` arguments. Does not commit.
 
         Raises:

@@ -1,8 +1,8 @@
 """Translate database driver errors into ``StorageError`` at the storage boundary.
 
-Callers above the storage layer catch ``taskrun_center.errors.StorageError`` (or one of the
-subclasses here) and never a SQLAlchemy or driver exception; the original error stays chained
-as ``__cause__`` for the traceback.
+Callers above the storage layer catch ``taskrun_center.errors.StorageError`` or one of the
+subclasses here, never a SQLAlchemy or driver exception. The original error stays chained as
+``__cause__`` for the traceback.
 """
 
 from __future__ import annotations
