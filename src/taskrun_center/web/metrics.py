@@ -6,7 +6,7 @@ Exposed families:
   removes runs).
 - ``taskrun_runs_running{task_key}``: runs in progress (pending or running).
 - ``taskrun_run_duration_seconds_sum`` / ``_count{task_key}``: total duration and number of
-  finished runs with a duration, so ``sum / count`` is the mean.
+  runs that completed or failed (cancelled ones are left out), so ``sum / count`` is the mean.
 
 A full scan of ``task_runs`` costs time at millions of rows, so a scrape reuses the previous
 result for ``CACHE_SECONDS``.
@@ -23,11 +23,16 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 from sqlalchemy import func, select
 
-from taskrun_center.states import RUN_IN_PROGRESS
+from taskrun_center.states import RUN_IN_PROGRESS, RunStatus
 from taskrun_center.storage.engine import Database
 from taskrun_center.storage.models import TaskRun
 
 CACHE_SECONDS = 15.0
+# Cancelled runs are left out of durations: they stopped early, so they say nothing about how
+# long the task takes.
+TIMED_STATUSES = (
+    RunStatus.COMPLETED.value, RunStatus.COMPLETED_WITH_ERRORS.value, RunStatus.FAILED.value
+)
 
 
 class RunsCollector(Collector):
@@ -74,7 +79,7 @@ class RunsCollector(Collector):
             for task_key, total_ms, count in session.execute(
                 select(TaskRun.task_key, func.sum(TaskRun.duration_ms),
                        func.count(TaskRun.duration_ms))
-                .where(TaskRun.duration_ms.is_not(None))
+                .where(TaskRun.duration_ms.is_not(None), TaskRun.status.in_(TIMED_STATUSES))
                 .group_by(TaskRun.task_key)
             ):
                 duration_sum.add_metric([task_key], float(total_ms or 0) / 1000.0)

@@ -17,13 +17,14 @@ from taskrun_center.web.console.summary_view import SummaryView
 
 @dataclass(frozen=True, slots=True)
 class Fact:
-    """One entry of a lead line: the first of ``keys`` present in ``ext.data``, labelled."""
+    """One entry of a lead line: ``ext.data[key]`` with a label."""
 
-    keys: tuple[str, ...]
+    key: str
     label: Text
-    tone: str = "info"
     #: "number" is grouped by thousands, "flag" shows yes/no, "text" is shown as is.
     kind: str = "number"
+    #: Show the value in the danger colour when it is above zero (violations, reaped runs).
+    alert_when_positive: bool = False
 
 
 YES_NO = (Text("是", "yes"), Text("否", "no"))
@@ -40,63 +41,58 @@ class FactsRenderer(RunRenderer):
         data = view.data
         lead = []
         for fact in self.facts:
-            key = next((key for key in fact.keys if key in data), None)
-            if key is None:
+            if fact.key not in data:
                 continue
-            value = data[key]
+            value = data[fact.key]
+            alert = fact.alert_when_positive and isinstance(value, int | float) and value > 0
             if fact.kind == "flag":
                 value = YES_NO[0 if value else 1].render(language)
-            lead.append({"label": fact.label.render(language), "value": value,
-                         "tone": fact.tone, "kind": fact.kind})
+            lead.append({"label": fact.label.render(language), "value": value, "alert": alert})
         return lead
 
     def overview_context(self, view: SummaryView, run: TaskRun, language: str) -> dict[str, Any]:
-        return {"lead": self.lead(view, language)}
+        shown = {fact.key for fact in self.facts}
+        return {
+            "lead": self.lead(view, language),
+            "other_metrics": [metric for metric in view.metrics if metric.key not in shown],
+        }
 
 
 class PurgeRenderer(FactsRenderer):
     """``task_runs_purge``: what retention deleted, and whether it was a dry run."""
 
     facts = (
-        Fact(("runs_deleted", "deleted_runs", "runs"), Text("删除运行", "Runs deleted"), "warning"),
-        Fact(("items_deleted", "deleted_items", "items"), Text("删除子项", "Items deleted")),
-        Fact(("older_than_days", "retention_days"), Text("保留天数", "Retention days")),
-        Fact(("keep_last",), Text("每任务保留", "Kept per task")),
-        Fact(("batches",), Text("批次", "Batches")),
-        Fact(("dry_run",), Text("演练", "Dry run"), kind="flag"),
+        Fact("runs_deleted", Text("删除运行", "Runs deleted")),
+        Fact("items_deleted", Text("删除子项", "Items deleted")),
+        Fact("retention_days", Text("保留天数", "Retention days")),
+        Fact("keep_last", Text("每任务至少保留", "Kept per task")),
+        Fact("batches", Text("批次", "Batches")),
+        Fact("dry_run", Text("演练", "Dry run"), kind="flag"),
     )
 
 
 class AuditRenderer(FactsRenderer):
-    """``task_runs_audit``: runs scanned and violations found, with the rules hit most."""
+    """``task_runs_audit``: runs scanned and violations found."""
 
-    overview_template = "renderers/audit_overview.html"
     facts = (
-        Fact(("scanned", "runs_scanned"), Text("已检查", "Scanned")),
-        Fact(("violations", "violation_count", "violations_total"),
-             Text("违规", "Violations"), "danger"),
-        Fact(("offending_runs", "runs_with_violations"), Text("违规运行", "Offending runs"),
-             "warning"),
+        Fact("runs_scanned", Text("已检查运行", "Runs scanned")),
+        Fact("items_scanned", Text("已检查子项", "Items scanned")),
+        Fact("violations", Text("违规", "Violations"), alert_when_positive=True),
+        Fact("rules_violated", Text("违反规则", "Rules violated"), alert_when_positive=True),
+        Fact("unregistered_task_keys", Text("未注册任务键", "Unregistered task keys"),
+             alert_when_positive=True),
     )
-
-    def overview_context(self, view: SummaryView, run: TaskRun, language: str) -> dict[str, Any]:
-        counts = view.data.get("counts") or view.data.get("rule_counts") or {}
-        top_rules = []
-        if isinstance(counts, dict):
-            ranked = sorted(counts.items(), key=lambda pair: (-_as_int(pair[1]), str(pair[0])))
-            top_rules = [{"rule": str(rule), "count": count} for rule, count in ranked[:3]]
-        return {"lead": self.lead(view, language), "top_rules": top_rules}
 
 
 class ReapRenderer(FactsRenderer):
     """``task_runs_reap``: runs abandoned by crashed workers and marked failed."""
 
     facts = (
-        Fact(("runs_reaped", "reaped_runs", "reaped"), Text("回收运行", "Runs reaped"), "warning"),
-        Fact(("running_reaped",), Text("运行中超时", "Running timed out")),
-        Fact(("pending_reaped",), Text("等待超时", "Pending timed out")),
-        Fact(("items_failed", "items_reaped"), Text("子项置为失败", "Items failed")),
-        Fact(("timeout_seconds",), Text("超时（秒）", "Timeout (s)")),
+        Fact("running_reaped", Text("运行中超时", "Running runs reaped"),
+             alert_when_positive=True),
+        Fact("pending_reaped", Text("等待超时", "Pending runs reaped"), alert_when_positive=True),
+        Fact("errors", Text("出错", "Errors"), alert_when_positive=True),
+        Fact("timeout_seconds", Text("超时（秒）", "Timeout (s)")),
     )
 
 
@@ -114,28 +110,19 @@ class ExecRenderer(RunRenderer):
 
 
 def exec_facts(view: SummaryView) -> dict[str, Any]:
-    """Return the command text, exit code and signal recorded by ``taskrun exec``."""
+    """Return the command, exit code and signal from ``{"runner": "exec", …}`` ext.data."""
     data = view.data
-    command = data.get("command") or data.get("argv") or data.get("cmd")
-    if isinstance(command, list):
-        command = " ".join(str(part) for part in command)
-    exit_code = data.get("exit_code", data.get("returncode"))
+    command = data.get("command")
     return {
         "command": str(command) if command is not None else None,
-        "exit_code": exit_code,
-        "signal": data.get("signal") or data.get("signal_name"),
+        "exit_code": data.get("exit_code"),
+        "signal": data.get("signal"),
     }
 
 
 def looks_like_exec(view: SummaryView) -> bool:
-    """Tell whether a summary was written by ``taskrun exec`` (a command and an exit code)."""
-    data = view.data
-    has_command = any(key in data for key in ("command", "argv", "cmd"))
-    return has_command and any(key in data for key in ("exit_code", "returncode"))
-
-
-def _as_int(value: Any) -> int:
-    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+    """Tell whether ``taskrun exec`` wrote the summary: it marks ``ext.data.runner``."""
+    return view.data.get("runner") == "exec"
 
 
 def register_builtin_renderers(registry: RendererRegistry) -> None:
