@@ -2,10 +2,10 @@
 
 Both sides do the same work on the same engine. They insert a run and its items in batches,
 end every item in its own transaction, then recount and end the run. One item in ten fails and
-the others complete with small metrics. The raw side sends hand-written SQL through the DBAPI connection
-with no validation, masking or ORM; the service side also checks the summary, prepares item
-data and guards every status change. Target: the service takes at most 3x the raw time, on
-SQLite and on PostgreSQL, measured side by side in one run.
+the others complete with small metrics. The raw side sends hand-written SQL through the DBAPI
+connection, with no validation, masking or ORM. The service side also checks the summary,
+prepares item data and guards every status change. Target: the service takes at most 3x the
+raw time, on SQLite and on PostgreSQL, measured side by side in one run.
 """
 
 from __future__ import annotations
