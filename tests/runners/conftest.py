@@ -7,7 +7,10 @@ from collections.abc import Iterator
 import pytest
 
 from taskrun_center.config import get_settings
+from taskrun_center.runners.loading import load_builtin_tasks
 from taskrun_center.storage.engine import Database
+
+load_builtin_tasks()
 
 
 @pytest.fixture

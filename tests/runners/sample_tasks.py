@@ -89,6 +89,6 @@ def sample_slow(
 
 @task(key="sample_quick", name_zh="快速示例", name_en="Quick sample", category="sample")
 def sample_quick(ctx: RunContext, *, label: str = "tick") -> None:
-    """Record one item; the scheduler tests fire it."""
-    with ctx.item("step", label):
-        pass
+    """Record one item with the pid of the process that ran it; the scheduler tests fire it."""
+    with ctx.item("step", label) as item:
+        item.details["pid"] = os.getpid()

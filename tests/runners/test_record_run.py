@@ -47,14 +47,13 @@ def test_record_run_exception_fails_run_and_propagates(database: Database) -> No
 
 def test_cancellation_stops_between_items(database: Database) -> None:
     seen: list[str] = []
-    with record_run(
-        "adhoc_cancel", database=database, cancel_check_interval_seconds=0
-    ) as ctx:
+    with record_run("adhoc_cancel", database=database, cancel_check_interval_seconds=0) as ctx:
         ctx.init_items([("step", str(index)) for index in range(5)])
         for index in range(5):
             with ctx.item("step", str(index)):
                 seen.append(str(index))
                 if index == 1:
+                    ctx.flush_items()
                     _cancel(database, ctx.run_id)
 
     assert seen == ["0", "1"]
@@ -131,7 +130,10 @@ def test_enqueue_run_creates_pending_then_thread_runs(database: Database) -> Non
     blocker.start()
     try:
         run_id = enqueue_run(
-            "sample_count", database=database, dispatcher=dispatcher, arguments={"count": 2},
+            "sample_count",
+            database=database,
+            dispatcher=dispatcher,
+            arguments={"count": 2},
             created_by="admin",
         )
     finally:

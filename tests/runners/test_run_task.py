@@ -23,7 +23,11 @@ def test_sync_task_records_items_and_summary(database: Database) -> None:
     assert run.task_name == "计数示例"
     assert run.task_category == "sample"
     assert (run.progress_total, run.progress_completed, run.progress_failed) == (4, 4, 0)
-    assert run.summary_json["ext"] == {"type": "sample_count", "version": 1, "data": {"processed": 4}}
+    assert run.summary_json["ext"] == {
+        "type": "sample_count",
+        "version": 1,
+        "data": {"processed": 4},
+    }
     metric = run.summary_json["common"]["metrics"][0]
     assert (metric["key"], metric["value"], metric["unit"]) == ("processed", 4, "items")
     items = load_items(database, outcome.run_id)

@@ -23,6 +23,7 @@ import re
 import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -40,6 +41,7 @@ from taskrun_center.runners.errors import SchedulerConfigError
 # fire times of one job into a single run.
 DEFAULT_MISFIRE_GRACE_SECONDS = 300
 DEFAULT_TIMEZONE = "UTC"
+INTERVAL_ORIGIN = datetime(2000, 1, 1, tzinfo=UTC)
 
 _JOB_KEYS = frozenset(
     {"task", "cron", "interval", "enabled", "arguments", "misfire_grace_seconds", "coalesce"}
@@ -68,7 +70,13 @@ class JobSpec:
         """Build the APScheduler trigger of this job (validated when the job was loaded)."""
         if self.cron is not None:
             return CronTrigger.from_crontab(self.cron, timezone=ZoneInfo(self.timezone))
-        return IntervalTrigger(seconds=self.interval_seconds or 1, timezone=ZoneInfo(self.timezone))
+        # Fire times counted from a fixed origin are the same in every replica, so a replica
+        # that takes over derives the same run_ids for the same ticks.
+        return IntervalTrigger(
+            seconds=self.interval_seconds or 1,
+            start_date=INTERVAL_ORIGIN,
+            timezone=ZoneInfo(self.timezone),
+        )
 
     def describe_trigger(self) -> str:
         """Return the trigger as written: ``cron 0 3 * * *`` or ``every 300 s``."""
@@ -100,20 +108,50 @@ def load_jobs(
             that do not fit the task); the message names the entry. Every invalid entry is
             listed, not only the first.
     """
+    source = str(config_path or "default jobs")
     jobs = {job.job_id: job for job in (*DEFAULT_JOBS, *extra_jobs)}
+    problems: list[str] = []
     if config_path is not None:
-        jobs.update({job.job_id: job for job in read_job_file(config_path)})
+        specs, problems = _parse_file(config_path)
+        jobs.update({job.job_id: job for job in specs})
     enabled = [job for job in jobs.values() if job.enabled]
-    check_jobs(enabled, source=str(config_path or "default jobs"), tasks=tasks or default_tasks)
+    problems += job_problems(enabled, tasks=tasks or default_tasks)
+    if problems:
+        raise SchedulerConfigError(source, None, "; ".join(problems))
     return enabled
 
 
 def read_job_file(path: str | Path) -> list[JobSpec]:
-    """Parse the job file at ``path`` into job specs (task keys are checked by ``check_jobs``).
+    """Parse the job file at ``path`` into job specs (task keys are checked by ``load_jobs``).
 
     Raises:
         SchedulerConfigError: the file is unreadable, not TOML, or has an invalid entry.
     """
+    specs, problems = _parse_file(path)
+    if problems:
+        raise SchedulerConfigError(str(path), None, "; ".join(problems))
+    return specs
+
+
+def job_problems(jobs: Sequence[JobSpec], *, tasks: TaskTable) -> list[str]:
+    """Return one message per job that names an undeclared task or passes unfit arguments."""
+    problems: list[str] = []
+    for job in jobs:
+        definition = tasks.find(job.task_key)
+        if definition is None:
+            known = ", ".join(item.key for item in tasks.all()) or "none"
+            problems.append(
+                f"job {job.job_id!r}: unknown task key {job.task_key!r} (declared tasks: {known})"
+            )
+            continue
+        try:
+            definition.check_arguments(job.arguments)
+        except TaskRunError as error:
+            problems.append(f"job {job.job_id!r}: {error}")
+    return problems
+
+
+def _parse_file(path: str | Path) -> tuple[list[JobSpec], list[str]]:
     source = str(path)
     try:
         document = tomllib.loads(Path(path).read_text(encoding="utf-8"))
@@ -141,39 +179,8 @@ def read_job_file(path: str | Path) -> list[JobSpec]:
         try:
             specs.append(_parse_entry(source, job_id, entry, timezone, grace))
         except SchedulerConfigError as error:
-            problems.append(str(error))
-    if problems:
-        raise SchedulerConfigError(source, None, "; ".join(problems))
-    return specs
-
-
-def check_jobs(jobs: Sequence[JobSpec], *, source: str, tasks: TaskTable) -> None:
-    """Check that every job names a declared task and passes arguments the task accepts.
-
-    Raises:
-        SchedulerConfigError: lists every job with an unknown task key or unfit arguments.
-    """
-    problems: list[str] = []
-    for job in jobs:
-        definition = tasks.find(job.task_key)
-        if definition is None:
-            known = ", ".join(item.key for item in tasks.all()) or "none"
-            problems.append(
-                str(
-                    SchedulerConfigError(
-                        source,
-                        job.job_id,
-                        f"unknown task key {job.task_key!r} (declared tasks: {known})",
-                    )
-                )
-            )
-            continue
-        try:
-            definition.check_arguments(job.arguments)
-        except TaskRunError as error:
-            problems.append(str(SchedulerConfigError(source, job.job_id, str(error))))
-    if problems:
-        raise SchedulerConfigError(source, None, "; ".join(problems))
+            problems.append(f"job {job_id!r}: {error.reason}")
+    return specs, problems
 
 
 def parse_duration(text: str) -> int:
@@ -245,15 +252,13 @@ def _trigger_fields(
                 source, job_id, f"invalid cron expression {cron!r}: {error}"
             ) from None
         return cron, None
+    # A bare integer is seconds; a string carries its unit ("15m"). TOML's true is no number.
+    if isinstance(interval, int) and not isinstance(interval, bool) and interval > 0:
+        return None, interval
     try:
-        seconds = (
-            interval
-            if isinstance(interval, int) and interval > 0
-            else parse_duration(str(interval))
-        )
+        return None, parse_duration(str(interval))
     except ValueError as error:
         raise SchedulerConfigError(source, job_id, f"invalid interval: {error}") from None
-    return None, seconds
 
 
 def _timezone(source: str, value: object) -> str:
