@@ -595,3 +595,41 @@ class TestHeartbeat:
     def test_unknown_run_raises(self, db: Database) -> None:
         with pytest.raises(RunNotFoundError), db.transaction() as session:
             TaskRunsWriteService(session).heartbeat(UNKNOWN_RUN_ID)
+
+
+@pytest.mark.postgres
+def test_duration_independent_of_session_time_zone(postgres_url: str) -> None:
+    far_east = Database(f"{postgres_url}?options=-c%20timezone%3DPacific/Kiritimati")
+    far_west = Database(f"{postgres_url}?options=-c%20timezone%3DAmerica/Los_Angeles")
+    with far_east.transaction() as session:
+        run_id = TaskRunsWriteService(session).start_run(task_key=DEFAULT_TASK_KEY).run_id
+
+    with far_west.transaction() as session:
+        TaskRunsWriteService(session).finalize_run(run_id)
+
+    east_view = load_run(far_east, run_id)
+    west_view = load_run(far_west, run_id)
+    assert east_view.started_at == west_view.started_at
+    assert east_view.completed_at is not None
+    assert east_view.started_at is not None
+    assert east_view.started_at.utcoffset() == west_view.started_at.utcoffset()
+    assert east_view.duration_ms is not None
+    assert 0 <= east_view.duration_ms < 60_000
+    far_east.dispose()
+    far_west.dispose()
+
+
+def test_finalize_with_summary_keeps_finished_run(database_url: str) -> None:
+    db = Database(database_url)
+    run_id = make_run(db, status=RunStatus.COMPLETED, summary_json=base_summary(n=1)).run_id
+
+    with db.transaction() as session:
+        status = TaskRunsWriteService(session).finalize_run_with_summary(
+            run_id, base_summary(n=2), status=RunStatus.FAILED
+        )
+
+    run = load_run(db, run_id)
+    assert status is None
+    assert run.status == RunStatus.COMPLETED
+    assert run.summary_json["ext"]["data"] == {"n": 1}
+    db.dispose()

@@ -232,8 +232,8 @@ class TaskRunsWriteService:
     ) -> RunStatus | None:
         """Write the summary and end the run, optionally with a given terminal status.
 
-        Returns the final status, or None when the run was already terminal (a cancelled run
-        also keeps its summary). Does not commit.
+        Returns the final status, or None when the run was already terminal; such a run keeps
+        its summary. Does not commit.
 
         Raises:
             RunNotFoundError: no run has ``run_id``.
@@ -246,6 +246,13 @@ class TaskRunsWriteService:
                 "status", f"a run ends completed, completed_with_errors, failed or cancelled, "
                 f"not {status!r}"
             )
+        with self._operation("finalize_run_with_summary"):
+            state = self._run_state(run_id)
+        if state.status in RUN_TERMINAL:
+            # A finished run keeps its summary too: this call is a no-op, not a correction.
+            logger.info("run_already_ended", run_id=run_id, task_key=state.task_key,
+                        status=state.status.value)
+            return None
         if summary_json is not None and not self.write_summary(run_id, summary_json):
             return None
 
@@ -716,6 +723,8 @@ class TaskRunsWriteService:
             for start in range(0, len(rows), INSERT_BATCH_SIZE):
                 self.session.execute(insert(TaskRunItem), rows[start : start + INSERT_BATCH_SIZE])
         except sa_exc.IntegrityError as error:
+            if "unique" not in str(error.orig).lower():
+                raise
             # Another writer declared the same keys between the check and the insert.
             raise DuplicateItemError(run_id, []) from error
 
