@@ -1,0 +1,198 @@
+"""``taskrun exec`` as a real process: exit statuses, output, metrics, masking, signals."""
+
+from __future__ import annotations
+
+import signal
+import sys
+from pathlib import Path
+
+from sqlalchemy import select
+
+from taskrun_center.lifecycle.write_service import TaskRunsWriteService
+from taskrun_center.storage.engine import Database
+from taskrun_center.storage.models import TaskRun
+from tests.runners.processes import run_taskrun, start_taskrun, wait_for
+from tests.runners.rows import load_items, runs_of
+
+
+def _exec(url: str, *command: str, key: str = "wrapped_job") -> tuple[int, str, str]:
+    result = run_taskrun(url, "exec", "--task-key", key, "--name", "包装任务", "--", *command)
+    return result.returncode, result.stdout, result.stderr
+
+
+def _only_run(database: Database, key: str = "wrapped_job") -> TaskRun:
+    [run] = runs_of(database, key)
+    return run
+
+
+def test_success_records_completed_run(sqlite_url: str) -> None:
+    code, out, _ = _exec(sqlite_url, "sh", "-c", "echo hello; echo warn >&2")
+
+    database = Database(sqlite_url)
+    run = _only_run(database)
+    assert code == 0
+    assert "hello" in out
+    assert run.status == "completed"
+    assert run.trigger_source == "cli"
+    assert run.task_name == "包装任务"
+    assert run.summary_json["ext"]["data"] == {
+        "runner": "exec", "command": "sh", "exit_code": 0, "signal": None,
+    }
+    item = load_items(database, run.run_id)["sh"]
+    assert item.details_json is not None
+    assert item.details_json["stdout_tail"] == ["hello"]
+    assert item.details_json["stderr_tail"] == ["warn"]
+    assert item.metrics_json is not None
+    assert item.metrics_json["exit_code"] == 0
+
+
+def test_failure_returns_command_status(sqlite_url: str) -> None:
+    code, _, _ = _exec(sqlite_url, "sh", "-c", "exit 3")
+
+    run = _only_run(Database(sqlite_url))
+    assert code == 3
+    assert run.status == "failed"
+    assert "3" in (run.error_message or "")
+    metrics = {metric["key"]: metric for metric in run.summary_json["common"]["metrics"]}
+    assert metrics["exit_code"]["value"] == 3
+    assert metrics["exit_code"]["tone"] == "danger"
+
+
+def test_signal_gives_128_plus_n(sqlite_url: str) -> None:
+    code, _, _ = _exec(sqlite_url, "sh", "-c", "kill -KILL $$")
+
+    run = _only_run(Database(sqlite_url))
+    assert code == 128 + signal.SIGKILL
+    assert run.status == "failed"
+    assert run.summary_json["ext"]["data"]["signal"] == "SIGKILL"
+
+
+def test_missing_command_exits_127(sqlite_url: str) -> None:
+    code, _, _ = _exec(sqlite_url, "no-such-command-xyz", "--flag")
+
+    run = _only_run(Database(sqlite_url))
+    assert code == 127
+    assert run.status == "failed"
+    assert run.error_message == "command not found: no-such-command-xyz"
+
+
+def test_metric_lines_become_summary_metrics(sqlite_url: str) -> None:
+    script = (
+        "echo '::taskrun metric key=rows_copied value=1200 unit=rows tone=success';"
+        "echo '::taskrun metric key=lag_seconds value=2.5 unit=s label=\"Replica lag\"';"
+        "echo '::taskrun metric key=Bad value=1'"
+    )
+    code, _, _ = _exec(sqlite_url, "sh", "-c", script)
+
+    database = Database(sqlite_url)
+    run = _only_run(database)
+    metrics = {metric["key"]: metric for metric in run.summary_json["common"]["metrics"]}
+    assert code == 0
+    assert metrics["rows_copied"] == {
+        "key": "rows_copied", "label": "rows_copied", "value": 1200, "unit": "rows",
+        "tone": "success",
+    }
+    assert metrics["lag_seconds"]["label"] == "Replica lag"
+    assert "Bad" not in metrics
+    details = load_items(database, run.run_id)["sh"].details_json or {}
+    assert len(details["ignored_metric_lines"]) == 1
+
+
+def test_secret_metric_name_is_rejected_by_contract(sqlite_url: str) -> None:
+    code, _, _ = _exec(sqlite_url, "sh", "-c", "echo '::taskrun metric key=db_password value=x'")
+
+    run = _only_run(Database(sqlite_url))
+    assert code == 0
+    assert run.status == "completed_with_errors"
+    assert "secret.key_name" in (run.error_message or "")
+    assert all(metric["key"] != "db_password" for metric in run.summary_json["common"]["metrics"])
+
+
+def test_secret_in_output_is_masked_in_storage(sqlite_url: str) -> None:
+    script = (
+        "echo 'connecting to postgresql://app:Sup3rS3cret@db.internal/prod';"
+        "echo 'token=ghp_abcdefghijklmnopqrstuvwxyz0123456789' >&2; exit 1"
+    )
+    code, out, _ = _exec(sqlite_url, "sh", "-c", script)
+
+    database = Database(sqlite_url)
+    run = _only_run(database)
+    item = load_items(database, run.run_id)["sh"]
+    stored = str(item.details_json) + str(item.item_name) + str(run.summary_json)
+    assert code == 1
+    assert "Sup3rS3cret" in out
+    assert "Sup3rS3cret" not in stored
+    assert "ghp_abcdefghijklmnopqrstuvwxyz0123456789" not in stored
+
+
+def test_sigterm_is_forwarded_and_run_cancelled(sqlite_url: str, tmp_path: Path) -> None:
+    started = tmp_path / "started"
+    got_term = tmp_path / "got-term"
+    child = (
+        f"import pathlib, signal, sys, time\n"
+        f"def stop(signum, frame):\n"
+        f"    pathlib.Path({str(got_term)!r}).write_text('yes'); sys.exit(143)\n"
+        f"signal.signal(signal.SIGTERM, stop)\n"
+        f"pathlib.Path({str(started)!r}).write_text('ok')\n"
+        f"time.sleep(60)\n"
+    )
+    process = start_taskrun(
+        sqlite_url, "exec", "--task-key", "wrapped_job", "--", sys.executable, "-c", child,
+        log_path=tmp_path / "exec.log",
+    )
+    wait_for(started.exists, 30, "the child started")
+
+    process.send_signal(signal.SIGTERM)
+    code = process.wait(timeout=30)
+
+    run = _only_run(Database(sqlite_url))
+    assert got_term.read_text() == "yes"
+    assert code == 143
+    assert run.status == "cancelled"
+    item = load_items(Database(sqlite_url), run.run_id)[Path(sys.executable).name]
+    assert item.details_json is not None
+    assert item.details_json["forwarded_signal"] == "SIGTERM"
+
+
+def test_sigint_is_forwarded(sqlite_url: str, tmp_path: Path) -> None:
+    started = tmp_path / "started"
+    process = start_taskrun(
+        sqlite_url, "exec", "--task-key", "wrapped_job", "--",
+        "sh", "-c", f"touch {started}; sleep 60",
+        log_path=tmp_path / "exec.log",
+    )
+    wait_for(started.exists, 30, "the child started")
+
+    process.send_signal(signal.SIGINT)
+    code = process.wait(timeout=30)
+
+    assert code == 128 + signal.SIGINT
+    assert _only_run(Database(sqlite_url)).status == "cancelled"
+
+
+def test_cancelled_run_stops_command(sqlite_url: str, tmp_path: Path) -> None:
+    started = tmp_path / "started"
+    process = start_taskrun(
+        sqlite_url, "exec", "--task-key", "wrapped_job", "--",
+        "sh", "-c", f"touch {started}; sleep 60",
+        log_path=tmp_path / "exec.log",
+    )
+    wait_for(started.exists, 30, "the child started")
+    database = Database(sqlite_url)
+    run_id = _only_run(database).run_id
+    with database.transaction() as session:
+        TaskRunsWriteService(session).cancel_run(run_id)
+
+    code = process.wait(timeout=30)
+
+    assert code == 143
+    with database.session() as session:
+        status = session.scalar(select(TaskRun.status).where(TaskRun.run_id == run_id))
+    assert status == "cancelled"
+
+
+def test_missing_command_argument_is_usage_error(sqlite_url: str) -> None:
+    result = run_taskrun(sqlite_url, "exec", "--task-key", "wrapped_job")
+
+    assert result.returncode == 2
+    assert runs_of(Database(sqlite_url), "wrapped_job") == []
