@@ -74,6 +74,13 @@ class Settings(BaseSettings):
     secret_key: str | None = Field(None, description="Signs session cookies; generated when unset.")
     admin_password: str | None = Field(None, description="Password of the first admin user.")
     celery_broker_url: str = Field("redis://127.0.0.1:6379/0")
+    celery_enabled: bool = Field(
+        False, description="Run-now enqueues on Celery and cancel revokes the Celery task."
+    )
+    celery_result_backend: str | None = Field(
+        None, description="Celery result backend for item chords; the broker URL when unset."
+    )
+    celery_queue: str = Field("taskrun", description="Celery queue that runs are sent to.")
 
 
 @lru_cache(maxsize=1)

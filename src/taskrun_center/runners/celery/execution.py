@@ -1,0 +1,159 @@
+"""What a Celery worker does with one run's message: resume the pending run, run it, retry it.
+
+A message from ``CeleryDispatcher`` names a pending run that already exists. A message sent
+straight through Celery (``send_task`` or ``apply_async`` on ``taskrun.execute_run``) names
+none: the worker then creates the run as pending first, with the Celery task id as its run_id
+and the trigger source ``celery``, so both paths record the same way.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import structlog
+from celery import Celery
+from kombu.exceptions import KombuError
+from sqlalchemy import select
+
+from taskrun_center.errors import InvalidValueError, TaskRunError, UnknownTaskTypeError
+from taskrun_center.lifecycle.write_service import TaskRunsWriteService
+from taskrun_center.runners.celery.dispatcher import CeleryDispatcher
+from taskrun_center.runners.celery.retries import retry_created_by, retry_policy, retry_run_id
+from taskrun_center.runners.dispatch import enqueue_run
+from taskrun_center.runners.execute import run_task
+from taskrun_center.runners.recording import default_database
+from taskrun_center.states import RunStatus, TriggerSource
+from taskrun_center.storage.engine import Database
+from taskrun_center.storage.errors import translate_errors
+from taskrun_center.storage.models import TaskRun
+
+logger = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class RunMessage:
+    """The arguments of one ``taskrun.execute_run`` message.
+
+    ``trigger_source`` is None for a message sent straight through Celery; ``attempt`` counts
+    retries (0 for the first run) and ``first_run_id`` names the first attempt of a retry.
+    """
+
+    task_key: str
+    run_id: str
+    arguments: dict[str, Any]
+    trigger_source: str | None
+    created_by: str | None
+    attempt: int = 0
+    first_run_id: str | None = None
+
+
+def execute_run(app: Celery, message: RunMessage) -> dict[str, Any]:
+    """Run the task of ``message`` as its run and return the run_id and final status.
+
+    Only a pending run is executed. A run in any other status was cancelled before a worker
+    took it, or this message is a second delivery of a run that already started, so the
+    message is dropped with a log line.
+
+    Raises:
+        StorageError: the database failed while opening the run (the reaper ends it later).
+    """
+    database = default_database()
+    log = logger.bind(run_id=message.run_id, task_key=message.task_key)
+    status = _pending_status(database, message)
+    if status is not RunStatus.PENDING:
+        log.info("celery_message_dropped", status=status.value)
+        return {"run_id": message.run_id, "status": status.value}
+
+    # NOTE: two deliveries of one message that both read "pending" at the same moment would
+    # both run the task; early acknowledgement makes a second delivery rare, not impossible.
+    try:
+        outcome = run_task(
+            message.task_key,
+            database=database,
+            trigger_source=message.trigger_source or TriggerSource.CELERY,
+            arguments=message.arguments,
+            run_id=message.run_id,
+            created_by=message.created_by,
+        )
+    except UnknownTaskTypeError as error:
+        _fail_undeclared(database, message, error)
+        return {"run_id": message.run_id, "status": RunStatus.FAILED.value}
+
+    if outcome.status is RunStatus.FAILED:
+        _enqueue_retry(app, database, message)
+    return {"run_id": message.run_id, "status": outcome.status.value}
+
+
+def _pending_status(database: Database, message: RunMessage) -> RunStatus:
+    status = _read_status(database, message.run_id)
+    if status is not None:
+        return status
+
+    try:
+        with database.transaction("create run of a Celery message") as session:
+            TaskRunsWriteService(session).start_run(
+                task_key=message.task_key,
+                trigger_source=message.trigger_source or TriggerSource.CELERY,
+                created_by=message.created_by,
+                run_id=message.run_id,
+                status=RunStatus.PENDING,
+            )
+    except InvalidValueError:
+        # Another delivery of the same message created the run first; its status decides.
+        status = _read_status(database, message.run_id)
+        if status is None:
+            raise
+        return status
+    return RunStatus.PENDING
+
+
+def _read_status(database: Database, run_id: str) -> RunStatus | None:
+    with translate_errors("read run status"), database.session() as session:
+        value = session.scalar(select(TaskRun.status).where(TaskRun.run_id == run_id))
+    return RunStatus(value) if value is not None else None
+
+
+def _fail_undeclared(database: Database, message: RunMessage, error: UnknownTaskTypeError) -> None:
+    reason = (
+        f"{error}: no module imported by this Celery worker declares it; add the module to "
+        "TASKRUN_TASK_MODULES of the workers and restart them"
+    )
+    logger.error("celery_task_unknown", run_id=message.run_id, task_key=message.task_key)
+    with database.transaction("fail run of an unknown task") as session:
+        TaskRunsWriteService(session).mark_run_failed(message.run_id, reason)
+
+
+def _enqueue_retry(app: Celery, database: Database, message: RunMessage) -> None:
+    policy = retry_policy(message.task_key)
+    if message.attempt >= policy.max_retries:
+        return
+
+    first_run_id = message.first_run_id or message.run_id
+    attempt = message.attempt + 1
+    new_run_id = retry_run_id(first_run_id, attempt)
+    log = logger.bind(run_id=message.run_id, task_key=message.task_key)
+    dispatcher = CeleryDispatcher(
+        app,
+        countdown=policy.delay_seconds or None,
+        first_run_id=first_run_id,
+        attempt=attempt,
+    )
+    try:
+        enqueue_run(
+            message.task_key,
+            database=database,
+            dispatcher=dispatcher,
+            trigger_source=message.trigger_source or TriggerSource.CELERY,
+            arguments=message.arguments,
+            created_by=retry_created_by(first_run_id),
+            run_id=new_run_id,
+        )
+    except InvalidValueError:
+        log.info("run_retry_exists", retry_run_id=new_run_id, attempt=attempt)
+        return
+    except (TaskRunError, KombuError, OSError) as error:
+        log.error("run_retry_failed", retry_run_id=new_run_id, attempt=attempt, error=str(error))
+        return
+    log.info("run_retry_enqueued", retry_run_id=new_run_id, attempt=attempt,
+             max_retries=policy.max_retries)
