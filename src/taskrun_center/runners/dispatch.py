@@ -15,6 +15,7 @@ from typing import Any, Protocol
 
 import structlog
 
+from taskrun_center.config import get_settings
 from taskrun_center.errors import TaskRunError
 from taskrun_center.lifecycle.write_service import TaskRunsWriteService
 from taskrun_center.runners.definition import get_task
@@ -134,6 +135,27 @@ def thread_dispatcher_for(database: Database) -> ThreadDispatcher:
         return dispatcher
 
 
+def default_dispatcher_for(database: Database) -> Dispatcher:
+    """Return the dispatcher run-now uses: Celery when ``TASKRUN_CELERY_ENABLED``, else threads."""
+    if get_settings().celery_enabled:
+        from taskrun_center.runners.celery.dispatcher import celery_dispatcher_for
+
+        return celery_dispatcher_for(database)
+    return thread_dispatcher_for(database)
+
+
+def revoke_dispatched_run(run_id: str) -> None:
+    """Revoke the Celery message of a cancelled run when Celery is enabled; else do nothing.
+
+    Call it after the run was cancelled in the database: a worker that already runs the task
+    stops at its next cancellation check whether or not the revoke arrives.
+    """
+    if get_settings().celery_enabled:
+        from taskrun_center.runners.celery.dispatcher import revoke_run
+
+        revoke_run(run_id)
+
+
 def enqueue_run(
     task_key: str,
     *,
@@ -146,7 +168,7 @@ def enqueue_run(
 ) -> str:
     """Create a pending run of ``task_key``, hand it to ``dispatcher`` and return its run_id.
 
-    ``dispatcher`` defaults to this process's ``ThreadDispatcher``. When the dispatcher
+    ``dispatcher`` defaults to ``default_dispatcher_for(database)``. When the dispatcher
     raises, the pending run is marked failed with the reason and the error propagates.
 
     Raises:
@@ -171,7 +193,7 @@ def enqueue_run(
         "run_enqueued", run_id=run_id, task_key=task_key, trigger_source=str(trigger_source)
     )
 
-    target = dispatcher or thread_dispatcher_for(database)
+    target = dispatcher or default_dispatcher_for(database)
     try:
         target.submit(task_key, run_id, dict(arguments or {}), str(trigger_source), created_by)
     except Exception as error:

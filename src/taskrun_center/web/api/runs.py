@@ -13,6 +13,7 @@ from taskrun_center.i18n import Text
 from taskrun_center.lifecycle.read_service import TaskRunsReadService
 from taskrun_center.lifecycle.serialize import item_to_dict, run_to_dict
 from taskrun_center.lifecycle.write_service import TaskRunsWriteService
+from taskrun_center.runners.dispatch import revoke_dispatched_run
 from taskrun_center.states import ItemStatus
 from taskrun_center.web.api.query import build_run_filter, check_allowed, split_values
 from taskrun_center.web.api.schemas import (
@@ -154,6 +155,7 @@ def cancel_task_run(
         run = TaskRunsReadService(session).get_run(run_id)
         if not TaskRunsWriteService(session).cancel_run(run_id):
             raise RunNotCancelable(run_id=run_id, status=run.status)
+    revoke_dispatched_run(run_id)
     with context.database.session() as session:
         run = TaskRunsReadService(session).get_run(run_id)
         body = run_to_dict(run)

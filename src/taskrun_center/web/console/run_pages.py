@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from taskrun_center.contract import default_registry
 from taskrun_center.lifecycle.read_service import TaskRunsReadService
 from taskrun_center.lifecycle.write_service import TaskRunsWriteService
+from taskrun_center.runners.dispatch import revoke_dispatched_run
 from taskrun_center.states import RUN_CANCELABLE, ItemStatus, RunStatus, TriggerSource
 from taskrun_center.storage.models import TaskRun
 from taskrun_center.web.api.query import check_allowed, split_values
@@ -131,6 +132,7 @@ def post_cancel_run(run_id: str, principal: AdminPrincipal, context: Context) ->
         run = TaskRunsReadService(session).get_run(run_id)
         if not TaskRunsWriteService(session).cancel_run(run_id):
             raise RunNotCancelable(run_id=run_id, status=run.status)
+    revoke_dispatched_run(run_id)
     log.info("run_cancelled_by_user", run_id=run_id, task_key=run.task_key,
              username=principal.username, via="console")
     return redirect(f"/runs/{run_id}?notice=cancelled")
