@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from datetime import UTC, date, datetime
 
 import pytest
+import structlog
 from sqlalchemy import select
 
 from taskrun_center.contract import SummaryValidationError
@@ -632,4 +633,21 @@ def test_finalize_with_summary_keeps_finished_run(database_url: str) -> None:
     assert status is None
     assert run.status == RunStatus.COMPLETED
     assert run.summary_json["ext"]["data"] == {"n": 1}
+    db.dispose()
+
+
+def test_large_summary_logs_warning_with_size(database_url: str) -> None:
+    db = Database(database_url)
+    run_id = start(db)
+    large = base_summary(**{f"field_{index}": "x" * 900 for index in range(10)})
+
+    with structlog.testing.capture_logs() as logs, db.transaction() as session:
+        written = TaskRunsWriteService(session).write_summary(run_id, large)
+
+    warnings = [entry for entry in logs if entry["event"] == "summary_warnings"]
+    assert written is True
+    assert len(warnings) == 1
+    assert warnings[0]["run_id"] == run_id
+    assert warnings[0]["task_key"] == DEFAULT_TASK_KEY
+    assert warnings[0]["size_bytes"] > 8 * 1024
     db.dispose()
