@@ -146,7 +146,7 @@ class TaskRunsWriteService:
                 run.run_id, task_key, summary_json
             )
             if run_id is not None:
-                self._reject_takenrun_id_value(run.run_id)
+                self._reject_taken_run_id(run.run_id)
             self.session.add(run)
             self.session.flush()
         logger.info(
@@ -162,8 +162,7 @@ class TaskRunsWriteService:
         """Return the run with ``run_id`` (moving pending to running) or start a new one.
 
         A run that already ended is returned as it is, and the caller should stop when its
-        status is terminal.
-        ``start`` holds the other ``start_run`` arguments. Does not commit.
+        status is terminal. ``start`` holds the other ``start_run`` arguments. Does not commit.
 
         Raises:
             RunNotFoundError: ``run_id`` is given but no run has it.
@@ -492,8 +491,9 @@ class TaskRunsWriteService:
             raise RunNotFoundError(run_id)
         return run
 
-    def _new_run(self, *, task_key: str, task_name: str | None, task_category: str | None,
-                 **fields: Any) -> TaskRun:
+    def _new_run(
+        self, *, task_key: str, task_name: str | None, task_category: str | None, **fields: Any
+    ) -> TaskRun:
         check_text("task_key", task_key, 128)
         task_type = default_registry.get(task_key)
         name = task_name or (task_type.name_zh if task_type else task_key)
@@ -534,7 +534,7 @@ class TaskRunsWriteService:
         flags = summary.get("common", {}).get("flags", {})
         return summary, bool(flags.get("skipped", False))
 
-    def _reject_takenrun_id_value(self, run_id: str) -> None:
+    def _reject_taken_run_id(self, run_id: str) -> None:
         taken = self.session.execute(
             select(exists().where(TaskRun.run_id == run_id))
         ).scalar_one()
