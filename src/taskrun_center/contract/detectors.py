@@ -3,8 +3,8 @@
 A pattern that could start inside a word begins with a look-behind (or, for AWS key ids, an
 ``accept`` check) so that it never matches in the middle of a longer token. Every repetition is
 bounded or stops at a delimiter, so no search backtracks catastrophically, and ``text_scan`` tries
-each pattern only near its anchors. Apart from the tail of an unterminated PEM key, no pattern
-matches a NUL character, which separates the strings of a document scanned at once.
+each pattern only near its anchors. No pattern matches a NUL
+character, which separates the strings of a document scanned at once.
 
 Only strings are searched; numbers are taken as counts and never read as phone or card numbers.
 Digits are ASCII digits; full-width digits (０-９) are not recognised. Patterns are judged in the
@@ -50,8 +50,6 @@ class Detector:
     # Characters a match may start with before its anchor; when set, only the start of the run
     # of these characters that ends at the anchor is tried (the look-behind rules out the rest).
     run_before: frozenset[str] | None = None
-    # Substrings, one of which every anchor contains; checked first because it is cheaper.
-    stems: tuple[str, ...] = ()
     digits: bool = False
     # The pattern starts with a literal, so CPython searches the whole text quickly.
     whole_text: bool = False
@@ -127,15 +125,6 @@ def _email_accepted(match: re.Match[str]) -> bool:
 
 
 _SECRET = "secret.value"
-_CREDENTIAL_ANCHORS = tuple(dict.fromkeys(
-    name.replace("_", separator)
-    for name in (
-        "password", "passwd", "pwd", "passphrase", "secret", "client_secret", "api_key",
-        "access_token", "auth_token", "refresh_token", "token", "private_key", "secret_key",
-        "access_key",
-    )
-    for separator in ("_", "-", "")
-))
 _CREDENTIAL_NAMES = (
     r"password|passwd|pwd|passphrase|secret|client[_-]?secret|api[_-]?key|access[_-]?token"
     r"|auth[_-]?token|refresh[_-]?token|token|private[_-]?key|secret[_-]?key|access[_-]?key"
@@ -147,7 +136,7 @@ DETECTORS: tuple[Detector, ...] = (
         _SECRET,
         re.compile(
             r"-----BEGIN[A-Z0-9 ]{0,40}PRIVATE KEY(?: BLOCK)?-----"
-            r"(?:[\s\S]*?-----END[A-Z0-9 ]{0,40}PRIVATE KEY(?: BLOCK)?-----|[\s\S]*)"
+            r"(?:[^\x00]*?-----END[A-Z0-9 ]{0,40}PRIVATE KEY(?: BLOCK)?-----|[^\x00]*)"
         ),
         Text("PEM 私钥", "PEM private key"),
         anchors=("-----begin",),
@@ -202,9 +191,9 @@ DETECTORS: tuple[Detector, ...] = (
         Text("参数中的密码或令牌", "password or token in a key=value parameter"),
         group=2,
         accept=_credential_parameter_accepted,
-        anchors=_CREDENTIAL_ANCHORS,
-        reach_before=1,
-        stems=("pass", "pwd", "secret", "token", "key"),
+        # Each name contains one of these; "refresh_" plus a quote is the longest text before it.
+        anchors=("pass", "pwd", "secret", "token", "key"),
+        reach_before=9,
     ),
     Detector(
         "aws_access_key_id",

@@ -8,13 +8,17 @@ readable. Masked output contains nothing the guards reject, and masking it again
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from bisect import bisect_right
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from taskrun_center.contract.detectors import MASK
 from taskrun_center.contract.secret_keys import key_rejects_value
-from taskrun_center.contract.text_scan import scan_text
+from taskrun_center.contract.text_scan import Finding, scan_text
+
+# Joins the strings of one JSON value so that a single scan covers them; no pattern matches NUL.
+_SEPARATOR = "\x00"
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,46 +34,98 @@ def mask_text(text: str) -> MaskResult:
     findings = scan_text(text) if text else []
     if not findings:
         return MaskResult(text, 0)
-
-    pieces = []
-    position = 0
-    for finding in sorted(findings, key=lambda found: found.start):
-        pieces.append(text[position : finding.start])
-        pieces.append(MASK)
-        position = finding.end
-    pieces.append(text[position:])
-    return MaskResult("".join(pieces), len(findings))
+    return MaskResult(_apply(text, findings, 0, len(text)), len(findings))
 
 
 def mask_json(value: Any) -> MaskResult:
     """Mask a JSON value: values under secret keys become ``MASK`` and strings are masked.
 
     A key judged a secret by the key-name rule gets its whole value replaced when that value
-    could carry the secret (a counter such as ``tokens_total: 5`` is kept). Other strings go
-    through ``mask_text``. Keys themselves are kept as they are, so no two keys collide.
-    Tuples become lists; other non-container values are returned unchanged.
+    could carry the secret (a counter such as ``tokens_total: 5`` is kept). Other strings are
+    masked as ``mask_text`` does, in one scan for the whole value. Keys themselves are kept as
+    they are, so no two keys collide. Tuples become lists; other values are returned unchanged.
     """
-    masker = _JsonMasker()
-    return MaskResult(masker.walk(value), masker.count)
+    collector = _StringCollector()
+    collector.collect(value)
+    masked_strings, count = _mask_many(collector.strings)
+    rebuilt = _Rebuilder(iter(masked_strings)).rebuild(value)
+    return MaskResult(rebuilt, count + collector.secret_values)
 
 
-class _JsonMasker:
+class _StringCollector:
+    """Lists the strings of a value in the order ``_Rebuilder`` visits them."""
+
     def __init__(self) -> None:
-        self.count = 0
+        self.strings: list[str] = []
+        self.secret_values = 0
 
-    def walk(self, value: Any) -> Any:
+    def collect(self, value: Any) -> None:
         if isinstance(value, str):
-            result = mask_text(value)
-            self.count += result.count
-            return result.value
+            self.strings.append(value)
+        elif isinstance(value, Mapping):
+            for key, item in value.items():
+                if isinstance(key, str) and key_rejects_value(key, item):
+                    self.secret_values += 1
+                else:
+                    self.collect(item)
+        elif isinstance(value, list | tuple):
+            for item in value:
+                self.collect(item)
+
+
+class _Rebuilder:
+    """Copies a value, taking each string from the masked strings in collection order."""
+
+    def __init__(self, masked: Iterator[str]) -> None:
+        self.masked = masked
+
+    def rebuild(self, value: Any) -> Any:
+        if isinstance(value, str):
+            return next(self.masked)
         if isinstance(value, Mapping):
-            return {key: self.walk_member(key, item) for key, item in value.items()}
+            return {key: self.rebuild_member(key, item) for key, item in value.items()}
         if isinstance(value, list | tuple):
-            return [self.walk(item) for item in value]
+            return [self.rebuild(item) for item in value]
         return value
 
-    def walk_member(self, key: Any, value: Any) -> Any:
+    def rebuild_member(self, key: Any, value: Any) -> Any:
         if isinstance(key, str) and key_rejects_value(key, value):
-            self.count += 1
             return MASK
-        return self.walk(value)
+        return self.rebuild(value)
+
+
+def _mask_many(strings: list[str]) -> tuple[list[str], int]:
+    """Mask every string of ``strings`` with one scan; return them and the span count."""
+    if not strings:
+        return [], 0
+    joined = _SEPARATOR.join(strings)
+    findings = scan_text(joined)
+    if not findings:
+        return strings, 0
+
+    starts = []
+    offset = 0
+    for text in strings:
+        starts.append(offset)
+        offset += len(text) + len(_SEPARATOR)
+
+    by_string: dict[int, list[Finding]] = {}
+    for finding in findings:
+        by_string.setdefault(bisect_right(starts, finding.match_start) - 1, []).append(finding)
+    masked = list(strings)
+    for index, found in by_string.items():
+        start = starts[index]
+        masked[index] = _apply(joined, found, start, start + len(strings[index]))
+    return masked, len(findings)
+
+
+def _apply(text: str, findings: list[Finding], low: int, high: int) -> str:
+    """Return ``text[low:high]`` with each finding's span replaced by ``MASK``."""
+    pieces = []
+    position = low
+    for finding in sorted(findings, key=lambda found: found.start):
+        pieces.append(text[position : finding.start])
+        pieces.append(MASK)
+        position = finding.end
+    pieces.append(text[position:high])
+    return "".join(pieces)

@@ -88,8 +88,6 @@ class _Scanner:
             yield from detector.pattern.finditer(self.text)
             return
         lowered = self.lowered
-        if detector.stems and not any(stem in lowered for stem in detector.stems):
-            return
         if not any(anchor in lowered for anchor in detector.anchors):
             return
         if not self.aligned:
@@ -136,13 +134,17 @@ class _Scanner:
     def _find_digit_windows(self) -> list[tuple[int, int]]:
         raw = self.text.encode("utf-8", "surrogatepass")
         mapped = raw.translate(_DIGIT_TABLE)
+        ascii_only = len(raw) == len(self.text)
         windows = []
+        byte_offset = char_offset = 0
         for match in _DIGIT_RUN.finditer(mapped):
             start, end = match.span()
-            if len(raw) != len(self.text):
-                # A run holds only ASCII, so only its start offset differs from the byte offset.
-                start = len(raw[:start].decode("utf-8", "surrogatepass"))
-                end = start + (match.end() - match.start())
+            if not ascii_only:
+                # A run holds only ASCII, so its length is the same in bytes and characters;
+                # only its start needs converting, counted on from the previous run.
+                char_offset += len(raw[byte_offset:start].decode("utf-8", "surrogatepass"))
+                byte_offset = start
+                start, end = char_offset, char_offset + (end - start)
             windows.append((start - _DIGIT_WINDOW_BEFORE, end + _DIGIT_WINDOW_AFTER))
         return _merge(windows, len(self.text))
 
