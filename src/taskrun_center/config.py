@@ -20,14 +20,28 @@ class SummaryLimits(BaseModel):
 
     model_config = {"frozen": True}
 
-    max_bytes: int = Field(16 * 1024, ge=256, description="Serialized size (compact UTF-8 JSON).")
-    warn_bytes: int = Field(8 * 1024, ge=0, description="Accepted above this, but logged.")
-    max_array_items: int = Field(50, ge=1, description="Elements in any array.")
-    max_highlights: int = Field(20, ge=0, description="Entries in common.highlights.")
-    max_highlight_chars: int = Field(200, ge=1, description="Characters in one highlight.")
-    max_object_keys: int = Field(50, ge=1, description="Keys in any object.")
-    max_depth: int = Field(6, ge=1, description="Nesting inside inputs, scope.target, ext.data.")
-    max_string_chars: int = Field(1024, ge=1, description="Characters in any string.")
+    max_bytes: int = Field(
+        16 * 1024,
+        ge=256,
+        description="Maximum serialized size in bytes (compact UTF-8 JSON); larger is rejected.",
+    )
+    warn_bytes: int = Field(
+        8 * 1024,
+        ge=0,
+        description="Warning threshold in bytes; a larger summary is accepted, logged and audited.",
+    )
+    max_array_items: int = Field(50, ge=1, description="Maximum elements in any array.")
+    max_highlights: int = Field(20, ge=0, description="Maximum entries in common.highlights.")
+    max_highlight_chars: int = Field(200, ge=1, description="Maximum characters in one highlight.")
+    max_object_keys: int = Field(50, ge=1, description="Maximum keys in any object.")
+    max_depth: int = Field(
+        6,
+        ge=1,
+        description="Maximum nesting levels inside inputs, scope.target and ext.data.",
+    )
+    max_string_chars: int = Field(
+        1024, ge=1, description="Maximum characters in any string or key."
+    )
 
 
 class ItemLimits(BaseModel):
