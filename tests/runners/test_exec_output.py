@@ -29,8 +29,15 @@ def test_metric_line_with_all_fields() -> None:
 
 @pytest.mark.parametrize(
     ("raw", "value"),
-    [("12", 12), ("-3", -3), ("2.5", 2.5), ("1e3", 1000.0), ("true", True), ("null", None),
-     ("v1.2", "v1.2")],
+    [
+        ("12", 12),
+        ("-3", -3),
+        ("2.5", 2.5),
+        ("1e3", 1000.0),
+        ("true", True),
+        ("null", None),
+        ("v1.2", "v1.2"),
+    ],
 )
 def test_metric_values_are_typed(raw: str, value: object) -> None:
     metric = parse_metric_line(f"::taskrun metric key=k value={raw}")

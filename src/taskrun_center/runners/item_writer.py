@@ -4,6 +4,10 @@ The task's thread only appends events to a buffer, so recording an item costs it
 a writer thread stores them through the write service in batches, in order. A batch is one
 transaction, so a crash loses at most the events of the batch being written (a few
 milliseconds of work) and everything before it stays recorded.
+
+A terminal status is final, so when the run is cancelled while events are still queued, the
+queued changes are refused and those items stay cancelled, even if the task finished them just
+before the cancellation.
 """
 
 from __future__ import annotations
@@ -150,29 +154,31 @@ class ItemWriter:
                 )
 
     def _write_batch(self, batch: Sequence[ItemEvent]) -> None:
+        # Declarations go first, in one init_items call: an item declared a little earlier in
+        # the same transaction changes nothing a reader can see.
+        declared = [
+            ItemSpec(event.item_type, event.item_key, event.item_name)
+            for event in batch
+            if event.kind == "declare"
+        ]
+        finished = {
+            (event.item_type, event.item_key)
+            for event in batch
+            if event.kind in ("complete", "fail")
+        }
         refused = 0
         with self.database.transaction("record items") as session:
             service = TaskRunsWriteService(session)
-            finished = {
-                (event.item_type, event.item_key)
-                for event in batch
-                if event.kind in ("complete", "fail")
-            }
-            declared: list[ItemSpec] = []
+            if declared:
+                service.init_items(self.run_id, declared)
             for event in batch:
                 if event.kind == "declare":
-                    declared.append(ItemSpec(event.item_type, event.item_key, event.item_name))
                     continue
-                if declared:
-                    service.init_items(self.run_id, declared)
-                    declared = []
                 if event.kind == "start" and (event.item_type, event.item_key) in finished:
                     # The item ends within this batch: the end state is what readers see.
                     continue
                 if not _apply(service, self.run_id, event):
                     refused += 1
-            if declared:
-                service.init_items(self.run_id, declared)
         if refused and self._on_refused is not None:
             self._on_refused()
 

@@ -1,0 +1,78 @@
+"""``taskrun tasks list`` and ``taskrun run``."""
+
+from __future__ import annotations
+
+import json
+
+from taskrun_center.storage.engine import Database
+from tests.runners.processes import run_taskrun
+from tests.runners.rows import load_run, runs_of
+
+
+def test_tasks_list_shows_builtin_and_module_tasks(sqlite_url: str) -> None:
+    result = run_taskrun(sqlite_url, "tasks", "list", "--format", "json")
+
+    assert result.returncode == 0
+    tasks = {entry["key"]: entry for entry in json.loads(result.stdout)["tasks"]}
+    assert {"task_runs_purge", "task_runs_audit", "task_runs_reap", "sample_count"} <= set(tasks)
+    assert tasks["task_runs_purge"]["name_zh"] == "清理过期运行记录"
+    assert tasks["task_runs_purge"]["name_en"] == "Purge old runs"
+    assert tasks["sample_async"]["is_async"] is True
+    assert tasks["sample_count"]["metrics"][0]["key"] == "processed"
+
+
+def test_tasks_list_text_in_english(sqlite_url: str) -> None:
+    result = run_taskrun(sqlite_url, "--lang", "en", "tasks", "list")
+
+    assert result.returncode == 0
+    assert "Audit stored runs" in result.stdout
+    assert "Key" in result.stdout
+
+
+def test_run_records_cli_run_with_arguments(sqlite_url: str) -> None:
+    result = run_taskrun(sqlite_url, "run", "sample_count", "--arg", "count=2", "--format", "json")
+
+    assert result.returncode == 0, result.stderr
+    outcome = json.loads(result.stdout)
+    assert outcome["status"] == "completed"
+    run = load_run(Database(sqlite_url), outcome["run_id"])
+    assert run.trigger_source == "cli"
+    assert run.progress_completed == 2
+
+
+def test_run_exits_1_when_run_fails(sqlite_url: str) -> None:
+    result = run_taskrun(sqlite_url, "run", "sample_crash")
+
+    assert result.returncode == 1
+    [run] = runs_of(Database(sqlite_url), "sample_crash")
+    assert run.status == "failed"
+    assert run.run_id in result.stdout
+
+
+def test_run_unknown_task_is_usage_error(sqlite_url: str) -> None:
+    result = run_taskrun(sqlite_url, "run", "no_such_task")
+
+    assert result.returncode == 2
+    assert "no_such_task" in result.stderr
+
+
+def test_run_unknown_argument_is_usage_error(sqlite_url: str) -> None:
+    result = run_taskrun(sqlite_url, "run", "sample_count", "--arg", "colour=red")
+
+    assert result.returncode == 2
+    assert "colour" in result.stderr
+    assert runs_of(Database(sqlite_url), "sample_count") == []
+
+
+def test_run_malformed_argument_is_usage_error(sqlite_url: str) -> None:
+    result = run_taskrun(sqlite_url, "run", "sample_count", "--arg", "count")
+
+    assert result.returncode == 2
+    assert "key=value" in result.stderr
+
+
+def test_unimportable_task_module_is_usage_error(sqlite_url: str) -> None:
+    result = run_taskrun(sqlite_url, "tasks", "list", "--task-module", "no.such.module")
+
+    assert result.returncode == 2
+    assert "no.such.module" in result.stderr
