@@ -120,7 +120,10 @@ def test_switch_to_english(page: Page, site: Site) -> None:
 def test_markup_in_highlight_shows_as_text(page: Page, site: Site) -> None:
     run = make_run(site.database, status="completed", summary_json=xss_summary())
     dialogs: list[Dialog] = []
-    page.on("dialog", lambda dialog: dialogs.append(dialog))
+    def record_dialog(dialog: Dialog) -> None:
+        dialogs.append(dialog)
+
+    page.on("dialog", record_dialog)
     sign_in(page, site, "viewer", VIEWER_PASSWORD)
 
     row = page.locator(f'tr[data-run-id="{run.run_id}"]')

@@ -145,12 +145,12 @@ def test_list_search_matches_run_id_prefix(
     api: tuple[TestClient, Database, dict[str, str]],
 ) -> None:
     client, database, headers = api
-    wanted = make_run(database, status="completed")
+    target = make_run(database, status="completed")
     make_run(database, status="completed")
 
-    response = client.get(f"/api/v1/task-runs?search={wanted.run_id[:13]}", headers=headers)
+    response = client.get(f"/api/v1/task-runs?search={target.run_id[:13]}", headers=headers)
 
-    assert [i["run_id"] for i in response.json()["data"]["items"]] == [wanted.run_id]
+    assert [i["run_id"] for i in response.json()["data"]["items"]] == [target.run_id]
 
 
 def test_detail_returns_run_and_items(api: tuple[TestClient, Database, dict[str, str]]) -> None:

@@ -28,8 +28,8 @@ from taskrun_center.storage.engine import Database
 from taskrun_center.storage.models import TaskRun
 
 CACHE_SECONDS = 15.0
-# Cancelled runs are left out of durations: they stopped early, so they say nothing about how
-# long the task takes.
+# Cancelled runs are left out of durations because they stopped early, so their duration does
+# not measure the task.
 TIMED_STATUSES = (
     RunStatus.COMPLETED.value, RunStatus.COMPLETED_WITH_ERRORS.value, RunStatus.FAILED.value
 )

@@ -54,6 +54,10 @@ def serve(
     The database must be migrated (``taskrun db upgrade``). With ``scheduler=True`` this process
     also runs the in-process scheduler, which leads only if no other process holds the lock.
     """
+    from taskrun_center.runners.loading import load_configured_tasks
+
+    # Run-now and the task overview need the tasks declared in this process.
+    load_configured_tasks()
     database = Database(database_url)
     create_initial_admin(database)
     app = create_app(database)

@@ -1,7 +1,7 @@
 """Login throttling: too many failures for one username or one client address lock it briefly.
 
 Counters live in this process's memory, so with several server processes each process counts
-on its own; the limit per process still bounds guessing to a few attempts per minute.
+on its own. Even then, each process still limits guessing to a few attempts per minute.
 """
 
 from __future__ import annotations

@@ -51,10 +51,10 @@ class FactsRenderer(RunRenderer):
         return lead
 
     def overview_context(self, view: SummaryView, run: TaskRun, language: str) -> dict[str, Any]:
-        shown = {fact.key for fact in self.facts}
+        fact_keys = {fact.key for fact in self.facts}
         return {
             "lead": self.lead(view, language),
-            "other_metrics": [metric for metric in view.metrics if metric.key not in shown],
+            "other_metrics": [metric for metric in view.metrics if metric.key not in fact_keys],
         }
 
 

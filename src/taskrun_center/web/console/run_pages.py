@@ -34,7 +34,7 @@ router = APIRouter(include_in_schema=False)
 DbSession = Annotated[Session, Depends(read_session)]
 Context = Annotated[WebContext, Depends(get_context)]
 MAX_LIVE_IDS = 100
-ITEMS_PER_PAGE = 50
+ITEMS_PER_PAGE = 20
 
 
 def _sort_options(language: str) -> list[tuple[str, str]]:

@@ -8,6 +8,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from taskrun_center.i18n import SUPPORTED_LANGUAGES
 from taskrun_center.web.auth.dependencies import OptionalPrincipal, ViewerPrincipal, check_csrf
@@ -61,7 +62,8 @@ async def post_login(
         return _login_form(request, next, username, error.text.render(language), 403)
     response = redirect(safe_next(next))
     try:
-        log_in(request, response, session, username, password)
+        # Password hashing takes tens of milliseconds of CPU; keep it off the event loop.
+        await run_in_threadpool(log_in, request, response, session, username, password)
     except (LoginFailed, LoginThrottled) as error:
         message = error.text.render(language, **error.params)
         return _login_form(request, next, username, message, error.status_code)
