@@ -62,6 +62,8 @@ def _classify(  # noqa: PLR0911
     if kind in _TYPE_NAMES:
         zh, en = _TYPE_NAMES[kind]
         return "envelope.wrong_type", _WRONG_TYPE, {"expected_zh": zh, "expected_en": en}
+    if kind in _VALUE_TEXTS:
+        return "envelope.invalid_value", _VALUE_TEXTS[kind], dict(detail.get("ctx") or {})
     return "envelope.invalid_value", _INVALID, {"reason": detail["msg"]}
 
 
@@ -83,6 +85,21 @@ _EXT_TYPE = Text(
 _EXT_VERSION = Text("ext.version 必须是不小于 1 的整数。", "ext.version must be an integer ≥ 1.")
 _WRONG_TYPE = Text("类型不对，这里应是{expected_zh}。", "wrong type: expected {expected_en}.")
 _INVALID = Text("取值无效：{reason}", "invalid value: {reason}")
+# Pydantic error types whose context gives everything a bilingual message needs.
+_VALUE_TEXTS = {
+    "string_too_short": Text(
+        "至少需要 {min_length} 个字符。", "must have at least {min_length} character(s)."
+    ),
+    "string_too_long": Text(
+        "最多 {max_length} 个字符。", "must have at most {max_length} characters."
+    ),
+    "string_pattern_mismatch": Text(
+        "格式不符合 {pattern}。", "does not match the pattern {pattern}."
+    ),
+    "literal_error": Text("只能是 {expected}。", "must be {expected}."),
+    "greater_than_equal": Text("必须不小于 {ge}。", "must be ≥ {ge}."),
+    "less_than_equal": Text("必须不大于 {le}。", "must be ≤ {le}."),
+}
 _CUSTOM = {
     "envelope.version": Text(
         "version 必须是整数 1（目前只有第 1 版摘要）。",

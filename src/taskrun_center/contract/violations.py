@@ -110,10 +110,11 @@ class SummaryValidationError(TaskRunError):
 
     def message(self, language: str | None = DEFAULT_LANGUAGE) -> str:
         """Return a one-paragraph message listing each violation in ``language``."""
-        head = _HEADLINE.render(
+        headline = _HEADLINE if self.task_key else _HEADLINE_NO_KEY
+        head = headline.render(
             language or DEFAULT_LANGUAGE,
             count=len(self.violations) + self.omitted,
-            task_key=self.task_key or "-",
+            task_key=self.task_key,
         )
         lines = [head]
         lines.extend(f"  {v.path} [{v.rule}] {v.message(language)}" for v in self.violations)
@@ -152,5 +153,9 @@ def raise_if_any(violations: Sequence[Violation], *, task_key: str | None = None
 _HEADLINE = Text(
     "任务 {task_key} 的运行摘要不符合约定，共 {count} 处问题：",
     "The summary of task {task_key} breaks the contract in {count} place(s):",
+)
+_HEADLINE_NO_KEY = Text(
+    "运行摘要不符合约定，共 {count} 处问题：",
+    "The summary breaks the contract in {count} place(s):",
 )
 _OMITTED = Text("  另有 {count} 处问题未列出。", "  {count} more not listed.")
