@@ -8,6 +8,8 @@ from collections.abc import Iterator
 
 import pytest
 import structlog
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy import select
 
 from taskrun_center.config import ItemLimits
@@ -222,3 +224,35 @@ class TestStoredItemData:
         item = stored_item(db, run_id)
         assert SECRET not in (item.error_message or "")
         assert item.details_json == {"api_key": MASK}
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(),
+    lambda children: st.lists(children, max_size=8)
+    | st.dictionaries(st.text(max_size=12), children, max_size=8),
+    max_leaves=30,
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(value=st.dictionaries(st.text(max_size=12), json_values, max_size=10),
+       max_bytes=st.integers(min_value=256, max_value=4096))
+def test_prepared_json_always_fits_and_stores(value: dict[str, object], max_bytes: int) -> None:
+    prepared = prepare_json(value, max_bytes=max_bytes)
+
+    encoded = json.dumps(prepared.value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    assert len(encoded.encode("utf-8")) <= max_bytes
+    assert "\x00" not in encoded
+    assert "\\u0000" not in encoded
+    encoded.encode("utf-8")  # raises on an unpaired surrogate
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=st.text(min_size=1), max_chars=st.integers(min_value=128, max_value=400))
+def test_prepared_text_always_fits(text: str, max_chars: int) -> None:
+    prepared = prepare_text(text, max_chars=max_chars)
+
+    assert prepared.value is not None
+    assert len(prepared.value) <= max_chars
+    assert "\x00" not in prepared.value
+    prepared.value.encode("utf-8")  # raises on an unpaired surrogate
