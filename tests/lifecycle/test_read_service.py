@@ -126,6 +126,22 @@ def test_total_and_pages_count_all_matches(session: Session,
     assert result.next_cursor is not None
 
 
+def test_total_capped_beyond_cap(session: Session) -> None:
+    _mixed_runs(session)
+    capped = TaskRunsReadService(session, cursor_secret="test-secret", total_cap=10)
+
+    first = capped.list_runs(limit=5)
+    second = capped.list_runs(limit=5, cursor=first.next_cursor)
+    exact = capped.list_runs(limit=5, exact_total=True)
+    within = capped.list_runs(RunFilter(status=["failed"]), limit=5)
+
+    assert (first.total, first.total_exact, first.pages) == (10, False, 2)
+    assert (second.total, second.total_exact) == (10, False)
+    assert (exact.total, exact.total_exact, exact.pages) == (13, True, 3)
+    assert (within.total, within.total_exact) == (3, True)
+    assert capped.count_runs() == 13
+
+
 def test_last_page_has_no_cursor(session: Session, service: TaskRunsReadService) -> None:
     _mixed_runs(session)
 

@@ -1,8 +1,8 @@
 """``taskrun runs list|show``: read recorded runs from the terminal or a script.
 
-``--format json`` prints ``{"items": [...], "total": N, "page", "pages", "limit", "next_cursor"}``
-for a list and ``{"run": {...}, "items": [...], "items_total": N, ...}`` for one run, with the
-column names of the tables. Timestamps are UTC.
+``--format json`` prints ``{"items": [...], "total": N, "total_exact", "page", "pages", "limit",
+"next_cursor"}`` for a list and ``{"run": {...}, "items": [...], "items_total": N, ...}`` for one
+run, with the column names of the tables. Timestamps are UTC.
 """
 
 from __future__ import annotations
@@ -58,6 +58,10 @@ _SHOW_HELP = Text("显示一次运行及其子项。", "Show one run and its ite
 _PAGE_FOOTER = Text(
     "第 {page}/{pages} 页，共 {total} 次运行。",
     "Page {page} of {pages}, {total} runs in total.",
+)
+_PAGE_FOOTER_MORE = Text(
+    "第 {page} 页，超过 {total} 次运行（精确总数：taskrun runs list --exact-total）。",
+    "Page {page}, more than {total} runs (exact total: taskrun runs list --exact-total).",
 )
 _NEXT_PAGE = Text("下一页：--cursor {cursor}", "Next page: --cursor {cursor}")
 _NO_RUNS = Text("没有符合条件的运行。", "No runs match the filters.")
@@ -138,6 +142,10 @@ def list_runs(
         "--cursor", help=_help("上一页输出的游标，用于快速翻到很深的页。",
                                "Cursor printed with the previous page, for fast deep paging."
                                ))] = None,
+    exact_total: Annotated[bool, typer.Option(
+        "--exact-total", help=_help("精确统计总数（超过 1,000 次运行时较慢）。",
+                                    "Count the total exactly (slower beyond 1,000 runs)."
+                                    ))] = False,
     output: FormatOption = OutputFormat.TEXT,
     database_url: DatabaseUrlOption = None,
 ) -> None:
@@ -152,15 +160,16 @@ def list_runs(
         try:
             run_filter = RunFilter.from_params(**filters)
             result = TaskRunsReadService(session).list_runs(
-                run_filter, sort=sort, order=order, page=page, limit=limit, cursor=cursor
+                run_filter, sort=sort, order=order, page=page, limit=limit, cursor=cursor,
+                exact_total=exact_total,
             )
         except InvalidQueryError as error:
             fail(tr(_INVALID_PARAMETER, parameter=error.parameter, reason=error.reason),
                  EXIT_USAGE)
         payload = {
             "items": [run_to_dict(run) for run in result.items],
-            "total": result.total, "page": result.page, "pages": result.pages,
-            "limit": result.limit, "next_cursor": result.next_cursor,
+            "total": result.total, "total_exact": result.total_exact, "page": result.page,
+            "pages": result.pages, "limit": result.limit, "next_cursor": result.next_cursor,
         }
 
     if output is OutputFormat.JSON:
@@ -287,8 +296,9 @@ def _print_run_table(payload: dict[str, Any]) -> None:
             tr(_YES) if run["is_skipped"] else "",
         )
     print_table(table)
-    stdout.print(tr(_PAGE_FOOTER, page=payload["page"], pages=payload["pages"],
-                    total=payload["total"]), highlight=False)
+    footer = _PAGE_FOOTER if payload["total_exact"] else _PAGE_FOOTER_MORE
+    stdout.print(tr(footer, page=payload["page"], pages=payload["pages"],
+                    total=f"{payload['total']:,}"), highlight=False)
     if payload["next_cursor"]:
         stdout.print(tr(_NEXT_PAGE, cursor=payload["next_cursor"]), highlight=False)
 

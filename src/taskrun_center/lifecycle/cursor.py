@@ -2,9 +2,9 @@
 
 A cursor stores the sort value and ``id`` of the last row of the previous page. It also stores
 the sort and order it belongs to, a fingerprint of the filter, the number of the page it leads
-to and the total counted on the first page. It is URL-safe base64 of compact JSON followed by an
-HMAC-SHA256 tag, so an edited or truncated cursor is rejected. The content is not secret: the
-tag only proves that this service made the cursor.
+to, and the total counted on the first page with whether it is exact. It is URL-safe base64 of
+compact JSON followed by an HMAC-SHA256 tag, so an edited or truncated cursor is rejected. The
+content is not secret: the tag only proves that this service made the cursor.
 """
 
 from __future__ import annotations
@@ -40,6 +40,7 @@ class RunCursor:
     filter_fingerprint: str
     page: int
     total: int
+    total_exact: bool = True
 
 
 def cursor_key(secret_key: str | None) -> bytes:
@@ -61,6 +62,7 @@ def encode_cursor(cursor: RunCursor, key: bytes) -> str:
         "f": cursor.filter_fingerprint,
         "p": cursor.page,
         "t": cursor.total,
+        "x": cursor.total_exact,
     }
     body = json.dumps(payload, separators=(",", ":"), ensure_ascii=True).encode()
     tag = hmac.new(key, body, hashlib.sha256).digest()[:_TAG_BYTES]
@@ -89,6 +91,8 @@ def decode_cursor(text: str, key: bytes, *, sort: str, order: str, filter_finger
         raise _invalid("sort, order or filter fingerprint is missing")
     if not all(_is_count(payload.get(field)) for field in ("i", "p", "t")) or payload["p"] < 2:
         raise _invalid("the last id, page or total is not a valid number")
+    if not isinstance(payload.get("x"), bool):
+        raise _invalid("it does not say whether its total is exact")
     if (sort, order) != (payload["s"], payload["o"]):
         raise InvalidQueryError(
             "cursor", f"it belongs to sort={payload['s']} order={payload['o']}; pass the same "
@@ -105,6 +109,7 @@ def decode_cursor(text: str, key: bytes, *, sort: str, order: str, filter_finger
         filter_fingerprint=filter_fingerprint,
         page=payload["p"],
         total=payload["t"],
+        total_exact=payload["x"],
     )
 
 

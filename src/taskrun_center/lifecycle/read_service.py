@@ -6,8 +6,15 @@ clamping would hide a client bug. A page past the end is empty.
 
 The run list also returns ``next_cursor``, an opaque keyset cursor: passing it back (with the same
 filter, sort and order, and ``page`` left at 1) reads the next page by seeking in an index instead
-of skipping rows, so page 1,000 costs about what page 1 costs. The total is counted exactly with
-``count(*)`` on the first page and carried in the cursor, so deep pages do not count again and
+of skipping rows, so page 1,000 costs about what page 1 costs.
+
+The total: an exact ``count(*)`` of a million runs takes longer than the whole page should
+(tens of ms on SQLite, hundreds on PostgreSQL, see ``benchmarks/results/list.md``). So
+``list_runs`` counts at most ``total_cap`` + 1 matching rows (1,000 by default, which keeps the
+count within a few ms even for a filter that no index covers). Up to the cap
+``total`` is exact; beyond it ``total`` equals the cap and ``total_exact`` is False, which means
+"more than ``total``". Pass ``exact_total=True`` or call ``count_runs`` for the exact number.
+The first page counts and the cursor carries the result, so deep pages do not count again and
 show the total as of the first page.
 
 Nothing here writes; the caller owns the session and its transaction.
@@ -18,6 +25,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -43,6 +51,7 @@ __all__ = [
     "MAX_ERROR_LOG_ITEMS",
     "MAX_LIMIT",
     "SORT_FIELDS",
+    "TOTAL_COUNT_CAP",
     "ErrorLogs",
     "ItemPage",
     "RunFilter",
@@ -51,13 +60,19 @@ __all__ = [
 ]
 
 MAX_LIMIT = 100
+# list_runs counts exactly up to this many matching runs; see the module docstring.
+TOTAL_COUNT_CAP = 1_000
 # Failed items returned by error_logs; error_count still counts all of them.
 MAX_ERROR_LOG_ITEMS = 1000
 
 
 @dataclass(frozen=True, slots=True)
 class RunPage:
-    """One page of the run list; ``next_cursor`` is None on the last page."""
+    """One page of the run list; ``next_cursor`` is None on the last page.
+
+    ``total_exact`` is False when more than ``total`` runs match (see the module docstring);
+    ``pages`` is then a lower bound too.
+    """
 
     items: list[TaskRun]
     total: int
@@ -65,6 +80,7 @@ class RunPage:
     pages: int
     limit: int
     next_cursor: str | None
+    total_exact: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,10 +106,15 @@ class ErrorLogs:
 class TaskRunsReadService:
     """Reads runs and items on the caller's session; see the module docstring for paging."""
 
-    def __init__(self, session: Session, *, cursor_secret: str | None = None) -> None:
-        """Read through ``session``; cursors are signed with a key derived from ``cursor_secret``
-        (default: the configured ``secret_key``)."""
+    def __init__(self, session: Session, *, cursor_secret: str | None = None,
+                 total_cap: int = TOTAL_COUNT_CAP) -> None:
+        """Read through ``session``.
+
+        Cursors are signed with a key derived from ``cursor_secret`` (default: the configured
+        ``secret_key``). ``total_cap`` bounds the count of ``list_runs``.
+        """
         self.session = session
+        self.total_cap = total_cap
         secret = cursor_secret if cursor_secret is not None else get_settings().secret_key
         self._cursor_key = cursor_key(secret)
 
@@ -106,8 +127,11 @@ class TaskRunsReadService:
         page: int = 1,
         limit: int = 20,
         cursor: str | None = None,
+        exact_total: bool = False,
     ) -> RunPage:
         """Return one page of runs matching ``run_filter``, sorted with missing values last.
+
+        The total is exact up to ``total_cap`` matches, or always with ``exact_total``.
 
         Raises:
             InvalidQueryError: a filter value, ``sort``, ``order``, ``page``, ``limit`` or
@@ -126,18 +150,24 @@ class TaskRunsReadService:
             rows = fetch_after(self.session, conditions, spec,
                                after=Position(position.last_value, position.last_id),
                                count=limit + 1)
-            page, total = position.page, position.total
+            page, total, total_exact = position.page, position.total, position.total_exact
         else:
-            total = count_runs(self.session, conditions)
+            total, total_exact = self._count(conditions, exact_total)
             rows = fetch_from_offset(self.session, conditions, spec, offset=(page - 1) * limit,
                                      count=limit + 1)
 
         items = rows[:limit]
         next_cursor = None
         if len(rows) > limit:
-            next_cursor = self._make_cursor(items[-1], spec, run_filter, page + 1, total)
+            next_position = position_of(items[-1], spec)
+            next_cursor = encode_cursor(
+                RunCursor(sort=spec.field, order=spec.order, last_value=next_position.value,
+                          last_id=next_position.id, filter_fingerprint=run_filter.fingerprint(),
+                          page=page + 1, total=total, total_exact=total_exact),
+                self._cursor_key,
+            )
         return RunPage(items=items, total=total, page=page, pages=_page_count(total, limit),
-                       limit=limit, next_cursor=next_cursor)
+                       limit=limit, next_cursor=next_cursor, total_exact=total_exact)
 
     def count_runs(self, run_filter: RunFilter | None = None) -> int:
         """Count the runs matching ``run_filter`` exactly.
@@ -222,13 +252,13 @@ class TaskRunsReadService:
                              filter_fingerprint=run_filter.fingerprint(),
                              value_kind=spec.value_kind)
 
-    def _make_cursor(self, last: TaskRun, spec: SortSpec, run_filter: RunFilter, page: int,
-                     total: int) -> str:
-        position = position_of(last, spec)
-        cursor = RunCursor(sort=spec.field, order=spec.order, last_value=position.value,
-                           last_id=position.id, filter_fingerprint=run_filter.fingerprint(),
-                           page=page, total=total)
-        return encode_cursor(cursor, self._cursor_key)
+    def _count(self, conditions: list[Any], exact: bool) -> tuple[int, bool]:
+        if exact:
+            return count_runs(self.session, conditions), True
+        counted = count_runs(self.session, conditions, stop_after=self.total_cap)
+        if counted > self.total_cap:
+            return self.total_cap, False
+        return counted, True
 
 
 def _check_paging(page: int, limit: int) -> None:

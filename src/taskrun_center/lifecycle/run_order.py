@@ -126,9 +126,18 @@ def fetch_after(
     return rows + nulls
 
 
-def count_runs(session: Session, conditions: list[ColumnElement[bool]]) -> int:
-    """Count the runs matching ``conditions`` with one ``count(*)``."""
-    statement = select(func.count()).select_from(TaskRun).where(*conditions)
+def count_runs(session: Session, conditions: list[ColumnElement[bool]], *,
+               stop_after: int | None = None) -> int:
+    """Count the runs matching ``conditions`` with one ``count(*)``.
+
+    With ``stop_after``, counting stops at ``stop_after + 1`` rows, so the cost is bounded
+    whatever the size of the table, and a result above ``stop_after`` means "more".
+    """
+    if stop_after is None:
+        statement = select(func.count()).select_from(TaskRun).where(*conditions)
+    else:
+        matching = select(TaskRun.id).where(*conditions).limit(stop_after + 1).subquery()
+        statement = select(func.count()).select_from(matching)
     return int(session.scalar(statement) or 0)
 
 
