@@ -12,6 +12,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from pydantic_core import PydanticSerializationError, to_json
+
 from taskrun_center.config import SummaryLimits
 from taskrun_center.contract.violations import JsonPath, Violation, format_path, make_violation
 from taskrun_center.i18n import Text
@@ -25,9 +27,18 @@ _HIGHLIGHTS_PATH: JsonPath = ("common", "highlights")
 
 
 def serialized_size(summary: Any) -> int:
-    """Return the size in bytes of ``summary`` as compact UTF-8 JSON, the form that is stored."""
-    text = json.dumps(summary, ensure_ascii=False, separators=(",", ":"))
-    return len(text.encode("utf-8")) if not text.isascii() else len(text)
+    """Return the size in bytes of ``summary`` as compact UTF-8 JSON, the form that is stored.
+
+    pydantic-core's serializer is used because it is several times faster than ``json.dumps``;
+    both write the same text except for the exponent of very small floats (``1e-7`` against
+    ``1e-07``).
+    """
+    try:
+        return len(to_json(summary))
+    except PydanticSerializationError:
+        # An unpaired surrogate: count it the way json.dumps would write it.
+        text = json.dumps(summary, ensure_ascii=False, separators=(",", ":"))
+        return len(text.encode("utf-8", "surrogatepass"))
 
 
 def capacity_violations(summary: Any, limits: SummaryLimits) -> list[Violation]:

@@ -14,7 +14,7 @@ from typing import Any
 
 from taskrun_center.config import SummaryLimits
 from taskrun_center.contract.normalize import INT64_MAX, INT64_MIN
-from taskrun_center.contract.secret_keys import judge_key, key_rejects_value
+from taskrun_center.contract.secret_keys import key_rejects_value, names_secret
 
 # Zones of the envelope: where a value sits decides which limits apply to it. Positive numbers
 # are nesting levels inside a free-form part (inputs, scope.target, ext.data).
@@ -103,7 +103,7 @@ class _QuickWalk:
                 raise _Unclear
             if free:
                 self.strings.append(key)
-            if judge_key(key).names_secret and key_rejects_value(key, item):
+            if names_secret(key) and key_rejects_value(key, item):
                 raise _Unclear
             kind = type(item)
             if kind is not dict and kind is not list:

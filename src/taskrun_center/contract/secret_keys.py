@@ -121,6 +121,20 @@ def judge_key(key: str) -> KeyVerdict:
     return KeyVerdict(names_secret=True, describing=describing, ends_with_term=ends_with_term)
 
 
+_NAMES_SECRET: dict[str, bool] = {}
+_NAMES_SECRET_MAX = 4096
+
+
+def names_secret(key: str) -> bool:
+    """Return True when ``key`` names a secret; a dictionary lookup after the first call."""
+    known = _NAMES_SECRET.get(key)
+    if known is None:
+        if len(_NAMES_SECRET) >= _NAMES_SECRET_MAX:
+            _NAMES_SECRET.clear()
+        known = _NAMES_SECRET[key] = judge_key(key).names_secret
+    return known
+
+
 def key_rejects_value(key: str, value: Any) -> bool:
     """Return True when ``value`` under ``key`` breaks the key-name rule."""
     verdict = judge_key(key)

@@ -8,12 +8,12 @@ paths; anything it cannot vouch for goes through the full rules.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
+from pydantic_core import PydanticSerializationError, to_json
 
 from taskrun_center.config import SummaryLimits, get_settings
 from taskrun_center.contract.capacity import (
@@ -101,15 +101,13 @@ def _check_quickly(
 
 def _plain_size(summary: dict[str, Any]) -> int | None:
     """Return the stored size, or None when a string holds a NUL or an unpaired surrogate."""
-    text = json.dumps(summary, ensure_ascii=False, separators=(",", ":"))
-    if "\\u0000" in text:
-        return None
-    if text.isascii():
-        return len(text)
     try:
-        return len(text.encode("utf-8"))
-    except UnicodeEncodeError:
+        text = to_json(summary)
+    except PydanticSerializationError:
         return None
+    if b"\\u0000" in text:
+        return None
+    return len(text)
 
 
 def _check_fully(
