@@ -98,6 +98,13 @@ class TestStartRun:
 
         assert raised.value.field == "run_id"
 
+    def test_long_name_with_nul_cut_and_cleaned(self, db: Database) -> None:
+        run = load_run(db, start(db, task_name="同步\x00" + "名" * 300))
+
+        assert len(run.task_name) == 255
+        assert run.task_name.startswith("同步\ufffd名")
+        assert run.task_name.endswith("…")
+
     @pytest.mark.parametrize(
         ("field", "value"),
         [
