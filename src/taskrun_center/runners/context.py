@@ -120,6 +120,14 @@ class RunContext:
         self.counts.declared += len(specs)
         return count
 
+    def flush_items(self) -> None:
+        """Wait until every item change made so far is stored.
+
+        Item changes are written in the background within milliseconds; a task calls this
+        before it reports progress elsewhere and needs the rows to be there.
+        """
+        self._writer.flush()
+
     @contextmanager
     def item(
         self, item_type: str, item_key: str, item_name: str | None = None

@@ -144,6 +144,15 @@ def default_dispatcher_for(database: Database) -> Dispatcher:
     return thread_dispatcher_for(database)
 
 
+def scheduler_dispatcher_for(database: Database) -> Dispatcher:
+    """Return the dispatcher of scheduled runs: Celery when enabled, else the scheduler itself."""
+    if get_settings().celery_enabled:
+        from taskrun_center.runners.celery.dispatcher import celery_dispatcher_for
+
+        return celery_dispatcher_for(database)
+    return InlineDispatcher(database)
+
+
 def revoke_dispatched_run(run_id: str) -> None:
     """Revoke the Celery message of a cancelled run when Celery is enabled; else do nothing.
 

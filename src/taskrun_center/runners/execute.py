@@ -69,7 +69,9 @@ def _drive(
     definition: TaskDefinition, recorder: RunRecorder, arguments: Mapping[str, Any] | None
 ) -> RunOutcome:
     try:
-        definition.check_arguments(arguments)
+        if recorder.resumed:
+            # A new run had its arguments checked before it was opened.
+            definition.check_arguments(arguments)
         result = call_task(definition, recorder.context, arguments)
     except RunCancelledError:
         return recorder.finish_cancelled()

@@ -2,8 +2,8 @@
 
 The task's thread only appends events to a buffer, so recording an item costs it microseconds;
 a writer thread stores them through the write service in batches, in order. A batch is one
-transaction, so a crash loses at most the events of the batch being written (a few
-milliseconds of work) and everything before it stays recorded.
+transaction, so a crash loses at most the events not yet written (``LINGER_SECONDS`` of work
+plus the batch in flight) and everything before them stays recorded.
 
 A terminal status is final, so when the run is cancelled while events are still queued, the
 queued changes are refused and those items stay cancelled, even if the task finished them just
@@ -21,7 +21,11 @@ from typing import Any, Literal
 import structlog
 
 from taskrun_center.errors import StorageError, TaskRunError
-from taskrun_center.lifecycle.write_service import ItemSpec, TaskRunsWriteService
+from taskrun_center.lifecycle.write_service import (
+    ItemCompletion,
+    ItemSpec,
+    TaskRunsWriteService,
+)
 from taskrun_center.storage.engine import Database
 
 logger = structlog.get_logger(__name__)
@@ -31,6 +35,9 @@ EventKind = Literal["declare", "start", "complete", "fail"]
 # Events per transaction: large enough to amortise the commit, small enough that one
 # transaction never holds SQLite's write lock for long.
 MAX_BATCH = 500
+# How long the writer waits for more events before it writes a batch: the delay before an
+# item change becomes visible, and the most a crash of the process can lose.
+LINGER_SECONDS = 0.05
 # Pause between retries of a batch that failed on a database error (doubles up to the max).
 RETRY_DELAY_SECONDS = 0.05
 MAX_RETRY_DELAY_SECONDS = 2.0
@@ -70,32 +77,46 @@ class ItemWriter:
         self._on_refused = on_refused
         self._buffer: list[ItemEvent] = []
         self._in_flight = 0
+        self._flush_waiters = 0
+        self._started = False
         self._closing = False
         self._condition = threading.Condition()
         self._thread = threading.Thread(
             target=self._loop, name=f"taskrun-items-{run_id[:8]}", daemon=True
         )
         self._log = logger.bind(run_id=run_id, task_key=task_key)
-        self._thread.start()
 
     def put(self, event: ItemEvent) -> None:
         """Queue ``event`` for writing; returns at once."""
         with self._condition:
+            if not self._started:
+                # Started with the first event: a run without items never pays for a thread.
+                self._started = True
+                self._thread.start()
             self._buffer.append(event)
-            self._condition.notify_all()
+            # Wake the writer only when it sleeps on an empty buffer or a batch is full; it
+            # collects the events in between by itself.
+            if len(self._buffer) == 1 or len(self._buffer) >= MAX_BATCH:
+                self._condition.notify_all()
 
     def flush(self) -> None:
         """Wait until every queued event is stored (or dropped after a logged error)."""
         with self._condition:
-            while self._buffer or self._in_flight:
-                self._condition.wait()
+            self._flush_waiters += 1
+            self._condition.notify_all()
+            try:
+                while self._buffer or self._in_flight:
+                    self._condition.wait()
+            finally:
+                self._flush_waiters -= 1
 
     def close(self) -> None:
         """Store what is queued, then stop the writer thread."""
         with self._condition:
             self._closing = True
             self._condition.notify_all()
-        self._thread.join()
+        if self._started:
+            self._thread.join()
 
     def _loop(self) -> None:
         while True:
@@ -104,6 +125,7 @@ class ItemWriter:
                     self._condition.wait()
                 if not self._buffer and self._closing:
                     return
+                self._linger()
                 batch = self._buffer[:MAX_BATCH]
                 del self._buffer[:MAX_BATCH]
                 self._in_flight = len(batch)
@@ -113,6 +135,16 @@ class ItemWriter:
             with self._condition:
                 self._in_flight = 0
                 self._condition.notify_all()
+
+    def _linger(self) -> None:
+        # Called with the condition held: wait a moment for more events so that a batch
+        # carries many items, unless someone waits for the flush or the run is ending.
+        deadline = time.monotonic() + LINGER_SECONDS
+        while len(self._buffer) < MAX_BATCH and not self._closing and not self._flush_waiters:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return
+            self._condition.wait(remaining)
 
     def _write_with_retries(self, batch: list[ItemEvent]) -> None:
         delay = RETRY_DELAY_SECONDS
@@ -154,42 +186,48 @@ class ItemWriter:
                 )
 
     def _write_batch(self, batch: Sequence[ItemEvent]) -> None:
-        # Declarations go first, in one init_items call: an item declared a little earlier in
-        # the same transaction changes nothing a reader can see.
+        # Within one transaction the order between different items does not matter to
+        # readers, so the batch is regrouped: declarations in one init_items call, starts of
+        # items still running at the end of the batch, completions in one complete_items
+        # call, then failures. The start of an item that also ends in the batch is skipped.
         declared = [
             ItemSpec(event.item_type, event.item_key, event.item_name)
             for event in batch
             if event.kind == "declare"
         ]
-        finished = {
+        ended = {
             (event.item_type, event.item_key)
             for event in batch
             if event.kind in ("complete", "fail")
         }
+        starts = [
+            event
+            for event in batch
+            if event.kind == "start" and (event.item_type, event.item_key) not in ended
+        ]
+        completions = [
+            ItemCompletion(event.item_type, event.item_key, event.metrics, event.details)
+            for event in batch
+            if event.kind == "complete"
+        ]
+        failures = [event for event in batch if event.kind == "fail"]
+
         refused = 0
         with self.database.transaction("record items") as session:
             service = TaskRunsWriteService(session)
             if declared:
                 service.init_items(self.run_id, declared)
-            for event in batch:
-                if event.kind == "declare":
-                    continue
-                if event.kind == "start" and (event.item_type, event.item_key) in finished:
-                    # The item ends within this batch: the end state is what readers see.
-                    continue
-                if not _apply(service, self.run_id, event):
-                    refused += 1
+            for event in starts:
+                refused += not service.start_item(self.run_id, event.item_type, event.item_key)
+            if completions:
+                refused += len(completions) - service.complete_items(self.run_id, completions)
+            for event in failures:
+                refused += not _fail(service, self.run_id, event)
         if refused and self._on_refused is not None:
             self._on_refused()
 
 
-def _apply(service: TaskRunsWriteService, run_id: str, event: ItemEvent) -> bool:
-    if event.kind == "start":
-        return service.start_item(run_id, event.item_type, event.item_key)
-    if event.kind == "complete":
-        return service.complete_item(
-            run_id, event.item_type, event.item_key, metrics=event.metrics, details=event.details
-        )
+def _fail(service: TaskRunsWriteService, run_id: str, event: ItemEvent) -> bool:
     return service.fail_item(
         run_id,
         event.item_type,

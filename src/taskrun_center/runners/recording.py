@@ -69,6 +69,7 @@ class RunRecorder:
         self.run_id = run.run_id
         self.task_key = run.task_key
         self.context = context
+        self.resumed = False
         self._writer = writer
         self._heartbeat = heartbeat
         self._language = get_settings().language
@@ -131,6 +132,7 @@ class RunRecorder:
             on_terminal=context.request_status_check,
         )
         recorder = cls(database, run, context, writer, heartbeat)
+        recorder.resumed = run_id is not None
         recorder_ref.append(recorder)
         heartbeat.start()
         recorder._log.info("task_started", trigger_source=str(run.trigger_source))

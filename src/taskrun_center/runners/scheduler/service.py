@@ -178,15 +178,19 @@ class SchedulerService:
                 max_instances=1,
                 replace_existing=True,
             )
-        scheduler.start()
-        self._scheduler = scheduler
+        # Paused until the leader record is written, so that status readers never see jobs
+        # fire under the previous holder's name.
+        scheduler.start(paused=True)
         try:
             self.epoch = claim_leadership(
-                self.database, self.name, self.holder, self.next_fire_times()
+                self.database, self.name, self.holder, self.next_fire_times(scheduler)
             )
         except StorageError:
-            self._step_down(wait=False)
+            scheduler.shutdown(wait=False)
+            self._lock.release()
             raise
+        self._scheduler = scheduler
+        scheduler.resume()
         self._log.info("scheduler_leading", epoch=self.epoch, host=self.holder.host)
 
     def _renew(self) -> None:
@@ -208,9 +212,9 @@ class SchedulerService:
                     self._log.warning("scheduler_release_failed", error=str(error))
         self._lock.release()
 
-    def next_fire_times(self) -> list[dict[str, Any]]:
+    def next_fire_times(self, scheduler: BackgroundScheduler | None = None) -> list[dict[str, Any]]:
         """Return each job's id, task key, trigger and next fire time (ISO 8601, UTC)."""
-        scheduler = self._scheduler
+        scheduler = scheduler or self._scheduler
         rows: list[dict[str, Any]] = []
         for job in self.jobs:
             next_time = None
