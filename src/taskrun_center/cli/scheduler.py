@@ -94,12 +94,17 @@ def scheduler(
     if context.invoked_subcommand is not None:
         return
     load_tasks(task_module)
+    from taskrun_center.runners.dispatch import scheduler_dispatcher_for
     from taskrun_center.runners.recording import database_for
     from taskrun_center.runners.scheduler import SchedulerService, load_jobs
 
     try:
         jobs = load_jobs(config)
-        service = SchedulerService(database_for(resolve_database_url(database_url)), jobs)
+        service = SchedulerService(
+            database_for(resolve_database_url(database_url)),
+            jobs,
+            dispatcher_factory=scheduler_dispatcher_for,
+        )
     except ConfigurationError as error:
         fail(str(error), EXIT_USAGE)
 
