@@ -36,7 +36,10 @@ def test_success_records_completed_run(sqlite_url: str) -> None:
     assert run.trigger_source == "cli"
     assert run.task_name == "包装任务"
     assert run.summary_json["ext"]["data"] == {
-        "runner": "exec", "command": "sh", "exit_code": 0, "signal": None,
+        "runner": "exec",
+        "command": "sh",
+        "exit_code": 0,
+        "signal": None,
     }
     item = load_items(database, run.run_id)["sh"]
     assert item.details_json is not None
@@ -89,7 +92,10 @@ def test_metric_lines_become_summary_metrics(sqlite_url: str) -> None:
     metrics = {metric["key"]: metric for metric in run.summary_json["common"]["metrics"]}
     assert code == 0
     assert metrics["rows_copied"] == {
-        "key": "rows_copied", "label": "rows_copied", "value": 1200, "unit": "rows",
+        "key": "rows_copied",
+        "label": "rows_copied",
+        "value": 1200,
+        "unit": "rows",
         "tone": "success",
     }
     assert metrics["lag_seconds"]["label"] == "Replica lag"
@@ -137,7 +143,14 @@ def test_sigterm_is_forwarded_and_run_cancelled(sqlite_url: str, tmp_path: Path)
         f"time.sleep(60)\n"
     )
     process = start_taskrun(
-        sqlite_url, "exec", "--task-key", "wrapped_job", "--", sys.executable, "-c", child,
+        sqlite_url,
+        "exec",
+        "--task-key",
+        "wrapped_job",
+        "--",
+        sys.executable,
+        "-c",
+        child,
         log_path=tmp_path / "exec.log",
     )
     wait_for(started.exists, 30, "the child started")
@@ -157,8 +170,14 @@ def test_sigterm_is_forwarded_and_run_cancelled(sqlite_url: str, tmp_path: Path)
 def test_sigint_is_forwarded(sqlite_url: str, tmp_path: Path) -> None:
     started = tmp_path / "started"
     process = start_taskrun(
-        sqlite_url, "exec", "--task-key", "wrapped_job", "--",
-        "sh", "-c", f"touch {started}; sleep 60",
+        sqlite_url,
+        "exec",
+        "--task-key",
+        "wrapped_job",
+        "--",
+        "sh",
+        "-c",
+        f"touch {started}; sleep 60",
         log_path=tmp_path / "exec.log",
     )
     wait_for(started.exists, 30, "the child started")
@@ -173,8 +192,14 @@ def test_sigint_is_forwarded(sqlite_url: str, tmp_path: Path) -> None:
 def test_cancelled_run_stops_command(sqlite_url: str, tmp_path: Path) -> None:
     started = tmp_path / "started"
     process = start_taskrun(
-        sqlite_url, "exec", "--task-key", "wrapped_job", "--",
-        "sh", "-c", f"touch {started}; sleep 60",
+        sqlite_url,
+        "exec",
+        "--task-key",
+        "wrapped_job",
+        "--",
+        "sh",
+        "-c",
+        f"touch {started}; sleep 60",
         log_path=tmp_path / "exec.log",
     )
     wait_for(started.exists, 30, "the child started")
