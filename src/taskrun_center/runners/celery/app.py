@@ -33,11 +33,15 @@ def create_app(
     """Build a Celery application with the TaskRun Center tasks installed.
 
     Each argument defaults to its setting: ``TASKRUN_CELERY_BROKER_URL``,
-    ``TASKRUN_CELERY_RESULT_BACKEND`` (the broker URL when unset) and ``TASKRUN_CELERY_QUEUE``.
+    ``TASKRUN_CELERY_RESULT_BACKEND`` and ``TASKRUN_CELERY_QUEUE``. Without a result backend a
+    Redis broker serves as one too; other brokers (RabbitMQ) get none, which only item runs
+    (chords) need.
     """
     settings = get_settings()
     broker = broker_url or settings.celery_broker_url
-    backend = result_backend or settings.celery_result_backend or broker
+    backend = result_backend or settings.celery_result_backend
+    if backend is None and broker.startswith(("redis://", "rediss://")):
+        backend = broker
     app = Celery(main, broker=broker, backend=backend)
     app.conf.update(
         task_serializer="json",

@@ -24,7 +24,7 @@ from sqlalchemy import select
 
 from taskrun_center.config import get_settings
 from taskrun_center.contract import SummaryValidationError, mask_text, normalize_json
-from taskrun_center.errors import InvalidValueError, UnknownTaskTypeError
+from taskrun_center.errors import ConfigurationError, InvalidValueError, UnknownTaskTypeError
 from taskrun_center.lifecycle.write_service import ItemSpec, TaskRunsWriteService
 from taskrun_center.runners.celery.names import FINALIZE_ITEMS, RUN_ITEM
 from taskrun_center.runners.context import ItemCounts, ItemRecorder
@@ -108,6 +108,7 @@ def enqueue_item_run(
 
     Raises:
         UnknownTaskTypeError: no item handler is declared for ``task_key`` in this process.
+        ConfigurationError: ``app`` has no result backend, which a chord needs.
         InvalidValueError: ``items`` is empty, or ``run_id`` is taken or no UUID.
         DuplicateItemError: an item is given twice.
         StorageError: the database failed.
@@ -117,6 +118,11 @@ def enqueue_item_run(
     specs = [_as_spec(item) for item in items]
     if not specs:
         raise InvalidValueError("items", "a run processed by many workers needs at least one item")
+    if app is None:
+        from taskrun_center.runners.celery.app import default_app
+
+        app = default_app()
+    _require_result_backend(app, task_key)
     database = database or default_database()
     run_id = _create_run(
         database,
@@ -127,10 +133,6 @@ def enqueue_item_run(
         run_id=run_id,
     )
 
-    if app is None:
-        from taskrun_center.runners.celery.app import default_app
-
-        app = default_app()
     try:
         _send_chord(app, run_id, task_key, specs, dict(arguments or {}))
     except (KombuError, OSError) as error:
@@ -188,6 +190,16 @@ def _send_chord(
         immutable=True,
     ).set(task_id=run_id)
     chord(header)(callback)
+
+
+def _require_result_backend(app: Celery, task_key: str) -> None:
+    backend = app.conf.result_backend
+    if not backend or str(backend).startswith(("disabled", "rpc://")):
+        raise ConfigurationError(
+            f"item run of task {task_key!r}: the Celery application has no result backend "
+            f"({backend!r}), which counting the items of a chord needs; set "
+            "TASKRUN_CELERY_RESULT_BACKEND, for example to a Redis URL"
+        )
 
 
 def _as_spec(item: ItemSpec | tuple[str, str] | tuple[str, str, str | None]) -> ItemSpec:
