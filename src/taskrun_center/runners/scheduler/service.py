@@ -21,7 +21,7 @@ import structlog
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from taskrun_center.errors import InvalidValueError, StorageError, TaskRunError
-from taskrun_center.runners.dispatch import Dispatcher, InlineDispatcher, enqueue_run
+from taskrun_center.runners.dispatch import Dispatcher, enqueue_run, scheduler_dispatcher_for
 from taskrun_center.runners.scheduler.executor import FireTimeExecutor
 from taskrun_center.runners.scheduler.jobs import JobSpec, load_jobs
 from taskrun_center.runners.scheduler.leader import (
@@ -56,7 +56,8 @@ class SchedulerService:
     """One scheduler replica: leader election, APScheduler while leading, the leader record.
 
     ``dispatcher_factory`` builds the dispatcher that executes fired runs; by default they
-    run in the scheduler's own worker threads.
+    run in the scheduler's own worker threads, or on Celery workers when
+    ``TASKRUN_CELERY_ENABLED`` is set.
     """
 
     def __init__(
@@ -67,7 +68,7 @@ class SchedulerService:
         name: str = DEFAULT_LEADER_NAME,
         poll_interval_seconds: float = DEFAULT_POLL_INTERVAL_SECONDS,
         renew_interval_seconds: float = DEFAULT_RENEW_INTERVAL_SECONDS,
-        dispatcher_factory: Callable[[Database], Dispatcher] = InlineDispatcher,
+        dispatcher_factory: Callable[[Database], Dispatcher] = scheduler_dispatcher_for,
     ) -> None:
         self.database = database
         self.jobs = list(jobs)
