@@ -289,3 +289,12 @@ def test_custom_renderer_is_used_for_its_type(
     page = client.get("/runs").text
 
     assert '<p class="sync">42 accounts, &lt;b&gt;synced&lt;/b&gt;</p>' in page
+
+
+def test_api_docs_page_uses_local_assets(client: TestClient) -> None:
+    page = client.get("/api/docs").text
+
+    assert "/api/docs/assets/swagger-ui-bundle.js" in page
+    assert "cdn" not in page.lower()
+    assert client.get("/api/docs/assets/swagger-ui-bundle.js").status_code == 200
+    assert client.get("/api/openapi.json").json()["info"]["title"] == "TaskRun Center"

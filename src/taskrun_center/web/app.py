@@ -14,6 +14,7 @@ from taskrun_center.web.api import health as health_api
 from taskrun_center.web.api import runs as runs_api
 from taskrun_center.web.api import statistics as statistics_api
 from taskrun_center.web.api import tasks as tasks_api
+from taskrun_center.web.api.docs_page import OPENAPI_URL, install_docs_page
 from taskrun_center.web.auth.sessions import SessionCodec
 from taskrun_center.web.context import WebContext
 from taskrun_center.web.errors import install_error_handlers
@@ -48,9 +49,9 @@ def create_app(
     app = FastAPI(
         title="TaskRun Center",
         version="1",
-        docs_url="/api/docs",
+        docs_url=None,
         redoc_url=None,
-        openapi_url="/api/openapi.json",
+        openapi_url=OPENAPI_URL,
     )
     key = _secret_key(secret_key or settings.secret_key)
     context = WebContext(
@@ -63,6 +64,7 @@ def create_app(
     app.state.default_language = context.default_language
     app.state.metrics_registry = build_registry(database)
     install_error_handlers(app)
+    install_docs_page(app)
     for router in (runs_api.router, auth_api.router, tasks_api.router, statistics_api.router,
                    health_api.router):
         app.include_router(router)

@@ -7,6 +7,7 @@ whose message names nothing internal; its traceback goes only to the log.
 
 from __future__ import annotations
 
+import traceback
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -191,6 +192,15 @@ def validation_parameter(error: RequestValidationError, language: str) -> tuple[
     return "request", INVALID_VALUE.render(language)
 
 
+def format_traceback(error: BaseException) -> str:
+    """Format the traceback as plain text, without local variables.
+
+    Passing ``exc_info`` would let a console renderer print each frame's locals, which can hold
+    request data such as passwords, and rendering them costs seconds.
+    """
+    return "".join(traceback.format_exception(error))
+
+
 ErrorPageRenderer = Callable[[Request, int, str, str], Response]
 API_PREFIXES = ("/api/", "/metrics", "/healthz")
 
@@ -219,7 +229,7 @@ async def _handle_taskrun_error(request: Request, error: Exception) -> Response:
     status, message, extra = describe_error(error, language)
     if status >= 500:
         log.error("api_error_unmapped", path=request.url.path, error_code=error.code,
-                  exc_info=error)
+                  traceback=format_traceback(error))
         return _respond(request, 500, message, "INTERNAL_ERROR")
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
     return _respond(request, status, message, error.code, extra=extra, headers=headers)
@@ -247,7 +257,7 @@ async def _handle_http_error(request: Request, error: Exception) -> Response:
 
 async def _handle_unexpected(request: Request, error: Exception) -> Response:
     log.error("api_error_unexpected", path=request.url.path, method=request.method,
-              exc_info=error)
+              traceback=format_traceback(error))
     message = INTERNAL_ERROR.render(request_language(request))
     return _respond(request, 500, message, "INTERNAL_ERROR")
 
