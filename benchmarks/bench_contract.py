@@ -99,7 +99,7 @@ def time_calls(function: Callable[[], object], count: int) -> list[float]:
 
 
 def interleaved(functions: dict[str, Callable[[], object]], count: int) -> dict[str, list[float]]:
-    """Time the functions in turns, so that each sees the same machine load."""
+    """Time the functions in turns, so that each runs under the same machine load."""
     samples: dict[str, list[float]] = {name: [] for name in functions}
     rounds = 10
     for _ in range(rounds):
@@ -131,6 +131,7 @@ def summary_section(count: int) -> list[str]:
     summary = typical_summary()
     size = check_summary(summary, limits=LIMITS, registry=REGISTRY).size_bytes
     invalid = invalid_summary()
+
     samples = interleaved(
         {
             "check_summary (valid)": lambda: check_summary(
@@ -143,6 +144,7 @@ def summary_section(count: int) -> list[str]:
     check_median = percentiles(samples["check_summary (valid)"])[0]
     pydantic_median = percentiles(samples["bare pydantic validation"])[0]
     met = "met" if check_median < TARGET_MICROSECONDS else "NOT met"
+
     lines = [
         f"## check_summary on a typical summary ({size} bytes, {count} calls each)",
         "",
@@ -152,6 +154,7 @@ def summary_section(count: int) -> list[str]:
     for name, values in samples.items():
         median, p95, p99 = percentiles(values)
         lines.append(f"| {name} | {median:.1f} | {p95:.1f} | {p99:.1f} |")
+
     lines += [
         "",
         f"Ratio check_summary / bare pydantic: {check_median / pydantic_median:.1f}x.",

@@ -29,8 +29,8 @@ _HIGHLIGHTS_PATH: JsonPath = ("common", "highlights")
 def serialized_size(summary: Any) -> int:
     """Return the size in bytes of ``summary`` as compact UTF-8 JSON, the form that is stored.
 
-    pydantic-core's serializer is used because it is several times faster than ``json.dumps``;
-    both write the same text except for the exponent of very small floats (``1e-7`` against
+    pydantic-core's serializer is used because it is several times faster than ``json.dumps``.
+    Both write the same text except for the exponent of very small floats (``1e-7`` against
     ``1e-07``).
     """
     try:

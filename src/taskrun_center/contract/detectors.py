@@ -33,22 +33,23 @@ class Detector:
     ``text_scan`` tries a pattern only where a match can start: at most ``reach_before``
     characters before an occurrence of one of ``anchors`` (lowercase literals every match
     contains), or inside a run of digits for the ``digits`` detectors. A pattern keeps its
-    look-behind, which sees the real text before the position tried.
+    look-behind, which reads the real text before the position tried.
     """
 
     kind: str
     rule: str
     pattern: re.Pattern[str]
     label: Text
-    # The group that holds the secret itself; only that span is masked (0: the whole match).
+    # The group that contains the secret itself. Only that span is masked (0: the whole match).
     group: int = 0
     # Extra check on a match (check digit, Luhn, placeholder); a False result means no finding.
     accept: Callable[[re.Match[str]], bool] | None = None
     anchors: tuple[str, ...] = ()
     # How many characters before an anchor occurrence a match may start.
     reach_before: int = 0
-    # Characters a match may start with before its anchor; when set, only the start of the run
-    # of these characters that ends at the anchor is tried (the look-behind rules out the rest).
+    # Characters a match may start with before its anchor. When set, only the start of the run
+    # of these characters that ends at the anchor is tried, because the look-behind rules out
+    # every other start.
     run_before: frozenset[str] | None = None
     digits: bool = False
     # The pattern starts with a literal, so CPython searches the whole text quickly.
@@ -198,8 +199,8 @@ DETECTORS: tuple[Detector, ...] = (
     Detector(
         "aws_access_key_id",
         _SECRET,
-        # Starts with the literal "A" (no look-behind) so that the scan of the whole text is fast;
-        # the character before the match is checked in accept.
+        # Starts with the literal "A" (no look-behind) so that the scan of the whole text is fast.
+        # The character before the match is checked in accept.
         re.compile(r"A(?:KIA|SIA|BIA|CCA|GPA|IDA|ROA|IPA|NPA|NVA|PKA)[A-Z0-9]{16}(?![A-Za-z0-9])"),
         Text("AWS 访问密钥 ID", "AWS access key id"),
         accept=_starts_word,

@@ -1,4 +1,4 @@
-"""A fast first pass over a summary: is everything plainly fine?
+"""A fast first pass that accepts a plainly valid summary.
 
 ``check_summary`` runs on every summary write, and most summaries are valid. This pass walks the
 summary once without building JSON paths, and returns a plain-JSON copy and its strings when

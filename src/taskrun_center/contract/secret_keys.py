@@ -11,8 +11,8 @@ secret words, and ``key`` alone is not one either.
 A key that names a secret may still be fine, depending on its value:
 
 1. A *describing* key, whose last word is one of ``DESCRIBING_WORDS`` (``token_type``,
-   ``secret_name``, ``access_key_id``, ``tokens_total``, ``token_count_limit``), says something
-   about a secret rather than holding one. Any value is accepted under the key rule.
+   ``secret_name``, ``access_key_id``, ``tokens_total``, ``token_count_limit``), describes
+   a secret rather than containing one. Any value is accepted under the key rule.
 2. Any key accepts a value that cannot carry a secret: null, a boolean, an empty string, list or
    object, or a string made only of ``*`` (a masked value).
 3. A number is accepted unless the key ends with a singular secret term (``password``,
@@ -81,7 +81,7 @@ _SEPARATORS = re.compile(r"[^A-Za-z0-9]+")
 
 @dataclass(frozen=True, slots=True)
 class KeyVerdict:
-    """How the key-name rule judges one key, before looking at its value."""
+    """Verdict of the key-name rule on one key, before its value is looked at."""
 
     names_secret: bool
     describing: bool = False

@@ -15,11 +15,18 @@ from dataclasses import dataclass
 
 from taskrun_center.contract.detectors import DETECTORS, Detector
 
-# ASCII digits become "0", the separators a phone or card number may contain stay as they are,
-# and every other byte (UTF-8 continuation bytes included) becomes "x".
-_DIGIT_TABLE = bytes(
-    ord("0") if 48 <= byte <= 57 else byte if byte in b" +-" else ord("x") for byte in range(256)
-)
+
+def _digit_table() -> bytes:
+    # ASCII digits become "0" and the separators a phone or card number may contain stay as they
+    # are. Every other byte, UTF-8 continuation bytes included, becomes "x".
+    table = bytearray(b"x" * 256)
+    table[ord("0") : ord("9") + 1] = b"0" * 10
+    for separator in b" +-":
+        table[separator] = separator
+    return bytes(table)
+
+
+_DIGIT_TABLE = _digit_table()
 # Eleven digits, the shortest number a digit detector reports, with optional single separators.
 _DIGIT_RUN = re.compile(rb"0(?:[ -]?0){10,}")
 # A digit run may be preceded by "+86 " and followed by a check letter "X" and one more character
@@ -42,12 +49,12 @@ def scan_text(text: str) -> list[Finding]:
     """Return the findings of all detectors in ``text``, without overlaps, in detector order."""
     scanner = _Scanner(text)
     findings: list[Finding] = []
-    taken = _Spans()
+    claimed = _Spans()
     for detector in DETECTORS:
         for match in scanner.matches(detector):
             if detector.accept is not None and not detector.accept(match):
                 continue
-            if not taken.add(match.start(), match.end()):
+            if not claimed.add(match.start(), match.end()):
                 continue
             start, end = match.span(detector.group)
             findings.append(Finding(detector, match.start(), start, end))
@@ -74,8 +81,8 @@ class _Scanner:
     def __init__(self, text: str) -> None:
         self.text = text
         self.lowered = text.lower()
-        # lower() changes the length of a few characters (İ); anchor offsets would then not line
-        # up with the text, so such a text is searched whole.
+        # lower() changes the length of a few characters (İ). Anchor offsets would then not
+        # line up with the text, so such a text is searched whole.
         self.aligned = len(self.lowered) == len(text)
         self._digit_windows: list[tuple[int, int]] | None = None
 
@@ -140,8 +147,8 @@ class _Scanner:
         for match in _DIGIT_RUN.finditer(mapped):
             start, end = match.span()
             if not ascii_only:
-                # A run holds only ASCII, so its length is the same in bytes and characters;
-                # only its start needs converting, counted on from the previous run.
+                # A run contains only ASCII, so its length is the same in bytes and characters.
+                # Only its start needs converting, counted on from the previous run.
                 char_offset += len(raw[byte_offset:start].decode("utf-8", "surrogatepass"))
                 byte_offset = start
                 start, end = char_offset, char_offset + (end - start)

@@ -100,7 +100,7 @@ def _check_quickly(
 
 
 def _plain_size(summary: dict[str, Any]) -> int | None:
-    """Return the stored size, or None when a string holds a NUL or an unpaired surrogate."""
+    """Return the stored size, or None when a string contains NUL or an unpaired surrogate."""
     try:
         text = to_json(summary)
     except PydanticSerializationError:

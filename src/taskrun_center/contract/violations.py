@@ -68,13 +68,13 @@ def format_path(segments: Iterable[PathSegment], root: str = "$") -> str:
         if isinstance(segment, int):
             parts.append(f"[{segment}]")
             continue
-        shown = mask_text(segment[:_MAX_KEY_SHOWN]).value
+        displayed = mask_text(segment[:_MAX_KEY_SHOWN]).value
         if len(segment) > _MAX_KEY_SHOWN:
-            shown += "…"
-        if _PLAIN_KEY.match(shown):
-            parts.append(f".{shown}")
+            displayed += "…"
+        if _PLAIN_KEY.match(displayed):
+            parts.append(f".{displayed}")
         else:
-            parts.append("[" + _quote(shown) + "]")
+            parts.append("[" + _quote(displayed) + "]")
     return "".join(parts)
 
 
@@ -144,9 +144,9 @@ def raise_if_any(violations: Sequence[Violation], *, task_key: str | None = None
         SummaryValidationError: with at most MAX_VIOLATIONS violations; the rest are counted.
     """
     if violations:
-        kept = list(violations[:MAX_VIOLATIONS])
+        listed = list(violations[:MAX_VIOLATIONS])
         raise SummaryValidationError(
-            kept, task_key=task_key, omitted=len(violations) - len(kept)
+            listed, task_key=task_key, omitted=len(violations) - len(listed)
         )
 
 
