@@ -7,7 +7,7 @@ from typing import Any
 import structlog
 
 from taskrun_center.contract import default_registry
-from taskrun_center.errors import TaskRunError, UnknownTaskTypeError
+from taskrun_center.errors import InvalidQueryError, TaskRunError, UnknownTaskTypeError
 from taskrun_center.web.api.schemas import MetricDefinitionData, TaskTypeData
 from taskrun_center.web.auth.accounts import Principal
 from taskrun_center.web.context import WebContext
@@ -69,7 +69,9 @@ def start_run_now(
 
     Raises:
         TaskNotRunnable: no task with this key is loaded in this server.
+        InvalidQueryError: ``arguments`` do not fit the task's signature (``arguments``).
     """
+    from taskrun_center.runners import TaskArgumentsError
     from taskrun_center.runners.dispatch import enqueue_run
 
     if task_key not in runnable_task_keys():
@@ -84,9 +86,11 @@ def start_run_now(
         )
     except UnknownTaskTypeError as error:
         raise TaskNotRunnable(task_key=task_key) from error
-    except TaskRunError:
+    except TaskArgumentsError as error:
+        raise InvalidQueryError("arguments", str(error)) from error
+    except TaskRunError as error:
         log.error("run_now_failed", task_key=task_key, username=principal.username,
-                  exc_info=True)
+                  error_code=error.code, error=str(error))
         raise
     log.info("run_now_queued", run_id=run_id, task_key=task_key, username=principal.username)
     return run_id
