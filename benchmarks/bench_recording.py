@@ -81,8 +81,8 @@ def _measure(
 def main(scale: str) -> str:
     """Measure and return the Markdown report."""
     samples = SCALES[scale]
-    # Log lines at WARNING and above only, as a quiet production process would; the INFO lines
-    # of each run (started, finished) would otherwise be rendered to the terminal and timed.
+    # Log lines at WARNING and above only, as a quiet production process would. Otherwise the
+    # INFO lines of each run (started, finished) would be rendered to the terminal and timed.
     configure_logging(level="WARNING")
     with tempfile.TemporaryDirectory(prefix="taskrun-bench-recording-") as folder:
         url = f"sqlite:///{Path(folder) / 'bench.db'}"

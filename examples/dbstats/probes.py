@@ -21,7 +21,7 @@ LARGEST_TABLES = 5
 
 @dataclass
 class DatabaseStats:
-    """What one probe found."""
+    """Size and tables of one database, as one probe measured them."""
 
     backend: str
     size_bytes: int

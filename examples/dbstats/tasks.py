@@ -1,7 +1,7 @@
 """The ``dbstats_collect`` task: one item per database, a skip when there is nothing to do.
 
 A database that cannot be read (a missing file, a corrupt file, an unreachable server) fails
-its own item with the reason; the other databases are still measured, and the run ends as
+its own item with the reason. The other databases are still measured, and the run ends as
 ``completed_with_errors``.
 """
 

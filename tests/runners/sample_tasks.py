@@ -55,7 +55,7 @@ async def sample_async(ctx: RunContext, *, count: int = 2) -> None:
 
 @task(key="sample_skip", name_zh="跳过示例", name_en="Skip sample", category="sample")
 def sample_skip(ctx: RunContext) -> TaskResult:
-    """Do nothing and say why."""
+    """Do nothing and return the skip reason."""
     return ctx.skip("nothing to sync today")
 
 

@@ -1,10 +1,14 @@
 """``taskrun up``: start the product on one machine, ready to use.
 
-Steps: apply migrations; declare the built-in tasks and the task modules (the example app when
-none is configured and ``examples/dbstats`` is in the working directory); start the scheduler;
-run one round of every declared task that needs no arguments, plus the example on the product's
-own database; then serve the console (``taskrun_center.web.server``) until Ctrl-C. ``--once``
-stops after the round.
+Steps, in order:
+
+1. Apply the migrations.
+2. Declare the built-in tasks and the task modules. When none is configured and
+   ``examples/dbstats`` is in the working directory, the example app is loaded.
+3. Start the scheduler.
+4. Run one round of every declared task that needs no arguments, plus the example on the
+   product's own database.
+5. Serve the console (``taskrun_center.web.server``) until Ctrl-C; ``--once`` stops before.
 """
 
 from __future__ import annotations
@@ -143,7 +147,7 @@ def _task_modules(given: list[str] | None) -> list[str]:
 
 
 def _example_present() -> bool:
-    # The example app ships in the repository, not in the installed package; it is used when
+    # The example app ships in the repository, not in the installed package. It is used when
     # taskrun up runs from a checkout (scripts/start does) and nothing else is configured.
     return (Path.cwd() / "examples" / "dbstats" / "__init__.py").is_file()
 

@@ -67,8 +67,8 @@ class ItemRecorder:
 class RunContext:
     """What a running task uses to record its work; one per run, used from one thread.
 
-    Create it through ``run_task`` or ``record_run``. ``result`` holds the final summary parts;
-    a task may set it instead of returning a ``TaskResult``.
+    Create it through ``run_task`` or ``record_run``. A task may set ``result`` to its final
+    ``TaskResult`` instead of returning one.
     """
 
     def __init__(
@@ -271,10 +271,6 @@ class RunContext:
         if stored:
             self.last_valid_summary = summary
         return stored
-
-    def mark_cancelled_seen(self) -> None:
-        """Record that the run is known to be cancelled (thread-safe)."""
-        self._cancelled.set()
 
 
 def _as_spec(item: ItemLike) -> ItemSpec:

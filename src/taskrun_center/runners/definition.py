@@ -1,9 +1,9 @@
 """Declaring tasks: the ``task`` decorator, ``TaskDefinition`` and the table of declared tasks.
 
 Declaring a task registers its task type (key, names, category, ``ext.data`` model, metric
-definitions) in the contract's registry, so its summaries are checked against that type, and
-records the function under the same key so that ``run_task``, the scheduler, the CLI and the
-console can start it by key.
+definitions) in the contract's registry, so its summaries are checked against that type. It
+also records the function under the same key, so that ``run_task``, the scheduler, the CLI and
+the console can start it by key.
 """
 
 from __future__ import annotations

@@ -22,8 +22,9 @@ def describe_error(error: BaseException) -> str:
 def masked_traceback(error: BaseException) -> str:
     """Return the traceback of ``error`` for the log, with its message line masked.
 
-    The frames show file names, line numbers and source lines, which carry no runtime values;
-    the exception's message, which can, goes through the same masking as stored messages.
+    The frames show file names, line numbers and source lines, which carry no runtime values.
+    The exception's message can carry them, so it goes through the same masking as stored
+    messages.
     """
     frames = "".join(traceback.format_tb(error.__traceback__))
     return f"Traceback (most recent call last):\n{frames}{describe_error(error)}"

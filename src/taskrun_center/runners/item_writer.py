@@ -1,13 +1,13 @@
 """Background writer of a run's item events: several events per short transaction.
 
-The task's thread only appends events to a buffer, so recording an item costs it microseconds;
-a writer thread stores them through the write service in batches, in order. A batch is one
+The task's thread only appends events to a buffer, so recording an item costs it microseconds.
+A writer thread stores them through the write service in batches. A batch is one
 transaction, so a crash loses at most the events not yet written (``LINGER_SECONDS`` of work
 plus the batch in flight) and everything before them stays recorded.
 
-A terminal status is final, so when the run is cancelled while events are still queued, the
-queued changes are refused and those items stay cancelled, even if the task finished them just
-before the cancellation.
+A terminal status is final. When the run is cancelled while events are still queued, the write
+service ignores the queued changes, so those items stay cancelled even if the task finished them
+just before the cancellation.
 """
 
 from __future__ import annotations
@@ -59,8 +59,8 @@ class ItemEvent:
 class ItemWriter:
     """Store item events of one run from a background thread.
 
-    ``on_refused`` is called (from the writer thread) when the write service refuses a change
-    because the item is already terminal, which happens when the run was cancelled.
+    ``on_item_ended_run`` is called from the writer thread when the write service leaves an
+    item unchanged because it is already terminal, which happens when the run was cancelled.
     """
 
     def __init__(
@@ -69,12 +69,12 @@ class ItemWriter:
         run_id: str,
         task_key: str,
         *,
-        on_refused: Callable[[], None] | None = None,
+        on_item_ended_run: Callable[[], None] | None = None,
     ) -> None:
         self.database = database
         self.run_id = run_id
         self.task_key = task_key
-        self._on_refused = on_refused
+        self._on_item_ended_run = on_item_ended_run
         self._buffer: list[ItemEvent] = []
         self._in_flight = 0
         self._flush_waiters = 0
@@ -154,8 +154,8 @@ class ItemWriter:
                 self._write_batch(batch)
                 return
             except StorageError as error:
-                # A locked SQLite file or a dropped connection passes; give up only when the
-                # run is ending and the database still refuses, so finalizing cannot hang.
+                # A locked SQLite file or a dropped connection passes, so retry. Give up only
+                # when the run is ending and the database still fails, so finalizing cannot hang.
                 self._log.warning(
                     "item_batch_write_failed", events=len(batch), attempt=attempt, error=str(error)
                 )
@@ -187,9 +187,9 @@ class ItemWriter:
 
     def _write_batch(self, batch: Sequence[ItemEvent]) -> None:
         # Within one transaction the order between different items does not matter to
-        # readers, so the batch is regrouped: declarations in one init_items call, starts of
-        # items still running at the end of the batch, completions in one complete_items
-        # call, then failures. The start of an item that also ends in the batch is skipped.
+        # readers, so the batch is regrouped. Declarations go in one init_items call and
+        # completions in one complete_items call; starts and failures follow one by one.
+        # The start of an item that also ends in the batch is skipped.
         declared = [
             ItemSpec(event.item_type, event.item_key, event.item_name)
             for event in batch
@@ -212,19 +212,19 @@ class ItemWriter:
         ]
         failures = [event for event in batch if event.kind == "fail"]
 
-        refused = 0
+        unchanged = 0
         with self.database.transaction("record items") as session:
             service = TaskRunsWriteService(session)
             if declared:
                 service.init_items(self.run_id, declared)
             for event in starts:
-                refused += not service.start_item(self.run_id, event.item_type, event.item_key)
+                unchanged += not service.start_item(self.run_id, event.item_type, event.item_key)
             if completions:
-                refused += len(completions) - service.complete_items(self.run_id, completions)
+                unchanged += len(completions) - service.complete_items(self.run_id, completions)
             for event in failures:
-                refused += not _fail(service, self.run_id, event)
-        if refused and self._on_refused is not None:
-            self._on_refused()
+                unchanged += not _fail(service, self.run_id, event)
+        if unchanged and self._on_item_ended_run is not None:
+            self._on_item_ended_run()
 
 
 def _fail(service: TaskRunsWriteService, run_id: str, event: ItemEvent) -> bool:

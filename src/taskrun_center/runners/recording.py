@@ -113,7 +113,7 @@ class RunRecorder:
             if recorder_ref:
                 recorder_ref[0].context.request_status_check()
 
-        writer = ItemWriter(database, run.run_id, task_key, on_refused=on_run_ended)
+        writer = ItemWriter(database, run.run_id, task_key, on_item_ended_run=on_run_ended)
         context = RunContext(
             database=database,
             run_id=run.run_id,
@@ -302,8 +302,8 @@ def record_run(
 ) -> Iterator[RunContext]:
     """Record the code inside the ``with`` block as one run of ``task_key``.
 
-    Set ``ctx.result`` to a ``TaskResult`` for the final summary; without one the summary
-    holds the item counts. An exception marks the run failed and propagates;
+    Set ``ctx.result`` to a ``TaskResult`` for the final summary. Without one, the summary
+    contains the item counts. An exception marks the run failed and propagates;
     ``RunCancelledError`` ends the block quietly and the run stays cancelled. Names and
     category default to the registered task type, else to the key and ``other``.
 

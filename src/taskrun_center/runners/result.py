@@ -1,4 +1,4 @@
-"""What a task returns: the parts of its final summary, and the outcome of a run."""
+"""Task results (the parts of a final summary) and run outcomes."""
 
 from __future__ import annotations
 
@@ -50,7 +50,7 @@ class TaskResult:
 
 @dataclass(frozen=True)
 class RunOutcome:
-    """How a run ended: its id, final status and the stored error message, if any."""
+    """The end of a run: its id, final status and the stored error message, if any."""
 
     run_id: str
     task_key: str

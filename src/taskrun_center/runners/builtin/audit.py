@@ -1,6 +1,6 @@
 """``task_runs_audit``: check every stored run and item against the contract.
 
-The summary holds the counts (one metric per violated rule, up to the metric cap); the
+The summary contains the counts, with one metric per violated rule up to the metric cap. The
 offending run_ids go to one item per rule, in its details, never to the summary. Findings do
 not fail the run: the audit did its work, and its metrics turn red.
 """
@@ -108,7 +108,10 @@ def _metrics(result: AuditResult, language: str) -> list[dict[str, Any]]:
     }
     metrics: list[dict[str, Any]] = []
     for definition in METRICS:
-        tone = definition.tone.value if definition.tone else ("danger" if total else "success")
+        if definition.tone is not None:
+            tone = definition.tone.value
+        else:
+            tone = "danger" if total else "success"
         metrics.append(
             {
                 "key": definition.key,

@@ -155,8 +155,8 @@ class StreamPump:
         *lines, self._partial = data.split(b"\n")
         for line in lines:
             self._take_line(line)
-        # A line longer than the read chunk is kept only up to the cap; the rest is dropped
-        # from the tail (it was passed through in full).
+        # The tail keeps only the start of a line longer than the read chunk. The terminal
+        # got the whole line.
         if len(self._partial) > READ_CHUNK_BYTES:
             self._take_line(self._partial)
             self._partial = b""

@@ -35,7 +35,7 @@ POLL_SECONDS = 0.2
 
 @dataclass
 class CommandResult:
-    """What happened to one command."""
+    """The outcome of one command: exit status, signal, output tails and metric lines."""
 
     exit_code: int
     duration_ms: int

@@ -2,7 +2,7 @@
 
 The item ``command/<program>`` stores the exit status, duration, terminating signal, the
 masked command line and the last lines of stdout and stderr (masked and capped). The summary
-holds the exit status, the duration and the metrics the command printed as
+contains the exit status, the duration and the metrics the command printed as
 ``::taskrun metric`` lines; ``ext.data`` is ``{"runner": "exec", "command", "exit_code",
 "signal"}``.
 """

@@ -1,4 +1,4 @@
-"""An APScheduler executor that tells each job the fire time it runs for.
+"""An APScheduler executor that passes each job the fire time it runs for.
 
 APScheduler 3 calls a job's function without its scheduled time. The scheduler derives each
 run's id from the job id and that time, so that a fire time can start at most one run even when

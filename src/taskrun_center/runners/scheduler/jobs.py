@@ -37,8 +37,8 @@ from taskrun_center.runners.definition import TaskTable, default_tasks
 from taskrun_center.runners.errors import SchedulerConfigError
 
 # A run that could not start on time (the scheduler was down or busy) still starts when it is
-# at most this late; a later one is skipped and logged. Coalescing turns several missed
-# fire times of one job into a single run.
+# at most this late. A later one is skipped and logged. Coalescing turns several missed fire
+# times of one job into a single run.
 DEFAULT_MISFIRE_GRACE_SECONDS = 300
 DEFAULT_TIMEZONE = "UTC"
 INTERVAL_ORIGIN = datetime(2000, 1, 1, tzinfo=UTC)
@@ -85,8 +85,8 @@ class JobSpec:
         return f"every {self.interval_seconds} s"
 
 
-# Built-in maintenance: the reaper often, because a crashed worker's run should not look
-# "running" for long; purge and audit once a day at a quiet hour (UTC).
+# The reaper runs often, because a crashed worker's run should not look "running" for long.
+# Purge and audit run once a day at a quiet hour (UTC).
 DEFAULT_JOBS = (
     JobSpec(job_id="task_runs_reap", task_key="task_runs_reap", interval_seconds=300),
     JobSpec(job_id="task_runs_purge", task_key="task_runs_purge", cron="30 3 * * *"),
@@ -103,10 +103,9 @@ def load_jobs(
     """Return the enabled jobs: the defaults and ``extra_jobs``, replaced or extended by the file.
 
     Raises:
-        SchedulerConfigError: the file is unreadable or not TOML, or an entry is invalid
+        SchedulerConfigError: the file is unreadable or not TOML, or entries are invalid
             (unknown task key, bad cron expression, bad interval, unknown field, arguments
-            that do not fit the task); the message names the entry. Every invalid entry is
-            listed, not only the first.
+            that do not fit the task). The message names every invalid entry.
     """
     source = str(config_path or "default jobs")
     jobs = {job.job_id: job for job in (*DEFAULT_JOBS, *extra_jobs)}

@@ -7,7 +7,7 @@ dies, so a waiting replica acquires it at its next attempt.
 
 The record in ``scheduler_leader`` is for people (``taskrun scheduler status``): holder host,
 pid, since when, an epoch that grows by one at every takeover, and the jobs' next fire times.
-Only the lock decides who leads; the record is written by whoever holds it.
+Only the lock decides who leads, and only the process holding the lock writes the record.
 """
 
 from __future__ import annotations
@@ -70,7 +70,7 @@ class LeaderLock(Protocol):
     """A lock that at most one process holds, released by the system when that process dies."""
 
     def try_acquire(self) -> bool:
-        """Take the lock if it is free; never waits."""
+        """Take the lock if it is free and return whether this process has it, without waiting."""
         ...
 
     def is_held(self) -> bool:
@@ -117,7 +117,7 @@ class PostgresAdvisoryLock:
         if self._connection is None:
             return False
         try:
-            # The lock lives as long as the session; a session that still answers holds it.
+            # A session-level lock lasts as long as the session, so a live session still has it.
             self._connection.scalar(text("SELECT 1"))
         except SQLAlchemyError as error:
             logger.warning("leader_lock_connection_lost", error=str(error).splitlines()[0])

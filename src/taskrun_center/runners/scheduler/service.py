@@ -1,11 +1,11 @@
 """The scheduler process: wait for leadership, then fire jobs while leading.
 
 Every replica runs the same loop. A replica that does not lead tries the leader lock every
-``poll_interval_seconds``; the leader checks that it still holds the lock and refreshes its
-record every ``renew_interval_seconds``. APScheduler runs only in the leader, and stops when
-the lock is lost, so two replicas never fire jobs at the same time for longer than one check.
-Even then a fire time starts at most one run: its run_id is derived from the job id and the
-fire time, and run_ids are unique in the database.
+``poll_interval_seconds``. The leader checks at the same pace that it still holds the lock,
+and refreshes its record every ``renew_interval_seconds``. APScheduler runs only in the leader
+and stops when the lock is lost, so two replicas never fire jobs at the same time for longer
+than one check. Even then a fire time starts at most one run, because its run_id is derived
+from the job id and the fire time, and run_ids are unique in the database.
 """
 
 from __future__ import annotations
@@ -55,7 +55,7 @@ def scheduled_run_id(name: str, job_id: str, scheduled_at: datetime) -> str:
 class SchedulerService:
     """One scheduler replica: leader election, APScheduler while leading, the leader record.
 
-    ``dispatcher_factory`` builds the dispatcher that executes fired runs; by default they
+    ``dispatcher_factory`` builds the dispatcher that executes fired runs. By default they
     run in the scheduler's own worker threads, or on Celery workers when
     ``TASKRUN_CELERY_ENABLED`` is set.
     """
