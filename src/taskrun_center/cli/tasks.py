@@ -44,6 +44,16 @@ _MODULE_HELP = Text(
     "Extra module that declares tasks (dotted name), repeatable; added to TASKRUN_TASK_MODULES.",
 )
 _FORMAT_HELP = Text("输出格式：text 或 json。", "Output format: text or json.")
+_ENQUEUE_HELP = Text(
+    "不在当前进程运行：创建等待中的运行并发送给 Celery 工作进程（TASKRUN_CELERY_BROKER_URL），"
+    "输出 run_id 后立即返回。",
+    "Do not run it here: create the pending run, send it to the Celery workers "
+    "(TASKRUN_CELERY_BROKER_URL), print its run_id and return at once.",
+)
+_RUN_ENQUEUED = Text(
+    "运行 {run_id} 已发送给 Celery 工作进程，状态：等待中",
+    "Run {run_id} was sent to the Celery workers; status: pending",
+)
 _BAD_ARG = Text(
     "参数 {value!r} 无效：应为 key=value 形式。",
     "Invalid argument {value!r}: use the form key=value.",
@@ -111,6 +121,7 @@ def list_tasks(task_module: TaskModuleOption = None, output_format: FormatOption
 
 def run(
     task_key: Annotated[str, typer.Argument(help=_TASK_KEY_HELP.render(cli_language()))],
+    *,
     arg: Annotated[
         list[str] | None,
         typer.Option("--arg", help=_ARG_HELP.render(cli_language()), show_default=False),
@@ -118,11 +129,17 @@ def run(
     task_module: TaskModuleOption = None,
     database_url: DatabaseUrlOption = None,
     output_format: FormatOption = "text",
+    enqueue: Annotated[
+        bool, typer.Option("--enqueue", help=_ENQUEUE_HELP.render(cli_language()))
+    ] = False,
 ) -> None:
     """Run ``task_key`` now and exit 0 when its run completed, 1 otherwise."""
     _check_format(output_format)
     arguments = parse_arguments(arg or [])
     load_tasks(task_module)
+    if enqueue:
+        _enqueue_on_celery(task_key, arguments, database_url, output_format)
+        return
     from taskrun_center.runners import run_task
     from taskrun_center.runners.recording import database_for
 
@@ -153,6 +170,32 @@ def run(
         if outcome.error_message:
             stdout.print(outcome.error_message, highlight=False, markup=False)
     raise typer.Exit(EXIT_OK if outcome.status == RunStatus.COMPLETED else EXIT_FAILED)
+
+
+def _enqueue_on_celery(
+    task_key: str, arguments: dict[str, Any], database_url: str | None, output_format: str
+) -> None:
+    from taskrun_center.runners.celery import CeleryDispatcher
+    from taskrun_center.runners.dispatch import enqueue_run
+    from taskrun_center.runners.recording import database_for
+
+    try:
+        run_id = enqueue_run(
+            task_key,
+            database=database_for(resolve_database_url(database_url)),
+            dispatcher=CeleryDispatcher(),
+            trigger_source=TriggerSource.CLI,
+            arguments=arguments,
+        )
+    except (UnknownTaskTypeError, ConfigurationError) as error:
+        fail(str(error), EXIT_USAGE)
+    except Exception as error:
+        # TaskRunError from the database, or the broker's error; the run is marked failed.
+        fail(str(error), EXIT_FAILED)
+    if output_format == "json":
+        print_json({"run_id": run_id, "task_key": task_key, "status": RunStatus.PENDING.value})
+    else:
+        stdout.print(tr(_RUN_ENQUEUED, run_id=run_id), highlight=False)
 
 
 def parse_arguments(pairs: list[str]) -> dict[str, Any]:
