@@ -29,7 +29,7 @@ from taskrun_center.storage.types import utcnow
 
 TARGET_RATIO = 3.0
 TASK_KEY = "bench_lifecycle"
-SCALES = {"smoke": (300, 1), "full": (10_000, 3)}  # items per run, repeats per side
+SCALES = {"smoke": (300, 1), "full": (10_000, 5)}  # items per run, repeats per side
 
 
 @dataclass
