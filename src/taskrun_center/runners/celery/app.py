@@ -2,7 +2,7 @@
 
 ``create_app`` builds an application from the ``TASKRUN_CELERY_*`` settings; ``install`` adds
 the TaskRun Center tasks to an application the user already has. Either way the worker imports
-the modules that declare TaskRun tasks before it forks, so every worker process knows them.
+the modules that declare TaskRun tasks before it forks, so every worker process has them declared.
 """
 
 from __future__ import annotations

@@ -73,7 +73,7 @@ def item_handler(task_key: str, *, finalizer: Finalizer | None = None) -> Callab
     The handler is called as ``handler(item, **arguments)`` with an ``ItemRecorder``; it
     fills ``item.metrics`` and ``item.details``, and raises or calls ``item.fail`` to fail the
     item. ``finalizer``, called as ``finalizer(counts, **arguments)`` with the ``ItemCounts``
-    of the run, may return a ``TaskResult`` for the final summary; without it the summary holds
+    of the run, may return a ``TaskResult`` for the final summary; without it the summary contains
     the item counts. Declare it in a module every worker imports (``TASKRUN_TASK_MODULES``).
     """
 
