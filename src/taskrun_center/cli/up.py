@@ -215,7 +215,8 @@ def _print_round(outcomes: list[Any]) -> None:
     table = Table(*(tr(column) for column in _COLUMNS), title=tr(_ROUND))
     for outcome in outcomes:
         status = outcome.status.label_en if english else outcome.status.label_zh
-        table.add_row(outcome.task_key, status, outcome.run_id, outcome.error_message or "")
+        message = outcome.error_message or outcome.skip_reason or ""
+        table.add_row(outcome.task_key, status, outcome.run_id, message)
     stdout.print(table)
 
 

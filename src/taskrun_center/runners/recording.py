@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import replace
 from typing import Any
 
 import structlog
@@ -154,7 +155,8 @@ class RunRecorder:
         if final is None:
             return self._outcome_of_ended_run()
         self._log.info("task_finished", status=str(final), **self._count_fields())
-        return self._outcome(RunStatus(final), error_message)
+        outcome = self._outcome(RunStatus(final), error_message)
+        return replace(outcome, skip_reason=_skip_reason(summary))
 
     def finish_cancelled(self) -> RunOutcome:
         """End the task of a run that was cancelled; the run keeps the status ``cancelled``."""
@@ -249,6 +251,13 @@ class RunRecorder:
     def _count_fields(self) -> dict[str, int]:
         counts = self.context.counts
         return {"items_completed": counts.completed, "items_failed": counts.failed}
+
+
+def _skip_reason(summary: dict[str, Any] | None) -> str | None:
+    if summary is None:
+        return None
+    reason = summary.get("common", {}).get("flags", {}).get("skip_reason")
+    return str(reason) if reason else None
 
 
 def _join(first: str | None, second: str) -> str:

@@ -58,6 +58,7 @@ class RunOutcome:
     error_message: str | None = None
     items_completed: int = 0
     items_failed: int = 0
+    skip_reason: str | None = None
 
     @property
     def succeeded(self) -> bool:

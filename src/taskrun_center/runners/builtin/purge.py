@@ -85,7 +85,8 @@ def purge_task(
         "duration_seconds": round(result.duration_seconds, 3),
     }
     if result.runs == 0:
-        reason = NOTHING_OLD_ENOUGH.render(language, cutoff=cutoff, days=days, keep=keep)
+        shown = f"{result.cutoff:%Y-%m-%d %H:%M} UTC" if result.cutoff else "-"
+        reason = NOTHING_OLD_ENOUGH.render(language, cutoff=shown, days=days, keep=keep)
         return TaskResult.skip(reason, metrics=metrics, ext_data=data)
     highlight = PURGED.render(language, runs=result.runs, items=result.items)
     return TaskResult(metrics=metrics, highlights=[highlight], ext_data=data)
