@@ -6,7 +6,12 @@ import copy
 
 import pytest
 
-from taskrun_center.contract import SummaryValidationError, check_summary, validate_summary
+from taskrun_center.contract import (
+    SummaryValidationError,
+    TaskRunSummaryV1,
+    check_summary,
+    validate_summary,
+)
 from tests.contract.factories import DOCUMENTED_SHAPE, envelope
 
 
@@ -185,3 +190,28 @@ def test_error_text_names_rule_and_path_only() -> None:
     assert "hunter2" not in str(caught.value)
     assert "hunter2" not in caught.value.message("en")
     assert "hunter2" not in caught.value.message("zh-CN")
+
+
+def test_envelope_model_instance_accepted() -> None:
+    model = TaskRunSummaryV1.model_validate(
+        envelope(common__metrics=[{"key": "rows", "label": "行数", "value": 3, "tone": "info"}])
+    )
+
+    summary = validate_summary(model)
+
+    assert summary["common"]["metrics"] == [
+        {"key": "rows", "label": "行数", "value": 3, "unit": None, "tone": "info"}
+    ]
+
+
+def test_ten_thousand_levels_in_python_rejected() -> None:
+    deep: list[object] = []
+    for _ in range(10_000):
+        deep = [deep]
+
+    metric_rules = rules_of(envelope(common__metrics=[{"key": "a", "label": "A", "value": deep}]))
+    input_rules = rules_of(envelope(common__inputs={"deep": deep}))
+
+    assert "json.too_deep" in metric_rules
+    assert "json.too_deep" in input_rules
+    assert "capacity.depth" in input_rules

@@ -56,3 +56,14 @@ def test_json_strings_masked_anywhere() -> None:
 
     assert result.value == {"log": ["ok", f"mail {MASK}"], "n": 1}
     assert result.count == 1
+
+
+def test_json_nested_too_deep_masked_whole() -> None:
+    deep: list[object] = []
+    for _ in range(10_000):
+        deep = [deep]
+
+    result = mask_json({"data": deep, "note": "ok"})
+
+    assert result.value["note"] == "ok"
+    assert result.count == 1

@@ -24,11 +24,15 @@ _COMMON = -2
 _SCOPE = -3
 _EXT = -4
 _HIGHLIGHTS = -5
+_METRICS = -6
+# Inside a metric, flags or scope.time: a valid envelope has no container here.
+_NESTED = -7
 _CHILD_ZONES = {
     (_TOP, "common"): _COMMON,
     (_TOP, "ext"): _EXT,
     (_COMMON, "inputs"): 1,
     (_COMMON, "scope"): _SCOPE,
+    (_COMMON, "metrics"): _METRICS,
     (_COMMON, "highlights"): _HIGHLIGHTS,
     (_SCOPE, "target"): 1,
     (_EXT, "data"): 1,
@@ -69,6 +73,8 @@ class _QuickWalk:
 
     def copy(self, value: Any, zone: int) -> Any:
         kind = type(value)
+        if zone == _NESTED and (kind is dict or kind is list):
+            raise _Unclear
         if kind is dict:
             return self.copy_object(value, zone)
         if kind is list:
@@ -111,7 +117,7 @@ class _QuickWalk:
             elif free:
                 result[key] = self.copy(item, zone + 1)
             elif zone == _OTHER:
-                result[key] = self.copy(item, _OTHER)
+                result[key] = self.copy(item, _NESTED)
             else:
                 result[key] = self.copy(item, _CHILD_ZONES.get((zone, key), _OTHER))
         return result
@@ -125,7 +131,12 @@ class _QuickWalk:
                     raise _Unclear
         elif len(value) > self.max_items or zone > self.max_depth:
             raise _Unclear
-        child = zone + 1 if zone > 0 else _OTHER
+        if zone > 0:
+            child = zone + 1
+        elif zone == _METRICS:
+            child = _OTHER
+        else:
+            child = _NESTED
         return [self.copy(item, child) for item in value]
 
 

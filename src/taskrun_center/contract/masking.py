@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from taskrun_center.contract.detectors import MASK
+from taskrun_center.contract.normalize import DEFAULT_MAX_DEPTH
 from taskrun_center.contract.secret_keys import key_rejects_value
 from taskrun_center.contract.text_scan import Finding, scan_text
 
@@ -44,6 +45,8 @@ def mask_json(value: Any) -> MaskResult:
     could carry the secret (a counter such as ``tokens_total: 5`` is kept). Other strings are
     masked as ``mask_text`` does, in one scan for the whole value. Keys themselves are kept as
     they are, so no two keys collide. Tuples become lists; other values are returned unchanged.
+    A container nested deeper than ``DEFAULT_MAX_DEPTH`` levels is replaced by ``MASK`` whole,
+    because it cannot be inspected without deep recursion.
     """
     collector = _StringCollector()
     collector.collect(value)
@@ -59,18 +62,20 @@ class _StringCollector:
         self.strings: list[str] = []
         self.secret_values = 0
 
-    def collect(self, value: Any) -> None:
+    def collect(self, value: Any, depth: int = 0) -> None:
         if isinstance(value, str):
             self.strings.append(value)
+        elif _is_container(value) and depth >= DEFAULT_MAX_DEPTH:
+            self.secret_values += 1
         elif isinstance(value, Mapping):
             for key, item in value.items():
                 if isinstance(key, str) and key_rejects_value(key, item):
                     self.secret_values += 1
                 else:
-                    self.collect(item)
+                    self.collect(item, depth + 1)
         elif isinstance(value, list | tuple):
             for item in value:
-                self.collect(item)
+                self.collect(item, depth + 1)
 
 
 class _Rebuilder:
@@ -79,19 +84,25 @@ class _Rebuilder:
     def __init__(self, masked: Iterator[str]) -> None:
         self.masked = masked
 
-    def rebuild(self, value: Any) -> Any:
+    def rebuild(self, value: Any, depth: int = 0) -> Any:
         if isinstance(value, str):
             return next(self.masked)
+        if _is_container(value) and depth >= DEFAULT_MAX_DEPTH:
+            return MASK
         if isinstance(value, Mapping):
-            return {key: self.rebuild_member(key, item) for key, item in value.items()}
+            return {key: self.rebuild_member(key, item, depth) for key, item in value.items()}
         if isinstance(value, list | tuple):
-            return [self.rebuild(item) for item in value]
+            return [self.rebuild(item, depth + 1) for item in value]
         return value
 
-    def rebuild_member(self, key: Any, value: Any) -> Any:
+    def rebuild_member(self, key: Any, value: Any, depth: int) -> Any:
         if isinstance(key, str) and key_rejects_value(key, value):
             return MASK
-        return self.rebuild(value)
+        return self.rebuild(value, depth + 1)
+
+
+def _is_container(value: Any) -> bool:
+    return isinstance(value, Mapping | list | tuple)
 
 
 def _mask_many(strings: list[str]) -> tuple[list[str], int]:

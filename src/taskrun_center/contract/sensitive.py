@@ -11,14 +11,20 @@ from collections.abc import Iterable
 from typing import Any
 
 from taskrun_center.contract.detectors import Detector
+from taskrun_center.contract.normalize import DEFAULT_MAX_DEPTH
 from taskrun_center.contract.secret_keys import key_rejects_value
 from taskrun_center.contract.text_scan import scan_text
-from taskrun_center.contract.violations import JsonPath, Violation, format_path, make_violation
+from taskrun_center.contract.violations import (
+    JsonPath,
+    SummaryValidationError,
+    Violation,
+    format_path,
+    make_violation,
+)
 from taskrun_center.i18n import Text
 
-# Joins the strings of a document so that one scan covers all of them. No pattern matches a NUL
-# (except the tail of an unterminated PEM key, found by its start), and normalised JSON strings
-# never contain one.
+# Joins the strings of a document so that one scan covers all of them. No pattern matches a NUL,
+# and normalised JSON strings never contain one.
 SEPARATOR = "\x00"
 
 
@@ -28,6 +34,10 @@ def find_sensitive(value: Any, *, path: str = "$") -> list[Violation]:
     Args:
         value: normalised JSON data (dicts, lists, strings and scalars).
         path: JSON path of ``value``, used as the root of every violation's path.
+
+    Raises:
+        SummaryValidationError: rule ``json.too_deep`` when ``value`` nests deeper than
+            normalisation allows, because such data was never normalised.
     """
     collector = SensitiveScan(root=path)
     collector.visit(value, ())
@@ -44,7 +54,15 @@ class SensitiveScan:
         self.strings: list[str] = []
 
     def visit(self, value: Any, path: JsonPath) -> None:
-        """Walk ``value``: judge each key with its value, and collect keys and strings."""
+        """Walk ``value``: judge each key with its value, and collect keys and strings.
+
+        Raises:
+            SummaryValidationError: rule ``json.too_deep`` beyond ``DEFAULT_MAX_DEPTH`` levels.
+        """
+        if len(path) > DEFAULT_MAX_DEPTH:
+            violation = make_violation(format_path(path[:DEFAULT_MAX_DEPTH], self.root),
+                                       "json.too_deep", _TOO_DEEP, limit=DEFAULT_MAX_DEPTH)
+            raise SummaryValidationError([violation])
         if isinstance(value, str):
             self.add_string(value, path)
         elif isinstance(value, dict):
@@ -102,6 +120,10 @@ def _string_starts(strings: list[str]) -> list[int]:
     return starts
 
 
+_TOO_DEEP = Text(
+    "嵌套超过 {limit} 层，无法检查；请先用 normalize_json 规范化。",
+    "nested deeper than {limit} levels and cannot be checked; normalise it with normalize_json.",
+)
 _KEY_NAME = Text(
     "键名表明这是密码、令牌或密钥一类的机密，摘要中不允许存放；请删除该字段，或只记录数量、类型等描述。",
     "the key names a secret (password, token, key…), which a summary must not hold; remove the "

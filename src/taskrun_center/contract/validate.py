@@ -58,7 +58,8 @@ def check_summary(
     """Check ``data`` against the summary contract and return it normalised.
 
     Args:
-        data: the envelope, as a mapping (Python values are normalised first).
+        data: the envelope, as a mapping or a ``TaskRunSummaryV1`` model (Python values are
+            normalised first).
         task_key: the run's task key; ``ext.type`` must equal it when given.
         limits: capacity limits; the configured ``summary_limits`` when omitted.
         registry: where the task type is looked up; ``default_registry`` when omitted.
@@ -114,6 +115,8 @@ def _check_fully(
     data: Any, task_key: str | None, limits: SummaryLimits, registry: TaskTypeRegistry
 ) -> CheckedSummary:
     """Run every rule with paths; raise with all violations, or return the checked summary."""
+    if isinstance(data, BaseModel):
+        data = data.model_dump(mode="python")
     if not isinstance(data, Mapping):
         raise SummaryValidationError([make_violation("$", "envelope.not_object", _NOT_OBJECT)],
                                      task_key=task_key)
