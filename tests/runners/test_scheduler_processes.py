@@ -5,11 +5,12 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from taskrun_center.runners.scheduler import read_leader
+from taskrun_center.runners.scheduler import read_leader, scheduled_run_id
 from taskrun_center.storage.engine import Database
 from tests.runners.processes import start_taskrun, wait_for
 from tests.runners.rows import load_items, runs_of
@@ -30,6 +31,16 @@ def _pids_of_runs(database: Database) -> list[int]:
         if item is not None and item.details_json:
             pids.append(int(item.details_json["pid"]))
     return pids
+
+
+def _tick_of(run_id: str, created_at: datetime) -> datetime | None:
+    """Return the fire time whose derived run_id is ``run_id``, searched around ``created_at``."""
+    base = created_at.replace(microsecond=0)
+    for offset in range(-5, 2):
+        fire_time = base + timedelta(seconds=offset)
+        if scheduled_run_id("default", "tick", fire_time) == run_id:
+            return fire_time
+    return None
 
 
 def _leader_pid(database: Database) -> int | None:
@@ -84,3 +95,8 @@ def test_one_replica_leads_and_hands_over(postgres_url: str, tmp_path: Path, rep
     runs = runs_of(database, "sample_quick")
     assert len({run.run_id for run in runs}) == len(runs)
     assert all(run.trigger_source == "scheduled" for run in runs)
+    # Every run belongs to one whole-second tick of the shared timeline, so the unique run_id
+    # allows one run per tick whichever replica fired it.
+    ticks = [_tick_of(run.run_id, run.created_at) for run in runs]
+    assert None not in ticks
+    assert len(set(ticks)) == len(runs)

@@ -184,13 +184,10 @@ class RunContext:
 
     def _fail_item(self, recorder: ItemRecorder, message: str, error: BaseException | None) -> None:
         self.counts.failed += 1
-        self.log.warning(
-            "item_failed",
-            item_type=recorder.item_type,
-            item_key=recorder.item_key,
-            error=message,
-            traceback=masked_traceback(error) if error is not None else None,
-        )
+        fields: dict[str, Any] = {"item_type": recorder.item_type, "item_key": recorder.item_key}
+        if error is not None:
+            fields["traceback"] = masked_traceback(error)
+        self.log.warning("item_failed", error=message, **fields)
         try:
             details = normalize_json(recorder.details) if recorder.details else None
         except SummaryValidationError:
