@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from taskrun_center.contract import TaskTypeRegistry, envelope_json_schema
-from tests.contract.factories import registry_with_sync_accounts
+import jsonschema
+
+from taskrun_center.contract import TaskTypeRegistry, build_summary, envelope_json_schema
+from tests.contract.factories import DOCUMENTED_SHAPE, envelope, registry_with_sync_accounts
 
 
 def test_envelope_schema_is_strict() -> None:
@@ -48,3 +50,21 @@ def test_schema_copies_are_independent() -> None:
     assert first["$defs"]["Ext"]["properties"]["type"] != second["$defs"]["Ext"]["properties"][
         "type"
     ]
+
+
+def test_schema_agrees_with_validator_on_examples() -> None:
+    registry = registry_with_sync_accounts()
+    schema = envelope_json_schema("sync_accounts", registry=registry)
+    validator = jsonschema.Draft202012Validator(schema)
+    good = build_summary("sync_accounts", metrics={"failed": 1}, ext_data={"instances_total": 2},
+                         registry=registry)
+    stray = envelope(skipped=True)
+    bad_tone = envelope(common__metrics=[{"key": "a", "label": "A", "value": 1, "tone": "red"}])
+    bad_data = envelope(ext__data={"unknown": 1})
+
+    jsonschema.Draft202012Validator.check_schema(schema)
+    assert validator.is_valid(good)
+    assert validator.is_valid(DOCUMENTED_SHAPE)
+    assert not validator.is_valid(stray)
+    assert not validator.is_valid(bad_tone)
+    assert not validator.is_valid(bad_data)
