@@ -9,6 +9,7 @@ exception message and command output.
 
 from __future__ import annotations
 
+import os
 import statistics
 import time
 from collections.abc import Callable
@@ -193,11 +194,15 @@ def masking_section(count: int) -> list[str]:
 def main(scale: str) -> str:
     """Run the contract benchmark at ``scale`` ("smoke" or "full"); return a Markdown report."""
     checks, mask_runs = SCALES[scale]
+    load_before = os.getloadavg()[0]
     lines = ["# Summary contract benchmark", "", describe_machine(), ""]
     lines += summary_section(checks)
     lines += [""]
     lines += masking_section(mask_runs)
     lines += [
+        "",
+        f"One-minute load average: {load_before:.1f} at the start, {os.getloadavg()[0]:.1f} at "
+        "the end; other work was running on this machine.",
         "",
         "Script: `python -m benchmarks bench_contract`. Each row is timed in ten interleaved "
         "rounds so that rows of one table see the same machine load.",

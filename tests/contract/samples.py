@@ -49,6 +49,7 @@ SENSITIVE_VALUES: list[tuple[str, str, str]] = [
     ),
     ("secret.value", "private_key", "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADAN (cut)"),
     ("secret.value", "aws_access_key_id", "key id AKIAIOSFODNN7EXAMPLE in use"),
+    ("secret.value", "aws_access_key_id", "密钥AKIAIOSFODNN7EXAMPLE"),
     ("secret.value", "vendor_token", "ghp_aBcDeFgHiJkLmNoPqRsTuVwXyZ0123456789"),
     ("secret.value", "vendor_token", "sk-proj-abcdefghijklmnopqrstuvwx"),
     ("secret.value", "vendor_token", "xoxb-1234567890-abcdefghij"),
@@ -84,5 +85,6 @@ HARMLESS_VALUES: list[str] = [
     "task-abcdefghijklmnopqrstuvwxyz",
     "版本 v1.2.3，耗时 1733300000123 毫秒",
     "Asia/Shanghai",
+    "XAKIAIOSFODNN7EXAMPLE",
     f"id {RESIDENT_ID[:-1]}{'0' if RESIDENT_ID[-1] != '0' else '1'}",
 ]

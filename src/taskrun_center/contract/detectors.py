@@ -104,8 +104,11 @@ def luhn_valid(digits: str) -> bool:
 
 
 def _starts_word(match: re.Match[str]) -> bool:
+    # Only an ASCII letter or digit before the match makes it part of a longer token; Chinese
+    # text may run straight into a key id.
     start = match.start()
-    return start == 0 or not match.string[start - 1].isalnum()
+    before = match.string[start - 1 : start]
+    return not (before.isascii() and before.isalnum())
 
 
 def _resident_id_accepted(match: re.Match[str]) -> bool:
