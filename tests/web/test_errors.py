@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 
+from taskrun_center.errors import StorageError
 from taskrun_center.lifecycle.read_service import TaskRunsReadService
 from tests.web.conftest import Accounts, bearer
 
@@ -103,3 +104,19 @@ def test_wrong_method_is_json_405(client: TestClient) -> None:
 
     assert response.status_code == 405
     assert response.json()["message_code"] == "METHOD_NOT_ALLOWED"
+
+
+def test_storage_error_is_503_retry(
+    client: TestClient, accounts: Accounts, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def locked(*_: object, **__: object) -> None:
+        raise StorageError("list runs failed: database is locked at /srv/data/taskrun.db")
+
+    monkeypatch.setattr(TaskRunsReadService, "list_runs", locked)
+
+    response = client.get("/api/v1/task-runs", headers=bearer(accounts.viewer_token))
+
+    assert response.status_code == 503
+    assert response.headers["retry-after"] == "5"
+    assert response.json()["message_code"] == "STORAGE_ERROR"
+    assert "/srv" not in response.text

@@ -2,7 +2,8 @@
 
 Every failure is ``{"success": false, "message", "message_code"}``; an invalid parameter adds
 ``parameter``. Messages follow the request's language. An unexpected exception becomes a 500
-whose message names nothing internal; its traceback goes only to the log.
+whose message names nothing internal, and a database failure a 503 that asks to retry; the
+traceback goes only to the log.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from taskrun_center.errors import (
     InvalidQueryError,
     InvalidTransitionError,
     RunNotFoundError,
+    StorageError,
     TaskRunError,
     UnknownTaskTypeError,
 )
@@ -123,6 +125,9 @@ INVALID_TRANSITION = Text("{object_id} 无法从状态 {current} 变为 {request
                           "{object_id} cannot change from status {current} to {requested}.")
 PAGE_NOT_FOUND = Text("页面或接口不存在。", "No page or endpoint at this address.")
 METHOD_NOT_ALLOWED = Text("此地址不支持该请求方法。", "This address does not accept that method.")
+STORAGE_UNAVAILABLE = Text("数据库暂时不可用（例如被其他写入者锁定），请稍后重试。",
+                           "The database is unavailable for now (for example locked by another "
+                           "writer); try again shortly.")
 INTERNAL_ERROR = Text("服务器内部错误，已记录日志；请稍后重试或联系管理员。",
                       "Internal server error; it has been logged. Try again later or "
                       "contact the administrator.")
@@ -133,25 +138,38 @@ def failure_body(message: str, code: str, **extra: Any) -> dict[str, Any]:
     return {"success": False, "message": message, "message_code": code, **extra}
 
 
+def _message_of(error: TaskRunError, language: str) -> str:
+    if isinstance(error, RunNotFoundError):
+        return NOT_FOUND.render(language, run_id=error.run_id)
+    if isinstance(error, UnknownTaskTypeError):
+        return UNKNOWN_TASK.render(language, task_key=error.task_key)
+    if isinstance(error, InvalidQueryError):
+        return INVALID_PARAMETER.render(language, parameter=error.parameter, reason=error.reason)
+    if isinstance(error, InvalidTransitionError):
+        return INVALID_TRANSITION.render(language, object_id=error.object_id,
+                                         current=error.current, requested=error.requested)
+    if isinstance(error, StorageError):
+        return STORAGE_UNAVAILABLE.render(language)
+    return INTERNAL_ERROR.render(language)
+
+
+# HTTP status of each of the package's errors that a request can cause; any other is a 500.
+_STATUS_BY_ERROR: tuple[tuple[type[TaskRunError], int], ...] = (
+    (RunNotFoundError, 404),
+    (UnknownTaskTypeError, 404),
+    (InvalidQueryError, 400),
+    (InvalidTransitionError, 409),
+    (StorageError, 503),
+)
+
+
 def describe_error(error: TaskRunError, language: str) -> tuple[int, str, dict[str, Any]]:
     """Return the HTTP status, the message and extra body fields for one of our errors."""
     if isinstance(error, WebError):
         return error.status_code, error.text.render(language, **error.params), {}
-    if isinstance(error, RunNotFoundError):
-        return 404, NOT_FOUND.render(language, run_id=error.run_id), {}
-    if isinstance(error, UnknownTaskTypeError):
-        return 404, UNKNOWN_TASK.render(language, task_key=error.task_key), {}
-    if isinstance(error, InvalidQueryError):
-        message = INVALID_PARAMETER.render(
-            language, parameter=error.parameter, reason=error.reason
-        )
-        return 400, message, {"parameter": error.parameter}
-    if isinstance(error, InvalidTransitionError):
-        message = INVALID_TRANSITION.render(
-            language, object_id=error.object_id, current=error.current, requested=error.requested
-        )
-        return 409, message, {}
-    return 500, INTERNAL_ERROR.render(language), {}
+    status = next((code for kind, code in _STATUS_BY_ERROR if isinstance(error, kind)), 500)
+    extra = {"parameter": error.parameter} if isinstance(error, InvalidQueryError) else {}
+    return status, _message_of(error, language), extra
 
 
 # Reasons for FastAPI's validation errors, by pydantic error type; ``ctx`` fills the fields.
@@ -227,6 +245,10 @@ async def _handle_taskrun_error(request: Request, error: Exception) -> Response:
     assert isinstance(error, TaskRunError)
     language = request_language(request)
     status, message, extra = describe_error(error, language)
+    if status == 503:
+        log.error("api_storage_error", path=request.url.path, error_code=error.code,
+                  traceback=format_traceback(error))
+        return _respond(request, 503, message, error.code, headers={"Retry-After": "5"})
     if status >= 500:
         log.error("api_error_unmapped", path=request.url.path, error_code=error.code,
                   traceback=format_traceback(error))

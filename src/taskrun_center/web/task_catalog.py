@@ -69,7 +69,7 @@ def start_run_now(
 
     Raises:
         TaskNotRunnable: no task with this key is loaded in this server.
-        InvalidQueryError: ``arguments`` do not fit the task's signature (``arguments``).
+        InvalidQueryError: ``arguments`` do not fit the task's signature.
     """
     from taskrun_center.runners import TaskArgumentsError
     from taskrun_center.runners.dispatch import enqueue_run
