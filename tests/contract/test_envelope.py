@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import pickle
 
 import pytest
 
@@ -215,3 +216,14 @@ def test_ten_thousand_levels_in_python_rejected() -> None:
     assert "json.too_deep" in metric_rules
     assert "json.too_deep" in input_rules
     assert "capacity.depth" in input_rules
+
+
+def test_error_survives_pickling() -> None:
+    with pytest.raises(SummaryValidationError) as caught:
+        check_summary(envelope(skipped=True), task_key="other")
+
+    restored = pickle.loads(pickle.dumps(caught.value))
+
+    assert restored.violations == caught.value.violations
+    assert restored.task_key == "other"
+    assert str(restored) == str(caught.value)

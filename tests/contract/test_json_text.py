@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pickle
+
 import pytest
 
 from taskrun_center.contract import JsonTextError, parse_json_text
@@ -87,3 +89,13 @@ def test_overlong_integer_rejected() -> None:
 
 def test_error_is_a_taskrun_error() -> None:
     assert issubclass(JsonTextError, TaskRunError)
+
+
+def test_error_survives_pickling() -> None:
+    with pytest.raises(JsonTextError) as caught:
+        parse_json_text("{")
+
+    restored = pickle.loads(pickle.dumps(caught.value))
+
+    assert restored.message("en") == caught.value.message("en")
+    assert restored.message("zh-CN") == caught.value.message("zh-CN")

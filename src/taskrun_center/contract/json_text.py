@@ -34,6 +34,14 @@ class JsonTextError(TaskRunError):
         """Return the message in ``language``."""
         return self.text.render(language or DEFAULT_LANGUAGE, **self.params)
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Pickling must rebuild from the message pair, not from str(self).
+        return (_rebuild_error, (self.text, self.params))
+
+
+def _rebuild_error(text: Text, params: dict[str, object]) -> JsonTextError:
+    return JsonTextError(text, **params)
+
 
 def parse_json_text(
     data: bytes | str,

@@ -103,6 +103,10 @@ class SummaryValidationError(TaskRunError):
         self.omitted = omitted
         super().__init__(self._describe())
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Celery and multiprocessing pickle exceptions; the default rebuilds from str(self).
+        return (_rebuild_error, (self.violations, self.task_key, self.omitted))
+
     @property
     def rules(self) -> list[str]:
         """Rule codes of the violations, in order, with repeats."""
@@ -135,6 +139,12 @@ class SummaryValidationError(TaskRunError):
         more = f"; and {self.omitted} more" if self.omitted else ""
         key = f" of task {self.task_key!r}" if self.task_key else ""
         return f"summary{key} is invalid: {listed}{more}"
+
+
+def _rebuild_error(
+    violations: list[Violation], task_key: str | None, omitted: int
+) -> SummaryValidationError:
+    return SummaryValidationError(violations, task_key=task_key, omitted=omitted)
 
 
 def raise_if_any(violations: Sequence[Violation], *, task_key: str | None = None) -> None:
