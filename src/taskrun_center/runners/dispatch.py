@@ -119,6 +119,9 @@ class ThreadDispatcher:
             logger.error(
                 "dispatched_run_failed", run_id=run_id, task_key=task_key, error=str(error)
             )
+        except Exception:
+            # A pool thread has nobody to raise to: log it, and the reaper ends the run later.
+            logger.exception("dispatched_run_crashed", run_id=run_id, task_key=task_key)
 
 
 _thread_dispatchers: dict[str, ThreadDispatcher] = {}

@@ -19,6 +19,7 @@ import structlog
 
 from taskrun_center.config import get_settings
 from taskrun_center.contract import mask_text
+from taskrun_center.errors import TaskRunError
 from taskrun_center.i18n import Text
 from taskrun_center.runners.command.output import DEFAULT_TAIL_LINES
 from taskrun_center.runners.command.process import CommandResult, run_command
@@ -40,10 +41,14 @@ KILLED_BY = Text("命令被信号 {signal} 终止", "The command was ended by si
 
 @dataclass(frozen=True)
 class ExecOutcome:
-    """The run of a wrapped command and the exit status ``taskrun exec`` returns."""
+    """The run of a wrapped command and the exit status ``taskrun exec`` returns.
+
+    ``status`` is None when the command ran but its run could not be ended (database down);
+    the reaper ends such a run later.
+    """
 
     run_id: str
-    status: RunStatus
+    status: RunStatus | None
     exit_code: int
 
 
@@ -64,7 +69,7 @@ def exec_recorded(
     cancelled. A command that cannot start fails the run with exit status 127 or 126.
 
     Raises:
-        StorageError: the database failed while opening or ending the run.
+        StorageError: the database failed while opening the run; the command did not start.
     """
     program = os.path.basename(argv[0]) or argv[0]
     recorder = RunRecorder.open(
@@ -78,10 +83,15 @@ def exec_recorded(
     context = recorder.context
     result = _run_item(context, argv, program, tail_lines, passthrough)
 
-    if result.interrupted:
-        outcome = recorder.finish_interrupted()
-        return ExecOutcome(outcome.run_id, outcome.status, result.exit_code)
-    outcome = recorder.finish(_task_result(program, result))
+    try:
+        if result.interrupted:
+            outcome = recorder.finish_interrupted()
+        else:
+            outcome = recorder.finish(_task_result(program, result))
+    except TaskRunError as error:
+        # The command has run, so its exit status still goes back to the caller.
+        context.log.error("exec_run_not_ended", error=str(error), exit_code=result.exit_code)
+        return ExecOutcome(context.run_id, None, result.exit_code)
     return ExecOutcome(outcome.run_id, outcome.status, result.exit_code)
 
 
