@@ -152,7 +152,7 @@ class TaskRunsReadService:
                                count=limit + 1)
             page, total, total_exact = position.page, position.total, position.total_exact
         else:
-            total, total_exact = self._count(conditions, exact_total)
+            total, total_exact = self._count(conditions, spec, exact_total)
             rows = fetch_from_offset(self.session, conditions, spec, offset=(page - 1) * limit,
                                      count=limit + 1)
 
@@ -252,10 +252,10 @@ class TaskRunsReadService:
                              filter_fingerprint=run_filter.fingerprint(),
                              value_kind=spec.value_kind)
 
-    def _count(self, conditions: list[Any], exact: bool) -> tuple[int, bool]:
+    def _count(self, conditions: list[Any], spec: SortSpec, exact: bool) -> tuple[int, bool]:
         if exact:
             return count_runs(self.session, conditions), True
-        counted = count_runs(self.session, conditions, stop_after=self.total_cap)
+        counted = count_runs(self.session, conditions, stop_after=self.total_cap, spec=spec)
         if counted > self.total_cap:
             return self.total_cap, False
         return counted, True

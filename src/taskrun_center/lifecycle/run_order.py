@@ -127,18 +127,24 @@ def fetch_after(
 
 
 def count_runs(session: Session, conditions: list[ColumnElement[bool]], *,
-               stop_after: int | None = None) -> int:
+               stop_after: int | None = None, spec: SortSpec | None = None) -> int:
     """Count the runs matching ``conditions`` with one ``count(*)``.
 
     With ``stop_after``, counting stops at ``stop_after + 1`` rows, so the cost is bounded
-    whatever the size of the table, and a result above ``stop_after`` means "more".
+    whatever the size of the table, and a result above ``stop_after`` means "more". The rows
+    are then read in the order of ``spec``, the order of the page itself. Without an order,
+    PostgreSQL may combine two indexes into bitmaps, which reads every match of each index
+    before the limit applies; in the page's order it reads the index that serves the page.
     """
     if stop_after is None:
         statement = select(func.count()).select_from(TaskRun).where(*conditions)
-    else:
-        matching = select(TaskRun.id).where(*conditions).limit(stop_after + 1).subquery()
-        statement = select(func.count()).select_from(matching)
-    return int(session.scalar(statement) or 0)
+        return int(session.scalar(statement) or 0)
+
+    matching = select(TaskRun.id).where(*conditions)
+    if spec is not None:
+        matching = matching.order_by(*_ordering(spec))
+    limited = matching.limit(stop_after + 1).subquery()
+    return int(session.scalar(select(func.count()).select_from(limited)) or 0)
 
 
 def _with_value(conditions: list[ColumnElement[bool]],
@@ -150,14 +156,17 @@ def _with_value(conditions: list[ColumnElement[bool]],
 
 def _run_query(session: Session, conditions: list[ColumnElement[bool]], spec: SortSpec, *,
                offset: int, count: int) -> list[TaskRun]:
-    if spec.descending:
-        ordering = (spec.column.desc(), TaskRun.id.desc())
-    else:
-        ordering = (spec.column.asc(), TaskRun.id.asc())
     statement = (
-        select(TaskRun).where(*conditions).order_by(*ordering).offset(offset).limit(count)
+        select(TaskRun).where(*conditions).order_by(*_ordering(spec)).offset(offset)
+        .limit(count)
     )
     return list(session.scalars(statement))
+
+
+def _ordering(spec: SortSpec) -> tuple[ColumnElement[Any], ColumnElement[Any]]:
+    if spec.descending:
+        return spec.column.desc(), TaskRun.id.desc()
+    return spec.column.asc(), TaskRun.id.asc()
 
 
 def _null_query(session: Session, conditions: list[ColumnElement[bool]], spec: SortSpec, *,
