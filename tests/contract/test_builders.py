@@ -149,3 +149,17 @@ def test_date_scope_unknown_zone_rejected() -> None:
         date_scope(date(2026, 1, 2), "Nowhere/City")
 
     assert caught.value.rules == ["envelope.scope_timezone"]
+
+
+def test_single_string_highlight_kept_whole() -> None:
+    summary = build_summary("adhoc", highlights="全部完成", registry=TaskTypeRegistry())
+
+    assert summary["common"]["highlights"] == ["全部完成"]
+
+
+def test_scope_time_not_a_mapping_rejected_as_contract_error() -> None:
+    with pytest.raises(SummaryValidationError) as caught:
+        build_summary("adhoc", scope_time=date(2026, 1, 2), registry=TaskTypeRegistry())  # type: ignore[arg-type]
+
+    assert caught.value.rules == ["envelope.wrong_type"]
+    assert caught.value.violations[0].path == "$.common.scope.time"

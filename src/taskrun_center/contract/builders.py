@@ -79,7 +79,7 @@ def build_summary(
         metrics: either ``{key: value}``, whose labels, units and default tones come from the
             task type's metric definitions (the key is the label for an unregistered type), or a
             list of ``{key, label, value, unit?, tone?}`` dicts taken as they are.
-        highlights: short sentences for the list page.
+        highlights: short sentences for the list page; a single string is one highlight.
         skipped, skip_reason: set both when the run had nothing to do.
         scope_time: ``date_scope(day, timezone)`` or None.
         scope_target, inputs: small free-form objects.
@@ -100,8 +100,8 @@ def build_summary(
         task_type=task_type,
         inputs=inputs or {},
         metrics=metric_list,
-        highlights=list(highlights),
-        scope_time=dict(scope_time) if scope_time is not None else None,
+        highlights=[highlights] if isinstance(highlights, str) else list(highlights),
+        scope_time=dict(scope_time) if isinstance(scope_time, Mapping) else scope_time,
         scope_target=scope_target or {},
         flags={"skipped": skipped, "skip_reason": skip_reason},
         ext_data=ext_data if ext_data is not None else {},
