@@ -198,5 +198,9 @@ def main(scale: str) -> str:
         f"{p95:.1f} | {p99:.1f} | no errors: {api_verdict} |",
         "",
         "Queries rotate through: " + ", ".join(f"`{query}`" for query in API_QUERIES) + ".",
+        "",
+        "A page that misses the target spends its time in the read service's exact `count(*)` "
+        "of the total, which `benchmarks/results/list.md` measures for the same filters "
+        "without HTTP and rendering.",
     ]
     return "\n".join(lines)

@@ -298,3 +298,13 @@ def test_api_docs_page_uses_local_assets(client: TestClient) -> None:
     assert "cdn" not in page.lower()
     assert client.get("/api/docs/assets/swagger-ui-bundle.js").status_code == 200
     assert client.get("/api/openapi.json").json()["info"]["title"] == "TaskRun Center"
+
+
+def test_pages_forbid_inline_scripts(client: TestClient) -> None:
+    response = client.get("/login")
+
+    policy = response.headers["content-security-policy"]
+    assert "script-src 'self'" in policy
+    assert "frame-ancestors 'none'" in policy
+    assert response.headers["x-content-type-options"] == "nosniff"
+    assert response.headers["x-frame-options"] == "DENY"

@@ -19,6 +19,7 @@ from taskrun_center.web.auth.sessions import SessionCodec
 from taskrun_center.web.context import WebContext
 from taskrun_center.web.errors import install_error_handlers
 from taskrun_center.web.metrics import build_registry
+from taskrun_center.web.security_headers import SecurityHeadersMiddleware
 
 log = structlog.get_logger(__name__)
 
@@ -64,6 +65,7 @@ def create_app(
     app.state.default_language = context.default_language
     app.state.metrics_registry = build_registry(database)
     install_error_handlers(app)
+    app.add_middleware(SecurityHeadersMiddleware)
     install_docs_page(app)
     for router in (runs_api.router, auth_api.router, tasks_api.router, statistics_api.router,
                    health_api.router):
