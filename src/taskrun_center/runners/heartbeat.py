@@ -1,13 +1,17 @@
-"""Heartbeats: a background thread that records a sign of life while a task works.
+"""Heartbeats: one background thread per process records a sign of life for each running task.
 
 The reaper fails a running run whose last heartbeat is older than its timeout, so a task that
-works for hours without finishing an item is not mistaken for a crashed one.
+works for hours without finishing an item is not mistaken for a crashed one. One shared thread
+serves every run of the process, so starting a run costs no thread.
 """
 
 from __future__ import annotations
 
+import os
 import threading
+import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import structlog
 
@@ -19,7 +23,7 @@ logger = structlog.get_logger(__name__)
 
 
 class Heartbeat:
-    """Send a heartbeat for one run every ``interval_seconds`` until stopped.
+    """Send a heartbeat for one run every ``interval_seconds`` between ``start`` and ``stop``.
 
     ``on_terminal`` is called once when the write service reports the run as already terminal,
     which means someone cancelled it (or the reaper ended it) while the task was working.
@@ -36,41 +40,99 @@ class Heartbeat:
     ) -> None:
         self.database = database
         self.run_id = run_id
+        self.task_key = task_key
         self.interval_seconds = interval_seconds
-        self._on_terminal = on_terminal
-        self._stopped = threading.Event()
-        self._log = logger.bind(run_id=run_id, task_key=task_key)
-        self._thread = threading.Thread(
-            target=self._loop, name=f"taskrun-heartbeat-{run_id[:8]}", daemon=True
-        )
+        self.on_terminal = on_terminal
+        self.log = logger.bind(run_id=run_id, task_key=task_key)
 
     def start(self) -> Heartbeat:
-        """Start the heartbeat thread; returns self."""
-        self._thread.start()
+        """Start sending heartbeats; returns self."""
+        _monitor.watch(self)
         return self
 
     def stop(self) -> None:
-        """Stop sending heartbeats and wait for the thread to end."""
-        self._stopped.set()
-        if self._thread.is_alive():
-            self._thread.join()
+        """Stop sending heartbeats (a beat already being written may still land)."""
+        _monitor.unwatch(self)
 
     def beat(self) -> bool:
         """Record one heartbeat now; False when the run is already terminal."""
         with self.database.transaction("record heartbeat") as session:
             return TaskRunsWriteService(session).heartbeat(self.run_id)
 
+
+@dataclass
+class _Watch:
+    heartbeat: Heartbeat
+    due: float
+
+
+class _HeartbeatMonitor:
+    """The shared thread: sleeps until the next heartbeat is due, then sends the due ones."""
+
+    def __init__(self) -> None:
+        self._condition = threading.Condition()
+        self._watches: dict[int, _Watch] = {}
+        self._thread: threading.Thread | None = None
+        self._pid = os.getpid()
+
+    def watch(self, heartbeat: Heartbeat) -> None:
+        with self._condition:
+            self._reset_after_fork()
+            due = time.monotonic() + heartbeat.interval_seconds
+            self._watches[id(heartbeat)] = _Watch(heartbeat, due)
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._loop, name="taskrun-heartbeats", daemon=True
+                )
+                self._thread.start()
+            self._condition.notify_all()
+
+    def unwatch(self, heartbeat: Heartbeat) -> None:
+        with self._condition:
+            self._watches.pop(id(heartbeat), None)
+
+    def _reset_after_fork(self) -> None:
+        # A forked child (a Celery prefork worker) inherits this object but not the thread.
+        if self._pid != os.getpid():
+            self._pid = os.getpid()
+            self._watches.clear()
+            self._thread = None
+
     def _loop(self) -> None:
-        while not self._stopped.wait(self.interval_seconds):
-            try:
-                alive = self.beat()
-            except StorageError as error:
-                # A missed heartbeat is harmless unless it lasts for the reap timeout, so the
-                # thread logs it and tries again at the next interval.
-                self._log.warning("heartbeat_failed", error=str(error))
-                continue
-            if not alive:
-                self._log.info("heartbeat_run_terminal")
-                if self._on_terminal is not None:
-                    self._on_terminal()
-                return
+        while True:
+            with self._condition:
+                due = self._wait_for_due()
+            for watch in due:
+                self._send(watch.heartbeat)
+
+    def _wait_for_due(self) -> list[_Watch]:
+        # Called with the condition held; returns the watches whose beat is due, rescheduled.
+        while True:
+            now = time.monotonic()
+            due = [watch for watch in self._watches.values() if watch.due <= now]
+            if due:
+                for watch in due:
+                    watch.due = now + watch.heartbeat.interval_seconds
+                return due
+            upcoming = [watch.due for watch in self._watches.values()]
+            self._condition.wait(min(upcoming) - now if upcoming else None)
+
+    def _send(self, heartbeat: Heartbeat) -> None:
+        try:
+            alive = heartbeat.beat()
+        except StorageError as error:
+            # A missed heartbeat is harmless unless it lasts for the reap timeout, so the
+            # monitor logs it and tries again at the next interval.
+            heartbeat.log.warning("heartbeat_failed", error=str(error))
+            return
+        if alive:
+            return
+        with self._condition:
+            watched = self._watches.pop(id(heartbeat), None) is not None
+        if watched:
+            heartbeat.log.info("heartbeat_run_terminal")
+            if heartbeat.on_terminal is not None:
+                heartbeat.on_terminal()
+
+
+_monitor = _HeartbeatMonitor()

@@ -78,20 +78,19 @@ class ItemWriter:
         self._buffer: list[ItemEvent] = []
         self._in_flight = 0
         self._flush_waiters = 0
-        self._started = False
         self._closing = False
         self._condition = threading.Condition()
-        self._thread = threading.Thread(
-            target=self._loop, name=f"taskrun-items-{run_id[:8]}", daemon=True
-        )
+        self._thread: threading.Thread | None = None
         self._log = logger.bind(run_id=run_id, task_key=task_key)
 
     def put(self, event: ItemEvent) -> None:
         """Queue ``event`` for writing; returns at once."""
         with self._condition:
-            if not self._started:
+            if self._thread is None:
                 # Started with the first event: a run without items never pays for a thread.
-                self._started = True
+                self._thread = threading.Thread(
+                    target=self._loop, name=f"taskrun-items-{self.run_id[:8]}", daemon=True
+                )
                 self._thread.start()
             self._buffer.append(event)
             # Wake the writer only when it sleeps on an empty buffer or a batch is full; it
@@ -115,7 +114,7 @@ class ItemWriter:
         with self._condition:
             self._closing = True
             self._condition.notify_all()
-        if self._started:
+        if self._thread is not None:
             self._thread.join()
 
     def _loop(self) -> None:
