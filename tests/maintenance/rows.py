@@ -1,7 +1,9 @@
 """Insert runs and items as plain rows, bypassing the write service.
 
-Read and maintenance tests need runs in exact states and at exact times (old, abandoned, with a
-planted contract violation), which the write service rightly refuses to produce.
+Most maintenance tests record runs through the write service (``tests.factories.make_run``).
+The read and reaper tests use these rows instead, because they need exact values that the
+service rightly never writes: a pending run created an hour ago, a running run silent since a
+given minute, tied start times and durations for sorting.
 """
 
 from __future__ import annotations

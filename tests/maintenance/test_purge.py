@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select, text
@@ -12,11 +12,22 @@ from taskrun_center.errors import ConfigurationError
 from taskrun_center.maintenance.purge import PurgeError, PurgeProgress, purge_runs, wipe_all_runs
 from taskrun_center.storage.engine import Database
 from taskrun_center.storage.models import TaskRun, TaskRunItem
-from tests.maintenance.rows import NOW, add_items, add_run
+from tests.factories import make_run
+from tests.maintenance.rows import NOW
 
 OLD = NOW - timedelta(days=40)
 YOUNG = NOW - timedelta(days=2)
 THIRTY_DAYS = timedelta(days=30)
+
+
+def finished_run(database: Database, completed_at: datetime, *, task_key: str = "backup_db",
+                 status: str = "completed", items: int = 0,
+                 started_at: datetime | None = None) -> TaskRun:
+    """Record a finished run through the write service, then date it ``completed_at``."""
+    return make_run(database, task_key=task_key, status=status,
+                    items={"completed": items} if items else None,
+                    started_at=started_at or completed_at - timedelta(minutes=5),
+                    completed_at=completed_at)
 
 
 @pytest.fixture
@@ -39,28 +50,24 @@ def _item_count(database: Database) -> int:
 
 
 def test_purge_deletes_old_runs_with_items(database: Database) -> None:
-    with database.transaction() as session:
-        old = add_run(session, started_at=OLD)
-        add_items(session, old, ["completed", "failed", "completed"])
-        young = add_run(session, started_at=YOUNG)
-        add_items(session, young, ["completed"])
+    old = make_run(database, status="failed", items={"completed": 2, "failed": 1},
+                   started_at=OLD - timedelta(minutes=5), completed_at=OLD)
+    young = finished_run(database, YOUNG, items=1)
 
     result = purge_runs(database, older_than=THIRTY_DAYS, keep_last=0, now=NOW)
 
     assert result.runs == 1
     assert result.items == 3
     assert _run_ids(database) == {young.run_id}
+    assert old.run_id not in _run_ids(database)
     assert _item_count(database) == 1
 
 
 def test_purge_never_touches_unfinished_runs(database: Database) -> None:
-    with database.transaction() as session:
-        running = add_run(session, status="running", started_at=OLD - timedelta(days=100),
-                          heartbeat_at=OLD)
-        add_items(session, running, ["running", "completed"])
-        pending = add_run(session, status="pending", started_at=None,
-                          created_at=OLD - timedelta(days=100))
-        finished = add_run(session, started_at=OLD)
+    running = make_run(database, status="running", items={"running": 1, "completed": 1},
+                       started_at=OLD - timedelta(days=100), heartbeat_at=OLD)
+    pending = make_run(database, status="pending", started_at=OLD - timedelta(days=100))
+    finished = finished_run(database, OLD)
 
     result = purge_runs(database, older_than=timedelta(days=1), keep_last=0, now=NOW)
 
@@ -71,9 +78,8 @@ def test_purge_never_touches_unfinished_runs(database: Database) -> None:
 
 
 def test_purge_selects_by_completion_time(database: Database) -> None:
-    with database.transaction() as session:
-        long_run = add_run(session, started_at=OLD, completed_at=YOUNG)
-        add_run(session, started_at=OLD, completed_at=OLD + timedelta(hours=1))
+    long_run = finished_run(database, YOUNG, started_at=OLD)
+    finished_run(database, OLD + timedelta(hours=1), started_at=OLD)
 
     result = purge_runs(database, older_than=THIRTY_DAYS, keep_last=0, now=NOW)
 
@@ -82,11 +88,10 @@ def test_purge_selects_by_completion_time(database: Database) -> None:
 
 
 def test_keep_last_keeps_newest_per_task_key(database: Database) -> None:
-    with database.transaction() as session:
-        rare = [add_run(session, task_key="rare_task", started_at=OLD - timedelta(days=day))
-                for day in range(3)]
-        frequent = [add_run(session, task_key="frequent_task",
-                            started_at=OLD - timedelta(days=day)) for day in range(5)]
+    rare = [finished_run(database, OLD - timedelta(days=day), task_key="rare_task")
+            for day in range(3)]
+    frequent = [finished_run(database, OLD - timedelta(days=day), task_key="frequent_task")
+                for day in range(5)]
 
     result = purge_runs(database, older_than=THIRTY_DAYS, keep_last=2, now=NOW)
 
@@ -97,10 +102,9 @@ def test_keep_last_keeps_newest_per_task_key(database: Database) -> None:
 
 
 def test_keep_last_counts_young_runs(database: Database) -> None:
-    with database.transaction() as session:
-        add_run(session, task_key="daily", started_at=YOUNG)
-        newest_old = add_run(session, task_key="daily", started_at=OLD)
-        add_run(session, task_key="daily", started_at=OLD - timedelta(days=1))
+    finished_run(database, YOUNG, task_key="daily")
+    newest_old = finished_run(database, OLD, task_key="daily")
+    finished_run(database, OLD - timedelta(days=1), task_key="daily")
 
     purge_runs(database, older_than=THIRTY_DAYS, keep_last=2, now=NOW)
 
@@ -109,13 +113,10 @@ def test_keep_last_counts_young_runs(database: Database) -> None:
 
 
 def test_dry_run_counts_what_purge_deletes(database: Database) -> None:
-    with database.transaction() as session:
-        for index in range(12):
-            run = add_run(session, task_key=f"task_{index % 3}",
-                          status=("completed", "failed", "cancelled")[index % 3],
-                          started_at=OLD - timedelta(hours=index))
-            add_items(session, run, ["completed"] * (index % 4))
-        add_run(session, status="running", started_at=OLD)
+    for index in range(12):
+        finished_run(database, OLD - timedelta(hours=index), task_key=f"task_{index % 3}",
+                     status=("completed", "failed", "cancelled")[index % 3], items=index % 4)
+    make_run(database, status="running", started_at=OLD)
 
     dry = purge_runs(database, older_than=THIRTY_DAYS, keep_last=1, dry_run=True, now=NOW,
                      batch_size=5)
@@ -130,10 +131,9 @@ def test_dry_run_counts_what_purge_deletes(database: Database) -> None:
 
 
 def test_purge_filters_by_status_and_task_key(database: Database) -> None:
-    with database.transaction() as session:
-        target = add_run(session, task_key="backup", status="failed", started_at=OLD)
-        add_run(session, task_key="backup", status="completed", started_at=OLD)
-        add_run(session, task_key="sync", status="failed", started_at=OLD)
+    target = finished_run(database, OLD, task_key="backup", status="failed")
+    finished_run(database, OLD, task_key="backup", status="completed")
+    finished_run(database, OLD, task_key="sync", status="failed")
 
     result = purge_runs(database, older_than=THIRTY_DAYS, statuses=["failed"],
                         task_keys=["backup"], keep_last=0, now=NOW)
@@ -150,10 +150,8 @@ def test_purge_rejects_unfinished_status(database: Database, status: str) -> Non
 
 
 def test_purge_works_in_small_batches(database: Database) -> None:
-    with database.transaction() as session:
-        for index in range(10):
-            run = add_run(session, started_at=OLD - timedelta(minutes=index))
-            add_items(session, run, ["completed", "completed"])
+    for index in range(10):
+        finished_run(database, OLD - timedelta(minutes=index), items=2)
     progress: list[PurgeProgress] = []
 
     result = purge_runs(database, older_than=THIRTY_DAYS, keep_last=0, batch_size=3, now=NOW,
@@ -188,11 +186,8 @@ def _block_deletes_of(database: Database, task_key: str) -> None:
 
 
 def test_failed_batch_rolls_back_and_raises(database: Database) -> None:
-    with database.transaction() as session:
-        first = add_run(session, task_key="fine", started_at=OLD)
-        add_items(session, first, ["completed"])
-        blocked = add_run(session, task_key="blocked", started_at=OLD)
-        add_items(session, blocked, ["completed", "failed"])
+    finished_run(database, OLD, task_key="fine", items=1)
+    blocked = finished_run(database, OLD, task_key="blocked", items=2)
     _block_deletes_of(database, "blocked")
 
     with pytest.raises(PurgeError) as caught:
@@ -206,11 +201,9 @@ def test_failed_batch_rolls_back_and_raises(database: Database) -> None:
 
 
 def test_wipe_deletes_every_run(database: Database) -> None:
-    with database.transaction() as session:
-        running = add_run(session, status="running")
-        add_items(session, running, ["running", "pending"])
-        add_run(session, status="pending", started_at=None)
-        add_run(session, started_at=YOUNG)
+    make_run(database, status="running", items={"running": 1, "pending": 1})
+    make_run(database, status="pending")
+    finished_run(database, YOUNG)
 
     result = wipe_all_runs(database, batch_size=2)
 
@@ -221,9 +214,8 @@ def test_wipe_deletes_every_run(database: Database) -> None:
 
 
 def test_wipe_dry_run_deletes_nothing(database: Database) -> None:
-    with database.transaction() as session:
-        add_run(session, status="running")
-        add_run(session)
+    make_run(database, status="running")
+    finished_run(database, YOUNG)
 
     result = wipe_all_runs(database, dry_run=True)
 
