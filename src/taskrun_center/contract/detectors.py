@@ -76,6 +76,16 @@ def _credential_parameter_accepted(match: re.Match[str]) -> bool:
     return len(value) >= 8 and value.lower() not in {"true", "false", "null", "none"}
 
 
+def _credential_field_accepted(match: re.Match[str]) -> bool:
+    value = match.group("value")
+    if not value.strip("*") or value.startswith(_PLACEHOLDER_PREFIXES):
+        return False
+    # "password: reset for 3 users" is prose; a secret has a digit or a symbol, or is long.
+    if len(value) >= 16:
+        return True
+    return len(value) >= 6 and any(not char.isalpha() for char in value)
+
+
 def _bearer_accepted(match: re.Match[str]) -> bool:
     token = match.group(1)
     if not token.strip("*"):
@@ -198,6 +208,19 @@ DETECTORS: tuple[Detector, ...] = (
         # Each name contains one of these; "refresh_" plus a quote is the longest text before it.
         anchors=("pass", "pwd", "secret", "token", "key"),
         reach_before=9,
+    ),
+    Detector(
+        "credential_field",
+        _SECRET,
+        re.compile(
+            r"(?i)(?<![A-Za-z0-9])(?P<name>" + _CREDENTIAL_NAMES + r")"
+            r"[ \t]*:[ \t]*(?P<value>[^\s;&,'\"<>\x00]{1,4096})"
+        ),
+        Text("字段中的密码或令牌", "password or token in a name: value field"),
+        group=2,
+        accept=_credential_field_accepted,
+        anchors=("pass", "pwd", "secret", "token", "key"),
+        reach_before=8,
     ),
     Detector(
         "aws_access_key_id",
