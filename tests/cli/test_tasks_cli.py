@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import signal
+from pathlib import Path
 
 from taskrun_center.storage.engine import Database
-from tests.runners.processes import run_taskrun
+from tests.runners.processes import run_taskrun, start_taskrun, wait_for
 from tests.runners.rows import load_run, runs_of
 
 
@@ -76,3 +78,27 @@ def test_unimportable_task_module_is_usage_error(sqlite_url: str) -> None:
 
     assert result.returncode == 2
     assert "no.such.module" in result.stderr
+
+
+def test_ctrl_c_cancels_run(sqlite_url: str, tmp_path: Path) -> None:
+    marker = tmp_path / "started"
+    process = start_taskrun(
+        sqlite_url,
+        "run",
+        "sample_slow",
+        "--arg",
+        "count=1000",
+        "--arg",
+        "seconds=0.05",
+        "--arg",
+        f"marker={marker}",
+        log_path=tmp_path / "run.log",
+    )
+    wait_for(marker.exists, 30, "the task started")
+
+    process.send_signal(signal.SIGINT)
+    code = process.wait(timeout=30)
+
+    [run] = runs_of(Database(sqlite_url), "sample_slow")
+    assert code == 130
+    assert run.status == "cancelled"
