@@ -175,3 +175,18 @@ def test_failed_dispatch_marks_run_failed(database: Database) -> None:
     assert run.status == "failed"
     assert "broker down" in (run.error_message or "")
     assert run.status == RunStatus.FAILED
+
+
+def test_rejected_final_summary_keeps_last_valid(database: Database) -> None:
+    good = TaskResult(metrics=[{"key": "rows", "label": "Rows", "value": 5}])
+    bad = TaskResult(metrics=[{"key": "api_token", "label": "t", "value": "x"}])
+
+    with record_run("adhoc_summary", database=database) as ctx:
+        assert ctx.write_summary(good) is True
+        assert ctx.write_summary(bad) is False
+        ctx.result = bad
+
+    run = load_run(database, ctx.run_id)
+    assert run.status == "completed_with_errors"
+    assert run.summary_json["common"]["metrics"][0]["key"] == "rows"
+    assert "secret.key_name" in (run.error_message or "")
