@@ -85,6 +85,7 @@ class _Scanner:
         # line up with the text, so such a text is searched whole.
         self.aligned = len(self.lowered) == len(text)
         self._digit_windows: list[tuple[int, int]] | None = None
+        self._anchor_found: dict[str, bool] = {}
 
     def matches(self, detector: Detector) -> Iterator[re.Match[str]]:
         if detector.digits:
@@ -94,13 +95,19 @@ class _Scanner:
         if detector.whole_text:
             yield from detector.pattern.finditer(self.text)
             return
-        lowered = self.lowered
-        if not any(anchor in lowered for anchor in detector.anchors):
+        if not any(self._contains(anchor) for anchor in detector.anchors):
             return
         if not self.aligned:
             yield from detector.pattern.finditer(self.text)
             return
         yield from self._anchored_matches(detector)
+
+    def _contains(self, anchor: str) -> bool:
+        # Several detectors share anchors; each is searched for once per text.
+        found = self._anchor_found.get(anchor)
+        if found is None:
+            found = self._anchor_found[anchor] = anchor in self.lowered
+        return found
 
     def _anchored_matches(self, detector: Detector) -> Iterator[re.Match[str]]:
         covered_until = -1
