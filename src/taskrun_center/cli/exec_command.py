@@ -22,13 +22,13 @@ _EXEC_HELP = Text(
     "把任意命令作为一次运行记录下来：退出码、耗时、终止信号、stdout/stderr 末尾几行（已脱敏）。"
     "命令的输出照常显示；taskrun exec 的退出码就是命令的退出码（找不到命令为 127，"
     "被信号 N 终止为 128+N）。Ctrl-C 和 SIGTERM 会转发给命令，运行记为已取消。"
-    "命令可打印 '::taskrun metric key=K value=V [unit=U] [tone=T] [label=L]' 行来上报指标。",
+    "命令可打印 '::taskrun metric key=K value=V' 行（可加 unit=、tone=、label=）来上报指标。",
     "Record any command as a run: exit status, duration, terminating signal, and the last lines "
     "of stdout and stderr (masked). The command's output is shown as usual; the exit status of "
     "taskrun exec is the command's (127 when it does not exist, 128+N when signal N ends it). "
     "Ctrl-C and SIGTERM are forwarded to the command and the run ends as cancelled. The command "
-    "may print '::taskrun metric key=K value=V [unit=U] [tone=T] [label=L]' lines to report "
-    "metrics.",
+    "may print '::taskrun metric key=K value=V' lines (optionally with unit=, tone=, label=) to "
+    "report metrics.",
 )
 _TASK_KEY_HELP = Text(
     "记录运行所用的任务键（snake_case），例如 nightly_backup。",
