@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
+from typing import Annotated
 
-from fastapi import Request
+from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
 from taskrun_center.storage.engine import Database
@@ -44,3 +45,22 @@ def read_session(request: Request) -> Iterator[Session]:
         yield session
     finally:
         session.close()
+
+
+# Dependencies are coroutines so that FastAPI runs them on the event loop: a plain function would
+# cost a hop to the thread pool per dependency and request, which dominates a fast request.
+async def _context_dependency(request: Request) -> WebContext:
+    return get_context(request)
+
+
+async def _session_dependency(request: Request) -> AsyncIterator[Session]:
+    # Opening a session does no I/O; the route's thread connects on first use.
+    session = get_context(request).database.session()
+    try:
+        yield session
+    finally:
+        session.close()
+
+
+Context = Annotated[WebContext, Depends(_context_dependency)]
+DbSession = Annotated[Session, Depends(_session_dependency)]

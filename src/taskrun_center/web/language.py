@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import Request
+from typing import Annotated
+
+from fastapi import Depends, Request
 
 from taskrun_center.i18n import Language, normalize_language, resolve_language
 
@@ -20,3 +22,10 @@ def request_language(request: Request) -> Language:
         return normalize_language(cookie)
     default = getattr(request.app.state, "default_language", None)
     return resolve_language(request.headers.get("accept-language"), default)
+
+
+async def _language_dependency(request: Request) -> Language:
+    return request_language(request)
+
+
+RequestLanguage = Annotated[str, Depends(_language_dependency)]

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
 import structlog
 from fastapi import APIRouter, Depends, Request, Response
-from sqlalchemy.orm import Session
 
 from taskrun_center.i18n import Text
 from taskrun_center.web.api.schemas import (
@@ -19,8 +16,8 @@ from taskrun_center.web.api.schemas import (
 )
 from taskrun_center.web.auth.dependencies import ViewerPrincipal, check_csrf
 from taskrun_center.web.auth.login import ensure_session, log_in, log_out
-from taskrun_center.web.context import read_session
-from taskrun_center.web.language import request_language
+from taskrun_center.web.context import DbSession
+from taskrun_center.web.language import RequestLanguage
 
 log = structlog.get_logger(__name__)
 
@@ -28,12 +25,11 @@ router = APIRouter(prefix="/api/v1/auth", tags=["auth"], responses=FAILURE_RESPO
 
 SIGNED_IN = Text("已登录。", "Signed in.")
 SIGNED_OUT = Text("已退出登录。", "Signed out.")
-Language = Annotated[str, Depends(request_language)]
 
 
 @router.get("/csrf-token", summary="Get the CSRF token of this session")
 def get_csrf_token(
-    request: Request, response: Response, language: Language
+    request: Request, response: Response, language: RequestLanguage
 ) -> ApiResponse[CsrfTokenData]:
     """Return the CSRF token bound to the caller's session cookie, starting a session if needed.
 
@@ -52,8 +48,8 @@ def post_login(
     credentials: LoginRequest,
     request: Request,
     response: Response,
-    session: Annotated[Session, Depends(read_session)],
-    language: Language,
+    session: DbSession,
+    language: RequestLanguage,
 ) -> ApiResponse[PrincipalData]:
     """Check the credentials, then replace the session cookie with a signed-in one.
 
@@ -66,7 +62,7 @@ def post_login(
 
 @router.post("/logout", summary="Sign out")
 def post_logout(
-    principal: ViewerPrincipal, response: Response, language: Language
+    principal: ViewerPrincipal, response: Response, language: RequestLanguage
 ) -> ApiResponse[PrincipalData]:
     """End the session: the cookie is deleted."""
     log_out(response)
@@ -76,7 +72,7 @@ def post_logout(
 
 
 @router.get("/me", summary="Who is calling")
-def get_me(principal: ViewerPrincipal, language: Language) -> ApiResponse[PrincipalData]:
+def get_me(principal: ViewerPrincipal, language: RequestLanguage) -> ApiResponse[PrincipalData]:
     """Return the caller's username, role and how they authenticated (session or token)."""
     data = PrincipalData(username=principal.username, role=principal.role.value, via=principal.via)
     return ApiResponse(message=OK.render(language), data=data)

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
 import structlog
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST
 from sqlalchemy import text
@@ -14,7 +12,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from taskrun_center.errors import TaskRunError
 from taskrun_center.web.api.schemas import FAILURE_RESPONSES, ApiResponse, HealthData
 from taskrun_center.web.auth.dependencies import ViewerPrincipal
-from taskrun_center.web.context import WebContext, get_context
+from taskrun_center.web.context import Context
 from taskrun_center.web.metrics import render_metrics
 
 log = structlog.get_logger(__name__)
@@ -27,7 +25,7 @@ router = APIRouter(tags=["operations"], responses=FAILURE_RESPONSES)
     summary="Liveness and database check",
     responses={503: {"model": ApiResponse[HealthData]}},
 )
-def get_health(context: Annotated[WebContext, Depends(get_context)]) -> JSONResponse:
+def get_health(context: Context) -> JSONResponse:
     """Return 200 when the database answers ``SELECT 1``, else 503."""
     try:
         with context.database.session() as session:

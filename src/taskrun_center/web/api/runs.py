@@ -6,8 +6,7 @@ from datetime import datetime
 from typing import Annotated, Literal
 
 import structlog
-from fastapi import APIRouter, Depends, Query
-from sqlalchemy.orm import Session
+from fastapi import APIRouter, Query
 
 from taskrun_center.i18n import Text
 from taskrun_center.lifecycle.read_service import TaskRunsReadService
@@ -26,9 +25,9 @@ from taskrun_center.web.api.schemas import (
     RunListData,
 )
 from taskrun_center.web.auth.dependencies import AdminPrincipal, ViewerPrincipal
-from taskrun_center.web.context import WebContext, get_context, read_session
+from taskrun_center.web.context import Context, DbSession
 from taskrun_center.web.errors import RunNotCancelable
-from taskrun_center.web.language import request_language
+from taskrun_center.web.language import RequestLanguage
 
 log = structlog.get_logger(__name__)
 
@@ -37,9 +36,6 @@ router = APIRouter(prefix="/api/v1/task-runs", tags=["task runs"], responses=FAI
 MAX_LIMIT = 100
 SortField = Literal["started_at", "completed_at", "duration", "status", "task_key"]
 SortOrder = Literal["asc", "desc"]
-DbSession = Annotated[Session, Depends(read_session)]
-Context = Annotated[WebContext, Depends(get_context)]
-Language = Annotated[str, Depends(request_language)]
 ValueList = Annotated[list[str] | None, Query()]
 
 CANCELLED = Text("运行 {run_id} 已取消。", "Run {run_id} has been cancelled.")
@@ -51,7 +47,7 @@ def list_task_runs(
     _: ViewerPrincipal,
     session: DbSession,
     context: Context,
-    language: Language,
+    language: RequestLanguage,
     task_key: ValueList = None,
     task_category: ValueList = None,
     trigger_source: ValueList = None,
@@ -103,7 +99,7 @@ def get_task_run(
     run_id: str,
     _: ViewerPrincipal,
     session: DbSession,
-    language: Language,
+    language: RequestLanguage,
     item_status: ValueList = None,
     items_page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
     items_limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
@@ -130,7 +126,7 @@ def get_task_run(
 
 @router.get("/{run_id}/error-logs", summary="Get the failed items of a run")
 def get_task_run_error_logs(
-    run_id: str, _: ViewerPrincipal, session: DbSession, language: Language
+    run_id: str, _: ViewerPrincipal, session: DbSession, language: RequestLanguage
 ) -> ApiResponse[ErrorLogsData]:
     """Return a run, its failed items with their error messages, and their count."""
     logs = TaskRunsReadService(session).error_logs(run_id)
@@ -144,7 +140,7 @@ def get_task_run_error_logs(
 
 @router.post("/{run_id}/actions/cancel", summary="Cancel a pending or running run")
 def cancel_task_run(
-    run_id: str, principal: AdminPrincipal, context: Context, language: Language
+    run_id: str, principal: AdminPrincipal, context: Context, language: RequestLanguage
 ) -> ApiResponse[RunActionData]:
     """Cancel a run that has not finished; its pending and running items are cancelled too.
 

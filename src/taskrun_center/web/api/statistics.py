@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
-from sqlalchemy.orm import Session
+from fastapi import APIRouter, Query
 
 from taskrun_center.lifecycle.serialize import run_to_dict
 from taskrun_center.web.api.schemas import (
@@ -17,14 +16,12 @@ from taskrun_center.web.api.schemas import (
     TrendPointData,
 )
 from taskrun_center.web.auth.dependencies import ViewerPrincipal
-from taskrun_center.web.context import read_session
-from taskrun_center.web.language import request_language
+from taskrun_center.web.context import DbSession
+from taskrun_center.web.language import RequestLanguage
 from taskrun_center.web.stats import MAX_TREND_DAYS, daily_trend, task_overviews
 
 router = APIRouter(prefix="/api/v1/statistics", tags=["statistics"], responses=FAILURE_RESPONSES)
 
-DbSession = Annotated[Session, Depends(read_session)]
-Language = Annotated[str, Depends(request_language)]
 Days = Annotated[int, Query(ge=1, le=MAX_TREND_DAYS)]
 
 
@@ -32,7 +29,7 @@ Days = Annotated[int, Query(ge=1, le=MAX_TREND_DAYS)]
 def get_trends(
     _: ViewerPrincipal,
     session: DbSession,
-    language: Language,
+    language: RequestLanguage,
     task_key: Annotated[str | None, Query(max_length=128)] = None,
     days: Days = 14,
 ) -> ApiResponse[TrendData]:
@@ -55,7 +52,7 @@ def get_trends(
 
 @router.get("/tasks", summary="Per task key: last run and success rate")
 def get_task_overviews(
-    _: ViewerPrincipal, session: DbSession, language: Language, days: Days = 14
+    _: ViewerPrincipal, session: DbSession, language: RequestLanguage, days: Days = 14
 ) -> ApiResponse[list[TaskOverviewData]]:
     """Return, for every task key with runs, its counts over ``days`` days and its last run."""
     data = [

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
 import structlog
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from taskrun_center.i18n import Text
@@ -20,8 +18,8 @@ from taskrun_center.web.api.schemas import (
     TaskTypeData,
 )
 from taskrun_center.web.auth.dependencies import AdminPrincipal, ViewerPrincipal
-from taskrun_center.web.context import WebContext, get_context
-from taskrun_center.web.language import request_language
+from taskrun_center.web.context import Context
+from taskrun_center.web.language import RequestLanguage
 from taskrun_center.web.task_catalog import list_task_types, start_run_now
 
 log = structlog.get_logger(__name__)
@@ -29,11 +27,12 @@ log = structlog.get_logger(__name__)
 router = APIRouter(prefix="/api/v1/task-types", tags=["task types"], responses=FAILURE_RESPONSES)
 
 QUEUED = Text("已提交运行 {run_id}。", "Run {run_id} has been queued.")
-Language = Annotated[str, Depends(request_language)]
 
 
 @router.get("", summary="List registered task types")
-def get_task_types(_: ViewerPrincipal, language: Language) -> ApiResponse[list[TaskTypeData]]:
+def get_task_types(
+    _: ViewerPrincipal, language: RequestLanguage
+) -> ApiResponse[list[TaskTypeData]]:
     """Return each registered task type with its names, category and metric definitions.
 
     ``runnable`` says whether this server can start the task now (its code is loaded here).
@@ -50,8 +49,8 @@ def get_task_types(_: ViewerPrincipal, language: Language) -> ApiResponse[list[T
 def run_task_now(
     task_key: str,
     principal: AdminPrincipal,
-    context: Annotated[WebContext, Depends(get_context)],
-    language: Language,
+    context: Context,
+    language: RequestLanguage,
     body: RunNowRequest | None = None,
 ) -> JSONResponse:
     """Create a pending run of ``task_key`` and hand it to the dispatcher; return its run_id.

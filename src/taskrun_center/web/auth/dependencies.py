@@ -12,7 +12,6 @@ from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from fastapi import Depends, Request
-from sqlalchemy.orm import Session
 
 from taskrun_center.storage.models import User
 from taskrun_center.web.auth.accounts import Principal, Role, principal_for_token
@@ -23,7 +22,7 @@ from taskrun_center.web.auth.sessions import (
     SessionData,
     password_fingerprint,
 )
-from taskrun_center.web.context import get_context, read_session
+from taskrun_center.web.context import DbSession, get_context
 from taskrun_center.web.errors import (
     AuthenticationRequired,
     CsrfInvalid,
@@ -47,7 +46,7 @@ def _bearer_token(request: Request) -> str | None:
 
 
 def resolve_principal(
-    request: Request, session: Annotated[Session, Depends(read_session)]
+    request: Request, session: DbSession
 ) -> Principal | None:
     """Return who sent the request: an API token first, else the signed-in session, else None.
 

@@ -5,10 +5,9 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import structlog
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from taskrun_center.contract import default_registry
 from taskrun_center.lifecycle.read_service import TaskRunsReadService
@@ -22,7 +21,7 @@ from taskrun_center.web.auth.dependencies import AdminPrincipal, ViewerPrincipal
 from taskrun_center.web.console.list_query import page_window, parse_list_form
 from taskrun_center.web.console.page_context import base_context, redirect, render_page
 from taskrun_center.web.console.summary_view import SummaryView
-from taskrun_center.web.context import WebContext, get_context, read_session
+from taskrun_center.web.context import Context, DbSession
 from taskrun_center.web.errors import RunNotCancelable
 from taskrun_center.web.language import request_language
 from taskrun_center.web.task_catalog import task_display_names
@@ -31,8 +30,6 @@ log = structlog.get_logger(__name__)
 
 router = APIRouter(include_in_schema=False)
 
-DbSession = Annotated[Session, Depends(read_session)]
-Context = Annotated[WebContext, Depends(get_context)]
 MAX_LIVE_IDS = 100
 ITEMS_PER_PAGE = 20
 

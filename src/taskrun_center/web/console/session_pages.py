@@ -5,16 +5,15 @@ from __future__ import annotations
 from typing import Annotated
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
-from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from taskrun_center.i18n import SUPPORTED_LANGUAGES
 from taskrun_center.web.auth.dependencies import OptionalPrincipal, ViewerPrincipal, check_csrf
 from taskrun_center.web.auth.login import ensure_session, log_in, log_out
 from taskrun_center.web.console.page_context import base_context, redirect, render_page, safe_next
-from taskrun_center.web.context import read_session
+from taskrun_center.web.context import DbSession
 from taskrun_center.web.errors import CsrfInvalid, CsrfMissing, LoginFailed, LoginThrottled
 from taskrun_center.web.language import LANGUAGE_COOKIE, request_language
 
@@ -49,7 +48,7 @@ def get_login(request: Request, principal: OptionalPrincipal, next: str = "/runs
 @router.post("/login")
 async def post_login(
     request: Request,
-    session: Annotated[Session, Depends(read_session)],
+    session: DbSession,
     username: Annotated[str, Form(max_length=64)] = "",
     password: Annotated[str, Form(max_length=1024)] = "",
     next: Annotated[str, Form(max_length=2048)] = "/runs",

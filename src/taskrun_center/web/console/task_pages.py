@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
@@ -13,7 +13,7 @@ from taskrun_center.web.auth.accounts import Role
 from taskrun_center.web.auth.dependencies import AdminPrincipal, ViewerPrincipal
 from taskrun_center.web.console.charts import trend_chart
 from taskrun_center.web.console.page_context import base_context, redirect, render_page
-from taskrun_center.web.context import WebContext, get_context, read_session
+from taskrun_center.web.context import Context, DbSession
 from taskrun_center.web.language import request_language
 from taskrun_center.web.stats import daily_trend, task_overviews
 from taskrun_center.web.task_catalog import runnable_task_keys, start_run_now
@@ -58,7 +58,7 @@ def _cards(session: Session, language: str) -> list[dict[str, Any]]:
 def get_tasks(
     request: Request,
     principal: ViewerPrincipal,
-    session: Annotated[Session, Depends(read_session)],
+    session: DbSession,
 ) -> HTMLResponse:
     """Render one card per task key: last run, success rate, trend chart, run-now."""
     language = request_language(request)
@@ -75,7 +75,7 @@ def get_tasks(
 def post_run_now(
     task_key: str,
     principal: AdminPrincipal,
-    context: Annotated[WebContext, Depends(get_context)],
+    context: Context,
 ) -> Response:
     """Queue a run of ``task_key`` started by the signed-in admin, then open its detail."""
     run_id = start_run_now(context, task_key, principal, {}, trigger_source="manual")
