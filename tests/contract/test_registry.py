@@ -5,9 +5,15 @@ from __future__ import annotations
 import pytest
 from pydantic import BaseModel
 
-from taskrun_center.contract import MetricDefinition, TaskType, TaskTypeRegistry, default_registry
+from taskrun_center.contract import (
+    MetricDefinition,
+    TaskType,
+    TaskTypeRegistry,
+    check_summary,
+    default_registry,
+)
 from taskrun_center.errors import ConfigurationError, UnknownTaskTypeError
-from tests.contract.factories import sync_accounts_type
+from tests.contract.factories import SyncAccountsData, envelope, sync_accounts_type
 
 
 def test_registered_type_found_by_key() -> None:
@@ -83,3 +89,17 @@ def test_invalid_metric_key_rejected() -> None:
 
 def test_default_registry_is_a_registry() -> None:
     assert isinstance(default_registry, TaskTypeRegistry)
+
+
+def test_empty_registry_used_as_given() -> None:
+    probe = TaskType("contract_registry_probe", "探针", "Probe", "test",
+                     data_model=SyncAccountsData)
+    default_registry.register(probe)
+    try:
+        data = envelope(ext__type="contract_registry_probe", ext__data={"unknown": 1})
+
+        checked = check_summary(data, registry=TaskTypeRegistry())
+    finally:
+        default_registry.unregister("contract_registry_probe")
+
+    assert checked.summary["ext"]["data"] == {"unknown": 1}

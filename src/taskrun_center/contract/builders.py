@@ -42,7 +42,7 @@ def build_base_summary(
     Raises:
         SummaryValidationError: when ``task_key`` is not a valid task key.
     """
-    registry = registry or default_registry
+    registry = default_registry if registry is None else registry
     flags = {"skipped": False, "skip_reason": None}
     envelope = _envelope(
         task_key,
@@ -92,7 +92,7 @@ def build_summary(
         SummaryValidationError: with every violation, instead of returning an invalid envelope;
             rule ``builder.unknown_metric`` for a metric the registered type does not define.
     """
-    registry = registry or default_registry
+    registry = default_registry if registry is None else registry
     task_type = registry.get(task_key)
     metric_list = _metric_entries(metrics, task_type, language or DEFAULT_LANGUAGE)
     envelope = _envelope(

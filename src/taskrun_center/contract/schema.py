@@ -32,7 +32,7 @@ def envelope_json_schema(
 
     ext = schema["$defs"]["Ext"]["properties"]
     ext["type"] = {"const": task_key, "title": "Type", "type": "string"}
-    task_type = (registry or default_registry).get(task_key)
+    task_type = (default_registry if registry is None else registry).get(task_key)
     if task_type is None:
         return schema
 

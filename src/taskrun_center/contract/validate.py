@@ -68,7 +68,7 @@ def check_summary(
         SummaryValidationError: listing every violation found, with path and rule code.
     """
     limits = limits or get_settings().summary_limits
-    registry = registry or default_registry
+    registry = default_registry if registry is None else registry
     checked = _check_quickly(data, task_key, limits, registry)
     if checked is None:
         checked = _check_fully(data, task_key, limits, registry)
