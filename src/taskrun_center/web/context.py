@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Annotated
 
@@ -34,27 +34,15 @@ def get_context(request: Request) -> WebContext:
     return context
 
 
-def read_session(request: Request) -> Iterator[Session]:
-    """Yield a database session for one request and close it afterwards.
-
-    Routes that change state open ``database.transaction()`` themselves, so a read-only request
-    never commits anything.
-    """
-    session = get_context(request).database.session()
-    try:
-        yield session
-    finally:
-        session.close()
-
-
-# Dependencies are coroutines so that FastAPI runs them on the event loop: a plain function would
-# cost a hop to the thread pool per dependency and request, which dominates a fast request.
+# These dependencies are coroutines so that FastAPI runs them on the event loop, because it runs
+# every plain-function dependency in the thread pool, at the cost of a thread hop per request.
 async def _context_dependency(request: Request) -> WebContext:
     return get_context(request)
 
 
 async def _session_dependency(request: Request) -> AsyncIterator[Session]:
-    # Opening a session does no I/O; the route's thread connects on first use.
+    # Opening a session does no I/O (the route's thread connects on first use). Closing it
+    # returns the connection to the pool with one short rollback.
     session = get_context(request).database.session()
     try:
         yield session
