@@ -89,10 +89,12 @@ class Settings(BaseSettings):
     admin_password: str | None = Field(None, description="Password of the first admin user.")
     celery_broker_url: str = Field("redis://127.0.0.1:6379/0")
     celery_enabled: bool = Field(
-        False, description="Run-now enqueues on Celery and cancel revokes the Celery task."
+        False,
+        description="Run-now and scheduled runs go to Celery; cancel revokes the Celery task.",
     )
     celery_result_backend: str | None = Field(
-        None, description="Celery result backend for item chords; the broker URL when unset."
+        None,
+        description="Celery result backend for item chords; a Redis broker URL when unset.",
     )
     celery_queue: str = Field("taskrun", description="Celery queue that runs are sent to.")
 

@@ -90,7 +90,7 @@ def test_cancel_before_start_discards_message(
     assert not marker.exists()
 
 
-def test_enabled_setting_routes_run_now_and_cancel_to_celery(
+def test_enabled_setting_uses_celery(
     celery_app: Celery,
     prefork_worker: WorkerProcess,
     celery_database: Database,

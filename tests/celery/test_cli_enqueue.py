@@ -33,7 +33,7 @@ def celery_settings(celery_app: Celery, monkeypatch: pytest.MonkeyPatch) -> Iter
 
 
 @pytest.mark.usefixtures("celery_settings")
-def test_run_enqueue_prints_pending_run_that_worker_completes(
+def test_run_enqueue_returns_pending_run(
     prefork_worker: WorkerProcess, celery_database: Database, celery_database_url: str
 ) -> None:
     """The command returns the pending run's id at once; a worker then completes that run."""

@@ -18,7 +18,7 @@ ITEM_COUNT = 200
 FAIL_EVERY = 10
 
 
-def test_item_chord_across_processes_keeps_exact_counters(
+def test_item_chord_keeps_exact_counters(
     celery_app: Celery, prefork_worker: WorkerProcess, celery_database: Database
 ) -> None:
     """200 items over 3 processes: 180 completed and 20 failed, counted once each."""
