@@ -149,3 +149,23 @@ def test_running_row_updates_without_reload(page: Page, site: Site) -> None:
 
     expect(row.locator(".badge")).to_have_text("已完成")
     assert page.evaluate("window.__marker") == "same page"
+
+
+def test_detail_follows_running_run(page: Page, site: Site) -> None:
+    run = make_run(site.database, status="running", items={"running": 2})
+    sign_in(page, site, "viewer", VIEWER_PASSWORD)
+    page.goto(f"{site.url}/runs/{run.run_id}")
+    page.evaluate("window.__marker = 'same page'")
+
+    with site.database.transaction() as session:
+        TaskRunsWriteService(session).complete_item(run.run_id, "step", "0")
+
+    expect(page.locator("[data-live-progress] .numbers")).to_have_text("1/2")
+    assert page.evaluate("window.__marker") == "same page"
+
+    with site.database.transaction() as session:
+        service = TaskRunsWriteService(session)
+        service.complete_item(run.run_id, "step", "1")
+        service.finalize_run(run.run_id)
+
+    expect(page.locator("#run-header .badge").first).to_have_text("已完成")

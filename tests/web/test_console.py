@@ -165,6 +165,7 @@ def test_live_endpoint_returns_rows(client: TestClient, web_db: Database) -> Non
     assert state["progress"] == [1, 0, 2]
     assert state["terminal"] is False
     assert state["html"].startswith(f'<tr data-run-id="{running.run_id}"')
+    assert "1/2" in state["progress_html"]
     assert "unknown" not in body["runs"]
 
 

@@ -150,9 +150,10 @@ def get_live_rows(
     session: DbSession,
     ids: Annotated[str, Query(max_length=4000)] = "",
 ) -> JSONResponse:
-    """Return the current state and the re-rendered list row of each requested run.
+    """Return the current state, list row and progress bar of each requested run.
 
-    The list page polls this for its pending and running rows; unknown ids are left out.
+    The list page polls this for its pending and running rows, and the detail page of a
+    running run for its progress; unknown ids are left out.
     """
     run_ids = split_values("ids", [ids])[:MAX_LIVE_IDS]
     runs: list[TaskRun] = []
@@ -161,10 +162,15 @@ def get_live_rows(
     language = request_language(request)
     environment = request.app.state.console_templates
     row_template = environment.get_template("_run_row.html")
+    progress_template = environment.get_template("_progress.html")
     row_context = base_context(request, principal, "runs")
     row_context["task_names"] = task_display_names(language)
     result = {
-        run.run_id: {**_row_state(run), "html": row_template.render(run=run, **row_context)}
+        run.run_id: {
+            **_row_state(run),
+            "html": row_template.render(run=run, **row_context),
+            "progress_html": progress_template.render(run=run, **row_context),
+        }
         for run in runs
     }
     return JSONResponse({"runs": result}, headers={"Cache-Control": "no-store"})

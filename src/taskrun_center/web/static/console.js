@@ -69,22 +69,22 @@
       .finally(function () { setTimeout(pollRows, pollMs); });
   }
 
-  // Run detail: reload when the run's status or progress changes.
+  // Run detail: refresh the progress bar in place; reload the page when the status changes,
+  // since items, metrics and errors are then worth reading again.
   function pollDetail(section) {
     var runId = section.getAttribute("data-run-id");
-    var last = null;
+    var status = section.getAttribute("data-status");
+    var progressSlot = section.querySelector("[data-live-progress]");
     function tick() {
       fetchLive([runId]).then(function (payload) {
         var state = payload.runs[runId];
         if (!state) return;
-        var key = state.status + ":" + state.progress.join(",");
-        if (last !== null && key !== last) {
+        if (state.status !== status) {
           window.location.reload();
           return;
         }
-        last = key;
-        if (!state.terminal) setTimeout(tick, pollMs);
-        else window.location.reload();
+        if (progressSlot) progressSlot.innerHTML = state.progress_html;  // escaped by the server
+        setTimeout(tick, pollMs);
       }).catch(function () { setTimeout(tick, pollMs * 2); });
     }
     tick();
