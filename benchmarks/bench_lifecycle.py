@@ -11,6 +11,7 @@ raw time, on SQLite and on PostgreSQL, measured side by side in one run.
 from __future__ import annotations
 
 import json
+import os
 import statistics
 import tempfile
 import time
@@ -274,6 +275,7 @@ def main(scale: str) -> str:
     from tests.support.servers import start_postgres
 
     items, repeats = SCALES[scale]
+    load_before = os.getloadavg()[0]
     workdir = Path(tempfile.mkdtemp(prefix="bench-lifecycle-"))
     # start_postgres hands its folder to the postgres user, so it gets a folder of its own.
     server = start_postgres(Path(tempfile.mkdtemp(prefix="bench-lifecycle-pg-")))
@@ -305,6 +307,7 @@ def main(scale: str) -> str:
             )
     finally:
         server.stop()
+    load_after = os.getloadavg()[0]
 
     return "\n".join(
         [
@@ -318,7 +321,8 @@ def main(scale: str) -> str:
             f"{repeats} lifecycle(s) per side, sides alternated in one process; per-item "
             "latencies cover every item transaction of those lifecycles. PostgreSQL 15 runs "
             "locally with fsync off (the test server settings); SQLite runs in WAL mode with "
-            "synchronous=NORMAL.",
+            f"synchronous=NORMAL. The one-minute load average was {load_before:.1f} at the start "
+            f"and {load_after:.1f} at the end, on {os.cpu_count()} cores.",
             "",
             "| database | side | items | total s (median) | item ms median | item ms p95 "
             "| item ms p99 | ratio |",
