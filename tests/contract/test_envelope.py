@@ -227,3 +227,10 @@ def test_error_survives_pickling() -> None:
     assert restored.violations == caught.value.violations
     assert restored.task_key == "other"
     assert str(restored) == str(caught.value)
+
+
+def test_path_escapes_control_characters_in_keys() -> None:
+    with pytest.raises(SummaryValidationError) as caught:
+        check_summary(envelope(**{"x\x1b[2J": 1}))
+
+    assert caught.value.violations[0].path == '$["x\\u001b[2J"]'

@@ -6,6 +6,7 @@ be printed, logged and counted by the audit without leaking what it found.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -79,8 +80,8 @@ def format_path(segments: Iterable[PathSegment], root: str = "$") -> str:
 
 
 def _quote(key: str) -> str:
-    escaped = key.replace("\\", "\\\\").replace('"', '\\"')
-    return f'"{escaped}"'
+    # JSON quoting also escapes control characters, so a key cannot move a terminal's cursor.
+    return json.dumps(key, ensure_ascii=False)
 
 
 class SummaryValidationError(TaskRunError):
