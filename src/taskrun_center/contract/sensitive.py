@@ -130,7 +130,7 @@ _KEY_NAME = Text(
     "field, or record only a count or a type about it.",
 )
 _VALUE = Text(
-    "值中含有{kind_zh}，摘要中不允许存放敏感信息；请删除或改存不含敏感信息的描述。",
+    "值中含有敏感信息（{kind_zh}），摘要中不允许存放；请删除，或改存不含敏感信息的描述。",
     "the value contains a {kind_en}; a summary must not hold sensitive data. Remove it or store "
     "a description without it.",
 )
