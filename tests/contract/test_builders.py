@@ -157,7 +157,7 @@ def test_single_string_highlight_kept_whole() -> None:
     assert summary["common"]["highlights"] == ["全部完成"]
 
 
-def test_scope_time_not_a_mapping_rejected_as_contract_error() -> None:
+def test_scope_time_non_mapping_rejected() -> None:
     with pytest.raises(SummaryValidationError) as caught:
         build_summary("adhoc", scope_time=date(2026, 1, 2), registry=TaskTypeRegistry())  # type: ignore[arg-type]
 

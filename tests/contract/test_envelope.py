@@ -118,7 +118,7 @@ def test_missing_field_rejected() -> None:
     assert paths_of(data) == ["$.common.highlights"]
 
 
-def test_optional_unit_and_tone_may_be_absent_or_null() -> None:
+def test_metric_unit_tone_optional() -> None:
     metrics = [
         {"key": "a", "label": "A", "value": 1},
         {"key": "b", "label": "B", "value": None, "unit": None, "tone": None},
