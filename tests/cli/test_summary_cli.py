@@ -228,3 +228,27 @@ def test_rules_lists_every_code() -> None:
     codes = [entry["rule"] for entry in json.loads(result.stdout)["rules"]]
     assert "secret.key_name" in codes
     assert "capacity.summary_bytes_warning" in codes
+
+
+def test_registered_type_data_checked(tmp_path: Path) -> None:
+    data = envelope(ext__type="task_runs_audit", ext__data={"runs_scanned": "many"})
+    path = _write(tmp_path, data)
+
+    result = runner.invoke(app, ["summary", "validate", "--task-key", "task_runs_audit",
+                                 "--format", "json", path])
+
+    assert result.exit_code == 1
+    rules = {v["rule"] for v in json.loads(result.stdout)["violations"]}
+    assert "envelope.ext_data_invalid" in rules
+
+
+def test_large_summary_accepted_with_warning(tmp_path: Path) -> None:
+    data = envelope(ext__data={f"note_{index}": "x" * 1000 for index in range(9)})
+    path = _write(tmp_path, data)
+
+    result = runner.invoke(app, ["summary", "validate", "--format", "json", path])
+
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    assert payload["size_bytes"] > 8192
+    assert [w["rule"] for w in payload["warnings"]] == ["capacity.summary_bytes_warning"]

@@ -31,11 +31,11 @@ RESIDENT_ID = with_resident_check("11010519900307123")
 BANK_CARD_19 = with_luhn_digit("622202123456789012")
 BANK_CARD_16_SPACED = "4111 1111 1111 1111"
 
-# (rule, kind, text containing the finding)
+# (rule, kind, text containing the finding); the last word of each text is secret.
 SENSITIVE_VALUES: list[tuple[str, str, str]] = [
     ("secret.value", "url_password", "postgresql://app:S3cretPass@db.internal:5432/main"),
     ("secret.value", "url_password", "redis://:S3cretPass@cache:6379/0"),
-    ("secret.value", "credential_parameter", "host=db user=app password=S3cretPass dbname=x"),
+    ("secret.value", "credential_parameter", "host=db dbname=x user=app password=S3cretPass"),
     ("secret.value", "credential_parameter", "jdbc:mysql://db:3306/app?user=app&password=S3cret"),
     ("secret.value", "credential_parameter", "Server=db;Uid=app;Pwd=S3cretPass;"),
     ("secret.value", "credential_parameter", 'config {"api_key": "k-8f14e45fceea167a"}'),
@@ -50,7 +50,7 @@ SENSITIVE_VALUES: list[tuple[str, str, str]] = [
         "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA\n-----END RSA PRIVATE KEY-----",
     ),
     ("secret.value", "private_key", "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADAN (cut)"),
-    ("secret.value", "aws_access_key_id", "key id AKIAIOSFODNN7EXAMPLE in use"),
+    ("secret.value", "aws_access_key_id", "key id in use: AKIAIOSFODNN7EXAMPLE"),
     ("secret.value", "aws_access_key_id", "密钥AKIAIOSFODNN7EXAMPLE"),
     ("secret.value", "vendor_token", "ghp_aBcDeFgHiJkLmNoPqRsTuVwXyZ0123456789"),
     ("secret.value", "vendor_token", "sk-proj-abcdefghijklmnopqrstuvwx"),

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
+
 from taskrun_center.contract import MASK, find_sensitive, mask_json, mask_text
+from tests.contract.samples import SENSITIVE_VALUES
 
 
 def test_url_password_masked_user_and_host_kept() -> None:
@@ -67,3 +70,12 @@ def test_json_nested_too_deep_masked_whole() -> None:
 
     assert result.value["note"] == "ok"
     assert result.count == 1
+
+
+@pytest.mark.parametrize(("rule", "kind", "text"), SENSITIVE_VALUES)
+def test_every_sensitive_kind_masked(rule: str, kind: str, text: str) -> None:
+    result = mask_text(text)
+
+    assert result.count >= 1, kind
+    assert text.rsplit(maxsplit=1)[-1] not in result.value, kind
+    assert MASK in result.value
