@@ -72,7 +72,7 @@ TaskModuleOption = Annotated[
 FileArgument = Annotated[
     str,
     typer.Argument(
-        metavar="[FILE|-]",
+        metavar="FILE|-",
         help=_help("摘要 JSON 文件；- 或省略表示标准输入。",
                    "Summary JSON file; - or nothing reads standard input."),
     ),
