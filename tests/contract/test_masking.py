@@ -79,3 +79,19 @@ def test_every_sensitive_kind_masked(rule: str, kind: str, text: str) -> None:
     assert result.count >= 1, kind
     assert text.rsplit(maxsplit=1)[-1] not in result.value, kind
     assert MASK in result.value
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "a" * 65536, "1" * 65536, "1 " * 32768, "@" * 65536, "a@" * 32768, "://" * 21845,
+        "http://" + "u:" * 32000, "bearer " * 9000, "eyJ." * 16000, "key" * 21000,
+        "AKIA" * 16000, "gh" * 32000, "1-" * 32768, "号1" * 32768, ("a." * 30 + "@b.") * 1000,
+    ],
+    ids=lambda text: repr(text[:8]),
+)
+def test_pathological_64k_text_has_no_finding(text: str) -> None:
+    result = mask_text(text)
+
+    assert result.count == 0
+    assert result.value == text
