@@ -309,3 +309,13 @@ def test_pages_forbid_inline_scripts(client: TestClient) -> None:
     assert "frame-ancestors 'none'" in policy
     assert response.headers["x-content-type-options"] == "nosniff"
     assert response.headers["x-frame-options"] == "DENY"
+
+
+def test_result_url_links_only_web_schemes(client: TestClient, web_db: Database) -> None:
+    script = make_run(web_db, status="completed", result_url="javascript:alert(document.cookie)")
+    log_in(client, "viewer", VIEWER_PASSWORD)
+
+    page = client.get(f"/runs/{script.run_id}").text
+
+    assert 'href="javascript:' not in page
+    assert '<span class="muted small mono" data-testid="result-url">javascript:' in page

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from jinja2 import (
     BaseLoader,
@@ -44,6 +45,14 @@ def pretty_json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, indent=2, sort_keys=True, default=str)
 
 
+def is_web_url(value: Any) -> bool:
+    """Tell whether a URL is http or https, the only schemes the console turns into links.
+
+    A stored ``result_url`` such as ``javascript:…`` would otherwise run script when clicked.
+    """
+    return isinstance(value, str) and urlsplit(value.strip()).scheme.lower() in ("http", "https")
+
+
 def is_scalar(value: Any) -> bool:
     """Tell whether a value prints on one line (not a dict or a list)."""
     return not isinstance(value, dict | list)
@@ -70,6 +79,7 @@ def build_environment(registry: RendererRegistry = default_renderers) -> Environ
         pretty_json=pretty_json,
     )
     environment.tests["scalar"] = is_scalar
+    environment.tests["web_url"] = is_web_url
     environment.globals["progress_percent"] = formatting.progress_percent
     environment.globals["registry"] = registry
 
