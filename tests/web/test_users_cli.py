@@ -29,7 +29,7 @@ def test_users_create_rejects_short_password(sqlite_url: str) -> None:
                                  "--database-url", sqlite_url])
 
     assert result.exit_code == 1
-    assert "at least 8" in result.output
+    assert "至少需要 8 个字符" in result.output
 
 
 def test_users_create_rejects_bad_role(sqlite_url: str) -> None:

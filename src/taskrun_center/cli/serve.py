@@ -28,13 +28,13 @@ CONFIG_HELP = Text("调度任务的 TOML 文件，默认 TASKRUN_SCHEDULER_CONFI
 
 def serve_command(
     database_url: DatabaseUrlOption = None,
-    host: Annotated[str | None, typer.Option("--host", help=HOST_HELP.render())] = None,
+    host: Annotated[str | None, typer.Option("--host", help=tr(HOST_HELP))] = None,
     port: Annotated[int | None, typer.Option("--port", min=1, max=65535,
-                                             help=PORT_HELP.render())] = None,
+                                             help=tr(PORT_HELP))] = None,
     scheduler: Annotated[bool, typer.Option("--scheduler/--no-scheduler",
-                                            help=SCHEDULER_HELP.render())] = True,
+                                            help=tr(SCHEDULER_HELP))] = True,
     scheduler_config: Annotated[str | None, typer.Option("--scheduler-config",
-                                                         help=CONFIG_HELP.render())] = None,
+                                                         help=tr(CONFIG_HELP))] = None,
 ) -> None:
     """Serve the console and the API until Ctrl-C."""
     from taskrun_center.config import get_settings

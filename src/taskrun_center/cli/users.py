@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import getpass
 import sys
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 
@@ -21,6 +21,7 @@ from taskrun_center.i18n import Text
 
 if TYPE_CHECKING:
     from taskrun_center.storage.engine import Database
+    from taskrun_center.web.auth.accounts import AccountError
 
 users_app = typer.Typer(help=tr(Text("管理控制台用户。", "Manage console users.")),
                         no_args_is_help=True)
@@ -50,6 +51,25 @@ INVALID_ROLE = Text("--role 的值 {role} 无效：请用 viewer 或 admin。",
 NO_USERS = Text("还没有用户。", "No users yet.")
 
 
+ACCOUNT_ERRORS = {
+    "USER_EXISTS": Text("用户 {username} 已存在。", "User {username} already exists."),
+    "USER_NOT_FOUND": Text("用户 {username} 不存在。", "User {username} does not exist."),
+    "TOKEN_NOT_FOUND": Text("没有前缀或名称为 {reference} 的有效令牌。",
+                            "No active token has the prefix or name {reference}."),
+    "PASSWORD_TOO_SHORT": Text("密码太短（{length} 个字符），至少需要 8 个字符。",
+                               "The password is too short ({length} characters); use at least 8."),
+    "USERNAME_INVALID": Text("用户名 {username} 无效：请使用 1 到 64 个不含空白的字符。",
+                             "Invalid username {username}: use 1 to 64 characters without spaces."),
+}
+
+
+def _fail_account(error: AccountError) -> NoReturn:
+    text = ACCOUNT_ERRORS.get(error.code)
+    if text is None:
+        fail(str(error))
+    fail(tr(text, **{key: value for key, value in vars(error).items() if not key.startswith("_")}))
+
+
 def _read_password(given: str | None) -> str:
     if given is not None:
         return given
@@ -67,7 +87,7 @@ def _database(database_url: str | None) -> Database:
     return Database(resolve_database_url(database_url))
 
 
-@users_app.command("create")
+@users_app.command("create", help=tr(Text("创建用户。", "Create a user.")))
 def create_user_command(
     username: Annotated[str, typer.Argument(help=tr(Text("用户名。", "Username.")))],
     role: Annotated[str, typer.Option("--role", help=tr(ROLE_HELP))] = "viewer",
@@ -84,11 +104,14 @@ def create_user_command(
         with _database(database_url).transaction("create a user") as session:
             create_user(session, username, secret, Role(role))
     except AccountError as error:
-        fail(str(error))
+        _fail_account(error)
     stdout.print(tr(USER_CREATED, username=username, role=role), highlight=False)
 
 
-@users_app.command("set-password")
+@users_app.command("set-password", help=tr(Text(
+    "修改用户密码；该用户已登录的会话随之失效。",
+    "Change a user's password; their signed-in sessions end.",
+)))
 def set_password_command(
     username: Annotated[str, typer.Argument(help=tr(Text("用户名。", "Username.")))],
     password: Annotated[str | None, typer.Option("--password", help=tr(PASSWORD_HELP))] = None,
@@ -102,11 +125,11 @@ def set_password_command(
         with _database(database_url).transaction("change a password") as session:
             set_password(session, username, secret)
     except AccountError as error:
-        fail(str(error))
+        _fail_account(error)
     stdout.print(tr(PASSWORD_CHANGED, username=username), highlight=False)
 
 
-@users_app.command("list")
+@users_app.command("list", help=tr(Text("列出用户及其角色。", "List users with their roles.")))
 def list_users_command(
     output: Annotated[str, typer.Option("--format", help=tr(FORMAT_HELP))] = "table",
     database_url: DatabaseUrlOption = None,
@@ -129,7 +152,10 @@ def list_users_command(
         stdout.print(f"{row['username']}\t{row['role']}\t{row['created_at']}", highlight=False)
 
 
-@tokens_app.command("create")
+@tokens_app.command("create", help=tr(Text(
+    "创建 API 令牌；令牌只打印一次，数据库只保存其哈希。",
+    "Create an API token; it is printed once and only its hash is stored.",
+)))
 def create_token_command(
     name: Annotated[
         str, typer.Argument(help=tr(Text("令牌名称，例如 ci。", "Token name, e.g. ci.")))
@@ -145,12 +171,14 @@ def create_token_command(
         with _database(database_url).transaction("create an API token") as session:
             issued = create_token(session, user, name)
     except AccountError as error:
-        fail(str(error))
+        _fail_account(error)
     sys.stderr.write(tr(TOKEN_CREATED, name=name, prefix=issued.prefix, username=user) + "\n")
     sys.stdout.write(issued.secret + "\n")
 
 
-@tokens_app.command("revoke")
+@tokens_app.command("revoke", help=tr(Text(
+    "吊销前缀或名称匹配的全部有效令牌。", "Revoke every active token with this prefix or name."
+)))
 def revoke_token_command(
     reference: Annotated[str, typer.Argument(help=tr(Text(
         "令牌前缀（如 trc_AbCdEfGh）或名称。", "Token prefix (such as trc_AbCdEfGh) or name.")))],
@@ -163,11 +191,14 @@ def revoke_token_command(
         with _database(database_url).transaction("revoke an API token") as session:
             count = revoke_token(session, reference)
     except AccountError as error:
-        fail(str(error))
+        _fail_account(error)
     stdout.print(tr(TOKENS_REVOKED, count=count), highlight=False)
 
 
-@tokens_app.command("list")
+@tokens_app.command("list", help=tr(Text(
+    "按前缀和名称列出令牌；令牌本身不会再次显示。",
+    "List tokens by prefix and name; the secrets are never shown again.",
+)))
 def list_tokens_command(
     output: Annotated[str, typer.Option("--format", help=tr(FORMAT_HELP))] = "table",
     database_url: DatabaseUrlOption = None,
