@@ -243,7 +243,7 @@ def _measure(env: Environment, database: Any, processes: int, scale: str) -> lis
         _stop_worker(worker)
 
 
-def _report(rows: list[Row], scale: str) -> str:
+def _report(rows: list[Row], scale: str, load: tuple[float, float]) -> str:
     from benchmarks.machine import describe_machine
 
     seconds, rounds, _ = SCALES[scale]
@@ -256,7 +256,9 @@ def _report(rows: list[Row], scale: str) -> str:
         f"{rounds} rounds per side, alternating; each task does {ITEMS} equal steps (sleeps). "
         "Broker Redis, database PostgreSQL 15, both on loopback on the same machine as the "
         "workers; one `celery worker --pool=prefork` per process count. A round queues its "
-        "tasks with the worker paused, then times the worker from resume to the last task.",
+        "tasks with the worker paused, then times the worker from resume to the last task. "
+        f"One-minute load average {load[0]:.1f} at the start and {load[1]:.1f} at the end: "
+        "every database round trip waits for a CPU, so a busy machine raises the ratio.",
         "",
         "| worker processes | task work (ms) | tasks per round | plain tasks/s "
         "| recorded tasks/s | recorded / plain time | target ≤ 1.3 | enqueue_run (ms) |",
@@ -303,12 +305,13 @@ def main(scale: str) -> str:
         env = Environment(database_url, broker.url, app,
                           Path(tempfile.mkdtemp(prefix="bench-celery-logs-")))
         database = Database(database_url)
+        load_at_start = os.getloadavg()[0]
         try:
             rows = [row for processes in PROCESS_COUNTS
                     for row in _measure(env, database, processes, scale)]
         finally:
             database.dispose()
-        return _report(rows, scale)
+        return _report(rows, scale, (load_at_start, os.getloadavg()[0]))
     finally:
         broker.stop()
         postgres.stop()
