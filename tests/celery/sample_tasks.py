@@ -67,8 +67,9 @@ set_retry_policy("celery_flaky", max_retries=2, delay_seconds=0)
 
 
 @item_handler("celery_fanout")
-def process_fanout_item(item: ItemRecorder, *, fail_every: int = 0) -> None:
+def process_fanout_item(item: ItemRecorder, *, fail_every: int = 0, delay: float = 0) -> None:
     """Record the worker's pid; fail the items whose number is a multiple of ``fail_every``."""
+    time.sleep(delay)
     item.metrics["pid"] = os.getpid()
     number = int(item.item_key)
     if fail_every and number % fail_every == 0:
