@@ -11,7 +11,7 @@ from taskrun_center.runners import RunContext, TaskResult, task
 from tests.web.conftest import ADMIN_PASSWORD, Accounts, bearer, log_in
 
 TASK_KEY = "web_test_echo"
-WAIT_SECONDS = 10.0
+WAIT_SECONDS = 30.0
 
 
 @task(

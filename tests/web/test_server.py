@@ -15,7 +15,7 @@ from taskrun_center.web.auth.accounts import authenticate, ensure_initial_admin,
 from taskrun_center.web.server import create_initial_admin
 from tests.browser.live_server import free_port
 
-START_SECONDS = 20.0
+START_SECONDS = 60.0
 
 
 def test_initial_admin_uses_configured_password(sqlite_url: str) -> None:
