@@ -29,6 +29,7 @@ from taskrun_center.lifecycle.write_service import ItemSpec, TaskRunsWriteServic
 from taskrun_center.runners.celery.names import FINALIZE_ITEMS, RUN_ITEM
 from taskrun_center.runners.context import ItemCounts, ItemRecorder
 from taskrun_center.runners.failure import describe_error, masked_traceback
+from taskrun_center.runners.heartbeat import Heartbeat
 from taskrun_center.runners.recording import default_database
 from taskrun_center.runners.result import TaskResult
 from taskrun_center.runners.summary import (
@@ -222,9 +223,9 @@ def run_item(
 ) -> str:
     """Process one item of run ``run_id`` with its declared handler; return the item's end.
 
-    Returns ``completed``, ``failed``, or ``skipped`` when the run or the item has already
-    ended (a cancelled run, a second delivery). The handler's exception fails the item with
-    its masked message and does not propagate.
+    Returns ``completed``, ``failed``, or ``skipped`` when the run or the item had already
+    ended before or while the handler ran (a cancelled run, a second delivery). The
+    handler's exception fails the item with its masked message and does not propagate.
 
     Raises:
         StorageError: the database failed.
@@ -236,7 +237,14 @@ def run_item(
         return ITEM_SKIPPED
 
     recorder = ItemRecorder(item_type, item_key, item_name)
-    error_message = _call_handler(recorder, task_key, arguments or {}, log)
+    # Heartbeats while the handler works, so a long item is not taken for a crashed worker.
+    heartbeat = Heartbeat(
+        database, run_id, task_key, get_settings().heartbeat_interval_seconds
+    ).start()
+    try:
+        error_message = _call_handler(recorder, task_key, arguments or {}, log)
+    finally:
+        heartbeat.stop()
     return _end_item(database, run_id, recorder, error_message)
 
 
@@ -286,11 +294,11 @@ def _end_item(
     with database.transaction("end item") as session:
         service = TaskRunsWriteService(session)
         if error_message is None:
-            service.complete_item(
+            changed = service.complete_item(
                 run_id, recorder.item_type, recorder.item_key, metrics=metrics, details=details
             )
         else:
-            service.fail_item(
+            changed = service.fail_item(
                 run_id,
                 recorder.item_type,
                 recorder.item_key,
@@ -299,6 +307,9 @@ def _end_item(
             )
         # The run has no process of its own; each finished item is its sign of life.
         service.heartbeat(run_id)
+    if not changed:
+        # The run was cancelled while the handler worked; the item stays cancelled.
+        return ITEM_SKIPPED
     return ITEM_COMPLETED if error_message is None else ITEM_FAILED
 
 
