@@ -6,12 +6,16 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from taskrun_center.storage.engine import Database
 from taskrun_center.web.app import create_app
 from taskrun_center.web.auth.accounts import Role, create_user
 from tests.browser.live_server import CHROMIUM, CHROMIUM_ARGS, LiveServer, start_live_server
+
+# Generous bounds for a CI machine shared with other work; waits end as soon as they succeed.
+TIMEOUT_MS = 20_000
+expect.set_options(timeout=TIMEOUT_MS)
 
 ADMIN_PASSWORD = "admin-password-1"
 VIEWER_PASSWORD = "viewer-password-1"
@@ -55,7 +59,7 @@ def site(sqlite_url: str) -> Iterator[Site]:
 def page(browser: Browser) -> Iterator[Page]:
     """A new browser context (no cookies) with Chinese as the browser language."""
     context = browser.new_context(locale="zh-CN", viewport={"width": 1440, "height": 900})
-    context.set_default_timeout(10_000)
+    context.set_default_timeout(TIMEOUT_MS)
     new_page = context.new_page()
     yield new_page
     context.close()
