@@ -9,10 +9,11 @@ bodies do the same work: ``ITEMS`` steps that each wait a fifth of the task's wo
 call, say), for tasks of 20 ms to 2 s.
 
 Each round first queues all its tasks while the worker's consumer is paused, then resumes it
-and times the worker until the last task has finished: the recorded side counts ended runs in
-the database, the plain side a Redis counter that each task increments. So the ratio compares
-what the worker processes do; the sender's cost of creating each pending run is reported on
-its own. Rounds alternate between the sides. Target: recorded time / plain time at most 1.3.
+and times the worker until the last task has finished. The recorded side counts ended runs in
+the database, and the plain side reads a Redis counter that each task increments. So the
+ratio compares what the worker processes do, and the sender's cost of creating each pending run
+is reported on its own. Rounds alternate between the sides. Target: recorded time / plain time
+at most 1.3.
 
 The worker imports this module (``TASKRUN_TASK_MODULES``) to declare both tasks.
 """
