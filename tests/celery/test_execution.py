@@ -151,3 +151,40 @@ def test_failed_run_is_retried_as_new_linked_runs(
     ]
     assert [run.status for run in retries] == ["failed", "completed"]
     assert counter.read_text() == "3"
+
+
+class TwiceDispatcher(CeleryDispatcher):
+    """A ``CeleryDispatcher`` that sends every message twice, as a duplicate delivery would."""
+
+    def submit(
+        self,
+        task_key: str,
+        run_id: str,
+        arguments: Mapping[str, Any],
+        trigger_source: str,
+        created_by: str | None,
+    ) -> None:
+        super().submit(task_key, run_id, arguments, trigger_source, created_by)
+        super().submit(task_key, run_id, arguments, trigger_source, created_by)
+
+
+def test_duplicate_message_runs_task_once(
+    celery_app: Celery, prefork_worker: WorkerProcess, celery_database: Database, tmp_path: Path
+) -> None:
+    """Of two copies of one message, one claims the run and the other is dropped."""
+    counter = tmp_path / "executions"
+
+    run_id = enqueue_run(
+        "celery_flaky",
+        database=celery_database,
+        dispatcher=TwiceDispatcher(celery_app),
+        arguments={"counter_path": str(counter), "failures": 0},
+    )
+
+    wait_for(prefork_worker.log_text,
+             lambda text: any("celery_message_dropped" in line and run_id in line
+                              for line in text.splitlines()),
+             what="the second copy to be dropped")
+    run = _wait_ended(celery_database, run_id)
+    assert run.status == RunStatus.COMPLETED.value
+    assert counter.read_text() == "1"

@@ -2,7 +2,7 @@
 
 A message from ``CeleryDispatcher`` names a pending run that already exists. A message sent
 straight through Celery (``send_task`` or ``apply_async`` on ``taskrun.execute_run``) names
-none: the worker then creates the run as pending first, with the Celery task id as its run_id
+none: the worker then creates the run, already running, with the Celery task id as its run_id
 and the trigger source ``celery``, so both paths record the same way.
 """
 
@@ -16,7 +16,12 @@ from celery import Celery
 from kombu.exceptions import KombuError
 from sqlalchemy import select
 
-from taskrun_center.errors import InvalidValueError, TaskRunError, UnknownTaskTypeError
+from taskrun_center.errors import (
+    InvalidValueError,
+    StorageError,
+    TaskRunError,
+    UnknownTaskTypeError,
+)
 from taskrun_center.lifecycle.write_service import TaskRunsWriteService
 from taskrun_center.runners.celery.dispatcher import CeleryDispatcher
 from taskrun_center.runners.celery.retries import retry_created_by, retry_policy, retry_run_id
@@ -25,7 +30,6 @@ from taskrun_center.runners.execute import run_task
 from taskrun_center.runners.recording import default_database
 from taskrun_center.states import RunStatus, TriggerSource
 from taskrun_center.storage.engine import Database
-from taskrun_center.storage.errors import translate_errors
 from taskrun_center.storage.models import TaskRun
 
 logger = structlog.get_logger(__name__)
@@ -51,22 +55,22 @@ class RunMessage:
 def execute_run(app: Celery, message: RunMessage) -> dict[str, Any]:
     """Run the task of ``message`` as its run and return the run_id and final status.
 
-    Only a pending run is executed. A run in any other status was cancelled before a worker
-    took it, or this message is a second delivery of a run that already started, so the
-    message is dropped with a log line.
+    Only a pending run is executed, and the worker claims it (pending to running) before the
+    task starts. A run in any other status was cancelled before a worker took it, or this
+    message is a second delivery of a run that another worker claimed, so the message is
+    dropped with a log line.
 
     Raises:
-        StorageError: the database failed while opening the run (the reaper ends it later).
+        StorageError: the database failed while claiming or opening the run (a claimed run
+            is ended by the reaper later).
     """
     database = default_database()
     log = logger.bind(run_id=message.run_id, task_key=message.task_key)
-    status = _pending_status(database, message)
-    if status is not RunStatus.PENDING:
+    status = _claim(database, message)
+    if status is not None:
         log.info("celery_message_dropped", status=status.value)
         return {"run_id": message.run_id, "status": status.value}
 
-    # NOTE: two deliveries of one message that both read "pending" at the same moment would
-    # both run the task; early acknowledgement makes a second delivery rare, not impossible.
     try:
         outcome = run_task(
             message.task_key,
@@ -85,33 +89,39 @@ def execute_run(app: Celery, message: RunMessage) -> dict[str, Any]:
     return {"run_id": message.run_id, "status": outcome.status.value}
 
 
-def _pending_status(database: Database, message: RunMessage) -> RunStatus:
-    status = _read_status(database, message.run_id)
-    if status is not None:
-        return status
+def _claim(database: Database, message: RunMessage) -> RunStatus | None:
+    """Move the pending run of ``message`` to running for this worker; None when claimed.
 
+    Returns the run's status when it was not pending. The run's row stays locked from the read
+    to the status change, so of two deliveries of one message only the first claims the run.
+    """
     try:
-        with database.transaction("create run of a Celery message") as session:
-            TaskRunsWriteService(session).start_run(
+        return _claim_once(database, message)
+    except (InvalidValueError, StorageError):
+        # Another delivery of a message sent straight through Celery created the run at the
+        # same moment; the run exists now, so a second attempt reads its status.
+        return _claim_once(database, message)
+
+
+def _claim_once(database: Database, message: RunMessage) -> RunStatus | None:
+    with database.transaction("claim run of a Celery message") as session:
+        service = TaskRunsWriteService(session)
+        value = session.scalar(
+            select(TaskRun.status).where(TaskRun.run_id == message.run_id).with_for_update()
+        )
+        if value is None:
+            service.start_run(
                 task_key=message.task_key,
                 trigger_source=message.trigger_source or TriggerSource.CELERY,
                 created_by=message.created_by,
                 run_id=message.run_id,
-                status=RunStatus.PENDING,
+                status=RunStatus.RUNNING,
             )
-    except InvalidValueError:
-        # Another delivery of the same message created the run first; its status decides.
-        status = _read_status(database, message.run_id)
-        if status is None:
-            raise
-        return status
-    return RunStatus.PENDING
-
-
-def _read_status(database: Database, run_id: str) -> RunStatus | None:
-    with translate_errors("read run status"), database.session() as session:
-        value = session.scalar(select(TaskRun.status).where(TaskRun.run_id == run_id))
-    return RunStatus(value) if value is not None else None
+            return None
+        if value != RunStatus.PENDING.value:
+            return RunStatus(value)
+        service.resolve_or_start_run(run_id=message.run_id, task_key=message.task_key)
+    return None
 
 
 def _fail_undeclared(database: Database, message: RunMessage, error: UnknownTaskTypeError) -> None:
