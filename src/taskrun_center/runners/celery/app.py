@@ -51,8 +51,8 @@ def create_app(
         # starts it, so a worker killed mid-run never hands the run to a second worker. The
         # reaper ends that run once its heartbeats stop.
         task_acks_late=False,
-        # One message per idle worker process: runs are long compared with a message round
-        # trip, and prefetched messages would wait behind a slow run.
+        # Each worker process reserves at most one message: a message prefetched by a busy
+        # process would wait behind a slow run instead of going to an idle worker.
         worker_prefetch_multiplier=1,
         result_expires=3600,
         broker_connection_retry_on_startup=True,
