@@ -8,18 +8,38 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import MutableMapping
+from typing import Any
 
 import structlog
 
 from taskrun_center.config import get_settings
+from taskrun_center.contract import mask_text
 
-_configured = False
+# Set once the process's handlers are installed; a second call changes nothing.
+_state = {"configured": False}
+
+
+def mask_secrets(
+    _logger: Any, _method: str, event_dict: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
+    """Mask secret and personal-data spans in every string of a log event.
+
+    The last line of defence: a task's exception text or a command's output can carry a password
+    that no caller masked. Runs after the traceback has been formatted, so the traceback is
+    masked too.
+    """
+    for key, value in event_dict.items():
+        if isinstance(value, str):
+            event_dict[key] = mask_text(value).value
+        elif value is not None and not isinstance(value, bool | int | float):
+            event_dict[key] = mask_text(str(value)).value
+    return event_dict
 
 
 def configure_logging(level: str | None = None, fmt: str | None = None) -> None:
     """Send structlog and standard logging to stderr, as console text or JSON lines."""
-    global _configured
-    if _configured:
+    if _state["configured"]:
         return
     settings = get_settings()
     level_name = (level or settings.log_level).upper()
@@ -27,7 +47,10 @@ def configure_logging(level: str | None = None, fmt: str | None = None) -> None:
     if (fmt or settings.log_format) == "json":
         renderer = structlog.processors.JSONRenderer(ensure_ascii=False)
     else:
-        renderer = structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
+        # Plain tracebacks: the rich formatter prints local variables, which may hold secrets.
+        renderer = structlog.dev.ConsoleRenderer(
+            colors=sys.stderr.isatty(), exception_formatter=structlog.dev.plain_traceback
+        )
 
     shared: list[structlog.types.Processor] = [
         structlog.contextvars.merge_contextvars,
@@ -45,10 +68,15 @@ def configure_logging(level: str | None = None, fmt: str | None = None) -> None:
     handler.setFormatter(
         structlog.stdlib.ProcessorFormatter(
             foreign_pre_chain=shared,
-            processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],
+            processors=[
+                structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                structlog.processors.format_exc_info,
+                mask_secrets,
+                renderer,
+            ],
         )
     )
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level_name)
-    _configured = True
+    _state["configured"] = True
