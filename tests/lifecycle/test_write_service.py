@@ -66,6 +66,8 @@ class TestStartRun:
         run = load_run(db, start(db, status=RunStatus.PENDING))
 
         assert run.status == RunStatus.PENDING
+        assert run.started_at is None
+        assert run.created_at is not None
 
     def test_rejects_raw_dict_and_stores_nothing(self, db: Database) -> None:
         with pytest.raises(SummaryValidationError), db.transaction() as session:
@@ -136,6 +138,7 @@ class TestResolveOrStartRun:
         assert run.run_id == run_id
         assert run.status == RunStatus.RUNNING
         assert load_run(db, run_id).status == RunStatus.RUNNING
+        assert load_run(db, run_id).started_at is not None
 
     def test_starts_new_run_without_run_id(self, db: Database) -> None:
         with db.transaction() as session:

@@ -133,8 +133,8 @@ class TaskRunsWriteService:
         """Insert a run (running, or pending when queued) with a valid summary; return it.
 
         Without ``summary_json`` the run stores the task type's base envelope. ``started_at`` is
-        now; for a pending run it is the queue time until a worker picks the run up. Does not
-        commit.
+        now for a running run; a pending run has none until a worker picks it up, and its queue
+        time is ``created_at``. Does not commit.
 
         Raises:
             SummaryValidationError: ``summary_json`` breaks the contract (``ext.type`` included).
@@ -552,7 +552,7 @@ class TaskRunsWriteService:
             task_key=task_key,
             task_name=cut_name(name),
             task_category=category,
-            started_at=now,
+            started_at=now if fields["status"] == RunStatus.RUNNING.value else None,
             progress_total=0,
             progress_completed=0,
             progress_failed=0,
