@@ -4,9 +4,9 @@ Paging rules, the same for every list: ``page`` starts at 1 and ``limit`` is 1 t
 ``MAX_LIMIT``. Anything else raises ``InvalidQueryError`` naming the parameter, because silently
 clamping would hide a client bug. A page past the end is empty.
 
-The run list also returns ``next_cursor``, an opaque keyset cursor: passing it back (with the same
-filter, sort and order, and ``page`` left at 1) reads the next page by seeking in an index instead
-of skipping rows, so page 1,000 costs about what page 1 costs.
+The run list also returns ``next_cursor``, an opaque keyset cursor. Passing it back, with the same
+filter, sort and order and ``page`` left at 1, reads the next page by seeking in an index instead
+of skipping rows. So page 1,000 costs about what page 1 costs.
 
 The total: an exact ``count(*)`` of a million runs takes longer than the whole page should
 (tens of ms on SQLite, hundreds on PostgreSQL, see ``benchmarks/results/list.md``). So

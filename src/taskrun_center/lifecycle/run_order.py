@@ -4,9 +4,9 @@ Rows without a sort value come last in both directions: a pending run has no ``s
 running run no ``completed_at`` or ``duration_ms``. Ties are broken by ``id`` in the sort
 direction, so consecutive pages never overlap or skip a row.
 
-Each page is read in two parts: first the rows that have a value, ordered by ``(value, id)``,
-which an index on ``(column, id)`` serves in either direction on SQLite and PostgreSQL; then,
-only when that part runs out, the rows without a value, ordered by ``id``. A single
+Each page is read in two parts. First come the rows that have a value, ordered by
+``(value, id)``, which an index on ``(column, id)`` serves in either direction on SQLite and
+PostgreSQL. Only when that part runs out come the rows without a value, ordered by ``id``. A single
 ``ORDER BY column DESC NULLS LAST`` would be simpler but PostgreSQL cannot serve it from an
 ascending index, so it would sort every matching row.
 """
@@ -133,8 +133,8 @@ def count_runs(session: Session, conditions: list[ColumnElement[bool]], *,
     With ``stop_after``, counting stops at ``stop_after + 1`` rows, so the cost is bounded
     whatever the size of the table, and a result above ``stop_after`` means "more". The rows
     are then read in the order of ``spec``, the order of the page itself. Without an order,
-    PostgreSQL may combine two indexes into bitmaps, which reads every match of each index
-    before the limit applies; in the page's order it reads the index that serves the page.
+    PostgreSQL may combine two indexes into bitmaps and read every match of each index before
+    the limit applies. In the page's order it reads the index that serves the page.
     """
     if stop_after is None:
         statement = select(func.count()).select_from(TaskRun).where(*conditions)

@@ -6,9 +6,10 @@ running items. A pending run that no worker picked up within ``pending_timeout``
 creation is failed the same way.
 
 Every status change goes through ``TaskRunsWriteService.mark_run_failed``. Each run is reaped in
-its own transaction. It first locks the run's unfinished items and then the run, which is the
-write service's lock order, so the reaper and a worker never deadlock. It then checks the
-silence again, so a heartbeat that arrives after the scan saves the run.
+its own transaction. It first locks the run's unfinished items and then the run. That is the
+write service's lock order, so the reaper and a worker never wait for each other in opposite
+orders, which PostgreSQL would abort as a deadlock. It then checks the silence again, so a
+heartbeat that arrives after the scan saves the run.
 """
 
 from __future__ import annotations
