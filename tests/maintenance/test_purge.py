@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 
@@ -9,6 +10,7 @@ import pytest
 from sqlalchemy import func, select, text
 
 from taskrun_center.errors import ConfigurationError
+from taskrun_center.lifecycle.write_service import ItemSpec, TaskRunsWriteService
 from taskrun_center.maintenance.purge import PurgeError, PurgeProgress, purge_runs, wipe_all_runs
 from taskrun_center.storage.engine import Database
 from taskrun_center.storage.models import TaskRun, TaskRunItem
@@ -232,3 +234,32 @@ def test_purge_result_as_json() -> None:
     assert payload["counts"] == {"task_runs": 3, "task_run_items": 7}
     assert payload["cutoff"] == "2026-06-01T12:00:00+00:00"
     assert payload["duration_seconds"] == 0.123
+
+
+def test_purge_spares_runs_written_meanwhile(database: Database) -> None:
+    for index in range(60):
+        finished_run(database, OLD - timedelta(minutes=index), items=2)
+    written: list[str] = []
+    stop = threading.Event()
+
+    def write_runs() -> None:
+        while not stop.is_set() or len(written) < 5:
+            with database.transaction() as session:
+                service = TaskRunsWriteService(session)
+                run = service.start_run(task_key="concurrent_writer")
+                service.init_items(run.run_id, [ItemSpec("step", "one")])
+            written.append(run.run_id)
+
+    writer = threading.Thread(target=write_runs)
+    writer.start()
+    try:
+        result = purge_runs(database, older_than=THIRTY_DAYS, keep_last=0, batch_size=4,
+                            now=NOW)
+    finally:
+        stop.set()
+        writer.join(timeout=60)
+
+    assert result.runs == 60
+    assert result.items == 120
+    assert _run_ids(database) == set(written)
+    assert _item_count(database) == len(written)
