@@ -8,6 +8,7 @@ the console can start it by key.
 
 from __future__ import annotations
 
+import functools
 import inspect
 import threading
 from collections.abc import Callable, Mapping, Sequence
@@ -71,11 +72,17 @@ class TaskDefinition:
         Raises:
             TaskArgumentsError: an argument is unknown or a required one is missing.
         """
-        signature = inspect.signature(self.func)
+        signature = _signature(self.func)
         try:
             signature.bind(None, **dict(arguments or {}))
         except TypeError as error:
             raise TaskArgumentsError(self.key, str(error)) from None
+
+
+@functools.lru_cache(maxsize=1024)
+def _signature(func: TaskFunction) -> inspect.Signature:
+    # inspect.signature costs tens of microseconds; each run checks its arguments once.
+    return inspect.signature(func)
 
 
 class TaskTable:

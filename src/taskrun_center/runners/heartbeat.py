@@ -79,13 +79,17 @@ class _HeartbeatMonitor:
         with self._condition:
             self._reset_after_fork()
             due = time.monotonic() + heartbeat.interval_seconds
+            earliest = min((watch.due for watch in self._watches.values()), default=None)
             self._watches[id(heartbeat)] = _Watch(heartbeat, due)
             if self._thread is None:
                 self._thread = threading.Thread(
                     target=self._loop, name="taskrun-heartbeats", daemon=True
                 )
                 self._thread.start()
-            self._condition.notify_all()
+            # The thread sleeps until the earliest due beat; it needs waking only when this
+            # beat comes sooner, which keeps starting a run from waking another thread.
+            if earliest is None or due < earliest:
+                self._condition.notify_all()
 
     def unwatch(self, heartbeat: Heartbeat) -> None:
         with self._condition:
