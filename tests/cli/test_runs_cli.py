@@ -5,10 +5,14 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 
+from sqlalchemy import insert
 from typer.testing import CliRunner
 
 from taskrun_center.cli.app import app
+from taskrun_center.lifecycle.read_service import TOTAL_COUNT_CAP
 from taskrun_center.storage.engine import Database
+from taskrun_center.storage.models import TaskRun
+from tests.factories import run_row
 from tests.maintenance.rows import NOW, add_items, add_run
 
 runner = CliRunner()
@@ -143,3 +147,20 @@ def test_unreadable_database_exits_1() -> None:
 
     assert result.exit_code == 1
     assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+def test_list_beyond_cap_prints_lower_bound(sqlite_url: str) -> None:
+    database = Database(sqlite_url)
+    with database.transaction() as session:
+        session.execute(insert(TaskRun), [run_row() for _ in range(TOTAL_COUNT_CAP + 5)])
+    database.dispose()
+    arguments = ["runs", "list", "--database-url", sqlite_url]
+
+    chinese = runner.invoke(app, arguments, env={"TASKRUN_LANGUAGE": "zh-CN"})
+    english = runner.invoke(app, arguments, env={"TASKRUN_LANGUAGE": "en"})
+    exact = runner.invoke(app, [*arguments, "--exact-total"], env={"TASKRUN_LANGUAGE": "en"})
+
+    assert chinese.exit_code == 0, chinese.output
+    assert "第 1 页，共 1,000+ 条运行" in chinese.stdout
+    assert "Page 1, 1,000+ runs" in english.stdout
+    assert "Page 1 of 51, 1,005 runs in total." in exact.stdout

@@ -7,13 +7,14 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import update
+from sqlalchemy import insert, update
 
+from taskrun_center.lifecycle.read_service import TOTAL_COUNT_CAP
 from taskrun_center.storage.engine import Database
 from taskrun_center.storage.models import TaskRun
 from taskrun_center.web.app import create_app
 from taskrun_center.web.auth.accounts import Role, create_token, create_user
-from tests.factories import make_run
+from tests.factories import make_run, run_row
 from tests.web.conftest import SECRET_KEY, bearer
 from tests.web.summaries import rich_summary, skipped_summary
 
@@ -242,3 +243,57 @@ def test_cancel_unknown_run_is_404(api: tuple[TestClient, Database, dict[str, st
 
     assert response.status_code == 404
     assert response.json()["message_code"] == "RESOURCE_NOT_FOUND"
+
+
+def _insert_runs(database: Database, count: int) -> None:
+    """Insert ``count`` finished runs, one minute apart, as plain rows."""
+    rows = [run_row(started_at=T0 + timedelta(minutes=index),
+                    completed_at=T0 + timedelta(minutes=index, seconds=1))
+            for index in range(count)]
+    with database.transaction() as session:
+        session.execute(insert(TaskRun), rows)
+
+
+def test_list_total_beyond_cap_is_not_exact(
+    api: tuple[TestClient, Database, dict[str, str]],
+) -> None:
+    client, database, headers = api
+    _insert_runs(database, TOTAL_COUNT_CAP + 5)
+
+    data = client.get("/api/v1/task-runs", headers=headers).json()["data"]
+
+    assert data["total"] == TOTAL_COUNT_CAP
+    assert data["total_exact"] is False
+    assert data["pages"] == TOTAL_COUNT_CAP // 20
+    assert data["limit"] == 20
+
+
+def test_list_exact_total_counts_every_run(
+    api: tuple[TestClient, Database, dict[str, str]],
+) -> None:
+    client, database, headers = api
+    _insert_runs(database, TOTAL_COUNT_CAP + 5)
+
+    data = client.get("/api/v1/task-runs?exact_total=true", headers=headers).json()["data"]
+
+    assert data["total"] == TOTAL_COUNT_CAP + 5
+    assert data["total_exact"] is True
+    assert data["pages"] == TOTAL_COUNT_CAP // 20 + 1
+
+
+def test_list_pages_past_capped_total(
+    api: tuple[TestClient, Database, dict[str, str]],
+) -> None:
+    client, database, headers = api
+    _insert_runs(database, TOTAL_COUNT_CAP + 5)
+    last_capped = TOTAL_COUNT_CAP // 20
+
+    capped = client.get(f"/api/v1/task-runs?page={last_capped}", headers=headers).json()["data"]
+    beyond = client.get("/api/v1/task-runs", params={"cursor": capped["next_cursor"]},
+                        headers=headers).json()["data"]
+
+    assert capped["next_cursor"]
+    assert beyond["page"] == last_capped + 1
+    assert beyond["total_exact"] is False
+    assert len(beyond["items"]) == 5
+    assert beyond["next_cursor"] is None

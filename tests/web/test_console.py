@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import insert
 
+from taskrun_center.lifecycle.read_service import TOTAL_COUNT_CAP
 from taskrun_center.storage.engine import Database
+from taskrun_center.storage.models import TaskRun
 from taskrun_center.web.console.renderers import RendererRegistry, RunRenderer, default_renderers
 from taskrun_center.web.console.summary_view import SummaryView
-from tests.factories import base_summary, make_run
+from tests.factories import base_summary, make_run, run_row
 from tests.web.conftest import ADMIN_PASSWORD, VIEWER_PASSWORD, csrf_token, log_in
 from tests.web.summaries import XSS_HIGHLIGHT, rich_summary, skipped_summary, xss_summary
 
@@ -319,3 +323,40 @@ def test_result_url_links_only_web_schemes(client: TestClient, web_db: Database)
 
     assert 'href="javascript:' not in page
     assert '<span class="muted small mono" data-testid="result-url">javascript:' in page
+
+
+def _insert_runs(database: Database, count: int) -> None:
+    """Insert ``count`` finished runs as plain rows, one minute apart."""
+    start = datetime(2026, 11, 1, 8, 0, tzinfo=UTC)
+    rows = [run_row(started_at=start + timedelta(minutes=index)) for index in range(count)]
+    with database.transaction() as session:
+        session.execute(insert(TaskRun), rows)
+
+
+def test_list_beyond_cap_shows_lower_bound(client: TestClient, web_db: Database) -> None:
+    _insert_runs(web_db, TOTAL_COUNT_CAP + 5)
+    log_in(client, "viewer", VIEWER_PASSWORD)
+
+    chinese = client.get("/runs").text
+    english = client.get("/runs", headers={"Accept-Language": "en"}).text
+
+    assert "共 1,000+ 条 · 第 1 页" in chinese
+    assert "/ 50 页" not in chinese
+    assert "1,000+ runs · page 1" in english
+    assert "page 1 of" not in english
+
+
+def test_list_next_link_passes_capped_pages(client: TestClient, web_db: Database) -> None:
+    _insert_runs(web_db, TOTAL_COUNT_CAP + 5)
+    log_in(client, "viewer", VIEWER_PASSWORD)
+    last_capped = TOTAL_COUNT_CAP // 20
+
+    capped = client.get(f"/runs?page={last_capped}").text
+    next_link = re.search(r'<a href="([^"]+)" rel="next">', capped)
+    assert next_link is not None
+    beyond = client.get(next_link.group(1).replace("&amp;", "&")).text
+
+    assert "cursor=" in next_link.group(1)
+    assert f'<span class="current" aria-current="page">{last_capped + 1}</span>' in beyond
+    assert beyond.count("<tr data-run-id=") == 5
+    assert 'rel="next"' not in beyond

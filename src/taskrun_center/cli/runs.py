@@ -59,9 +59,10 @@ _PAGE_FOOTER = Text(
     "第 {page}/{pages} 页，共 {total} 次运行。",
     "Page {page} of {pages}, {total} runs in total.",
 )
+# The count stops at the cap, so the number of pages is unknown and the footer names none.
 _PAGE_FOOTER_MORE = Text(
-    "第 {page} 页，超过 {total} 次运行（精确总数：taskrun runs list --exact-total）。",
-    "Page {page}, more than {total} runs (exact total: taskrun runs list --exact-total).",
+    "第 {page} 页，共 {total}+ 条运行（加 --exact-total 可得精确总数）。",
+    "Page {page}, {total}+ runs (add --exact-total for the exact count).",
 )
 _NEXT_PAGE = Text("下一页：--cursor {cursor}", "Next page: --cursor {cursor}")
 _NO_RUNS = Text("没有符合条件的运行。", "No runs match the filters.")

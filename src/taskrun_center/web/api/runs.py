@@ -61,12 +61,16 @@ def list_task_runs(
     sort: SortField = "started_at",
     order: SortOrder = "desc",
     cursor: Annotated[str | None, Query(max_length=512)] = None,
+    exact_total: bool = False,
 ) -> ApiResponse[RunListData]:
     """List runs, newest first by default; runs without a sort value come last in both orders.
 
     ``page`` below 1 and ``limit`` outside 1-100 are rejected with 400 naming the parameter.
     ``cursor`` (from ``next_cursor``) continues after the previous page without counting
     skipped rows, for deep paging.
+
+    ``total`` is exact up to 1,000 matching runs. Beyond that it is 1,000 and ``total_exact``
+    is false, unless ``exact_total=true`` asks for the exact count, which reads every match.
     """
     run_filter = build_run_filter(
         task_key=task_key,
@@ -80,11 +84,13 @@ def list_task_runs(
     )
     reader = TaskRunsReadService(session, cursor_secret=context.secret_key)
     result = reader.list_runs(
-        run_filter, sort=sort, order=order, page=page, limit=limit, cursor=cursor
+        run_filter, sort=sort, order=order, page=page, limit=limit, cursor=cursor,
+        exact_total=exact_total,
     )
     data = RunListData(
         items=[run_to_dict(run) for run in result.items],
         total=result.total,
+        total_exact=result.total_exact,
         page=result.page,
         pages=result.pages,
         limit=result.limit,

@@ -33,10 +33,15 @@ class FailureBody(BaseModel):
 
 
 class RunListData(BaseModel):
-    """One page of runs; ``next_cursor`` continues after the last item (keyset paging)."""
+    """One page of runs; ``next_cursor`` continues after the last item (keyset paging).
+
+    ``total_exact`` is False when more than ``total`` runs match, because the count stops at
+    the cap (1,000 by default); ``pages`` is then a lower bound too.
+    """
 
     items: list[JsonObject]
     total: int
+    total_exact: bool = True
     page: int
     pages: int
     limit: int

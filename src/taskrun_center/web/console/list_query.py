@@ -32,6 +32,7 @@ class ListForm:
     order: str = "desc"
     limit: int = DEFAULT_LIMIT
     page: int = 1
+    cursor: str = ""
 
     @property
     def is_filtered(self) -> bool:
@@ -39,8 +40,12 @@ class ListForm:
                     self.skipped, self.started_from, self.started_to, self.search))
 
     def url(self, **changes: object) -> str:
-        """Return ``/runs?…`` for this form with some fields changed; defaults are left out."""
-        values = {**asdict(self), **changes}
+        """Return ``/runs?…`` for this form with some fields changed; defaults are left out.
+
+        The cursor is dropped unless ``changes`` passes one, because it is valid only for the
+        next page under the same filter and sort.
+        """
+        values = {**asdict(self), "cursor": "", **changes}
         defaults = asdict(ListForm())
         kept = {key: value for key, value in values.items() if value != defaults[key]}
         return "/runs" + (f"?{urlencode(kept)}" if kept else "")
@@ -89,6 +94,7 @@ def parse_list_form(params: QueryParams) -> tuple[ListForm, RunFilter]:
         order=params.get("order", "desc") or "desc",
         limit=_integer(params, "limit", DEFAULT_LIMIT),
         page=_integer(params, "page", 1),
+        cursor=params.get("cursor", "").strip(),
     )
     run_filter = build_run_filter(
         task_key=[form.task_key] if form.task_key else None,
@@ -104,7 +110,11 @@ def parse_list_form(params: QueryParams) -> tuple[ListForm, RunFilter]:
 
 
 def page_window(current: int, pages: int, width: int = 2) -> list[int]:
-    """Return the page numbers shown around the current page."""
+    """Return the page numbers shown around the current page.
+
+    ``pages`` may be a lower bound (a capped total), so the current page is always shown even
+    when it lies past ``pages``.
+    """
     first = max(1, current - width)
-    last = min(max(pages, 1), current + width)
+    last = max(current, min(max(pages, 1), current + width))
     return list(range(first, last + 1))

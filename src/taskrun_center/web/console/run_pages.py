@@ -70,11 +70,14 @@ def get_home(_: ViewerPrincipal) -> Response:
 def get_run_list(
     request: Request, principal: ViewerPrincipal, session: DbSession, context: Context
 ) -> HTMLResponse:
-    """Render the run list with filters, sort and pagination."""
+    """Render the run list with filters, sort and pagination.
+
+    "Next" follows the keyset cursor, so it keeps working past the pages of a capped total.
+    """
     form, run_filter = parse_list_form(request.query_params)
     reader = TaskRunsReadService(session, cursor_secret=context.secret_key)
     page = reader.list_runs(run_filter, sort=form.sort, order=form.order, page=form.page,
-                            limit=form.limit)
+                            limit=form.limit, cursor=form.cursor or None)
     language = request_language(request)
     page_context = base_context(request, principal, "runs")
     page_context.update(
@@ -83,6 +86,7 @@ def get_run_list(
         filtered=form.is_filtered,
         page_window=page_window(page.page, page.pages),
         page_url=lambda number: form.url(page=number),
+        next_url=form.url(page=1, cursor=page.next_cursor) if page.next_cursor else None,
         task_names=task_display_names(language),
         **_filter_options(language, form.task_key),
     )
