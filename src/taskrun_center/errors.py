@@ -6,6 +6,8 @@ name the object and the next step without parsing a message.
 
 from __future__ import annotations
 
+from taskrun_center.i18n import Text
+
 
 class TaskRunError(Exception):
     """Root of every error raised on purpose by TaskRun Center."""
@@ -88,14 +90,27 @@ class UnknownTaskTypeError(TaskRunError):
 
 
 class InvalidQueryError(TaskRunError):
-    """Raised when a list or filter parameter is invalid; names the parameter."""
+    """Raised when a list or filter parameter is invalid; names the parameter.
+
+    ``reason_text`` is the reason in both languages, for the API and the CLI. ``reason`` and
+    ``str()`` are English, for logs.
+    """
 
     code = "INVALID_PARAMETER"
 
-    def __init__(self, parameter: str, reason: str) -> None:
-        super().__init__(f"invalid parameter {parameter!r}: {reason}")
+    def __init__(self, parameter: str, reason: Text) -> None:
+        super().__init__(f"invalid parameter {parameter!r}: {reason.en}")
         self.parameter = parameter
-        self.reason = reason
+        self.reason = reason.en
+        self.reason_text = reason
+
+    def render_reason(self, language: str) -> str:
+        """Return the reason in ``language`` (Chinese unless it is English)."""
+        return self.reason_text.render(language)
+
+    def __reduce__(self) -> tuple[type[InvalidQueryError], tuple[str, Text]]:
+        # Exception pickling would call the class with the message alone.
+        return type(self), (self.parameter, self.reason_text)
 
 
 class StorageError(TaskRunError):

@@ -164,3 +164,16 @@ def test_list_beyond_cap_prints_lower_bound(sqlite_url: str) -> None:
     assert "第 1 页，共 1,000+ 条运行" in chinese.stdout
     assert "Page 1, 1,000+ runs" in english.stdout
     assert "Page 1 of 51, 1,005 runs in total." in exact.stdout
+
+
+def test_invalid_status_reason_follows_language(sqlite_url: str) -> None:
+    arguments = ["runs", "list", "--status", "exploded", "--database-url", sqlite_url]
+
+    chinese = runner.invoke(app, arguments, env={"TASKRUN_LANGUAGE": "zh-CN"})
+    english = runner.invoke(app, arguments, env={"TASKRUN_LANGUAGE": "en"})
+
+    assert chinese.exit_code == english.exit_code == 2
+    assert "不是可选值" in chinese.output
+    assert "is not one of" not in chinese.output
+    assert "'exploded' is not one of" in english.output
+    assert not any("\u4e00" <= char <= "\u9fff" for char in english.output)

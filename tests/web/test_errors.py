@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from fastapi.testclient import TestClient
 
@@ -120,3 +122,35 @@ def test_storage_error_is_503_retry(
     assert response.headers["retry-after"] == "5"
     assert response.json()["message_code"] == "STORAGE_ERROR"
     assert "/srv" not in response.text
+
+
+_CJK = re.compile(r"[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]")
+_REASON_QUERIES = [
+    ("status=exploded", "status"),
+    ("trigger_source=cron", "trigger_source"),
+    ("started_from=2026-01-02T00:00:00Z&started_to=2026-01-01T00:00:00Z", "started_to"),
+    ("cursor=not-a-cursor", "cursor"),
+    ("&".join(f"task_key=k{index}" for index in range(51)), "task_key"),
+    ("limit=0", "limit"),
+]
+
+
+@pytest.mark.parametrize(("query", "parameter"), _REASON_QUERIES)
+def test_invalid_parameter_reason_follows_language(
+    client: TestClient, accounts: Accounts, query: str, parameter: str
+) -> None:
+    headers = bearer(accounts.viewer_token)
+
+    chinese = client.get(f"/api/v1/task-runs?{query}",
+                         headers={**headers, "Accept-Language": "zh-CN"}).json()
+    english = client.get(f"/api/v1/task-runs?{query}",
+                         headers={**headers, "Accept-Language": "en"}).json()
+    english_reason = english["message"].split(": ", 1)[1]
+    chinese_reason = chinese["message"].split("：", 1)[1]
+
+    assert chinese["parameter"] == english["parameter"] == parameter
+    assert english["message"].startswith(f"Invalid parameter {parameter}: ")
+    assert _CJK.search(english["message"]) is None
+    assert english_reason not in chinese["message"]
+    assert _CJK.search(chinese_reason) is not None
+    assert re.search(r"\b(is|not|the|expected|at most|must)\b", chinese_reason) is None

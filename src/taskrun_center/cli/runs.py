@@ -165,8 +165,7 @@ def list_runs(
                 exact_total=exact_total,
             )
         except InvalidQueryError as error:
-            fail(tr(_INVALID_PARAMETER, parameter=error.parameter, reason=error.reason),
-                 EXIT_USAGE)
+            fail(_invalid_parameter(error), EXIT_USAGE)
         payload = {
             "items": [run_to_dict(run) for run in result.items],
             "total": result.total, "total_exact": result.total_exact, "page": result.page,
@@ -205,8 +204,7 @@ def show_run(
         except RunNotFoundError:
             fail(tr(RUN_NOT_FOUND, run_id=run_id), EXIT_FAILED)
         except InvalidQueryError as error:
-            fail(tr(_INVALID_PARAMETER, parameter=error.parameter, reason=error.reason),
-                 EXIT_USAGE)
+            fail(_invalid_parameter(error), EXIT_USAGE)
         payload = {
             "run": run_to_dict(run),
             "items": [item_to_dict(item) for item in items.items],
@@ -234,6 +232,11 @@ def _reading(database_url: str | None) -> Iterator[Session]:
         fail(str(error), EXIT_FAILED)
     finally:
         database.dispose()
+
+
+def _invalid_parameter(error: InvalidQueryError) -> str:
+    reason = error.render_reason(cli_language())
+    return tr(_INVALID_PARAMETER, parameter=error.parameter, reason=reason)
 
 
 def status_label(status: str) -> str:

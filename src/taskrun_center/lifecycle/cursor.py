@@ -19,6 +19,8 @@ from datetime import datetime
 from typing import Any
 
 from taskrun_center.errors import InvalidQueryError
+from taskrun_center.i18n import Text
+from taskrun_center.lifecycle.query_reasons import fill
 
 CURSOR_VERSION = 1
 # 12 bytes of HMAC-SHA256 are far beyond guessing and keep URLs short.
@@ -27,6 +29,11 @@ _TAG_BYTES = 12
 # restarts. Anyone who reads this source can then forge a tag. A forged cursor can only choose
 # where a page starts, because every field is type-checked and reaches SQL as a bound parameter.
 _DEFAULT_KEY = b"taskrun-center/run-list-cursor"
+_OTHER_SORT = Text(
+    "它属于 sort={sort} order={order}；请传入相同的排序字段和方向，或从第一页重新开始",
+    "it belongs to sort={sort} order={order}; pass the same sort and order, "
+    "or start again from the first page",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,23 +90,25 @@ def decode_cursor(text: str, key: bytes, *, sort: str, order: str, filter_finger
     try:
         payload = json.loads(body)
     except ValueError:
-        raise _invalid("its content is not JSON") from None
+        raise _invalid(Text("内容不是 JSON", "its content is not JSON")) from None
     if not isinstance(payload, dict) or payload.get("v") != CURSOR_VERSION:
-        raise _invalid("it was made by another version of the service")
+        raise _invalid(Text("由其他版本的服务生成",
+                                    "it was made by another version of the service"))
 
     if not all(isinstance(payload.get(field), str) for field in ("s", "o", "f")):
-        raise _invalid("sort, order or filter fingerprint is missing")
+        raise _invalid(Text("缺少排序字段、排序方向或筛选指纹",
+                                    "sort, order or filter fingerprint is missing"))
     if not all(_is_count(payload.get(field)) for field in ("i", "p", "t")) or payload["p"] < 2:
-        raise _invalid("the last id, page or total is not a valid number")
+        raise _invalid(Text("其中的末行 ID、页码或总数不是有效数字",
+                                    "the last id, page or total is not a valid number"))
     if not isinstance(payload.get("x"), bool):
-        raise _invalid("it does not say whether its total is exact")
+        raise _invalid(Text("未注明总数是否精确",
+                                    "it does not say whether its total is exact"))
     if (sort, order) != (payload["s"], payload["o"]):
-        raise InvalidQueryError(
-            "cursor", f"it belongs to sort={payload['s']} order={payload['o']}; pass the same "
-            "sort and order, or start again from the first page"
-        )
+        reason = fill(_OTHER_SORT, sort=payload["s"], order=payload["o"])
+        raise InvalidQueryError("cursor", reason)
     if payload["f"] != filter_fingerprint:
-        raise _invalid("it belongs to another filter")
+        raise _invalid(Text("属于另一组筛选条件", "it belongs to another filter"))
 
     return RunCursor(
         sort=sort,
@@ -115,15 +124,17 @@ def decode_cursor(text: str, key: bytes, *, sort: str, order: str, filter_finger
 
 def _verified_body(text: str, key: bytes) -> bytes:
     if not isinstance(text, str) or text.count(".") != 1 or len(text) > 2048:
-        raise _invalid("it is not a cursor returned by the run list")
+        raise _invalid(Text("不是运行列表返回的游标",
+                                    "it is not a cursor returned by the run list"))
     body_text, tag_text = text.split(".")
     try:
         body, tag = _b64decode(body_text), _b64decode(tag_text)
     except (binascii.Error, ValueError):
-        raise _invalid("it is not valid base64") from None
+        raise _invalid(Text("不是有效的 base64", "it is not valid base64")) from None
     expected = hmac.new(key, body, hashlib.sha256).digest()[:_TAG_BYTES]
     if not hmac.compare_digest(tag, expected):
-        raise _invalid("its signature does not match (edited or truncated)")
+        raise _invalid(Text("签名不匹配（被修改或截断）",
+                                    "its signature does not match (edited or truncated)"))
     return body
 
 
@@ -134,23 +145,26 @@ def _parse_value(raw: Any, value_kind: type) -> datetime | int | str | None:
         try:
             parsed = datetime.fromisoformat(raw)
         except ValueError:
-            raise _invalid("its sort value is not a timestamp") from None
+            raise _invalid(Text("其中的排序值不是时间戳",
+                                    "its sort value is not a timestamp")) from None
         if parsed.tzinfo is None:
-            raise _invalid("its sort value has no time zone")
+            raise _invalid(Text("其中的排序值没有时区", "its sort value has no time zone"))
         return parsed
     if value_kind is int and isinstance(raw, int) and not isinstance(raw, bool):
         return raw
     if value_kind is str and isinstance(raw, str):
         return raw
-    raise _invalid("its sort value does not match the sort field")
+    raise _invalid(Text("其中的排序值与排序字段不符",
+                                "its sort value does not match the sort field"))
 
 
 def _is_count(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
 
-def _invalid(reason: str) -> InvalidQueryError:
-    return InvalidQueryError("cursor", reason + "; start again from the first page")
+def _invalid(reason: Text) -> InvalidQueryError:
+    return InvalidQueryError("cursor", Text(f"{reason.zh}；请从第一页重新开始",
+                                            f"{reason.en}; start again from the first page"))
 
 
 def _b64encode(raw: bytes) -> str:

@@ -33,6 +33,13 @@ from sqlalchemy.orm import Session
 from taskrun_center.config import get_settings
 from taskrun_center.errors import InvalidQueryError, RunNotFoundError
 from taskrun_center.lifecycle.cursor import RunCursor, cursor_key, decode_cursor, encode_cursor
+from taskrun_center.lifecycle.query_reasons import (
+    NOT_ONE_OF,
+    OUT_OF_RANGE,
+    PAGE_TOO_SMALL,
+    PAGE_WITH_CURSOR,
+    fill,
+)
 from taskrun_center.lifecycle.run_filter import RunFilter, check_filter, filter_conditions
 from taskrun_center.lifecycle.run_order import (
     SORT_FIELDS,
@@ -145,7 +152,7 @@ class TaskRunsReadService:
 
         if cursor:
             if page != 1:
-                raise InvalidQueryError("page", "pass either page or cursor, not both")
+                raise InvalidQueryError("page", PAGE_WITH_CURSOR)
             position = self._open_cursor(cursor, spec, run_filter)
             rows = fetch_after(self.session, conditions, spec,
                                after=Position(position.last_value, position.last_id),
@@ -230,7 +237,7 @@ class TaskRunsReadService:
             InvalidQueryError: ``limit`` is not between 1 and MAX_ERROR_LOG_ITEMS.
         """
         if not _is_int(limit) or not 1 <= limit <= MAX_ERROR_LOG_ITEMS:
-            raise InvalidQueryError("limit", f"expected 1 to {MAX_ERROR_LOG_ITEMS}")
+            raise InvalidQueryError("limit", fill(OUT_OF_RANGE, maximum=MAX_ERROR_LOG_ITEMS))
         run = self.get_run(run_id)
 
         failed = [TaskRunItem.run_id == run_id, TaskRunItem.status == ItemStatus.FAILED.value]
@@ -263,9 +270,9 @@ class TaskRunsReadService:
 
 def _check_paging(page: int, limit: int) -> None:
     if not _is_int(page) or page < 1:
-        raise InvalidQueryError("page", "expected a whole number of at least 1")
+        raise InvalidQueryError("page", PAGE_TOO_SMALL)
     if not _is_int(limit) or not 1 <= limit <= MAX_LIMIT:
-        raise InvalidQueryError("limit", f"expected a whole number from 1 to {MAX_LIMIT}")
+        raise InvalidQueryError("limit", fill(OUT_OF_RANGE, maximum=MAX_LIMIT))
 
 
 def _item_statuses(status: str | Sequence[str] | None) -> list[str]:
@@ -277,7 +284,7 @@ def _item_statuses(status: str | Sequence[str] | None) -> list[str]:
     for value in statuses:
         if value not in known:
             allowed = ", ".join(sorted(known))
-            raise InvalidQueryError("status", f"unknown value {value!r}; expected one of {allowed}")
+            raise InvalidQueryError("status", fill(NOT_ONE_OF, value=repr(value), allowed=allowed))
     return statuses
 
 

@@ -14,6 +14,14 @@ from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 from sqlalchemy import ColumnElement, or_
 
 from taskrun_center.errors import InvalidQueryError
+from taskrun_center.lifecycle.query_reasons import (
+    NOT_ONE_OF,
+    RANGE_REVERSED,
+    SEARCH_TOO_LONG,
+    TOO_MANY_VALUES,
+    fill,
+    validation_reason,
+)
 from taskrun_center.states import RunStatus, TriggerSource
 from taskrun_center.storage.models import TaskRun
 
@@ -92,7 +100,8 @@ class RunFilter(BaseModel):
         except ValidationError as error:
             first = error.errors()[0]
             parameter = ".".join(str(part) for part in first["loc"]) or "filter"
-            raise InvalidQueryError(parameter, first["msg"]) from None
+            reason = validation_reason(first["type"], first.get("ctx"))
+            raise InvalidQueryError(parameter, reason) from None
 
     def fingerprint(self) -> str:
         """Return a short hash of the filter, so that a cursor is only used with its filter."""
@@ -108,17 +117,17 @@ def check_filter(run_filter: RunFilter) -> None:
     """
     for field in _LIST_FIELDS:
         if len(getattr(run_filter, field)) > MAX_FILTER_VALUES:
-            raise InvalidQueryError(field, f"at most {MAX_FILTER_VALUES} values are allowed")
+            raise InvalidQueryError(field, fill(TOO_MANY_VALUES, limit=MAX_FILTER_VALUES))
 
     _check_known(run_filter.status, RunStatus, "status")
     _check_known(run_filter.trigger_source, TriggerSource, "trigger_source")
 
     if run_filter.search is not None and len(run_filter.search) > MAX_SEARCH_CHARS:
-        raise InvalidQueryError("search", f"longer than {MAX_SEARCH_CHARS} characters")
+        raise InvalidQueryError("search", fill(SEARCH_TOO_LONG, limit=MAX_SEARCH_CHARS))
 
     start, end = run_filter.started_from, run_filter.started_to
     if start is not None and end is not None and end < start:
-        raise InvalidQueryError("started_to", "the end of the time range is before its start")
+        raise InvalidQueryError("started_to", RANGE_REVERSED)
 
 
 def _check_known(values: list[str], vocabulary: type[RunStatus] | type[TriggerSource],
@@ -128,7 +137,7 @@ def _check_known(values: list[str], vocabulary: type[RunStatus] | type[TriggerSo
     if unknown:
         allowed = ", ".join(sorted(known))
         raise InvalidQueryError(
-            parameter, f"unknown value {unknown[0]!r}; expected one of {allowed}"
+            parameter, fill(NOT_ONE_OF, value=repr(unknown[0]), allowed=allowed)
         )
 
 

@@ -21,6 +21,7 @@ from sqlalchemy import ColumnElement, func, literal, select, tuple_
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from taskrun_center.errors import InvalidQueryError
+from taskrun_center.lifecycle.query_reasons import EXPECTED_ONE_OF, fill
 from taskrun_center.storage.models import TaskRun
 
 SORT_FIELDS = ("started_at", "completed_at", "duration", "status", "task_key")
@@ -67,9 +68,9 @@ def resolve_sort(sort: str, order: str) -> SortSpec:
         InvalidQueryError: ``sort`` is not one of SORT_FIELDS or ``order`` not asc/desc.
     """
     if sort not in _SORT_COLUMNS:
-        raise InvalidQueryError("sort", f"expected one of {', '.join(SORT_FIELDS)}")
+        raise InvalidQueryError("sort", fill(EXPECTED_ONE_OF, allowed=", ".join(SORT_FIELDS)))
     if order not in SORT_ORDERS:
-        raise InvalidQueryError("order", "expected asc or desc")
+        raise InvalidQueryError("order", fill(EXPECTED_ONE_OF, allowed="asc, desc"))
     column, nullable, value_kind = _SORT_COLUMNS[sort]
     return SortSpec(sort, column, nullable, value_kind, descending=order == "desc")
 

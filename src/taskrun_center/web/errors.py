@@ -27,6 +27,7 @@ from taskrun_center.errors import (
     UnknownTaskTypeError,
 )
 from taskrun_center.i18n import Text
+from taskrun_center.lifecycle.query_reasons import INVALID_VALUE, validation_reason
 from taskrun_center.web.language import request_language
 
 log = structlog.get_logger(__name__)
@@ -144,7 +145,8 @@ def _message_of(error: TaskRunError, language: str) -> str:
     if isinstance(error, UnknownTaskTypeError):
         return UNKNOWN_TASK.render(language, task_key=error.task_key)
     if isinstance(error, InvalidQueryError):
-        return INVALID_PARAMETER.render(language, parameter=error.parameter, reason=error.reason)
+        return INVALID_PARAMETER.render(language, parameter=error.parameter,
+                                        reason=error.render_reason(language))
     if isinstance(error, InvalidTransitionError):
         return INVALID_TRANSITION.render(language, object_id=error.object_id,
                                          current=error.current, requested=error.requested)
@@ -172,41 +174,14 @@ def describe_error(error: TaskRunError, language: str) -> tuple[int, str, dict[s
     return status, _message_of(error, language), extra
 
 
-# Reasons for FastAPI's validation errors, by pydantic error type; ``ctx`` fills the fields.
-VALIDATION_REASONS = {
-    "missing": Text("缺少必填值", "a value is required"),
-    "less_than_equal": Text("不能大于 {le}", "must be at most {le}"),
-    "greater_than_equal": Text("不能小于 {ge}", "must be at least {ge}"),
-    "int_parsing": Text("必须是整数", "must be a whole number"),
-    "int_from_float": Text("必须是整数", "must be a whole number"),
-    "bool_parsing": Text("必须是 true 或 false", "must be true or false"),
-    "datetime_parsing": Text("必须是 ISO 8601 日期时间", "must be an ISO 8601 date and time"),
-    "datetime_from_date_parsing": Text("必须是 ISO 8601 日期时间",
-                                       "must be an ISO 8601 date and time"),
-    "literal_error": Text("必须是以下之一：{expected}", "must be one of {expected}"),
-    "string_too_long": Text("最多 {max_length} 个字符", "must be at most {max_length} characters"),
-    "string_too_short": Text("至少 {min_length} 个字符",
-                             "must be at least {min_length} characters"),
-    "json_invalid": Text("不是有效的 JSON", "is not valid JSON"),
-    "model_attributes_type": Text("必须是 JSON 对象", "must be a JSON object"),
-    "dict_type": Text("必须是 JSON 对象", "must be a JSON object"),
-    "string_type": Text("必须是字符串", "must be a string"),
-}
-INVALID_VALUE = Text("值无效", "invalid value")
-
-
 def validation_parameter(error: RequestValidationError, language: str) -> tuple[str, str]:
     """Return the name of the first invalid parameter and the reason, in ``language``."""
     for detail in error.errors():
         location = [str(part) for part in detail.get("loc", ())]
         # The location starts with where the value came from: query, path, body, header.
         name = ".".join(location[1:]) or (location[0] if location else "request")
-        reason = VALIDATION_REASONS.get(str(detail.get("type")), INVALID_VALUE)
-        context = {key: str(value) for key, value in (detail.get("ctx") or {}).items()}
-        try:
-            return name, reason.render(language, **context)
-        except (KeyError, IndexError):
-            return name, INVALID_VALUE.render(language)
+        reason = validation_reason(str(detail.get("type")), detail.get("ctx"))
+        return name, reason.render(language)
     return "request", INVALID_VALUE.render(language)
 
 

@@ -8,10 +8,16 @@ import structlog
 
 from taskrun_center.contract import default_registry
 from taskrun_center.errors import InvalidQueryError, TaskRunError, UnknownTaskTypeError
+from taskrun_center.i18n import Text
+from taskrun_center.lifecycle.query_reasons import fill
 from taskrun_center.web.api.schemas import MetricDefinitionData, TaskTypeData
 from taskrun_center.web.auth.accounts import Principal
 from taskrun_center.web.context import WebContext
 from taskrun_center.web.errors import TaskNotRunnable
+
+# The detail is Python's own message from binding the arguments, which is English only.
+_ARGUMENTS_MISMATCH = Text("与任务 {task_key} 的函数签名不符（Python 提示：{detail}）",
+                           "do not fit the signature of task {task_key}: {detail}")
 
 log = structlog.get_logger(__name__)
 
@@ -87,7 +93,8 @@ def start_run_now(
     except UnknownTaskTypeError as error:
         raise TaskNotRunnable(task_key=task_key) from error
     except TaskArgumentsError as error:
-        raise InvalidQueryError("arguments", str(error)) from error
+        reason = fill(_ARGUMENTS_MISMATCH, task_key=task_key, detail=error.reason)
+        raise InvalidQueryError("arguments", reason) from error
     except TaskRunError as error:
         log.error("run_now_failed", task_key=task_key, username=principal.username,
                   error_code=error.code, error=str(error))

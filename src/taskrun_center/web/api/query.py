@@ -10,6 +10,13 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 
 from taskrun_center.errors import InvalidQueryError
+from taskrun_center.lifecycle.query_reasons import (
+    NOT_ONE_OF,
+    RANGE_REVERSED,
+    SEARCH_TOO_LONG,
+    TOO_MANY_VALUES,
+    fill,
+)
 from taskrun_center.lifecycle.read_service import RunFilter
 from taskrun_center.states import RunStatus, TriggerSource
 
@@ -26,7 +33,7 @@ def split_values(parameter: str, raw: Iterable[str] | None) -> list[str]:
     values = [part.strip() for value in raw or () for part in value.split(",")]
     values = [value for value in values if value]
     if len(values) > MAX_FILTER_VALUES:
-        raise InvalidQueryError(parameter, f"at most {MAX_FILTER_VALUES} values are allowed")
+        raise InvalidQueryError(parameter, fill(TOO_MANY_VALUES, limit=MAX_FILTER_VALUES))
     return values
 
 
@@ -39,9 +46,8 @@ def check_allowed(parameter: str, values: list[str], allowed: Iterable[str]) -> 
     allowed_values = list(allowed)
     for value in values:
         if value not in allowed_values:
-            raise InvalidQueryError(
-                parameter, f"{value!r} is not one of {', '.join(allowed_values)}"
-            )
+            raise InvalidQueryError(parameter, fill(NOT_ONE_OF, value=repr(value),
+                                                    allowed=", ".join(allowed_values)))
     return values
 
 
@@ -71,10 +77,10 @@ def build_run_filter(
     """
     start, end = as_utc(started_from), as_utc(started_to)
     if start is not None and end is not None and end < start:
-        raise InvalidQueryError("started_to", "the end of the range precedes its start")
+        raise InvalidQueryError("started_to", RANGE_REVERSED)
     text = (search or "").strip() or None
     if text is not None and len(text) > MAX_SEARCH_CHARS:
-        raise InvalidQueryError("search", f"at most {MAX_SEARCH_CHARS} characters are allowed")
+        raise InvalidQueryError("search", fill(SEARCH_TOO_LONG, limit=MAX_SEARCH_CHARS))
     return RunFilter(
         task_key=split_values("task_key", task_key),
         task_category=split_values("task_category", task_category),

@@ -9,6 +9,12 @@ from urllib.parse import urlencode
 from starlette.datastructures import QueryParams
 
 from taskrun_center.errors import InvalidQueryError
+from taskrun_center.lifecycle.query_reasons import (
+    NOT_DATE_TIME,
+    NOT_TRUE_OR_FALSE,
+    NOT_WHOLE_NUMBER,
+    fill,
+)
 from taskrun_center.lifecycle.read_service import RunFilter
 from taskrun_center.web.api.query import build_run_filter
 
@@ -58,7 +64,7 @@ def _integer(params: QueryParams, name: str, default: int) -> int:
     try:
         return int(raw)
     except ValueError as error:
-        raise InvalidQueryError(name, f"{raw!r} is not a whole number") from error
+        raise InvalidQueryError(name, fill(NOT_WHOLE_NUMBER, value=repr(raw))) from error
 
 
 def _time(name: str, raw: str) -> datetime | None:
@@ -67,7 +73,7 @@ def _time(name: str, raw: str) -> datetime | None:
     try:
         return datetime.fromisoformat(raw)
     except ValueError as error:
-        raise InvalidQueryError(name, f"{raw!r} is not a date and time") from error
+        raise InvalidQueryError(name, fill(NOT_DATE_TIME, value=repr(raw))) from error
 
 
 def _skipped(raw: str) -> bool | None:
@@ -77,7 +83,7 @@ def _skipped(raw: str) -> bool | None:
         return True
     if raw in ("false", "0", "no"):
         return False
-    raise InvalidQueryError("skipped", f"{raw!r} is not true or false")
+    raise InvalidQueryError("skipped", fill(NOT_TRUE_OR_FALSE, value=repr(raw)))
 
 
 def parse_list_form(params: QueryParams) -> tuple[ListForm, RunFilter]:
