@@ -13,7 +13,7 @@ from taskrun_center.cli.app import app
 from taskrun_center.storage.engine import Database
 from taskrun_center.storage.models import TaskRun, TaskRunItem
 from taskrun_center.storage.types import utcnow
-from tests.maintenance.rows import add_items, add_run, envelope
+from tests.maintenance.rows import add_items, add_run, envelope, large_envelope
 
 runner = CliRunner()
 
@@ -221,3 +221,30 @@ def test_reap_bad_timeout_names_option(sqlite_url: str) -> None:
 
     assert result.exit_code == 2
     assert "--timeout" in result.output
+
+
+def test_audit_warning_only_exits_0(sqlite_url: str) -> None:
+    database = Database(sqlite_url)
+    with database.transaction() as session:
+        run = add_run(session, task_key="bulk_export", summary_json=large_envelope("bulk_export"))
+    database.dispose()
+    json_arguments = ["audit", "--format", "json", "--database-url", sqlite_url]
+
+    json_result = runner.invoke(app, json_arguments)
+    chinese = runner.invoke(app, ["audit", "--database-url", sqlite_url],
+                            env={"TASKRUN_LANGUAGE": "zh-CN"})
+    english = runner.invoke(app, ["audit", "--database-url", sqlite_url],
+                            env={"TASKRUN_LANGUAGE": "en"})
+
+    assert json_result.exit_code == 0, json_result.output
+    payload = json.loads(json_result.stdout)
+    assert payload["counts"] == {}
+    assert payload["warnings"] == {"capacity.summary_bytes_warning": 1}
+    assert payload["warning_findings"][0]["run_id"] == run.run_id
+    assert chinese.exit_code == english.exit_code == 0
+    assert "警告 capacity.summary_bytes_warning" in chinese.stdout
+    assert "共 1 次运行" in chinese.stdout
+    assert "Warning capacity.summary_bytes_warning" in english.stdout
+    assert "Runs: 1." in english.stdout
+    assert run.run_id in english.stdout
+    assert "Everything follows the contract." in english.stdout

@@ -8,6 +8,7 @@ given minute, tied start times and durations for sorting.
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
@@ -99,3 +100,12 @@ def add_items(session: Session, run: TaskRun, statuses: Sequence[str], *,
     session.add_all(items)
     session.flush()
     return items
+
+
+def large_envelope(task_key: str, size_bytes: int = 10 * 1024) -> dict[str, Any]:
+    """Return a valid envelope of at least ``size_bytes`` of compact JSON, in 1,000-char texts."""
+    summary = envelope(task_key)
+    data = summary["ext"]["data"]
+    while len(json.dumps(summary, separators=(",", ":")).encode()) < size_bytes:
+        data[f"note_{len(data)}"] = "x" * 1000
+    return summary

@@ -14,7 +14,7 @@ from taskrun_center.lifecycle.write_service import ItemSpec, TaskRunsWriteServic
 from taskrun_center.maintenance.audit import AuditProgress, audit_runs
 from taskrun_center.storage.engine import Database
 from taskrun_center.storage.models import TaskRun, TaskRunItem
-from tests.maintenance.rows import add_run, envelope
+from tests.maintenance.rows import add_run, envelope, large_envelope
 
 
 class SyncData(BaseModel):
@@ -208,3 +208,46 @@ def test_item_limits_flag_only_oversize(database: Database, registry: TaskTypeRe
         (run_id, "item.metrics_bytes", "items[account/a1].metrics_json"),
         (run_id, "item.error_chars", "items[account/a2].error_message"),
     }
+
+
+def test_large_summary_is_warning_only(database: Database, registry: TaskTypeRegistry) -> None:
+    _service_run(database)
+    with database.transaction() as session:
+        large = add_run(session, task_key="bulk_export", summary_json=large_envelope("bulk_export"))
+
+    result = audit_runs(database, registry=registry)
+    payload = result.to_dict()
+
+    assert result.ok
+    assert result.counts == {}
+    assert result.warnings == {"capacity.summary_bytes_warning": 1}
+    assert payload["warnings"] == {"capacity.summary_bytes_warning": 1}
+    assert payload["warning_findings"] == [
+        {"run_id": large.run_id, "rule": "capacity.summary_bytes_warning", "path": "$"}
+    ]
+    assert payload["violations"] == []
+
+
+def test_large_invalid_summary_adds_no_warning(database: Database,
+                                               registry: TaskTypeRegistry) -> None:
+    with database.transaction() as session:
+        add_run(session, task_key="bulk_export",
+                summary_json={**large_envelope("bulk_export"), "records": []})
+
+    result = audit_runs(database, registry=registry)
+
+    assert result.counts == {"envelope.extra_field": 1}
+    assert result.warnings == {}
+
+
+def test_warning_examples_capped_counts_exact(database: Database,
+                                              registry: TaskTypeRegistry) -> None:
+    with database.transaction() as session:
+        for _ in range(3):
+            add_run(session, task_key="bulk_export", summary_json=large_envelope("bulk_export"))
+
+    result = audit_runs(database, registry=registry, examples_per_rule=2, batch_size=2)
+
+    assert result.ok
+    assert result.warnings == {"capacity.summary_bytes_warning": 3}
+    assert len(result.warning_findings) == 2

@@ -1,7 +1,8 @@
 """``taskrun purge``, ``taskrun audit`` and ``taskrun reap``: keep the run tables healthy.
 
-Exit codes: 0 success; 1 a batch failed, the audit found violations or the database failed;
-2 a usage error (an invalid option, or ``purge --all`` without a terminal or ``--yes``).
+Exit codes: 0 success, also for an audit that found warnings only; 1 a batch failed, the audit
+found violations or the database failed; 2 a usage error (an invalid option, or
+``purge --all`` without a terminal or ``--yes``).
 On a terminal the long operations show a progress bar on stderr; ``--format json`` prints one
 JSON document on stdout instead of the text report.
 """
@@ -47,8 +48,9 @@ _PURGE_HELP = Text(
     "Delete finished runs past retention, with their items, in batches; --all deletes every run.",
 )
 _AUDIT_HELP = Text(
-    "逐条检查已存储的运行和子项是否符合摘要契约；有违规时退出码为 1。",
-    "Check every stored run and item against the summary contract; exit 1 on any violation.",
+    "逐条检查已存储的运行和子项是否符合摘要契约；有违规时退出码为 1，只有警告时为 0。",
+    "Check every stored run and item against the summary contract; exit 1 on any violation "
+    "and 0 when there are only warnings.",
 )
 _REAP_HELP = Text(
     "把执行进程已失联的运行标记为失败。", "Mark runs whose worker went silent as failed."
@@ -100,6 +102,10 @@ _AUDIT_SUMMARY = Text(
 )
 _AUDIT_CLEAN = Text("全部符合契约。", "Everything follows the contract.")
 _AUDIT_FOUND = Text("发现 {total} 处违规：", "Found {total} violations:")
+_AUDIT_WARNING = Text(
+    "警告 {rule}（{meaning}）：共 {count} 次运行。前几个运行 ID：{examples}",
+    "Warning {rule} ({meaning}). Runs: {count}. First run IDs: {examples}",
+)
 _RULE_COLUMN = Text("规则", "Rule")
 _MEANING_COLUMN = Text("含义", "Meaning")
 _EXAMPLES_COLUMN = Text("示例运行 ID（路径）", "First run IDs (path)")
@@ -312,6 +318,7 @@ def _print_audit(result: Any) -> None:
     if result.unregistered:
         keys = ", ".join(sorted(result.unregistered))
         stdout.print(tr(_UNREGISTERED, keys=keys), highlight=False)
+    _print_audit_warnings(result)
     if result.ok:
         stdout.print(tr(_AUDIT_CLEAN), highlight=False)
         return
@@ -324,6 +331,15 @@ def _print_audit(result: Any) -> None:
                     if finding.rule == rule][:3]
         table.add_row(rule, str(count), _rule_meaning(rule), "\n".join(examples))
     print_table(table)
+
+
+def _print_audit_warnings(result: Any) -> None:
+    """Print one line per warning rule: its count, meaning and first three run IDs."""
+    for rule, count in sorted(result.warnings.items()):
+        run_ids = [finding.run_id for finding in result.warning_findings
+                   if finding.rule == rule][:3]
+        stdout.print(tr(_AUDIT_WARNING, rule=rule, count=count, meaning=_rule_meaning(rule),
+                        examples=", ".join(run_ids)), highlight=False)
 
 
 def _rule_meaning(rule: str) -> str:

@@ -18,6 +18,12 @@ Rules checked on each run:
 Rules checked on each item, against ``config.ItemLimits`` (sizes of compact UTF-8 JSON):
 ``item.metrics_bytes``, ``item.details_bytes`` and ``item.error_chars``.
 
+Warnings are counted apart from violations and never make the result fail. They are the
+warnings ``check_summary`` returns for a summary it accepts, such as
+``capacity.summary_bytes_warning`` for a summary above the warning size (8 KiB by default) and
+within the maximum (16 KiB). A summary that violates a rule reports its violations only, so it
+adds no warnings.
+
 A task key that is not registered in this process is not a violation: its ``ext.data`` is
 checked only against the envelope, and the result lists such task keys under ``unregistered``.
 """
@@ -80,12 +86,18 @@ class AuditProgress:
 
 @dataclass(slots=True)
 class AuditResult:
-    """Counts per rule for every row checked, with the first findings of each rule."""
+    """Counts per rule for every row checked, with the first findings of each rule.
+
+    ``counts`` and ``violations`` are violations; ``warnings`` and ``warning_findings`` are
+    warnings on accepted summaries, which leave ``ok`` true.
+    """
 
     scanned: int = 0
     items_scanned: int = 0
     counts: dict[str, int] = field(default_factory=dict)
     violations: list[AuditFinding] = field(default_factory=list)
+    warnings: dict[str, int] = field(default_factory=dict)
+    warning_findings: list[AuditFinding] = field(default_factory=list)
     unregistered: dict[str, int] = field(default_factory=dict)
     duration_seconds: float = 0.0
 
@@ -94,12 +106,14 @@ class AuditResult:
         return not self.counts
 
     def to_dict(self) -> dict[str, Any]:
-        """Return ``{"scanned", "violations", "counts", ...}`` as the CLI prints it."""
+        """Return ``{"scanned", "violations", "counts", "warnings", ...}`` as the CLI prints it."""
         return {
             "scanned": self.scanned,
             "items_scanned": self.items_scanned,
             "violations": [finding.to_dict() for finding in self.violations],
             "counts": dict(sorted(self.counts.items())),
+            "warnings": dict(sorted(self.warnings.items())),
+            "warning_findings": [finding.to_dict() for finding in self.warning_findings],
             "unregistered": dict(sorted(self.unregistered.items())),
             "duration_seconds": round(self.duration_seconds, 3),
         }
@@ -109,14 +123,23 @@ class AuditResult:
 class _Collector:
     result: AuditResult
     examples_per_rule: int
+    # Findings kept so far per rule; violation and warning rule codes never overlap.
     _examples: dict[str, int] = field(default_factory=dict)
 
     def add(self, run_id: str, rule: str, path: str) -> None:
-        self.result.counts[rule] = self.result.counts.get(rule, 0) + 1
-        shown = self._examples.get(rule, 0)
+        self._record(self.result.counts, self.result.violations, AuditFinding(run_id, rule, path))
+
+    def warn(self, run_id: str, rule: str, path: str) -> None:
+        self._record(self.result.warnings, self.result.warning_findings,
+                     AuditFinding(run_id, rule, path))
+
+    def _record(self, counts: dict[str, int], findings: list[AuditFinding],
+                finding: AuditFinding) -> None:
+        counts[finding.rule] = counts.get(finding.rule, 0) + 1
+        shown = self._examples.get(finding.rule, 0)
         if shown < self.examples_per_rule:
-            self._examples[rule] = shown + 1
-            self.result.violations.append(AuditFinding(run_id, rule, path))
+            self._examples[finding.rule] = shown + 1
+            findings.append(finding)
 
 
 def audit_runs(
@@ -163,7 +186,8 @@ def audit_runs(
 
     result.duration_seconds = time.perf_counter() - started
     logger.info("audit_finished", scanned=result.scanned, items_scanned=result.items_scanned,
-                violations=sum(result.counts.values()), rules=len(result.counts))
+                violations=sum(result.counts.values()), rules=len(result.counts),
+                warnings=sum(result.warnings.values()))
     return result
 
 
@@ -197,10 +221,14 @@ def _report(on_progress: Callable[[AuditProgress], None] | None, result: AuditRe
 def _check_run(row: Any, collector: _Collector, registry: TaskTypeRegistry,
                limits: SummaryLimits) -> None:
     try:
-        check_summary(row.summary_json, task_key=row.task_key, limits=limits, registry=registry)
+        checked = check_summary(row.summary_json, task_key=row.task_key, limits=limits,
+                                registry=registry)
     except SummaryValidationError as error:
         for violation in error.violations:
             collector.add(row.run_id, violation.rule, violation.path)
+    else:
+        for warning in checked.warnings:
+            collector.warn(row.run_id, warning.rule, warning.path)
 
     if row.task_key not in registry:
         unregistered = collector.result.unregistered
