@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -147,6 +148,19 @@ def test_list_invalid_filter_shows_error_page(client: TestClient) -> None:
     assert response.status_code == 400
     assert "请求参数有误" in response.text
     assert "sort" in response.text
+
+
+def test_list_error_page_reason_follows_language(client: TestClient) -> None:
+    log_in(client, "viewer", VIEWER_PASSWORD)
+
+    chinese = html.unescape(client.get("/runs?skipped=maybe").text)
+    english = html.unescape(
+        client.get("/runs?skipped=maybe", headers={"Accept-Language": "en"}).text
+    )
+
+    assert "'maybe' 不是 true 或 false" in chinese
+    assert "is not true or false" not in chinese
+    assert "'maybe' is not true or false" in english
 
 
 def test_list_marks_running_rows_live(client: TestClient, web_db: Database) -> None:
