@@ -93,17 +93,17 @@ def decode_cursor(text: str, key: bytes, *, sort: str, order: str, filter_finger
         raise _invalid(Text("内容不是 JSON", "its content is not JSON")) from None
     if not isinstance(payload, dict) or payload.get("v") != CURSOR_VERSION:
         raise _invalid(Text("由其他版本的服务生成",
-                                    "it was made by another version of the service"))
+                            "it was made by another version of the service"))
 
     if not all(isinstance(payload.get(field), str) for field in ("s", "o", "f")):
         raise _invalid(Text("缺少排序字段、排序方向或筛选指纹",
-                                    "sort, order or filter fingerprint is missing"))
+                            "sort, order or filter fingerprint is missing"))
     if not all(_is_count(payload.get(field)) for field in ("i", "p", "t")) or payload["p"] < 2:
         raise _invalid(Text("其中的末行 ID、页码或总数不是有效数字",
-                                    "the last id, page or total is not a valid number"))
+                            "the last id, page or total is not a valid number"))
     if not isinstance(payload.get("x"), bool):
         raise _invalid(Text("未注明总数是否精确",
-                                    "it does not say whether its total is exact"))
+                            "it does not say whether its total is exact"))
     if (sort, order) != (payload["s"], payload["o"]):
         reason = fill(_OTHER_SORT, sort=payload["s"], order=payload["o"])
         raise InvalidQueryError("cursor", reason)
@@ -125,7 +125,7 @@ def decode_cursor(text: str, key: bytes, *, sort: str, order: str, filter_finger
 def _verified_body(text: str, key: bytes) -> bytes:
     if not isinstance(text, str) or text.count(".") != 1 or len(text) > 2048:
         raise _invalid(Text("不是运行列表返回的游标",
-                                    "it is not a cursor returned by the run list"))
+                            "it is not a cursor returned by the run list"))
     body_text, tag_text = text.split(".")
     try:
         body, tag = _b64decode(body_text), _b64decode(tag_text)
@@ -134,7 +134,7 @@ def _verified_body(text: str, key: bytes) -> bytes:
     expected = hmac.new(key, body, hashlib.sha256).digest()[:_TAG_BYTES]
     if not hmac.compare_digest(tag, expected):
         raise _invalid(Text("签名不匹配（被修改或截断）",
-                                    "its signature does not match (edited or truncated)"))
+                            "its signature does not match (edited or truncated)"))
     return body
 
 
@@ -146,7 +146,7 @@ def _parse_value(raw: Any, value_kind: type) -> datetime | int | str | None:
             parsed = datetime.fromisoformat(raw)
         except ValueError:
             raise _invalid(Text("其中的排序值不是时间戳",
-                                    "its sort value is not a timestamp")) from None
+                                "its sort value is not a timestamp")) from None
         if parsed.tzinfo is None:
             raise _invalid(Text("其中的排序值没有时区", "its sort value has no time zone"))
         return parsed
@@ -155,7 +155,7 @@ def _parse_value(raw: Any, value_kind: type) -> datetime | int | str | None:
     if value_kind is str and isinstance(raw, str):
         return raw
     raise _invalid(Text("其中的排序值与排序字段不符",
-                                "its sort value does not match the sort field"))
+                        "its sort value does not match the sort field"))
 
 
 def _is_count(value: Any) -> bool:
