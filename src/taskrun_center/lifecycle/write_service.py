@@ -669,6 +669,14 @@ class TaskRunsWriteService:
         # A savepoint undoes the item changes when another writer ends the run between the
         # item UPDATE and the run UPDATE, so a run that ended otherwise keeps its items.
         savepoint = self.session.begin_nested()
+        # Locking the items in id order first, as the item writer does for its batches, keeps
+        # two writers that each change many items of one run from waiting on each other.
+        self.session.execute(
+            select(TaskRunItem.id)
+            .where(TaskRunItem.run_id == run_id, TaskRunItem.status.in_(_UNFINISHED_ITEMS))
+            .order_by(TaskRunItem.id)
+            .with_for_update()
+        ).all()
         now = utcnow()
         items_changed = self._execute_update(
             update(TaskRunItem)

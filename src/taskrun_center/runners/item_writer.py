@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 import structlog
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from taskrun_center.errors import StorageError, TaskRunError
 from taskrun_center.lifecycle.write_service import (
@@ -27,6 +29,7 @@ from taskrun_center.lifecycle.write_service import (
     TaskRunsWriteService,
 )
 from taskrun_center.storage.engine import Database
+from taskrun_center.storage.models import TaskRunItem
 
 logger = structlog.get_logger(__name__)
 
@@ -213,6 +216,7 @@ class ItemWriter:
 
         unchanged = 0
         with self.database.transaction("record items") as session:
+            _lock_items(session, self.run_id, {event.item_key for event in batch})
             service = TaskRunsWriteService(session)
             if declared:
                 service.init_items(self.run_id, declared)
@@ -224,6 +228,18 @@ class ItemWriter:
                 unchanged += not _fail(service, self.run_id, event)
         if unchanged and self._on_item_ended_run is not None:
             self._on_item_ended_run()
+
+
+def _lock_items(session: Session, run_id: str, item_keys: set[str]) -> None:
+    # The batch changes its items in regrouped order and moves the run's counters in between.
+    # Locking its items in id order up front, as cancel and mark-failed do, means two
+    # transactions on one run always take item locks in the same order and cannot deadlock.
+    session.execute(
+        select(TaskRunItem.id)
+        .where(TaskRunItem.run_id == run_id, TaskRunItem.item_key.in_(sorted(item_keys)))
+        .order_by(TaskRunItem.id)
+        .with_for_update()
+    ).all()
 
 
 def _fail(service: TaskRunsWriteService, run_id: str, event: ItemEvent) -> bool:
