@@ -29,6 +29,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     scale = "smoke" if args.smoke else "full"
+    # Per-run info lines would bury the reports and cost time inside the measured loops.
+    from taskrun_center.logging_setup import configure_logging
+
+    configure_logging(level="WARNING")
     for name in args.names or _discover():
         module = importlib.import_module(f"benchmarks.{name}")
         print(f"== {name} ({scale})", flush=True)
