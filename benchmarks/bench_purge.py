@@ -58,6 +58,9 @@ def _writer_loop(url: str, ready: Any, stop: Any, results: Any) -> None:
     """
     from taskrun_center.errors import StorageError
     from taskrun_center.lifecycle.write_service import ItemSpec, TaskRunsWriteService
+    from taskrun_center.logging_setup import configure_logging
+
+    configure_logging(level="WARNING")  # a spawned process starts with structlog's defaults
 
     database = Database(url)
     samples: list[tuple[float, bool]] = []
