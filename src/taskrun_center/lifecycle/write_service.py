@@ -669,8 +669,8 @@ class TaskRunsWriteService:
         # A savepoint undoes the item changes when another writer ends the run between the
         # item UPDATE and the run UPDATE, so a run that ended otherwise keeps its items.
         savepoint = self.session.begin_nested()
-        # Locking the items in id order first, as the item writer does for its batches, keeps
-        # two writers that each change many items of one run from waiting on each other.
+        # The items are locked in id order first, as the item writer does for its batches, so
+        # two transactions that each change many items of one run cannot deadlock.
         self.session.execute(
             select(TaskRunItem.id)
             .where(TaskRunItem.run_id == run_id, TaskRunItem.status.in_(_UNFINISHED_ITEMS))

@@ -232,8 +232,8 @@ class ItemWriter:
 
 def _lock_items(session: Session, run_id: str, item_keys: set[str]) -> None:
     # The batch changes its items in regrouped order and moves the run's counters in between.
-    # Locking its items in id order up front, as cancel and mark-failed do, means two
-    # transactions on one run always take item locks in the same order and cannot deadlock.
+    # Its items are locked in id order up front, as cancel and mark-failed lock theirs, so a
+    # batch and a cancel of the same run take item locks in one order and cannot deadlock.
     session.execute(
         select(TaskRunItem.id)
         .where(TaskRunItem.run_id == run_id, TaskRunItem.item_key.in_(sorted(item_keys)))
