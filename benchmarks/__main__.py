@@ -17,9 +17,8 @@ HERE = Path(__file__).resolve().parent
 
 
 def _discover() -> list[str]:
-    return sorted(
-        module.name for module in pkgutil.iter_modules([str(HERE)]) if module.name.startswith("bench_")
-    )
+    names = (module.name for module in pkgutil.iter_modules([str(HERE)]))
+    return sorted(name for name in names if name.startswith("bench_"))
 
 
 def main(argv: list[str] | None = None) -> int:

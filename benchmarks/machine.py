@@ -22,7 +22,8 @@ def describe_machine() -> str:
     memory_gib = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
     return (
         f"Measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {cpu}, {os.cpu_count()} cores, "
-        f"{memory_gib:.0f} GiB, Python {platform.python_version()}, SQLite {sqlite3.sqlite_version}, "
+        f"{memory_gib:.0f} GiB, Python {platform.python_version()}, "
+        f"SQLite {sqlite3.sqlite_version}, "
         f"{platform.system()} {platform.release()}. Shared machine: compare ratios measured in the "
         "same run, not absolute numbers across runs."
     )

@@ -76,7 +76,9 @@ class Settings(BaseSettings):
     keep_last: int = Field(10, ge=0, description="Newest runs per task key that purge keeps.")
     purge_batch_size: int = Field(2000, ge=1, description="Runs deleted per transaction.")
     reap_timeout_seconds: int = Field(600, ge=10, description="Silence before a run is reaped.")
-    pending_timeout_seconds: int = Field(3600, ge=10, description="Wait before a pending run is reaped.")
+    pending_timeout_seconds: int = Field(
+        3600, ge=10, description="Wait before a pending run is reaped."
+    )
     heartbeat_interval_seconds: float = Field(15.0, gt=0)
 
     scheduler_config: str | None = Field(None, description="TOML file with scheduler jobs.")

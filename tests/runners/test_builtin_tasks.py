@@ -105,3 +105,26 @@ def test_reap_skips_when_nothing_is_abandoned(database: Database) -> None:
     run = load_run(database, outcome.run_id)
     assert run.is_skipped is True
     assert run.summary_json["ext"]["data"]["running_reaped"] == 0
+
+
+def test_audit_counts_oversize_summary_as_warning(database: Database) -> None:
+    large = base_summary("demo_task")
+    large["common"]["inputs"] = {f"field_{index}": "x" * 250 for index in range(40)}
+    planted = run_row(summary_json=large)
+    with database.transaction() as session:
+        session.execute(insert(TaskRun), [planted])
+
+    outcome = run_task("task_runs_audit", database=database)
+
+    run = load_run(database, outcome.run_id)
+    assert run.status == "completed"
+    data = run.summary_json["ext"]["data"]
+    assert data["violations"] == 0
+    assert data["summaries_over_warning_size"] == 1
+    metrics = {metric["key"]: metric for metric in run.summary_json["common"]["metrics"]}
+    assert metrics["summaries_over_warning_size"]["value"] == 1
+    assert metrics["summaries_over_warning_size"]["tone"] == "warning"
+    assert planted["run_id"] not in json.dumps(run.summary_json)
+    warning_item = load_items(database, outcome.run_id)["capacity.summary_bytes_warning"]
+    assert warning_item.item_type == "warning"
+    assert (warning_item.details_json or {})["first_runs"][0]["run_id"] == planted["run_id"]

@@ -49,7 +49,8 @@ DatabaseUrlOption = Annotated[
         envvar="TASKRUN_DATABASE_URL",
         help=Text(
             "数据库 URL（SQLAlchemy 格式）；默认使用当前目录下的 SQLite 文件 taskrun.db。",
-            "Database URL (SQLAlchemy form); default: the SQLite file taskrun.db in the current folder.",
+            "Database URL (SQLAlchemy form); "
+            "default: the SQLite file taskrun.db in the current folder.",
         ).render(cli_language()),
         show_default=False,
     ),

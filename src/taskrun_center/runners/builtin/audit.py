@@ -32,6 +32,9 @@ METRICS = (
     MetricDefinition("items_scanned", "检查子项数", "Items scanned", tone=Tone.INFO),
     MetricDefinition("violations", "违规数", "Violations"),
     MetricDefinition("rules_violated", "违反规则数", "Rules violated"),
+    MetricDefinition(
+        "summaries_over_warning_size", "摘要超过告警大小", "Summaries over warning size"
+    ),
 )
 
 
@@ -45,6 +48,7 @@ class AuditData(BaseModel):
     violations: int
     rules_violated: int
     unregistered_task_keys: int
+    summaries_over_warning_size: int = 0
 
 
 @task(
@@ -70,6 +74,7 @@ def audit_task(ctx: RunContext) -> TaskResult:
         violations=total,
         rules_violated=len(result.counts),
         unregistered_task_keys=len(result.unregistered),
+        summaries_over_warning_size=sum(result.warnings.values()),
     )
     if total:
         highlight = FOUND.render(language, runs=total, rules=len(result.counts))
@@ -85,6 +90,16 @@ def _record_rule_items(ctx: RunContext, result: AuditResult) -> None:
             {"run_id": finding.run_id, "path": finding.path}
         )
 
+    warning_examples: dict[str, list[dict[str, str]]] = {}
+    for finding in result.warning_findings:
+        warning_examples.setdefault(finding.rule, []).append(
+            {"run_id": finding.run_id, "path": finding.path}
+        )
+    for rule, count in sorted(result.warnings.items()):
+        with ctx.item("warning", rule, _rule_name(rule)) as item:
+            item.metrics["summaries"] = count
+            item.details.update(rule=rule, first_runs=warning_examples.get(rule, []))
+
     if not result.counts:
         with ctx.item("scan", "all", "全部运行 / All runs") as item:
             item.metrics.update(runs=result.scanned, items=result.items_scanned)
@@ -98,20 +113,30 @@ def _record_rule_items(ctx: RunContext, result: AuditResult) -> None:
                 item.details.update(meaning_zh=info.meaning_zh, meaning_en=info.meaning_en)
 
 
+def _rule_name(rule: str) -> str:
+    info = RULES.get(rule)
+    return info.meaning_zh if info else rule
+
+
 def _metrics(result: AuditResult, language: str) -> list[dict[str, Any]]:
     total = sum(result.counts.values())
+    oversize = sum(result.warnings.values())
     values = {
         "runs_scanned": result.scanned,
         "items_scanned": result.items_scanned,
         "violations": total,
         "rules_violated": len(result.counts),
+        "summaries_over_warning_size": oversize,
     }
+    # Red for violations, amber for oversize summaries that were accepted, green otherwise.
+    alert_tone = {"violations": "danger", "rules_violated": "danger",
+                  "summaries_over_warning_size": "warning"}
     metrics: list[dict[str, Any]] = []
     for definition in METRICS:
         if definition.tone is not None:
             tone = definition.tone.value
         else:
-            tone = "danger" if total else "success"
+            tone = alert_tone[definition.key] if values[definition.key] else "success"
         metrics.append(
             {
                 "key": definition.key,

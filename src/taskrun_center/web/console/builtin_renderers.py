@@ -81,6 +81,8 @@ class AuditRenderer(FactsRenderer):
         Fact("rules_violated", Text("违反规则", "Rules violated"), alert_when_positive=True),
         Fact("unregistered_task_keys", Text("未注册任务键", "Unregistered task keys"),
              alert_when_positive=True),
+        Fact("summaries_over_warning_size", Text("摘要超过告警大小", "Summaries over warning size"),
+             alert_when_positive=True),
     )
 
 
