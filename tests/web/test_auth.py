@@ -7,7 +7,7 @@ from fastapi.testclient import TestClient
 from taskrun_center.storage.engine import Database
 from taskrun_center.web.auth.accounts import revoke_token, set_password
 from taskrun_center.web.auth.sessions import SESSION_COOKIE
-from taskrun_center.web.auth.throttle import MAX_FAILURES, LoginThrottle
+from taskrun_center.web.auth.throttle import MAX_FAILURES_PER_USER, LoginThrottle
 from tests.factories import make_run
 from tests.web.conftest import (
     ADMIN_PASSWORD,
@@ -160,7 +160,7 @@ def test_wrong_password_is_401_login_failed(client: TestClient) -> None:
 
 def test_repeated_failures_throttle_login(client: TestClient) -> None:
     token = csrf_token(client)
-    for _ in range(MAX_FAILURES):
+    for _ in range(MAX_FAILURES_PER_USER):
         client.post("/api/v1/auth/login", json={"username": "admin", "password": "bad-guess"},
                     headers={"X-CSRFToken": token})
 
@@ -174,25 +174,62 @@ def test_repeated_failures_throttle_login(client: TestClient) -> None:
     assert response.json()["message_code"] == "LOGIN_THROTTLED"
 
 
-def test_throttle_counts_client_address_across_usernames() -> None:
-    throttle = LoginThrottle(max_failures=3, window_seconds=60, clock=lambda: 100.0)
-    for name in ("a", "b", "c"):
-        throttle.record_failure(f"user:{name}", "addr:10.0.0.1")
+def test_throttle_locks_address_after_many_usernames() -> None:
+    throttle = LoginThrottle(max_failures_per_user=3, max_failures_per_address=6,
+                             window_seconds=60, clock=lambda: 100.0)
+    for name in ("a", "b", "c", "d", "e", "f"):
+        throttle.record_failure(name, "10.0.0.1")
 
-    assert throttle.retry_after("user:d", "addr:10.0.0.1") > 0
-    assert throttle.retry_after("user:d", "addr:10.0.0.2") == 0
+    assert throttle.retry_after("g", "10.0.0.1") > 0
+    assert throttle.retry_after("g", "10.0.0.2") == 0
+
+
+def test_throttle_keeps_other_user_at_same_address() -> None:
+    throttle = LoginThrottle(max_failures_per_user=5, max_failures_per_address=20,
+                             window_seconds=300, clock=lambda: 100.0)
+    for _ in range(5):
+        throttle.record_failure("viewer1", "10.0.0.1")
+
+    assert throttle.retry_after("viewer1", "10.0.0.1") > 0
+    assert throttle.retry_after("admin", "10.0.0.1") == 0
+    assert throttle.retry_after("viewer1", "10.0.0.2") == 0
+
+
+def test_throttle_username_match_ignores_case() -> None:
+    throttle = LoginThrottle(max_failures_per_user=2, window_seconds=60, clock=lambda: 0.0)
+    throttle.record_failure("Admin", "10.0.0.1")
+    throttle.record_failure("admin", "10.0.0.1")
+
+    assert throttle.retry_after("ADMIN", "10.0.0.1") == 60
 
 
 def test_throttle_expires_after_window() -> None:
     now = [0.0]
-    throttle = LoginThrottle(max_failures=2, window_seconds=60, clock=lambda: now[0])
-    throttle.record_failure("user:a")
-    throttle.record_failure("user:a")
-    assert throttle.retry_after("user:a") == 60
+    throttle = LoginThrottle(max_failures_per_user=2, window_seconds=60, clock=lambda: now[0])
+    throttle.record_failure("a", "10.0.0.1")
+    throttle.record_failure("a", "10.0.0.1")
+    assert throttle.retry_after("a", "10.0.0.1") == 60
 
     now[0] = 61.0
 
-    assert throttle.retry_after("user:a") == 0
+    assert throttle.retry_after("a", "10.0.0.1") == 0
+
+
+def test_typos_of_one_user_leave_admin_signing_in(client: TestClient) -> None:
+    token = csrf_token(client)
+    for _ in range(4):
+        client.post("/api/v1/auth/login", json={"username": "viewer", "password": "typo"},
+                    headers={"X-CSRFToken": token})
+    client.post("/api/v1/auth/login", json={"username": "admin", "password": "typo"},
+                headers={"X-CSRFToken": token})
+
+    response = client.post(
+        "/api/v1/auth/login",
+        json={"username": "admin", "password": ADMIN_PASSWORD},
+        headers={"X-CSRFToken": token},
+    )
+
+    assert response.status_code == 200, response.text
 
 
 def test_logout_ends_session(client: TestClient) -> None:

@@ -55,25 +55,26 @@ def log_in(
     """Authenticate, then set a new session cookie with a fresh id (no session fixation).
 
     Raises:
-        LoginThrottled: too many recent failures for this username or client address.
+        LoginThrottled: too many recent failures for this username at this client address,
+            or for this client address as a whole.
         LoginFailed: the username or the password is wrong, or the user is disabled.
     """
     context = get_context(request)
-    keys = (f"user:{username.lower()}", f"addr:{client_address(request)}")
-    wait = context.throttle.retry_after(*keys)
+    address = client_address(request)
+    wait = context.throttle.retry_after(username, address)
     if wait:
-        log.warning("login_throttled", username=username, client=client_address(request))
+        log.warning("login_throttled", username=username, client=address)
         raise LoginThrottled(seconds=wait)
     user = authenticate(session, username, password)
     if user is None:
-        context.throttle.record_failure(*keys)
-        log.warning("login_failed", username=username, client=client_address(request))
+        context.throttle.record_failure(username, address)
+        log.warning("login_failed", username=username, client=address)
         raise LoginFailed()
-    context.throttle.reset(keys[0])
+    context.throttle.reset(username, address)
     fresh = context.codec.new_session(uid=user.id, pwv=password_fingerprint(user.password_hash))
     set_session_cookie(request, response, fresh)
     request.state.session_data = fresh
-    log.info("user_signed_in", username=user.username, client=client_address(request))
+    log.info("user_signed_in", username=user.username, client=address)
     return Principal(user.id, user.username, Role(user.role), "session", user.language)
 
 

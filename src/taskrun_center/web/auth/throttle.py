@@ -1,7 +1,9 @@
-"""Login throttling: too many failures for one username or one client address lock it briefly.
+"""Login throttling: too many failures lock one username at one address, or one whole address.
 
-Counters live in this process's memory, so with several server processes each process counts
-on its own. Even then, each process still limits guessing to a few attempts per minute.
+Failures count twice in a sliding window: per (username, client address) with a low limit, and
+per client address with a higher one. One user's typos then lock only that user at that address,
+while a client guessing many usernames still hits the address limit. Counters live in this
+process's memory, so with several server processes each process counts on its own.
 """
 
 from __future__ import annotations
@@ -12,55 +14,72 @@ import time
 from collections import deque
 from collections.abc import Callable
 
-MAX_FAILURES = 5
+MAX_FAILURES_PER_USER = 5
+MAX_FAILURES_PER_ADDRESS = 20
 WINDOW_SECONDS = 300.0
 # Bound on remembered keys, so a flood of distinct usernames cannot grow memory without limit.
 MAX_TRACKED_KEYS = 10_000
 
 
 class LoginThrottle:
-    """Count failed logins per key in a sliding window and report how long a key is locked."""
+    """Count failed logins per (username, address) and per address; report lock times."""
 
     def __init__(
         self,
-        max_failures: int = MAX_FAILURES,
+        max_failures_per_user: int = MAX_FAILURES_PER_USER,
+        max_failures_per_address: int = MAX_FAILURES_PER_ADDRESS,
         window_seconds: float = WINDOW_SECONDS,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self.max_failures = max_failures
+        self.max_failures_per_user = max_failures_per_user
+        self.max_failures_per_address = max_failures_per_address
         self.window_seconds = window_seconds
         self._clock = clock
         self._failures: dict[str, deque[float]] = {}
         self._lock = threading.Lock()
 
-    def retry_after(self, *keys: str) -> int:
-        """Return the seconds until every key may try again; 0 when none is locked."""
+    def retry_after(self, username: str, address: str) -> int:
+        """Return the seconds until ``username`` may try again from ``address``; 0 if not locked."""
         now = self._clock()
         wait = 0.0
         with self._lock:
-            for key in keys:
+            for key, limit in self._limits(username, address):
                 attempts = self._recent(key, now)
-                if len(attempts) >= self.max_failures:
-                    wait = max(wait, attempts[0] + self.window_seconds - now)
+                if len(attempts) >= limit:
+                    wait = max(wait, attempts[-limit] + self.window_seconds - now)
         return math.ceil(wait) if wait > 0 else 0
 
-    def record_failure(self, *keys: str) -> None:
-        """Count one failed login against each key."""
+    def record_failure(self, username: str, address: str) -> None:
+        """Count one failed login of ``username`` from ``address``."""
         now = self._clock()
         with self._lock:
             if len(self._failures) >= MAX_TRACKED_KEYS:
                 self._failures.clear()
-            for key in keys:
+            for key, _ in self._limits(username, address):
                 self._recent(key, now).append(now)
 
-    def reset(self, *keys: str) -> None:
-        """Forget the failures of keys after a successful login."""
+    def reset(self, username: str, address: str) -> None:
+        """Forget the failures of ``username`` at ``address`` after it signed in.
+
+        The address counter stays, so signing in to one account does not clear the failures a
+        client piled up against other usernames.
+        """
         with self._lock:
-            for key in keys:
-                self._failures.pop(key, None)
+            self._failures.pop(_user_key(username, address), None)
+
+    def _limits(self, username: str, address: str) -> tuple[tuple[str, int], ...]:
+        return (
+            (_user_key(username, address), self.max_failures_per_user),
+            (f"addr:{address}", self.max_failures_per_address),
+        )
 
     def _recent(self, key: str, now: float) -> deque[float]:
         attempts = self._failures.setdefault(key, deque())
         while attempts and attempts[0] <= now - self.window_seconds:
             attempts.popleft()
         return attempts
+
+
+def _user_key(username: str, address: str) -> str:
+    # The NUL byte cannot occur in an address, so distinct pairs never share a key.
+    return f"user:{address}\0{username.lower()}"
