@@ -72,6 +72,7 @@ def test_login_form_without_csrf_is_rejected(client: TestClient) -> None:
     response = client.post("/login", data={"username": "viewer", "password": VIEWER_PASSWORD})
 
     assert response.status_code == 403
+    assert "请刷新页面后重试" in response.text
     assert client.get("/api/v1/auth/me").status_code == 401
 
 
@@ -220,6 +221,32 @@ def test_cancel_form_without_csrf_is_403(client: TestClient, web_db: Database) -
 
     assert response.status_code == 403
     assert "CSRF_MISSING" in response.text
+    assert "请刷新页面后重试" in response.text
+    assert "X-CSRFToken" not in response.text
+
+
+def test_cancel_form_wrong_csrf_says_reload(client: TestClient, web_db: Database) -> None:
+    run = make_run(web_db, status="running")
+    log_in(client, "admin", ADMIN_PASSWORD)
+    client.cookies.set("lang", "en")
+
+    response = client.post(f"/runs/{run.run_id}/cancel", data={"csrf_token": "stale"})
+
+    assert response.status_code == 403
+    assert "CSRF_INVALID" in response.text
+    assert "reload the page and try again" in response.text
+    assert "fetch a new token" not in response.text
+
+
+def test_api_without_csrf_names_header(client: TestClient, web_db: Database) -> None:
+    run = make_run(web_db, status="running")
+    log_in(client, "admin", ADMIN_PASSWORD)
+
+    response = client.post(f"/api/v1/task-runs/{run.run_id}/actions/cancel")
+
+    assert response.status_code == 403
+    assert response.json()["message_code"] == "CSRF_MISSING"
+    assert "X-CSRFToken" in response.json()["message"]
 
 
 def test_detail_shows_items_errors_and_truncation(client: TestClient, web_db: Database) -> None:

@@ -38,12 +38,19 @@ class WebError(TaskRunError):
 
     status_code = 400
     text = Text("请求无效。", "The request is invalid.")
+    #: Wording for a console page when the API's advice does not apply to a browser user.
+    console_text: Text | None = None
 
     def __init__(self, text: Text | None = None, **params: object) -> None:
         super().__init__(self.code)
         if text is not None:
             self.text = text
         self.params = params
+
+    def render(self, language: str, *, console: bool = False) -> str:
+        """Format the message in ``language``, worded for a console page when ``console``."""
+        text = self.console_text if console and self.console_text is not None else self.text
+        return text.render(language, **self.params)
 
 
 class AuthenticationRequired(WebError):
@@ -72,6 +79,8 @@ class CsrfMissing(WebError):
     text = Text("缺少 CSRF 令牌：请在 X-CSRFToken 头中发送 /api/v1/auth/csrf-token 返回的值。",
                 "The CSRF token is missing: send the value of /api/v1/auth/csrf-token "
                 "in the X-CSRFToken header.")
+    console_text = Text("页面缺少安全令牌，请刷新页面后重试。",
+                        "This page's security token is missing; reload the page and try again.")
 
 
 class CsrfInvalid(WebError):
@@ -81,6 +90,9 @@ class CsrfInvalid(WebError):
     code = "CSRF_INVALID"
     text = Text("CSRF 令牌无效或已过期：请刷新页面或重新获取令牌。",
                 "The CSRF token is invalid or expired: reload the page or fetch a new token.")
+    console_text = Text("页面的安全令牌已过期（例如已在其他标签页重新登录），请刷新页面后重试。",
+                        "This page's security token has expired (for example after signing in "
+                        "again in another tab); reload the page and try again.")
 
 
 class LoginFailed(WebError):
@@ -165,10 +177,15 @@ _STATUS_BY_ERROR: tuple[tuple[type[TaskRunError], int], ...] = (
 )
 
 
-def describe_error(error: TaskRunError, language: str) -> tuple[int, str, dict[str, Any]]:
-    """Return the HTTP status, the message and extra body fields for one of our errors."""
+def describe_error(
+    error: TaskRunError, language: str, *, console: bool = False
+) -> tuple[int, str, dict[str, Any]]:
+    """Return the HTTP status, the message and extra body fields for one of our errors.
+
+    ``console`` picks the wording for a console page where it differs from the API's.
+    """
     if isinstance(error, WebError):
-        return error.status_code, error.text.render(language, **error.params), {}
+        return error.status_code, error.render(language, console=console), {}
     status = next((code for kind, code in _STATUS_BY_ERROR if isinstance(error, kind)), 500)
     extra = {"parameter": error.parameter} if isinstance(error, InvalidQueryError) else {}
     return status, _message_of(error, language), extra
@@ -208,18 +225,26 @@ def _respond(
     headers: Mapping[str, str] | None = None,
 ) -> Response:
     """Send the JSON failure body to API clients and an HTML error page to the console."""
-    render_page: ErrorPageRenderer | None = getattr(request.app.state, "render_error_page", None)
-    is_api = request.url.path.startswith(API_PREFIXES)
-    if render_page is not None and not is_api:
+    render_page = _error_page_renderer(request)
+    if render_page is not None:
         return render_page(request, status, message, code)
     body = failure_body(message, code, **(extra or {}))
     return JSONResponse(body, status_code=status, headers=headers)
 
 
+def _error_page_renderer(request: Request) -> ErrorPageRenderer | None:
+    """Return the console's error page renderer for a console path, else None (JSON)."""
+    if request.url.path.startswith(API_PREFIXES):
+        return None
+    render_page: ErrorPageRenderer | None = getattr(request.app.state, "render_error_page", None)
+    return render_page
+
+
 async def _handle_taskrun_error(request: Request, error: Exception) -> Response:
     assert isinstance(error, TaskRunError)
     language = request_language(request)
-    status, message, extra = describe_error(error, language)
+    console = _error_page_renderer(request) is not None
+    status, message, extra = describe_error(error, language, console=console)
     if status == 503:
         log.error("api_storage_error", path=request.url.path, error_code=error.code,
                   traceback=format_traceback(error))

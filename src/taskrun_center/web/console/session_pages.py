@@ -58,13 +58,13 @@ async def post_login(
     try:
         await check_csrf(request)
     except (CsrfMissing, CsrfInvalid) as error:
-        return _login_form(request, next, username, error.text.render(language), 403)
+        return _login_form(request, next, username, error.render(language, console=True), 403)
     response = redirect(safe_next(next))
     try:
         # Password hashing takes tens of milliseconds of CPU; keep it off the event loop.
         await run_in_threadpool(log_in, request, response, session, username, password)
     except (LoginFailed, LoginThrottled) as error:
-        message = error.text.render(language, **error.params)
+        message = error.render(language, console=True)
         return _login_form(request, next, username, message, error.status_code)
     return response
 
