@@ -50,28 +50,28 @@ def _item_outcome(index: int) -> tuple[bool, dict[str, Any]]:
 
 
 def run_service(db: Database, items: int) -> Sample:
-    """Run one lifecycle through TaskRunsWriteService, one transaction per step."""
+    """Run one lifecycle through TaskRunsWriteService, one Core transaction per step."""
     began = time.perf_counter()
-    with db.transaction() as session:
-        run_id = TaskRunsWriteService(session).start_run(task_key=TASK_KEY).run_id
-    with db.transaction() as session:
+    with db.write_connection() as connection:
+        run_id = TaskRunsWriteService(connection).start_run(task_key=TASK_KEY).run_id
+    with db.write_connection() as connection:
         specs = [ItemSpec("shard", str(index), f"shard {index}") for index in range(items)]
-        TaskRunsWriteService(session).init_items(run_id, specs)
+        TaskRunsWriteService(connection).init_items(run_id, specs)
 
     item_seconds = []
     for index in range(items):
         failed, metrics = _item_outcome(index)
         started = time.perf_counter()
-        with db.transaction() as session:
-            service = TaskRunsWriteService(session)
+        with db.write_connection() as connection:
+            service = TaskRunsWriteService(connection)
             if failed:
                 service.fail_item(run_id, "shard", str(index), error_message="copy failed")
             else:
                 service.complete_item(run_id, "shard", str(index), metrics=metrics)
         item_seconds.append(time.perf_counter() - started)
 
-    with db.transaction() as session:
-        TaskRunsWriteService(session).finalize_run(run_id)
+    with db.write_connection() as connection:
+        TaskRunsWriteService(connection).finalize_run(run_id)
     return Sample(time.perf_counter() - began, item_seconds)
 
 

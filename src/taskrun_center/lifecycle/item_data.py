@@ -26,9 +26,17 @@ import math
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
-from taskrun_center.contract import SummaryValidationError, mask_json, mask_text, normalize_json
+from taskrun_center.contract import (
+    MASK,
+    SummaryValidationError,
+    mask_json,
+    mask_text,
+    normalize_json,
+)
+from taskrun_center.contract.secret_keys import key_rejects_value
 
 REPLACEMENT_CHARACTER = "\ufffd"
 TRUNCATION_MARKER = "…[truncated, {length} characters in total / 已截断，原文共 {length} 个字符]"
@@ -39,6 +47,10 @@ INT64_MAX = 2**63 - 1
 # would split what a reader sees as one character, such as an emoji sequence or an accent.
 _JOINERS = frozenset({"\u200d", "\ufe0e", "\ufe0f", "\u20e3"})
 _EMOJI_MODIFIERS = range(0x1F3FB, 0x1F400)
+
+# Strings up to this length take the flat-mapping path below, and their masked form is cached.
+# Metrics repeat the same short strings (hosts, states) across the items of a run.
+_SHORT_TEXT_CHARS = 256
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,13 +81,62 @@ def prepare_json(value: Mapping[str, Any] | None, *, max_bytes: int) -> Prepared
     """
     if value is None:
         return PreparedJson(None, 0, False, 0)
-    normalized = _normalize_storable(dict(value))
-    masked = mask_json(normalized)
-    encoded = _compact(masked.value)
+    flat = _mask_flat(value)
+    if flat is None:
+        masked = mask_json(_normalize_storable(dict(value)))
+        flat = (masked.value, masked.count)
+    masked_value, masked_count = flat
+    encoded = _compact(masked_value)
     size = len(encoded.encode("utf-8"))
     if size <= max_bytes:
-        return PreparedJson(masked.value, masked.count, False, size)
-    return PreparedJson(_truncated_json(encoded, size, max_bytes), masked.count, True, size)
+        return PreparedJson(masked_value, masked_count, False, size)
+    return PreparedJson(_truncated_json(encoded, size, max_bytes), masked_count, True, size)
+
+
+def _mask_flat(value: Mapping[str, Any]) -> tuple[dict[str, Any], int] | None:
+    """Mask a flat mapping of short strings and storable scalars; None for any other value.
+
+    The result equals the general path's (normalise, then ``mask_json``): such a mapping needs
+    no normalising, and no detector matches across the NUL that joins strings in one scan, so
+    masking each string alone finds the same spans.
+    """
+    result: dict[str, Any] = {}
+    count = 0
+    for key, item in value.items():
+        if type(key) is not str or not _is_short_clean(key) or not _is_flat_scalar(item):
+            return None
+        if key_rejects_value(key, item):
+            result[key] = MASK
+            count += 1
+        elif type(item) is str:
+            result[key], found = _mask_short_text(item)
+            count += found
+        else:
+            result[key] = item
+    return result, count
+
+
+def _is_flat_scalar(item: Any) -> bool:
+    kind = type(item)
+    if item is None or kind is bool:
+        return True
+    if kind is int:
+        return INT64_MIN <= item <= INT64_MAX
+    if kind is float:
+        return math.isfinite(item)
+    return kind is str and _is_short_clean(item)
+
+
+def _is_short_clean(text: str) -> bool:
+    if len(text) > _SHORT_TEXT_CHARS or "\x00" in text:
+        return False
+    return text.isascii() or not _has_surrogate(text)
+
+
+@lru_cache(maxsize=4096)
+def _mask_short_text(text: str) -> tuple[str, int]:
+    masked = mask_text(text)
+    return str(masked.value), masked.count
 
 
 def prepare_text(value: str | None, *, max_chars: int) -> PreparedText:

@@ -110,10 +110,24 @@ class TaskRunsWriteService:
     ``item_limits`` caps item data and error messages (``TASKRUN_ITEM_LIMITS__*`` by default).
     """
 
-    def __init__(self, session: Session, *, item_limits: ItemLimits | None = None) -> None:
-        self.session = session
+    def __init__(
+        self, session: Session | Connection, *, item_limits: ItemLimits | None = None
+    ) -> None:
+        # A Core connection (``Database.write_connection()``) serves the item operations
+        # directly; the other methods open a session on it when they first need one.
+        self._session = session if isinstance(session, Session) else None
+        self._core = session if isinstance(session, Connection) else None
         self.item_limits = item_limits or get_settings().item_limits
         self._bound: tuple[SessionTransaction, Connection] | None = None
+
+    @property
+    def session(self) -> Session:
+        """The ORM session the methods write through (the caller's, or one on its connection)."""
+        if self._session is None:
+            # The session joins the connection's transaction and never commits it, so the
+            # caller that opened the transaction still owns the unit of work.
+            self._session = Session(bind=self._core, expire_on_commit=False)
+        return self._session
 
     # --- runs -----------------------------------------------------------------------------
 
@@ -499,12 +513,15 @@ class TaskRunsWriteService:
         return int(result.rowcount)  # type: ignore[attr-defined]
 
     def _execute_core(self, statement: Any, parameters: dict[str, Any]) -> int:
-        # Core execution on the session's connection skips the ORM's statement handling, which
-        # costs more than the statement itself on the per-item path.
-        result = self._connection().execute(statement, parameters)
-        return int(result.rowcount)
+        # The ORM's statement handling and the compiled cache lookup cost more than SQLite takes
+        # to run a single-row statement, so the per-item path sends precompiled SQL.
+        connection = self._connection()
+        compiled = write_statements.compiled_for(statement, connection.dialect)
+        return compiled.execute(connection, parameters)
 
     def _connection(self) -> Connection:
+        if self._core is not None:
+            return self._core
         # Looking the connection up through the session costs about as much as a statement;
         # it stays the same until the session's transaction ends.
         transaction = self.session.get_transaction()
@@ -734,7 +751,7 @@ class TaskRunsWriteService:
     def _explain_unchanged(
         self, run_id: str, item_type: str, item_key: str, target: ItemStatus
     ) -> None:
-        row = self.session.execute(
+        row = self._connection().execute(
             select(TaskRun.status, TaskRun.task_key, TaskRunItem.status)
             .select_from(TaskRun)
             .outerjoin(
@@ -775,7 +792,10 @@ class TaskRunsWriteService:
     def _insert_items(self, run_id: str, rows: list[dict[str, Any]]) -> None:
         try:
             for start in range(0, len(rows), INSERT_BATCH_SIZE):
-                self.session.execute(insert(TaskRunItem), rows[start : start + INSERT_BATCH_SIZE])
+                # A Core executemany on the table: the ORM's bulk insert adds no rule here.
+                self._connection().execute(
+                    insert(write_statements.items), rows[start : start + INSERT_BATCH_SIZE]
+                )
         except sa_exc.IntegrityError as error:
             if "unique" not in str(error.orig).lower():
                 raise

@@ -2,15 +2,22 @@
 
 Building a SQLAlchemy statement and its cache key takes longer than SQLite takes to run it, and a
 run may have tens of thousands of items, so each statement shape is built once and then executed
-with bound parameters. Every statement here is a Core statement on the tables.
+with bound parameters. Every statement here is a Core statement on the tables. ``compiled_for``
+goes one step further for single-row operations: it compiles a statement once per dialect, so
+that each execution sends the SQL text through ``exec_driver_sql`` with the column types' own
+bind processing, instead of looking the statement up in SQLAlchemy's compiled cache.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
+    Dialect,
     Table,
     Update,
     bindparam,
@@ -19,6 +26,7 @@ from sqlalchemy import (
     literal_column,
     update,
 )
+from sqlalchemy.engine import Connection
 
 from taskrun_center.lifecycle.transitions import item_sources
 from taskrun_center.states import RUN_IN_PROGRESS, ItemStatus
@@ -85,3 +93,44 @@ def add_to_counter(column: str) -> Update:
         .where(runs.c.run_id == bindparam("match_run_id"))
         .values({counter: counter + bindparam("amount"), "updated_at": bindparam("now")})
     )
+
+
+@dataclass(frozen=True, slots=True)
+class DriverStatement:
+    """A statement compiled for one dialect, with what its bound parameters need."""
+
+    sql: str
+    # Parameter names in the order of the placeholders; None for a named paramstyle.
+    positions: tuple[str, ...] | None
+    processors: tuple[tuple[str, Callable[[Any], Any]], ...]
+    constants: dict[str, Any]
+
+    def execute(self, connection: Connection, parameters: dict[str, Any]) -> int:
+        """Execute with ``parameters`` (by bind name) on ``connection``; return the row count."""
+        values = {**self.constants, **parameters}
+        for name, process in self.processors:
+            values[name] = process(values[name])
+        bound: Any = values
+        if self.positions is not None:
+            bound = tuple(values[name] for name in self.positions)
+        return int(connection.exec_driver_sql(self.sql, bound).rowcount)
+
+
+@lru_cache(maxsize=64)
+def compiled_for(statement: Update, dialect: Dialect) -> DriverStatement:
+    """Compile ``statement`` for ``dialect`` once; the result executes without SQLAlchemy's cache.
+
+    Only statements whose parameters all have plain names qualify: every statement of this
+    module does, and none has an expanding IN list.
+    """
+    compiled = statement.compile(dialect=dialect)
+    processors = []
+    constants = {}
+    for name, bind in compiled.binds.items():
+        process = bind.type.dialect_impl(dialect).bind_processor(dialect)
+        if process is not None:
+            processors.append((name, process))
+        if not bind.required:
+            constants[name] = bind.effective_value
+    positions = tuple(compiled.positiontup) if compiled.positiontup is not None else None
+    return DriverStatement(str(compiled), positions, tuple(processors), constants)

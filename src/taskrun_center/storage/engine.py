@@ -95,6 +95,7 @@ class Database:
         # Write transactions share the pool but start with BEGIN IMMEDIATE on SQLite.
         write_engine = self.engine.execution_options(**{SQLITE_IMMEDIATE: True})
         self._write_sessions = sessionmaker(write_engine, expire_on_commit=False)
+        self._write_engine = write_engine
 
     def session(self) -> Session:
         """Open a session; the caller commits or rolls back and closes it.
@@ -125,6 +126,25 @@ class Database:
             raise
         finally:
             session.close()
+
+    @contextmanager
+    def write_connection(self, operation: str = "database transaction") -> Iterator[Connection]:
+        """Yield a Core connection in a write transaction: commit on success, roll back on error.
+
+        The same transaction as ``transaction()`` without an ORM session, which costs more than
+        a short item operation on SQLite. ``TaskRunsWriteService`` accepts the connection in
+        place of a session. ``operation`` names the work in error messages.
+
+        Raises:
+            DatabaseLockedError: SQLite stayed locked by another writer beyond the busy timeout.
+            ConnectionLostError: the connection broke; the next transaction reconnects.
+            StorageError: any other database failure, with the driver error chained.
+        """
+        with (
+            translate_errors(operation, busy_timeout_ms=self.busy_timeout_ms),
+            self._write_engine.begin() as connection,
+        ):
+            yield connection
 
     def _rollback_quietly(self, session: Session, operation: str) -> None:
         # The original error is what the caller needs; a rollback on a dead connection
