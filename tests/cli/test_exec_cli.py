@@ -104,14 +104,122 @@ def test_metric_lines_become_summary_metrics(sqlite_url: str) -> None:
     assert len(details["ignored_metric_lines"]) == 1
 
 
-def test_secret_metric_name_is_rejected_by_contract(sqlite_url: str) -> None:
+def test_secret_metric_name_is_ignored_by_contract(sqlite_url: str) -> None:
     code, _, _ = _exec(sqlite_url, "sh", "-c", "echo '::taskrun metric key=db_password value=x'")
 
-    run = _only_run(Database(sqlite_url))
+    database = Database(sqlite_url)
+    run = _only_run(database)
+    details = load_items(database, run.run_id)["sh"].details_json or {}
     assert code == 0
-    assert run.status == "completed_with_errors"
-    assert "secret.key_name" in (run.error_message or "")
+    assert run.status == "completed"
     assert all(metric["key"] != "db_password" for metric in run.summary_json["common"]["metrics"])
+    assert len(details["ignored_metric_lines"]) == 1
+    assert "secret.key_name" in details["ignored_metric_lines"][0]
+
+
+def test_bad_metric_lines_keep_summary(sqlite_url: str) -> None:
+    script = (
+        "echo '::taskrun metric key=bad value=NaN';"
+        "echo '::taskrun metric key=big value=inf';"
+        "echo '::taskrun metric key=password value=hunter2secret';"
+        "echo '::taskrun metric key=exit_code value=99';"
+        "echo '::taskrun metric key=rows value=5'"
+    )
+    code, _, _ = _exec(sqlite_url, "sh", "-c", script)
+
+    database = Database(sqlite_url)
+    run = _only_run(database)
+    metrics = {metric["key"]: metric for metric in run.summary_json["common"]["metrics"]}
+    details = load_items(database, run.run_id)["sh"].details_json or {}
+    ignored = details["ignored_metric_lines"]
+    assert code == 0
+    assert run.status == "completed"
+    assert metrics["exit_code"]["value"] == 0
+    assert metrics["rows"]["value"] == 5
+    assert "duration_ms" in metrics
+    assert set(metrics) == {"exit_code", "duration_ms", "rows"}
+    assert details["ignored_metric_line_count"] == 4
+    assert "json.non_finite_number" in ignored[0]
+    assert "json.non_finite_number" in ignored[1]
+    assert "secret.key_name" in ignored[2]
+    assert "hunter2secret" not in str(ignored)
+    assert "exec.reserved_key" in ignored[3]
+
+
+def test_metrics_over_capacity_are_listed(sqlite_url: str) -> None:
+    script = "for i in $(seq 1 60); do echo \"::taskrun metric key=m$i value=$i\"; done"
+    code, _, _ = _exec(sqlite_url, "sh", "-c", script)
+
+    database = Database(sqlite_url)
+    run = _only_run(database)
+    keys = [metric["key"] for metric in run.summary_json["common"]["metrics"]]
+    details = load_items(database, run.run_id)["sh"].details_json or {}
+    assert code == 0
+    assert run.status == "completed"
+    assert len(keys) == 50
+    assert keys[-1] == "m48"
+    assert details["ignored_metric_line_count"] == 12
+    assert "'m49'" in details["ignored_metric_lines"][0]
+    assert "capacity.array_items" in details["ignored_metric_lines"][0]
+    assert "'m60'" in details["ignored_metric_lines"][-1]
+
+
+def test_nul_in_output_is_stored_visibly(sqlite_url: str) -> None:
+    code, _, _ = _exec(sqlite_url, "printf", "ok\\0done\\n")
+
+    database = Database(sqlite_url)
+    run = _only_run(database)
+    details = load_items(database, run.run_id)["printf"].details_json or {}
+    assert code == 0
+    assert run.status == "completed"
+    assert details["stdout_tail"] == ["ok\u2400done"]
+
+
+def test_duration_has_millisecond_unit(sqlite_url: str) -> None:
+    _exec(sqlite_url, "true")
+
+    run = _only_run(Database(sqlite_url))
+    metrics = {metric["key"]: metric for metric in run.summary_json["common"]["metrics"]}
+    assert metrics["duration_ms"]["unit"] == "ms"
+    assert isinstance(metrics["duration_ms"]["value"], int)
+    assert "duration_seconds" not in metrics
+
+
+def test_command_dies_with_killed_recorder(sqlite_url: str, tmp_path: Path) -> None:
+    pid_file = tmp_path / "pid"
+    child = (
+        f"import os, pathlib\n"
+        f"pathlib.Path({str(pid_file)!r}).write_text(str(os.getpid()))\n"
+        f"os.execvp('sleep', ['sleep', '300'])\n"
+    )
+    process = start_taskrun(
+        sqlite_url,
+        "exec",
+        "--task-key",
+        "wrapped_job",
+        "--",
+        sys.executable,
+        "-c",
+        child,
+        log_path=tmp_path / "exec.log",
+    )
+    wait_for(lambda: pid_file.exists() and pid_file.read_text() != "", 30, "the child started")
+    child_pid = int(pid_file.read_text())
+
+    process.kill()
+    process.wait(timeout=30)
+
+    wait_for(lambda: not _process_alive(child_pid), 30, "the command died with taskrun exec")
+    assert not _process_alive(child_pid)
+
+
+def _process_alive(pid: int) -> bool:
+    """Return True while ``pid`` runs; a zombie waiting to be reaped counts as ended."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except FileNotFoundError:
+        return False
+    return "State:\tZ" not in status
 
 
 def test_secret_in_output_is_masked_in_storage(sqlite_url: str) -> None:

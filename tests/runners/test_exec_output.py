@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import pytest
 
+from taskrun_center.config import SummaryLimits
+from taskrun_center.runners.command.metrics import metric_rules, select_metrics
 from taskrun_center.runners.command.output import (
     MAX_LINE_CHARS,
     MetricLineError,
     OutputTail,
     parse_metric_line,
+    storable_text,
 )
 from taskrun_center.runners.command.process import exit_code_of, run_command
 
@@ -97,8 +100,62 @@ def test_run_command_collects_output_and_metrics() -> None:
 
     assert result.exit_code == 0
     assert result.stdout.masked_lines() == ["out", "tail"]
-    assert result.metrics == [{"key": "n", "label": "n", "value": 7}]
+    assert result.metrics == [("stderr line 1", {"key": "n", "label": "n", "value": 7})]
     assert result.signal_name is None
+
+
+def test_storable_text_shows_controls_visibly() -> None:
+    assert storable_text("ok\x00done") == "ok\u2400done"
+    assert storable_text("a\tb") == "a\tb"
+    assert storable_text("\x1b[31m") == "\u241b[31m"
+    assert storable_text("x\udcff") == "x\ufffd"
+
+
+@pytest.mark.parametrize(
+    ("line", "rule"),
+    [
+        ("::taskrun metric key=bad value=NaN", "json.non_finite_number"),
+        ("::taskrun metric key=bad value=-inf", "json.non_finite_number"),
+        ("::taskrun metric key=password value=x", "secret.key_name"),
+        ("::taskrun metric key=exit_code value=99", "exec.reserved_key"),
+        ("::taskrun metric key=duration_ms value=1", "exec.reserved_key"),
+    ],
+)
+def test_metric_rules_reject_line(line: str, rule: str) -> None:
+    metric = parse_metric_line(line)
+
+    assert metric is not None
+    assert metric_rules(metric) == [rule]
+
+
+def test_metric_rules_accept_plain_metric() -> None:
+    assert metric_rules({"key": "rows", "label": "Rows", "value": 3}) == []
+
+
+def test_select_metrics_lists_over_capacity() -> None:
+    printed = [(f"stdout line {n}", {"key": f"m{n}", "label": "m", "value": n}) for n in range(5)]
+    limits = SummaryLimits(max_array_items=4)
+
+    selection = select_metrics(printed, builtin_count=2, limits=limits)
+
+    assert [metric["key"] for metric in selection.metrics] == ["m0", "m1"]
+    assert len(selection.ignored) == 3
+    assert "capacity.array_items" in selection.ignored[0]
+
+
+def test_select_metrics_keeps_last_value_of_key() -> None:
+    printed = [
+        ("stdout line 1", {"key": "n", "label": "n", "value": 1}),
+        ("stdout line 2", {"key": "m", "label": "m", "value": 2}),
+        ("stdout line 3", {"key": "n", "label": "n", "value": 3}),
+    ]
+
+    selection = select_metrics(printed, builtin_count=2)
+
+    assert selection.metrics == [
+        {"key": "n", "label": "n", "value": 3},
+        {"key": "m", "label": "m", "value": 2},
+    ]
 
 
 def test_run_command_missing_program() -> None:

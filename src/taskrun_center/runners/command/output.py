@@ -7,7 +7,12 @@ A command reports a metric by printing a line of this form on stdout or stderr::
 ``key`` is snake_case; ``value`` becomes an integer, a decimal number, ``true``/``false``,
 ``null`` or else stays a string; ``tone`` is one of info, success, warning, danger. Values with
 spaces are quoted as in a shell. A line that starts with ``::taskrun metric`` but breaks these
-rules is counted as ignored and reported on stderr; the command's output is otherwise untouched.
+rules, or whose metric the summary contract rejects on its own (see ``metrics``), is listed as
+ignored with its reason; the command's output is otherwise untouched.
+
+Lines are made storable before they are kept or parsed: NUL and the other control characters
+except tab become their visible Unicode control pictures (NUL is shown as ``\u2400``), and text
+that is not valid UTF-8 becomes U+FFFD, because JSON columns reject NUL and unpaired surrogates.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from collections import deque
 from typing import IO, Any
 
 from taskrun_center.contract import mask_text
+from taskrun_center.runners.command.metrics import describe_rejected, metric_rules
 
 METRIC_PREFIX = "::taskrun metric"
 METRIC_KEY = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
@@ -26,6 +32,13 @@ METRIC_FIELDS = frozenset({"key", "value", "unit", "tone", "label"})
 TONES = frozenset({"info", "success", "warning", "danger"})
 _INTEGER = re.compile(r"^[+-]?\d{1,18}$")
 _DECIMAL = re.compile(r"^[+-]?(\d+\.\d*|\.\d+|\d+)([eE][+-]?\d+)?$")
+# Spelled as numbers, these parse to non-finite floats so that the contract rejects them.
+_NON_FINITE = frozenset({"nan", "+nan", "-nan", "inf", "+inf", "-inf", "infinity", "+infinity",
+                         "-infinity"})
+# C0 controls (except tab) and DEL map to the Control Pictures block, U+2400 to U+2421.
+_CONTROL_PICTURES = {code: 0x2400 + code for code in range(0x20) if code != 0x09}
+_CONTROL_PICTURES[0x7F] = 0x2421
+_SURROGATES = re.compile("[\ud800-\udfff]")
 
 # Kept per stream: 40 lines of at most 400 characters stay well inside the 64 KiB cap of an
 # item's details even after JSON escaping.
@@ -36,6 +49,12 @@ READ_CHUNK_BYTES = 65536
 
 class MetricLineError(ValueError):
     """Raised when a ``::taskrun metric`` line does not follow the documented form."""
+
+
+def storable_text(text: str) -> str:
+    """Return ``text`` with NUL, other control characters and lone surrogates shown visibly."""
+    text = text.translate(_CONTROL_PICTURES)
+    return _SURROGATES.sub("\ufffd", text)
 
 
 def parse_metric_line(line: str) -> dict[str, Any] | None:
@@ -89,6 +108,8 @@ def _value(text: str) -> Any:
     if _DECIMAL.match(text):
         return float(text)
     lowered = text.lower()
+    if lowered in _NON_FINITE:
+        return float(lowered)
     if lowered in ("true", "false"):
         return lowered == "true"
     if lowered == "null":
@@ -118,9 +139,13 @@ class OutputTail:
 class StreamPump:
     """Copy one pipe to a terminal stream as it arrives, keeping its tail and metric lines."""
 
-    def __init__(self, source: IO[bytes], target: IO[bytes] | None, tail: OutputTail) -> None:
+    def __init__(
+        self, source: IO[bytes], target: IO[bytes] | None, tail: OutputTail, name: str
+    ) -> None:
         self.tail = tail
-        self.metrics: list[dict[str, Any]] = []
+        self.name = name
+        # (place, metric) of every metric line the contract accepts on its own, in order.
+        self.metrics: list[tuple[str, dict[str, Any]]] = []
         self.ignored_metric_lines: list[str] = []
         self._source = source
         self._target = target
@@ -162,12 +187,18 @@ class StreamPump:
             self._partial = b""
 
     def _take_line(self, raw: bytes) -> None:
-        line = raw.decode("utf-8", errors="replace").rstrip("\r")
+        line = storable_text(raw.decode("utf-8", errors="replace").rstrip("\r"))
         self.tail.add(line)
+        where = f"{self.name} line {self.tail.line_count}"
         try:
             metric = parse_metric_line(line)
         except MetricLineError as error:
-            self.ignored_metric_lines.append(str(error))
+            self.ignored_metric_lines.append(f"{where}: {error}")
             return
-        if metric is not None:
-            self.metrics.append(metric)
+        if metric is None:
+            return
+        rules = metric_rules(metric)
+        if rules:
+            self.ignored_metric_lines.append(describe_rejected(where, metric, rules))
+        else:
+            self.metrics.append((where, metric))

@@ -7,6 +7,9 @@ signal N ends it, 127 when the command does not exist and 126 when it cannot be 
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import ctypes.util
+import functools
 import os
 import signal
 import subprocess
@@ -31,6 +34,8 @@ FORWARDED_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 # After a cancellation request the command gets this long to exit on SIGTERM before SIGKILL.
 DEFAULT_STOP_GRACE_SECONDS = 10.0
 POLL_SECONDS = 0.2
+# prctl(2) option that sets the signal a process gets when the thread that forked it exits.
+_PR_SET_PDEATHSIG = 1
 
 
 @dataclass
@@ -45,7 +50,8 @@ class CommandResult:
     stopped_on_request: bool = False
     stdout: OutputTail = field(default_factory=OutputTail)
     stderr: OutputTail = field(default_factory=OutputTail)
-    metrics: list[dict[str, Any]] = field(default_factory=list)
+    # (place, metric) of each metric line the contract accepted on its own, stdout first.
+    metrics: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     ignored_metric_lines: list[str] = field(default_factory=list)
 
     @property
@@ -73,11 +79,19 @@ def run_command(
     (only when called from the main thread, where Python delivers signals). ``should_stop`` is
     polled a few times a second; once it returns True the group gets SIGTERM, then SIGKILL after
     ``stop_grace_seconds``.
+
+    On Linux the command gets SIGKILL when the calling thread dies (even by SIGKILL), so it never
+    outlives its recorder; elsewhere it keeps running on its own.
     """
     started = time.monotonic()
     try:
         process = subprocess.Popen(
-            list(argv), stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True
+            list(argv),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
+            # The hook makes two system calls and touches no lock, so it is safe with threads.
+            preexec_fn=_die_with_parent_hook(),  # noqa: PLW1509
         )
     except FileNotFoundError:
         return _start_failed(EXIT_NOT_FOUND, f"command not found: {argv[0]}", started)
@@ -93,8 +107,12 @@ def run_command(
     result.stderr = OutputTail(tail_lines)
     assert process.stdout is not None and process.stderr is not None
     pumps = [
-        StreamPump(process.stdout, _terminal(sys.stdout, passthrough), result.stdout).start(),
-        StreamPump(process.stderr, _terminal(sys.stderr, passthrough), result.stderr).start(),
+        StreamPump(
+            process.stdout, _terminal(sys.stdout, passthrough), result.stdout, "stdout"
+        ).start(),
+        StreamPump(
+            process.stderr, _terminal(sys.stderr, passthrough), result.stderr, "stderr"
+        ).start(),
     ]
     with _forward_signals(process, result):
         _wait(process, result, should_stop, stop_grace_seconds)
@@ -110,6 +128,36 @@ def run_command(
     if process.returncode < 0:
         result.signal_name = signal.Signals(-process.returncode).name
     return result
+
+
+@functools.cache
+def _load_prctl() -> Any:
+    """Return libc's prctl, loaded once before any fork, or None off Linux."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        return libc.prctl
+    except (OSError, AttributeError):
+        return None
+
+
+def _die_with_parent_hook() -> Callable[[], None] | None:
+    """Return a pre-exec hook that sets the parent-death signal, or None off Linux."""
+    prctl = _load_prctl()
+    if prctl is None:
+        return None
+    parent_pid = os.getpid()
+
+    def set_death_signal() -> None:
+        prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
+        # The parent may have died before prctl ran; then no signal would ever come.
+        if os.getppid() != parent_pid:
+            os._exit(SIGNAL_EXIT_BASE + int(signal.SIGKILL))
+
+    # NOTE: the signal follows the forking thread, not the process, and reaches only the
+    # command itself; children it starts in turn are not covered.
+    return set_death_signal
 
 
 def _start_failed(exit_code: int, message: str, started: float) -> CommandResult:

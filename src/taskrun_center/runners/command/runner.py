@@ -21,7 +21,8 @@ from taskrun_center.config import get_settings
 from taskrun_center.contract import mask_text
 from taskrun_center.errors import TaskRunError
 from taskrun_center.i18n import Text
-from taskrun_center.runners.command.output import DEFAULT_TAIL_LINES
+from taskrun_center.runners.command.metrics import MetricSelection, select_metrics
+from taskrun_center.runners.command.output import DEFAULT_TAIL_LINES, storable_text
 from taskrun_center.runners.command.process import CommandResult, run_command
 from taskrun_center.runners.context import RunContext
 from taskrun_center.runners.recording import RunRecorder
@@ -33,6 +34,10 @@ logger = structlog.get_logger(__name__)
 
 DEFAULT_CATEGORY = "command"
 MAX_COMMAND_CHARS = 1000
+# Ignored metric lines listed in the item's details; the total is stored beside them.
+MAX_IGNORED_LISTED = 20
+# exit_code and duration_ms come before the printed metrics in the summary.
+BUILTIN_METRIC_COUNT = 2
 EXIT_CODE_LABEL = Text("退出码", "Exit status")
 DURATION_LABEL = Text("耗时", "Duration")
 EXITED_WITH = Text("命令以状态 {code} 退出", "The command exited with status {code}")
@@ -71,7 +76,7 @@ def exec_recorded(
     Raises:
         StorageError: the database failed while opening the run; the command did not start.
     """
-    program = os.path.basename(argv[0]) or argv[0]
+    program = storable_text(os.path.basename(argv[0]) or argv[0])
     recorder = RunRecorder.open(
         task_key,
         database=database,
@@ -81,13 +86,13 @@ def exec_recorded(
         created_by=created_by,
     )
     context = recorder.context
-    result = _run_item(context, argv, program, tail_lines, passthrough)
+    result, selection = _run_item(context, argv, program, tail_lines, passthrough)
 
     try:
         if result.interrupted:
             outcome = recorder.finish_interrupted()
         else:
-            outcome = recorder.finish(_task_result(program, result))
+            outcome = recorder.finish(_task_result(program, result, selection))
     except TaskRunError as error:
         # The command has run, so its exit status still goes back to the caller.
         context.log.error("exec_run_not_ended", error=str(error), exit_code=result.exit_code)
@@ -97,7 +102,7 @@ def exec_recorded(
 
 def _run_item(
     context: RunContext, argv: Sequence[str], program: str, tail_lines: int, passthrough: bool
-) -> CommandResult:
+) -> tuple[CommandResult, MetricSelection]:
     command_line = _masked_command_line(argv)
     with context.item("command", program[:255], command_line[:255]) as item:
         result = run_command(
@@ -106,8 +111,9 @@ def _run_item(
             tail_lines=tail_lines,
             should_stop=lambda: context.cancelled,
         )
+        selection = select_metrics(result.metrics, builtin_count=BUILTIN_METRIC_COUNT)
         item.metrics.update({"exit_code": result.exit_code, "duration_ms": result.duration_ms})
-        item.details.update(_details(command_line, result))
+        item.details.update(_details(command_line, result, selection))
         failure = _failure_message(result)
         if failure is not None:
             item.fail(failure)
@@ -116,18 +122,23 @@ def _run_item(
         exit_code=result.exit_code,
         signal=result.signal_name,
         duration_ms=result.duration_ms,
+        metric_lines=len(result.metrics) + len(result.ignored_metric_lines),
+        ignored_metric_lines=len(result.ignored_metric_lines) + len(selection.ignored),
     )
-    return result
+    return result, selection
 
 
 def _masked_command_line(argv: Sequence[str]) -> str:
-    text = mask_text(shlex.join(argv)).value
+    text = mask_text(storable_text(shlex.join(argv))).value
     if len(text) > MAX_COMMAND_CHARS:
         text = text[: MAX_COMMAND_CHARS - 1] + "…"
     return text
 
 
-def _details(command_line: str, result: CommandResult) -> dict[str, Any]:
+def _details(
+    command_line: str, result: CommandResult, selection: MetricSelection
+) -> dict[str, Any]:
+    ignored = result.ignored_metric_lines + selection.ignored
     return {
         "command": command_line,
         "exit_code": result.exit_code,
@@ -139,9 +150,8 @@ def _details(command_line: str, result: CommandResult) -> dict[str, Any]:
         "stderr_tail": result.stderr.masked_lines(),
         "stdout_lines": result.stdout.line_count,
         "stderr_lines": result.stderr.line_count,
-        "ignored_metric_lines": [
-            mask_text(line).value for line in result.ignored_metric_lines[:20]
-        ],
+        "ignored_metric_lines": [mask_text(line).value for line in ignored[:MAX_IGNORED_LISTED]],
+        "ignored_metric_line_count": len(ignored),
     }
 
 
@@ -156,7 +166,7 @@ def _failure_message(result: CommandResult) -> str | None:
     return None
 
 
-def _task_result(program: str, result: CommandResult) -> TaskResult:
+def _task_result(program: str, result: CommandResult, selection: MetricSelection) -> TaskResult:
     language = get_settings().language
     metrics: dict[str, dict[str, Any]] = {
         "exit_code": {
@@ -165,19 +175,20 @@ def _task_result(program: str, result: CommandResult) -> TaskResult:
             "value": result.exit_code,
             "tone": "success" if result.exit_code == 0 else "danger",
         },
-        "duration_seconds": {
-            "key": "duration_seconds",
+        "duration_ms": {
+            "key": "duration_ms",
             "label": DURATION_LABEL.render(language),
-            "value": round(result.duration_ms / 1000, 3),
-            "unit": "s",
+            "value": result.duration_ms,
+            "unit": "ms",
         },
     }
-    # Metrics the command printed come after, and win over a built-in key they repeat.
-    for metric in result.metrics:
+    # Printed metrics come after. Their keys never repeat a built-in one (reserved keys are
+    # rejected per line) and they already fit the capacity next to the two built-ins.
+    for metric in selection.metrics:
         metrics[metric["key"]] = metric
     failure = _failure_message(result)
     return TaskResult(
-        metrics=list(metrics.values())[:50],
+        metrics=list(metrics.values()),
         ext_data={
             "runner": "exec",
             "command": program[:200],
