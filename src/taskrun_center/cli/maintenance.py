@@ -365,6 +365,8 @@ _ROW_RULES = {
                                "an item's details_json exceeds its size limit"),
     "item.error_chars": Text("子项 error_message 超过长度上限",
                              "an item's error_message exceeds its length limit"),
+    "row.json_invalid": Text("存储的 JSON 文本无法解析（可能被手工改过）",
+                             "the stored JSON text does not decode (possibly edited by hand)"),
 }
 
 

@@ -1,7 +1,8 @@
 """Plain JSON-ready dicts of runs and items, shared by the REST API and the CLI.
 
 Keys are the column names. Timestamps are ISO 8601 in UTC with a ``Z`` suffix; JSON columns are
-returned as stored.
+returned as stored, except that stored text which is not valid JSON comes back as
+``{"_invalid_json": true, "preview": …}`` (see ``storage.types.TolerantJson``).
 """
 
 from __future__ import annotations
@@ -9,7 +10,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+import structlog
+
 from taskrun_center.storage.models import TaskRun, TaskRunItem
+from taskrun_center.storage.types import is_invalid_json
+
+logger = structlog.get_logger(__name__)
 
 RUN_FIELDS: tuple[str, ...] = tuple(column.key for column in TaskRun.__table__.columns)
 ITEM_FIELDS: tuple[str, ...] = tuple(column.key for column in TaskRunItem.__table__.columns)
@@ -26,11 +32,18 @@ def format_timestamp(value: datetime | None) -> str | None:
 
 def run_to_dict(run: TaskRun) -> dict[str, Any]:
     """Return every column of ``run``, including ``duration_ms`` (None until the run ends)."""
+    if is_invalid_json(run.summary_json):
+        logger.warning("run_json_invalid", run_id=run.run_id, task_key=run.task_key,
+                       column="summary_json")
     return {field: _plain(getattr(run, field)) for field in RUN_FIELDS}
 
 
 def item_to_dict(item: TaskRunItem) -> dict[str, Any]:
     """Return every column of ``item``."""
+    for column in ("metrics_json", "details_json"):
+        if is_invalid_json(getattr(item, column)):
+            logger.warning("item_json_invalid", run_id=item.run_id, item_type=item.item_type,
+                           item_key=item.item_key, column=column)
     return {field: _plain(getattr(item, field)) for field in ITEM_FIELDS}
 
 

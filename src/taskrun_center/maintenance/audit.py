@@ -13,10 +13,13 @@ Rules checked on each run:
   guards (rule codes from the contract, such as ``envelope.extra_field``);
 - ``row.is_skipped_mismatch``: ``is_skipped`` differs from ``common.flags.skipped``;
 - ``row.duration_mismatch``: ``duration_ms`` differs by more than 1 ms from
-  ``completed_at - started_at`` (None when either is missing), or is set on an unfinished run.
+  ``completed_at - started_at`` (None when either is missing), or is set on an unfinished run;
+- ``row.json_invalid``: the stored ``summary_json`` text is not valid JSON (possible on SQLite
+  only, after a hand edit); such a summary is not checked against the other summary rules.
 
 Rules checked on each item, against ``config.ItemLimits`` (sizes of compact UTF-8 JSON):
-``item.metrics_bytes``, ``item.details_bytes`` and ``item.error_chars``.
+``item.metrics_bytes``, ``item.details_bytes`` and ``item.error_chars``; and
+``row.json_invalid`` when the stored ``metrics_json`` or ``details_json`` is not valid JSON.
 
 Warnings are counted apart from violations and never make the result fail. They are the
 warnings ``check_summary`` returns for a summary it accepts, such as
@@ -46,10 +49,11 @@ from taskrun_center.contract import (
     check_summary,
     default_registry,
 )
-from taskrun_center.maintenance.audit_items import audit_items
+from taskrun_center.maintenance.audit_items import JSON_INVALID_RULE, audit_items
 from taskrun_center.states import RUN_TERMINAL
 from taskrun_center.storage.engine import Database
 from taskrun_center.storage.models import TaskRun, TaskRunItem
+from taskrun_center.storage.types import is_invalid_json
 
 logger = structlog.get_logger(__name__)
 
@@ -220,6 +224,20 @@ def _report(on_progress: Callable[[AuditProgress], None] | None, result: AuditRe
 
 def _check_run(row: Any, collector: _Collector, registry: TaskTypeRegistry,
                limits: SummaryLimits) -> None:
+    _count_unregistered(row.task_key, collector.result, registry)
+
+    # Envelope rules would only flag the marker keys, so row.json_invalid alone is reported.
+    if is_invalid_json(row.summary_json):
+        collector.add(row.run_id, JSON_INVALID_RULE, "summary_json")
+    else:
+        _check_summary_rules(row, collector, registry, limits)
+
+    if not _duration_consistent(row.status, row.started_at, row.completed_at, row.duration_ms):
+        collector.add(row.run_id, "row.duration_mismatch", "duration_ms")
+
+
+def _check_summary_rules(row: Any, collector: _Collector, registry: TaskTypeRegistry,
+                         limits: SummaryLimits) -> None:
     try:
         checked = check_summary(row.summary_json, task_key=row.task_key, limits=limits,
                                 registry=registry)
@@ -230,16 +248,17 @@ def _check_run(row: Any, collector: _Collector, registry: TaskTypeRegistry,
         for warning in checked.warnings:
             collector.warn(row.run_id, warning.rule, warning.path)
 
-    if row.task_key not in registry:
-        unregistered = collector.result.unregistered
-        if row.task_key in unregistered or len(unregistered) < MAX_UNREGISTERED_KEYS:
-            unregistered[row.task_key] = unregistered.get(row.task_key, 0) + 1
-
     skipped = _flag_skipped(row.summary_json)
     if skipped is not None and skipped != bool(row.is_skipped):
         collector.add(row.run_id, "row.is_skipped_mismatch", "is_skipped")
-    if not _duration_consistent(row.status, row.started_at, row.completed_at, row.duration_ms):
-        collector.add(row.run_id, "row.duration_mismatch", "duration_ms")
+
+
+def _count_unregistered(task_key: str, result: AuditResult, registry: TaskTypeRegistry) -> None:
+    if task_key in registry:
+        return
+    unregistered = result.unregistered
+    if task_key in unregistered or len(unregistered) < MAX_UNREGISTERED_KEYS:
+        unregistered[task_key] = unregistered.get(task_key, 0) + 1
 
 
 def _flag_skipped(summary: Any) -> bool | None:

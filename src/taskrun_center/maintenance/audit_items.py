@@ -4,8 +4,9 @@ Items are read by ranges of ``id``, one aggregate query per range. The database 
 stored JSON text, which is never shorter than the compact UTF-8 JSON that ``ItemLimits``
 bounds: SQLite stores ASCII-escaped JSON with spaces, and PostgreSQL prints jsonb with spaces.
 Only an item whose stored text exceeds a limit is loaded and measured exactly, so millions of
-items are checked without decoding their JSON in Python. Items added after the audit started
-are not checked.
+items are checked without decoding their JSON in Python. On SQLite, which stores any text in a
+JSON column, the same query also flags text that ``json_valid`` rejects (``row.json_invalid``);
+PostgreSQL's jsonb cannot hold invalid JSON. Items added after the audit started are not checked.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import ColumnElement, LargeBinary, Text, case, cast, func, or_, select
+from sqlalchemy import ColumnElement, LargeBinary, Text, and_, case, cast, false, func, or_, select
 from sqlalchemy.orm import Session
 
 from taskrun_center.config import ItemLimits
@@ -23,6 +24,8 @@ from taskrun_center.storage.models import TaskRunItem
 
 # Item ids covered by one query; each query reads at most this many rows by primary key.
 ITEM_ID_RANGE = 20_000
+# Rule of a stored JSON column whose text does not decode; the run audit uses it too.
+JSON_INVALID_RULE = "row.json_invalid"
 
 AddFinding = Callable[[str, str, str], None]
 
@@ -65,12 +68,20 @@ class _SizeChecks:
             return func.length(cast(column, LargeBinary))
         return func.octet_length(cast(column, Text))
 
+    def invalid_json(self, column: Any) -> ColumnElement[bool]:
+        if not self.is_sqlite:
+            return false()
+        # Some SQLite versions return 0 from json_valid(NULL), and NULL is a valid stored value.
+        return and_(column.is_not(None), func.json_valid(cast(column, Text)) == 0)
+
     def any_over(self) -> ColumnElement[bool]:
         return or_(
             self.stored_bytes(TaskRunItem.metrics_json) > self.limits.max_metrics_bytes,
             self.stored_bytes(TaskRunItem.details_json) > self.limits.max_details_bytes,
             func.char_length(cast(TaskRunItem.error_message, Text))
             > self.limits.max_error_chars,
+            self.invalid_json(TaskRunItem.metrics_json),
+            self.invalid_json(TaskRunItem.details_json),
         )
 
 
@@ -78,12 +89,19 @@ def _check_exactly(session: Session, in_range: list[ColumnElement[bool]], checks
                    limits: ItemLimits, add_finding: AddFinding) -> None:
     rows = session.execute(
         select(TaskRunItem.run_id, TaskRunItem.item_type, TaskRunItem.item_key,
-               TaskRunItem.metrics_json, TaskRunItem.details_json, TaskRunItem.error_message)
+               TaskRunItem.metrics_json, TaskRunItem.details_json, TaskRunItem.error_message,
+               checks.invalid_json(TaskRunItem.metrics_json).label("metrics_invalid"),
+               checks.invalid_json(TaskRunItem.details_json).label("details_invalid"))
         .where(*in_range, checks.any_over())
         .order_by(TaskRunItem.id)
     )
     for row in rows:
         where = f"items[{row.item_type}/{row.item_key}]"
+        # The flags come from SQL because item data may hold any key, the marker's included.
+        if row.metrics_invalid:
+            add_finding(row.run_id, JSON_INVALID_RULE, f"{where}.metrics_json")
+        if row.details_invalid:
+            add_finding(row.run_id, JSON_INVALID_RULE, f"{where}.details_json")
         if _json_bytes(row.metrics_json) > limits.max_metrics_bytes:
             add_finding(row.run_id, "item.metrics_bytes", f"{where}.metrics_json")
         if _json_bytes(row.details_json) > limits.max_details_bytes:

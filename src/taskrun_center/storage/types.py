@@ -2,15 +2,75 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+import structlog
 from sqlalchemy import JSON, DateTime, Dialect
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.types import TypeDecorator
+from sqlalchemy.types import TypeDecorator, TypeEngine
 
-# JSONB on PostgreSQL (indexable, compact); JSON text on SQLite.
-JsonColumn = JSON().with_variant(JSONB(), "postgresql")
+from taskrun_center.contract.masking import mask_text
+
+logger = structlog.get_logger(__name__)
+
+#: Key that marks a JSON column value read back from text that is not valid JSON.
+INVALID_JSON_KEY = "_invalid_json"
+#: Characters of the undecodable text kept, masked, in the marker's ``preview``.
+INVALID_JSON_PREVIEW_CHARS = 200
+
+
+def invalid_json_marker(text: str) -> dict[str, Any]:
+    """Return the value that stands for undecodable stored text: a flag and a masked preview."""
+    preview = mask_text(text[:INVALID_JSON_PREVIEW_CHARS]).value
+    return {INVALID_JSON_KEY: True, "preview": preview}
+
+
+def is_invalid_json(value: Any) -> bool:
+    """Return True when ``value`` is the marker of a stored JSON text that did not decode."""
+    return isinstance(value, dict) and value.get(INVALID_JSON_KEY) is True
+
+
+class TolerantJson(TypeDecorator[Any]):
+    """A JSON column: JSONB on PostgreSQL, JSON text on SQLite, read without raising.
+
+    SQLite stores JSON as plain text and accepts any text in the column, so one row edited by
+    hand would otherwise make every query that reads it raise ``JSONDecodeError``. Text that
+    does not decode is read as ``invalid_json_marker``, which the audit reports as
+    ``row.json_invalid``. Writes are unchanged. PostgreSQL's JSONB rejects invalid JSON on
+    write and psycopg decodes it, so nothing changes there.
+    """
+
+    impl = JSON
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        if dialect.name == "postgresql":
+            return dialect.type_descriptor(JSONB())
+        return dialect.type_descriptor(JSON())
+
+    def result_processor(
+        self, dialect: Dialect, coltype: object
+    ) -> Callable[[Any], Any] | None:
+        decode = super().result_processor(dialect, coltype)
+        if decode is None:
+            return None
+
+        def process(value: Any) -> Any:
+            try:
+                return decode(value)
+            except ValueError:
+                # The row is out of reach here, so lifecycle.serialize logs the run_id with it.
+                text = value.decode("utf-8", "replace") if isinstance(value, bytes) else value
+                logger.warning("stored_json_invalid", chars=len(text))
+                return invalid_json_marker(text)
+
+        return process
+
+
+# Every JSON column of the schema.
+JsonColumn = TolerantJson()
 
 
 class UTCDateTime(TypeDecorator[datetime]):

@@ -1,0 +1,188 @@
+"""Stored JSON text that does not decode is read as a marked value, never as an exception.
+
+SQLite accepts any text in a JSON column, so the rows are corrupted with plain SQL, as an
+operator editing the file by hand would. PostgreSQL's jsonb rejects such text on write.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from collections.abc import Iterator
+
+import pytest
+from argon2 import PasswordHasher
+from fastapi.testclient import TestClient
+from sqlalchemy import select, text
+from sqlalchemy.exc import DBAPIError
+
+from taskrun_center.maintenance.audit import audit_runs
+from taskrun_center.states import ItemStatus, RunStatus
+from taskrun_center.storage.engine import Database
+from taskrun_center.storage.models import TaskRun, TaskRunItem
+from taskrun_center.storage.types import INVALID_JSON_KEY, is_invalid_json
+from taskrun_center.web.app import create_app
+from taskrun_center.web.auth import passwords
+from taskrun_center.web.auth.accounts import Role, create_token, create_user
+from tests.factories import make_run
+from tests.runners.processes import taskrun_argv
+
+BROKEN_SUMMARY = "not json at all, password=hunter2"
+BROKEN_DETAILS = "{{{"
+
+
+@pytest.fixture
+def sqlite_db(sqlite_url: str) -> Iterator[Database]:
+    database = Database(sqlite_url)
+    yield database
+    database.dispose()
+
+
+def _broken_run(db: Database) -> str:
+    """Record a failed run with one failed item, then overwrite its JSON with invalid text."""
+    run_id = make_run(db, status=RunStatus.FAILED, items={ItemStatus.FAILED: 1}).run_id
+    with db.transaction() as session:
+        session.execute(text("UPDATE task_runs SET summary_json = :value WHERE run_id = :run_id"),
+                        {"value": BROKEN_SUMMARY, "run_id": run_id})
+        session.execute(
+            text("UPDATE task_run_items SET details_json = :value WHERE run_id = :run_id"),
+            {"value": BROKEN_DETAILS, "run_id": run_id},
+        )
+    return run_id
+
+
+def test_broken_summary_reads_as_marker(sqlite_db: Database) -> None:
+    run_id = _broken_run(sqlite_db)
+
+    with sqlite_db.session() as session:
+        run = session.scalars(select(TaskRun).where(TaskRun.run_id == run_id)).one()
+        item = session.scalars(select(TaskRunItem).where(TaskRunItem.run_id == run_id)).one()
+
+    assert is_invalid_json(run.summary_json)
+    assert run.summary_json[INVALID_JSON_KEY] is True
+    assert run.summary_json["preview"].startswith("not json at all")
+    assert "hunter2" not in run.summary_json["preview"]
+    assert item.details_json is not None
+    assert is_invalid_json(item.details_json)
+    assert item.details_json["preview"] == BROKEN_DETAILS
+
+
+def test_marker_preview_keeps_200_chars(sqlite_db: Database) -> None:
+    run_id = make_run(sqlite_db, status=RunStatus.COMPLETED).run_id
+    with sqlite_db.transaction() as session:
+        session.execute(text("UPDATE task_runs SET summary_json = :value WHERE run_id = :run_id"),
+                        {"value": "x" * 5000, "run_id": run_id})
+
+    with sqlite_db.session() as session:
+        summary = session.scalar(select(TaskRun.summary_json).where(TaskRun.run_id == run_id))
+
+    assert summary is not None
+    assert summary["preview"] == "x" * 200
+
+
+def test_audit_counts_json_invalid(sqlite_db: Database) -> None:
+    run_id = _broken_run(sqlite_db)
+    make_run(sqlite_db, status=RunStatus.COMPLETED)
+
+    result = audit_runs(sqlite_db)
+
+    assert result.scanned == 2
+    assert result.counts.get("row.json_invalid") == 2
+    paths = {finding.path for finding in result.violations if finding.run_id == run_id}
+    assert "summary_json" in paths
+    assert any(path.endswith(".details_json") for path in paths)
+    # The marker stands for the text; it is not audited again as a malformed envelope.
+    assert not any(rule.startswith("envelope.") for rule in result.counts)
+
+
+def test_audit_ignores_marker_key_in_valid_item_data(sqlite_db: Database) -> None:
+    run_id = make_run(sqlite_db, status=RunStatus.COMPLETED, items={ItemStatus.COMPLETED: 1}).run_id
+    stored = json.dumps({INVALID_JSON_KEY: True, "preview": "written by a task"})
+    with sqlite_db.transaction() as session:
+        session.execute(
+            text("UPDATE task_run_items SET details_json = :value WHERE run_id = :run_id"),
+            {"value": stored, "run_id": run_id},
+        )
+
+    result = audit_runs(sqlite_db)
+
+    assert "row.json_invalid" not in result.counts
+
+
+def _taskrun(*arguments: str, database_url: str) -> subprocess.CompletedProcess[str]:
+    environment = {**os.environ, "TASKRUN_DATABASE_URL": database_url, "TASKRUN_LANGUAGE": "en"}
+    return subprocess.run(taskrun_argv(*arguments), capture_output=True, text=True,
+                          env=environment, timeout=120, check=False)
+
+
+def test_cli_lists_and_audits_broken_row(sqlite_db: Database, sqlite_url: str) -> None:
+    run_id = _broken_run(sqlite_db)
+
+    listed = _taskrun("runs", "list", "--format", "json", database_url=sqlite_url)
+    shown = _taskrun("runs", "show", run_id, "--format", "json", database_url=sqlite_url)
+    audited = _taskrun("audit", database_url=sqlite_url)
+
+    assert listed.returncode == 0, listed.stderr
+    assert run_id in listed.stdout
+    assert '"_invalid_json": true' in listed.stdout
+    assert shown.returncode == 0, shown.stderr
+    assert '"_invalid_json": true' in shown.stdout
+    assert audited.returncode == 1, audited.stderr
+    assert "row.json_invalid" in audited.stdout
+    assert "Traceback" not in audited.stderr
+
+
+@pytest.fixture
+def api_client(sqlite_db: Database, monkeypatch: pytest.MonkeyPatch) -> Iterator[TestClient]:
+    monkeypatch.setattr(passwords, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024,
+                                                             parallelism=1))
+    with sqlite_db.transaction() as session:
+        create_user(session, "viewer", "viewer-password-1", Role.VIEWER)
+        token = create_token(session, "viewer", "viewer-ci").secret
+    application = create_app(sqlite_db, secret_key="test-secret-key-0123456789abcdef")
+    with TestClient(application, raise_server_exceptions=False) as client:
+        client.headers["Authorization"] = f"Bearer {token}"
+        yield client
+
+
+def test_api_serves_broken_row(sqlite_db: Database, api_client: TestClient) -> None:
+    run_id = _broken_run(sqlite_db)
+
+    listed = api_client.get("/api/v1/task-runs")
+    detail = api_client.get(f"/api/v1/task-runs/{run_id}")
+    error_logs = api_client.get(f"/api/v1/task-runs/{run_id}/error-logs")
+    statistics = api_client.get("/api/v1/statistics/tasks")
+    page = api_client.get(f"/runs/{run_id}")
+
+    assert listed.status_code == 200, listed.text
+    assert listed.json()["data"]["items"][0]["summary_json"][INVALID_JSON_KEY] is True
+    assert detail.status_code == 200, detail.text
+    assert detail.json()["data"]["items"][0]["details_json"][INVALID_JSON_KEY] is True
+    assert error_logs.status_code == 200, error_logs.text
+    assert statistics.status_code == 200, statistics.text
+    assert page.status_code == 200, page.text[:300]
+
+
+def test_postgresql_rejects_invalid_json(postgres_url: str) -> None:
+    database = Database(postgres_url)
+    try:
+        run_id = make_run(database, status=RunStatus.COMPLETED).run_id
+        with pytest.raises(DBAPIError), database.engine.begin() as connection:
+            connection.execute(
+                text("UPDATE task_runs SET summary_json = CAST(:value AS jsonb) "
+                     "WHERE run_id = :run_id"),
+                {"value": BROKEN_SUMMARY, "run_id": run_id},
+            )
+
+        with database.session() as session:
+            summary = session.scalar(select(TaskRun.summary_json)
+                                     .where(TaskRun.run_id == run_id))
+        result = audit_runs(database)
+    finally:
+        database.dispose()
+
+    assert summary is not None
+    assert not is_invalid_json(summary)
+    assert summary["version"] == 1
+    assert "row.json_invalid" not in result.counts
