@@ -177,3 +177,40 @@ def test_invalid_status_reason_follows_language(sqlite_url: str) -> None:
     assert "is not one of" not in chinese.output
     assert "'exploded' is not one of" in english.output
     assert not any("\u4e00" <= char <= "\u9fff" for char in english.output)
+
+
+def test_invalid_filters_name_cli_options(sqlite_url: str) -> None:
+    cases = [
+        (["--trigger", "nope"], "选项 --trigger 无效"),
+        (["--from", "yesterday"], "选项 --from 无效：必须是 ISO 8601 日期时间"),
+        (["--from", "2026-02-01", "--to", "2026-01-01"], "选项 --to 无效"),
+        (["--search", "x" * 300], "选项 --search 无效"),
+        (["--page", "2", "--cursor", "abc"], "--page 与 --cursor 只能传其一"),
+    ]
+    for options, expected in cases:
+        result = runner.invoke(app, ["runs", "list", *options, "--database-url", sqlite_url],
+                               env={"TASKRUN_LANGUAGE": "zh-CN"})
+
+        assert result.exit_code == 2, options
+        assert expected in result.output, result.output
+        assert "参数" not in result.output, result.output
+        assert "trigger_source" not in result.output, result.output
+        assert "started_" not in result.output, result.output
+
+
+def test_show_invalid_item_status_names_option(sqlite_url: str) -> None:
+    run_ids = _seed(sqlite_url)
+
+    result = runner.invoke(app, ["runs", "show", run_ids[0], "--item-status", "bad",
+                                 "--database-url", sqlite_url], env={"TASKRUN_LANGUAGE": "en"})
+
+    assert result.exit_code == 2
+    assert "Invalid --item-status: 'bad' is not one of" in result.output
+
+
+def test_list_from_date_only_is_accepted(sqlite_url: str) -> None:
+    result = runner.invoke(app, ["runs", "list", "--from", "2020-01-01", "--format", "json",
+                                 "--database-url", sqlite_url])
+
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["total"] == 0

@@ -132,6 +132,9 @@ _REASON_QUERIES = [
     ("cursor=not-a-cursor", "cursor"),
     ("&".join(f"task_key=k{index}" for index in range(51)), "task_key"),
     ("limit=0", "limit"),
+    ("sort=nope", "sort"),
+    ("order=sideways", "order"),
+    ("page=2&cursor=abc", "page"),
 ]
 
 
@@ -153,4 +156,24 @@ def test_invalid_parameter_reason_follows_language(
     assert _CJK.search(english["message"]) is None
     assert english_reason not in chinese["message"]
     assert _CJK.search(chinese_reason) is not None
-    assert re.search(r"\b(is|not|the|expected|at most|must)\b", chinese_reason) is None
+    assert re.search(r"\b(is|not|the|or|either|both|expected|at most|must)\b",
+                     chinese_reason) is None
+
+
+def test_sort_reason_lists_values_without_quotes(client: TestClient, accounts: Accounts) -> None:
+    body = client.get("/api/v1/task-runs?sort=nope", headers=bearer(accounts.viewer_token)).json()
+
+    assert body["message"].endswith(
+        "必须是以下之一：started_at, completed_at, duration, status, task_key")
+
+
+def test_non_json_body_names_body(client: TestClient, accounts: Accounts) -> None:
+    response = client.post(
+        "/api/v1/task-types/task_runs_purge/actions/run",
+        content="not json",
+        headers={**bearer(accounts.admin_token), "content-type": "application/json"},
+    )
+
+    assert response.status_code == 400
+    assert response.json()["parameter"] == "body"
+    assert response.json()["message"] == "参数 body 无效：不是有效的 JSON"

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any
 
@@ -73,7 +72,18 @@ RUN_NOT_FOUND = Text(
     "找不到运行 {run_id}；用 taskrun runs list 查看已有的运行。",
     "Run {run_id} not found; list existing runs with taskrun runs list.",
 )
-_INVALID_PARAMETER = Text("参数 {parameter} 无效：{reason}", "Invalid {parameter}: {reason}")
+_INVALID_OPTION = Text("选项 {option} 无效：{reason}", "Invalid {option}: {reason}")
+_PAGE_WITH_CURSOR = Text("--page 与 --cursor 只能传其一；--cursor 已指向下一页",
+                         "pass either --page or --cursor, not both; --cursor already names the "
+                         "next page")
+# The read service names the parameter as the API does; the CLI user typed these options.
+_LIST_OPTIONS = {
+    "task_key": "--task-key", "task_category": "--category", "trigger_source": "--trigger",
+    "status": "--status", "skipped": "--skipped", "started_from": "--from",
+    "started_to": "--to", "search": "--search", "sort": "--sort", "order": "--order",
+    "page": "--page", "limit": "--limit", "cursor": "--cursor",
+}
+_SHOW_OPTIONS = {"status": "--item-status", "page": "--item-page", "limit": "--item-limit"}
 _COLUMNS = {
     "run_id": Text("运行 ID", "Run ID"),
     "task_key": Text("任务", "Task"),
@@ -118,11 +128,11 @@ def list_runs(
         "--skipped/--not-skipped", help=_help("只看跳过的或未跳过的运行。",
                                               "Only skipped runs, or only runs not skipped."),
         show_default=False)] = None,
-    started_from: Annotated[datetime | None, typer.Option(
+    started_from: Annotated[str | None, typer.Option(
         "--from", help=_help("开始时间下限（含），ISO 8601；不带时区按 UTC。",
                              "Earliest start (inclusive), ISO 8601; UTC when no zone is given."
                              ))] = None,
-    started_to: Annotated[datetime | None, typer.Option(
+    started_to: Annotated[str | None, typer.Option(
         "--to", help=_help("开始时间上限（不含），ISO 8601；不带时区按 UTC。",
                            "Latest start (exclusive), ISO 8601; UTC when no zone is given."
                            ))] = None,
@@ -154,6 +164,8 @@ def list_runs(
     from taskrun_center.lifecycle.read_service import RunFilter, TaskRunsReadService
     from taskrun_center.lifecycle.serialize import run_to_dict
 
+    if cursor and page != 1:
+        fail(tr(_PAGE_WITH_CURSOR), EXIT_USAGE)
     filters = {"task_key": task_key, "task_category": category, "trigger_source": trigger,
                "status": status, "skipped": skipped, "started_from": started_from,
                "started_to": started_to, "search": search}
@@ -165,7 +177,7 @@ def list_runs(
                 exact_total=exact_total,
             )
         except InvalidQueryError as error:
-            fail(_invalid_parameter(error), EXIT_USAGE)
+            fail(_invalid_option(error, _LIST_OPTIONS), EXIT_USAGE)
         payload = {
             "items": [run_to_dict(run) for run in result.items],
             "total": result.total, "total_exact": result.total_exact, "page": result.page,
@@ -204,7 +216,7 @@ def show_run(
         except RunNotFoundError:
             fail(tr(RUN_NOT_FOUND, run_id=run_id), EXIT_FAILED)
         except InvalidQueryError as error:
-            fail(_invalid_parameter(error), EXIT_USAGE)
+            fail(_invalid_option(error, _SHOW_OPTIONS), EXIT_USAGE)
         payload = {
             "run": run_to_dict(run),
             "items": [item_to_dict(item) for item in items.items],
@@ -234,9 +246,9 @@ def _reading(database_url: str | None) -> Iterator[Session]:
         database.dispose()
 
 
-def _invalid_parameter(error: InvalidQueryError) -> str:
-    reason = error.render_reason(cli_language())
-    return tr(_INVALID_PARAMETER, parameter=error.parameter, reason=reason)
+def _invalid_option(error: InvalidQueryError, options: dict[str, str]) -> str:
+    option = options.get(error.parameter, error.parameter)
+    return tr(_INVALID_OPTION, option=option, reason=error.render_reason(cli_language()))
 
 
 def status_label(status: str) -> str:

@@ -194,12 +194,30 @@ def describe_error(
 def validation_parameter(error: RequestValidationError, language: str) -> tuple[str, str]:
     """Return the name of the first invalid parameter and the reason, in ``language``."""
     for detail in error.errors():
+        error_type = str(detail.get("type"))
         location = [str(part) for part in detail.get("loc", ())]
         # The location starts with where the value came from: query, path, body, header.
         name = ".".join(location[1:]) or (location[0] if location else "request")
-        reason = validation_reason(str(detail.get("type")), detail.get("ctx"))
+        if error_type == "json_invalid":
+            # The rest of a JSON error's location is the character position, not a field.
+            name = "body"
+        reason = validation_reason(error_type, _plain_context(detail.get("ctx")))
         return name, reason.render(language)
     return "request", INVALID_VALUE.render(language)
+
+
+def _plain_context(context: Mapping[str, Any] | None) -> Mapping[str, Any] | None:
+    """Rewrite pydantic's English list of allowed values as a comma-separated list.
+
+    Pydantic writes the allowed values of a ``Literal`` as ``'a', 'b' or 'c'``, which would put
+    an English "or" into a Chinese message.
+    """
+    if not context or "expected" not in context:
+        return context
+    expected = str(context["expected"])
+    head, separator, last = expected.rpartition(" or ")
+    values = [*head.split(", "), last] if separator else [expected]
+    return {**context, "expected": ", ".join(value.strip("'") for value in values)}
 
 
 def format_traceback(error: BaseException) -> str:
