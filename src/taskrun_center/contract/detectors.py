@@ -7,9 +7,10 @@ each pattern only near its anchors. No pattern matches a NUL
 character, which separates the strings of a document scanned at once.
 
 Only strings are searched; numbers are taken as counts and never read as phone or card numbers.
-Digits are ASCII digits; full-width digits (０-９) are not recognised. Patterns are judged in the
-order of ``DETECTORS``; a later match that overlaps an earlier one is the same finding and is
-dropped.
+The patterns are written for ASCII text: ``text_scan`` runs them over the folded view of a text,
+where full-width digits, letters and punctuation have become ASCII and zero-width characters are
+gone. Patterns are judged in the order of ``DETECTORS``; a later match that overlaps an earlier
+one is the same finding and is dropped.
 """
 
 from __future__ import annotations
@@ -86,6 +87,42 @@ def _credential_field_accepted(match: re.Match[str]) -> bool:
     return len(value) >= 6 and any(not char.isalpha() for char in value)
 
 
+def _credential_option_accepted(match: re.Match[str]) -> bool:
+    # "--password --verbose" leaves the password to a prompt; the next option is not a value.
+    if match.group("value").startswith("-"):
+        return False
+    return _credential_parameter_accepted(match)
+
+
+def _password_word_accepted(match: re.Match[str]) -> bool:
+    if match.group("value").startswith("-"):
+        return False
+    return _credential_field_accepted(match)
+
+
+def _mysql_password_accepted(match: re.Match[str]) -> bool:
+    value = match.group("value").strip("\"'")
+    if not value.strip("*") or value.startswith(_PLACEHOLDER_PREFIXES):
+        return False
+    # "-p" takes a value only in the MySQL family: ssh, docker and mkdir use it for a port, a
+    # port mapping or parents. The same line must name a MySQL client or pass a user first.
+    text = match.string
+    start = match.start()
+    line_start = max(text.rfind("\n", 0, start), text.rfind("\x00", 0, start)) + 1
+    line = text[max(line_start, start - _MYSQL_CONTEXT_CHARS) : start]
+    return _MYSQL_CONTEXT.search(line) is not None
+
+
+def _chinese_credential_accepted(match: re.Match[str]) -> bool:
+    value = match.group("value")
+    if not value.strip("*") or value.startswith(_PLACEHOLDER_PREFIXES):
+        return False
+    # After "=" any value is a password; after a colon the prose rule of credential_field holds.
+    if match.group("separator") == "=":
+        return True
+    return _credential_field_accepted(match)
+
+
 def _bearer_accepted(match: re.Match[str]) -> bool:
     token = match.group(1)
     if not token.strip("*"):
@@ -139,6 +176,17 @@ def _email_accepted(match: re.Match[str]) -> bool:
 
 
 _SECRET = "secret.value"
+# Clients whose "-p" option takes the password glued to it (mysql -u app -pSECRET).
+_MYSQL_CLIENTS = (
+    r"mysql|mysqldump|mysqladmin|mysqlimport|mysqlshow|mysqlcheck|mysqlpump|mysqlslap|mysqlsh"
+    r"|mysqlbinlog|mariadb|mariadb-dump|mariadb-admin|mariadb-import|mariadb-check"
+)
+_MYSQL_CONTEXT = re.compile(
+    r"(?:^|[\s/\\])(?:" + _MYSQL_CLIENTS + r")(?:\.exe)?\s"
+    r"|(?:^|\s)(?:-u[ \t]*[^\s-]\S*|--user[= ]\S+)\s"
+)
+# How far before "-p" the client name or user option is looked for.
+_MYSQL_CONTEXT_CHARS = 1024
 _CREDENTIAL_NAMES = (
     r"password|passwd|pwd|passphrase|secret|client[_-]?secret|api[_-]?key|access[_-]?token"
     r"|auth[_-]?token|refresh[_-]?token|token|private[_-]?key|secret[_-]?key|access[_-]?key"
@@ -221,6 +269,70 @@ DETECTORS: tuple[Detector, ...] = (
         accept=_credential_field_accepted,
         anchors=("pass", "pwd", "secret", "token", "key"),
         reach_before=8,
+    ),
+    Detector(
+        "credential_pair",
+        _SECRET,
+        re.compile(
+            r"(?i)(?<![A-Za-z0-9_])[\"']?(?:key|name|field|param|parameter)[\"']?[ \t]*[=:][ \t]*"
+            r"[\"']?(?P<name>" + _CREDENTIAL_NAMES + r")[\"']?[ \t]*[,;&]?[ \t]*"
+            r"[\"']?(?:value|val)[\"']?[ \t]*[=:][ \t]*[\"']?(?P<value>[^\s;&,'\"<>\x00]{1,4096})"
+        ),
+        Text("键值对中的密码或令牌", "password or token in a key and value pair"),
+        group=2,
+        accept=_credential_parameter_accepted,
+        anchors=("key", "name", "field", "param"),
+        reach_before=1,
+    ),
+    Detector(
+        "credential_option",
+        _SECRET,
+        re.compile(
+            r"(?i)(?<![A-Za-z0-9_-])--?(?P<name>" + _CREDENTIAL_NAMES + r")[ \t]+"
+            r"[\"']?(?P<value>[^\s;&,'\"<>\x00]{1,4096})"
+        ),
+        Text("命令行选项中的密码或令牌", "password or token in a command-line option"),
+        group=2,
+        accept=_credential_option_accepted,
+        anchors=("pass", "pwd", "secret", "token", "key"),
+        # "--refresh_" is the longest text before an anchor.
+        reach_before=10,
+    ),
+    Detector(
+        "password_word",
+        _SECRET,
+        re.compile(
+            r"(?i)(?<![A-Za-z0-9_-])(?P<name>password|passwd|passphrase)[ \t]+"
+            r"(?P<value>[^\s;&,'\"<>=\x00]{1,4096})"
+        ),
+        Text("密码一词后的密码", "password after the word password"),
+        group=2,
+        accept=_password_word_accepted,
+        anchors=("pass",),
+    ),
+    Detector(
+        "mysql_password",
+        _SECRET,
+        re.compile(
+            r"(?<!\S)-p(?P<value>'[^'\n\x00]{1,4096}'|\"[^\"\n\x00]{1,4096}\""
+            r"|[^\s;&|<>\x00]{1,4096})"
+        ),
+        Text("MySQL 命令行中的密码", "password in a MySQL command line"),
+        group=1,
+        accept=_mysql_password_accepted,
+        anchors=("-p",),
+    ),
+    Detector(
+        "chinese_credential",
+        _SECRET,
+        re.compile(
+            r"(?P<name>密码|口令|密钥|令牌|凭证|凭据)[ \t]*(?P<separator>[:=])[ \t]*[\"'“‘「]?"
+            r"(?P<value>[^\s;&,'\"<>\x00“”‘’「」。、]{1,4096})"
+        ),
+        Text("中文标注的密码或令牌", "password or token after a Chinese label"),
+        group=3,
+        accept=_chinese_credential_accepted,
+        anchors=("密码", "口令", "密钥", "令牌", "凭证", "凭据"),
     ),
     Detector(
         "aws_access_key_id",

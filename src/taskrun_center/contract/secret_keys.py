@@ -6,7 +6,9 @@ counts as its singular (``tokens`` → ``token``). The key names a secret when i
 secret word (``password``, ``token``, ``cookie``…) or a secret word sequence (``api key``,
 ``private key``, ``connection string``…); Chinese keys name a secret when they contain
 密码, 口令, 密钥, 令牌, 凭证 or 凭据. Substrings never count: ``passport`` and ``tokenizer`` are not
-secret words, and ``key`` alone is not one either.
+secret words, and ``key`` alone is not one either. A key is judged by its folded form (NFKC,
+without format characters such as the zero-width space), so ``password`` with a zero-width space
+inside and the full-width ``ｐａｓｓｗｏｒｄ`` name a secret as ``password`` does.
 
 A key that names a secret may still be fine, depending on its value:
 
@@ -29,6 +31,8 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
+
+from taskrun_center.contract.text_fold import fold_text
 
 SECRET_WORDS = frozenset(
     {
@@ -107,6 +111,7 @@ def split_key_words(key: str) -> tuple[str, ...]:
 @lru_cache(maxsize=4096)
 def judge_key(key: str) -> KeyVerdict:
     """Judge a key by its words alone; see the module docstring for the rule."""
+    key = fold_text(key)
     if any(term in key for term in SECRET_WORDS_ZH):
         return KeyVerdict(names_secret=True, ends_with_term=key.endswith(SECRET_WORDS_ZH))
 

@@ -4,6 +4,9 @@ CPython's regular expressions cost 10-20 ns per character when a pattern does no
 literal, so a pattern is never run over a whole text. It is tried only where a match can start:
 just before an occurrence of one of its anchors in the lowercased text, or inside a run of
 digits found with one ``bytes.translate``. ``benchmarks/bench_contract.py`` measures the cost.
+
+The detectors search the folded view of a text (see ``text_fold``), so full-width characters and
+zero-width characters hide nothing. Findings are reported at offsets of the original text.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from taskrun_center.contract.detectors import DETECTORS, Detector
+from taskrun_center.contract.text_fold import FoldedText, fold_quickly
 
 
 def _digit_table() -> bytes:
@@ -46,7 +50,32 @@ class Finding:
 
 
 def scan_text(text: str) -> list[Finding]:
-    """Return the findings of all detectors in ``text``, without overlaps, in detector order."""
+    """Return the findings of all detectors in ``text``, without overlaps, in detector order.
+
+    The detectors search the folded view of ``text``; the offsets of each finding are those of
+    the original characters, and a span covers any format character inside it.
+    """
+    view = fold_quickly(text)
+    if view is None:
+        return _scan_view(text)
+    # Most texts that fold have no finding, so the per-character view is built only for those
+    # that do, and then scanned again to map each finding back.
+    if not _scan_view(view):
+        return []
+    folded = FoldedText(text)
+    return [_to_origin(finding, folded) for finding in _scan_view(folded.view)]
+
+
+def _to_origin(finding: Finding, folded: FoldedText) -> Finding:
+    return Finding(
+        finding.detector,
+        folded.origin_start(finding.match_start),
+        folded.origin_start(finding.start),
+        folded.origin_end(finding.end),
+    )
+
+
+def _scan_view(text: str) -> list[Finding]:
     scanner = _Scanner(text)
     findings: list[Finding] = []
     claimed = _Spans()

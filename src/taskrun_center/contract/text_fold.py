@@ -1,0 +1,131 @@
+"""The folded view of a text that the detectors search, and the way back to the original.
+
+Look-alike characters must not hide a secret or personal data from the detectors. The folded
+view applies NFKC to each character (full-width ``１３８``, ``＠`` and ``：`` become ``138``,
+``@`` and ``:``) and removes format characters (Unicode category Cf: zero-width space and
+joiners, soft hyphen, bidirectional marks, byte order mark). ``FoldedText`` records where each
+character of the view came from, so a span found in the view masks the original characters.
+
+Folding one character at a time costs a Python step per character, so ``fold_quickly`` first
+builds the view with whole-string NFKC, which runs in C, and ``text_scan`` builds a
+``FoldedText`` only when that view differs from the text and has a finding. Per-character NFKC
+composes nothing across characters (``e`` plus a combining accent stays two characters), which no
+detector pattern depends on because all of them look for ASCII text.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from bisect import bisect_right
+from functools import lru_cache
+
+# Every code point of category Cf in Unicode 14.0, the database of Python 3.11; a test compares
+# this class with unicodedata of the running Python.
+FORMAT_CHARACTERS = re.compile(
+    "[\u00ad\u0600-\u0605\u061c\u06dd\u070f\u0890\u0891\u08e2\u180e\u200b-\u200f\u202a-\u202e"
+    "\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb\U000110bd\U000110cd\U00013430-\U0001343f"
+    "\U0001bca0-\U0001bca3\U0001d173-\U0001d17a\U000e0001\U000e0020-\U000e007f]"
+)
+# Separates the strings of a document scanned at once; folding keeps it in place.
+_SEPARATOR = "\x00"
+
+
+def fold_quickly(text: str) -> str | None:
+    """Return the folded view of ``text`` built with whole-string NFKC, or None when unchanged.
+
+    Only strings with a non-ASCII character are folded, each on its own, because the NUL
+    separators and ASCII text never change.
+    """
+    if text.isascii():
+        return None
+    pieces = text.split(_SEPARATOR)
+    changed = False
+    for index, piece in enumerate(pieces):
+        if piece.isascii():
+            continue
+        folded = piece
+        if not unicodedata.is_normalized("NFKC", piece):
+            folded = unicodedata.normalize("NFKC", piece)
+        # isprintable() is False for every Cf character, so printable text skips the search.
+        if not piece.isprintable() and FORMAT_CHARACTERS.search(folded):
+            folded = FORMAT_CHARACTERS.sub("", folded)
+        if folded != piece:
+            pieces[index] = folded
+            changed = True
+    return _SEPARATOR.join(pieces) if changed else None
+
+
+def fold_text(text: str) -> str:
+    """Return the folded view of a short text, such as an object key, in one piece."""
+    if text.isascii():
+        return text
+    return FORMAT_CHARACTERS.sub("", unicodedata.normalize("NFKC", text))
+
+
+@lru_cache(maxsize=8192)
+def fold_character(char: str) -> str:
+    """Return the folded form of one character: its NFKC form, or "" for a format character."""
+    if unicodedata.category(char) == "Cf":
+        return ""
+    return unicodedata.normalize("NFKC", char)
+
+
+class FoldedText:
+    """A text folded one character at a time, with the original offsets of the view's parts.
+
+    The view is cut into segments. A copied segment is a run of characters that folding kept,
+    so offsets inside it map one to one. A replaced segment is the fold of one character, so
+    any offset inside it maps to that whole character.
+    """
+
+    def __init__(self, text: str) -> None:
+        self.view_starts: list[int] = []
+        self.origin_starts: list[int] = []
+        self.origin_ends: list[int] = []
+        self.copied: list[bool] = []
+        pieces: list[str] = []
+        view_length = 0
+        run_start = 0
+        for index, char in enumerate(text):
+            if char.isascii():
+                continue
+            folded = fold_character(char)
+            if folded == char:
+                continue
+            view_length = self._add_copied(text, run_start, index, pieces, view_length)
+            if folded:
+                self._add_segment(view_length, index, index + 1, copied=False)
+                pieces.append(folded)
+                view_length += len(folded)
+            run_start = index + 1
+        self._add_copied(text, run_start, len(text), pieces, view_length)
+        self.view = "".join(pieces)
+
+    def _add_copied(
+        self, text: str, start: int, end: int, pieces: list[str], view_length: int
+    ) -> int:
+        if start < end:
+            self._add_segment(view_length, start, end, copied=True)
+            pieces.append(text[start:end])
+        return view_length + (end - start)
+
+    def _add_segment(self, view_start: int, start: int, end: int, *, copied: bool) -> None:
+        self.view_starts.append(view_start)
+        self.origin_starts.append(start)
+        self.origin_ends.append(end)
+        self.copied.append(copied)
+
+    def origin_start(self, position: int) -> int:
+        """Return the original offset of the character at ``position`` of the view."""
+        segment = bisect_right(self.view_starts, position) - 1
+        if self.copied[segment]:
+            return self.origin_starts[segment] + position - self.view_starts[segment]
+        return self.origin_starts[segment]
+
+    def origin_end(self, position: int) -> int:
+        """Return the original offset just past the view's characters before ``position``."""
+        segment = bisect_right(self.view_starts, position - 1) - 1
+        if self.copied[segment]:
+            return self.origin_starts[segment] + position - self.view_starts[segment]
+        return self.origin_ends[segment]
