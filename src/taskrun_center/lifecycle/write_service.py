@@ -26,7 +26,7 @@ from datetime import datetime
 from typing import Any
 
 import structlog
-from sqlalchemy import ColumnElement, case, exists, func, insert, select, update
+from sqlalchemy import ColumnElement, exists, insert, select, update
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session, SessionTransaction
@@ -269,19 +269,19 @@ class TaskRunsWriteService:
                 "status", f"a run ends completed, completed_with_errors, failed or cancelled, "
                 f"not {status!r}"
             )
+        requested = RunStatus(status) if status is not None else None
         with self._operation("finalize_run_with_summary"):
             state = self._run_state(run_id)
-        if state.status in RUN_TERMINAL:
-            # A finished run keeps its summary too: this call is a no-op, not a correction.
-            logger.info("run_already_ended", run_id=run_id, task_key=state.task_key,
-                        status=state.status.value)
-            return None
-        if summary_json is not None and not self.write_summary(run_id, summary_json):
-            return None
-
-        with self._operation("finalize_run_with_summary"):
-            requested = RunStatus(status) if status is not None else None
-            return self._finish_run(run_id, requested=requested, error_message=error_message)
+            summary_values: dict[str, Any] = {}
+            if summary_json is not None and state.status not in RUN_TERMINAL:
+                summary, is_skipped = self._checked_summary(run_id, state.task_key, summary_json)
+                summary_values = {"summary_json": summary, "is_skipped": is_skipped}
+            # The summary goes into the same conditional UPDATE that ends the run. A run that
+            # ended already, before or during this call, keeps its summary: this call is then a
+            # no-op, not a correction.
+            return self._finish_state(
+                state, requested=requested, error_message=error_message, extra=summary_values
+            )
 
     def mark_run_failed(self, run_id: str, error_message: str) -> bool:
         """Fail the run and its pending and running items; False when already terminal.
@@ -534,10 +534,8 @@ class TaskRunsWriteService:
         return connection
 
     def _run_state(self, run_id: str) -> _RunState:
-        row = self.session.execute(
-            select(
-                TaskRun.task_key, TaskRun.status, TaskRun.started_at, TaskRun.progress_total
-            ).where(TaskRun.run_id == run_id)
+        row = self._connection().execute(
+            write_statements.run_state(), {"match_run_id": run_id}
         ).one_or_none()
         if row is None:
             raise RunNotFoundError(run_id)
@@ -615,21 +613,27 @@ class TaskRunsWriteService:
             logger.info("run_picked_up", run_id=run_id, task_key=task_key)
 
     def _count_items(self, run_id: str) -> _ItemCounts:
-        row = self.session.execute(
-            select(
-                func.count(),
-                func.coalesce(func.sum(case((TaskRunItem.status == ItemStatus.COMPLETED.value, 1),
-                                            else_=0)), 0),
-                func.coalesce(func.sum(case((TaskRunItem.status == ItemStatus.FAILED.value, 1),
-                                            else_=0)), 0),
-            ).where(TaskRunItem.run_id == run_id)
+        row = self._connection().execute(
+            write_statements.count_items(), {"match_run_id": run_id}
         ).one()
         return _ItemCounts(int(row[0]), int(row[1]), int(row[2]))
 
     def _finish_run(
         self, run_id: str, *, requested: RunStatus | None, error_message: str | None
     ) -> RunStatus | None:
-        state = self._run_state(run_id)
+        return self._finish_state(
+            self._run_state(run_id), requested=requested, error_message=error_message, extra={}
+        )
+
+    def _finish_state(
+        self,
+        state: _RunState,
+        *,
+        requested: RunStatus | None,
+        error_message: str | None,
+        extra: dict[str, Any],
+    ) -> RunStatus | None:
+        run_id = state.run_id
         if state.status in RUN_TERMINAL:
             logger.info("run_already_ended", run_id=run_id, task_key=state.task_key,
                         status=state.status.value)
@@ -638,7 +642,7 @@ class TaskRunsWriteService:
         counts = self._count_items(run_id)
         final = requested or (RunStatus.FAILED if counts.failed else RunStatus.COMPLETED)
         check_run_transition(run_id, state.status, final)
-        values = self._end_values(state, counts)
+        values = {**self._end_values(state, counts), **extra}
         if error_message is not None:
             values["error_message"] = self._prepare_message(run_id, None, error_message)
 

@@ -18,12 +18,15 @@ from typing import Any
 from sqlalchemy import (
     ColumnElement,
     Dialect,
+    Select,
     Table,
     Update,
     bindparam,
+    case,
     exists,
     func,
     literal_column,
+    select,
     update,
 )
 from sqlalchemy.engine import Connection
@@ -93,6 +96,29 @@ def add_to_counter(column: str) -> Update:
         .where(runs.c.run_id == bindparam("match_run_id"))
         .values({counter: counter + bindparam("amount"), "updated_at": bindparam("now")})
     )
+
+
+@lru_cache(maxsize=1)
+def run_state() -> Select[Any]:
+    """Build the SELECT of the run fields that status changes check; parameter ``match_run_id``."""
+    return select(
+        runs.c.task_key, runs.c.status, runs.c.started_at, runs.c.progress_total
+    ).where(runs.c.run_id == bindparam("match_run_id"))
+
+
+@lru_cache(maxsize=1)
+def count_items() -> Select[Any]:
+    """Build the SELECT of a run's item count, completed and failed; parameter ``match_run_id``.
+
+    Each sum is 0, not NULL, for a run without items.
+    """
+    def count_of(status: ItemStatus) -> ColumnElement[Any]:
+        matched = case((items.c.status == literal_column(f"'{status.value}'"), 1), else_=0)
+        return func.coalesce(func.sum(matched), 0)
+
+    return select(
+        func.count(), count_of(ItemStatus.COMPLETED), count_of(ItemStatus.FAILED)
+    ).where(items.c.run_id == bindparam("match_run_id"))
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,6 +7,7 @@ serves every run of the process, so starting a run costs no thread.
 
 from __future__ import annotations
 
+import math
 import os
 import threading
 import time
@@ -74,21 +75,23 @@ class _HeartbeatMonitor:
         self._watches: dict[int, _Watch] = {}
         self._thread: threading.Thread | None = None
         self._pid = os.getpid()
+        # The monotonic time the thread sleeps until; infinite while it waits for a first watch.
+        self._wake_at = math.inf
 
     def watch(self, heartbeat: Heartbeat) -> None:
         with self._condition:
             self._reset_after_fork()
             due = time.monotonic() + heartbeat.interval_seconds
-            earliest = min((watch.due for watch in self._watches.values()), default=None)
             self._watches[id(heartbeat)] = _Watch(heartbeat, due)
             if self._thread is None:
                 self._thread = threading.Thread(
                     target=self._loop, name="taskrun-heartbeats", daemon=True
                 )
                 self._thread.start()
-            # The thread sleeps until the earliest due beat; it needs waking only when this
-            # beat comes sooner, which keeps starting a run from waking another thread.
-            if earliest is None or due < earliest:
+            # The thread needs waking only when this beat is due before the time it sleeps
+            # until. A run that ended leaves that time in place, so the next run of the same
+            # interval, which is due later, starts without a thread switch.
+            if due < self._wake_at:
                 self._condition.notify_all()
 
     def unwatch(self, heartbeat: Heartbeat) -> None:
@@ -101,6 +104,7 @@ class _HeartbeatMonitor:
             self._pid = os.getpid()
             self._watches.clear()
             self._thread = None
+            self._wake_at = math.inf
 
     def _loop(self) -> None:
         while True:
@@ -117,9 +121,11 @@ class _HeartbeatMonitor:
             if due:
                 for watch in due:
                     watch.due = now + watch.heartbeat.interval_seconds
+                # While the thread sends beats, any new watch is seen when it comes back here.
+                self._wake_at = -math.inf
                 return due
-            upcoming = [watch.due for watch in self._watches.values()]
-            self._condition.wait(min(upcoming) - now if upcoming else None)
+            self._wake_at = min((watch.due for watch in self._watches.values()), default=math.inf)
+            self._condition.wait(None if self._wake_at == math.inf else self._wake_at - now)
 
     def _send(self, heartbeat: Heartbeat) -> None:
         try:
