@@ -73,6 +73,27 @@ def test_run_malformed_argument_is_usage_error(sqlite_url: str) -> None:
     assert "key=value" in result.stderr
 
 
+def test_run_wrong_argument_type_is_usage_error(sqlite_url: str) -> None:
+    for raw in ("seconds=abc", 'seconds={"a":1}'):
+        result = run_taskrun(sqlite_url, "run", "sample_slow", "--arg", raw)
+
+        assert result.returncode == 2
+        assert "seconds" in result.stderr
+        assert "float" in result.stderr
+    assert runs_of(Database(sqlite_url), "sample_slow") == []
+
+
+def test_run_repeated_argument_is_usage_error(sqlite_url: str) -> None:
+    result = run_taskrun(
+        sqlite_url, "--lang", "en", "run", "sample_count", "--arg", "count=1", "--arg", "count=2"
+    )
+
+    assert result.returncode == 2
+    assert "count" in result.stderr
+    assert "more than once" in result.stderr
+    assert runs_of(Database(sqlite_url), "sample_count") == []
+
+
 def test_unimportable_task_module_is_usage_error(sqlite_url: str) -> None:
     result = run_taskrun(sqlite_url, "tasks", "list", "--task-module", "no.such.module")
 

@@ -58,6 +58,10 @@ _BAD_ARG = Text(
     "参数 {value!r} 无效：应为 key=value 形式。",
     "Invalid argument {value!r}: use the form key=value.",
 )
+_REPEATED_ARG = Text(
+    "参数 {key} 重复给出；每个参数只能用一次 --arg。",
+    "Argument {key} is given more than once; pass each argument with one --arg.",
+)
 _BAD_FORMAT = Text("--format 只能是 text 或 json。", "--format must be text or json.")
 _RUN_ENDED = Text("运行 {run_id} 已结束：{status}", "Run {run_id} ended: {status}")
 _NO_TASKS = Text("没有已声明的任务。", "No task is declared.")
@@ -151,7 +155,7 @@ def run(
             arguments=arguments,
         )
     except (UnknownTaskTypeError, ConfigurationError) as error:
-        fail(str(error), EXIT_USAGE)
+        fail(describe_error(error), EXIT_USAGE)
     except TaskRunError as error:
         fail(str(error), EXIT_FAILED)
 
@@ -188,7 +192,7 @@ def _enqueue_on_celery(
             arguments=arguments,
         )
     except (UnknownTaskTypeError, ConfigurationError) as error:
-        fail(str(error), EXIT_USAGE)
+        fail(describe_error(error), EXIT_USAGE)
     except Exception as error:
         # TaskRunError from the database, or the broker's error; the run is marked failed.
         fail(str(error), EXIT_FAILED)
@@ -203,13 +207,25 @@ def parse_arguments(pairs: list[str]) -> dict[str, Any]:
     arguments: dict[str, Any] = {}
     for pair in pairs:
         key, sep, raw = pair.partition("=")
-        if not sep or not key.strip():
+        key = key.strip()
+        if not sep or not key:
             fail(tr(_BAD_ARG, value=pair), EXIT_USAGE)
+        # A repeated key would otherwise silently keep only its last value.
+        if key in arguments:
+            fail(tr(_REPEATED_ARG, key=key), EXIT_USAGE)
         try:
-            arguments[key.strip()] = json.loads(raw)
+            arguments[key] = json.loads(raw)
         except json.JSONDecodeError:
-            arguments[key.strip()] = raw
+            arguments[key] = raw
     return arguments
+
+
+def describe_error(error: TaskRunError) -> str:
+    """Word ``error`` in the CLI's language when it carries a bilingual reason."""
+    reason_text = getattr(error, "reason_text", None)
+    if isinstance(reason_text, Text):
+        return tr(reason_text)
+    return str(error)
 
 
 def _check_format(output_format: str) -> None:

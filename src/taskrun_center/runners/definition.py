@@ -8,7 +8,6 @@ the console can start it by key.
 
 from __future__ import annotations
 
-import functools
 import inspect
 import threading
 from collections.abc import Callable, Mapping, Sequence
@@ -19,7 +18,8 @@ from pydantic import BaseModel
 
 from taskrun_center.contract import MetricDefinition, TaskType, TaskTypeRegistry, default_registry
 from taskrun_center.errors import UnknownTaskTypeError
-from taskrun_center.runners.errors import TaskAlreadyRegisteredError, TaskArgumentsError
+from taskrun_center.runners.arguments import check_task_arguments
+from taskrun_center.runners.errors import TaskAlreadyRegisteredError
 
 TaskFunction = Callable[..., Any]
 F = TypeVar("F", bound=TaskFunction)
@@ -66,23 +66,16 @@ class TaskDefinition:
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return self.func(*args, **kwargs)
 
-    def check_arguments(self, arguments: Mapping[str, Any] | None) -> None:
-        """Check that ``arguments`` can be passed as keyword arguments after the run context.
+    def check_arguments(self, arguments: Mapping[str, Any] | None) -> dict[str, Any]:
+        """Check ``arguments`` against the function's signature and annotations.
+
+        Returns the arguments converted to the annotated types, as the function receives them.
 
         Raises:
-            TaskArgumentsError: an argument is unknown or a required one is missing.
+            TaskArgumentsError: an argument is unknown, a required one is missing, or a value
+                does not fit its parameter's annotation.
         """
-        signature = _signature(self.func)
-        try:
-            signature.bind(None, **dict(arguments or {}))
-        except TypeError as error:
-            raise TaskArgumentsError(self.key, str(error)) from None
-
-
-@functools.lru_cache(maxsize=1024)
-def _signature(func: TaskFunction) -> inspect.Signature:
-    # inspect.signature costs tens of microseconds; each run checks its arguments once.
-    return inspect.signature(func)
+        return check_task_arguments(self.key, self.func, arguments)
 
 
 class TaskTable:

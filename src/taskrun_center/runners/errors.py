@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from taskrun_center.errors import ConfigurationError, TaskRunError
+from taskrun_center.i18n import Text
 
 
 class TaskAlreadyRegisteredError(ConfigurationError):
@@ -25,10 +26,21 @@ class TaskArgumentsError(ConfigurationError):
 
     code = "TASK_ARGUMENTS_INVALID"
 
-    def __init__(self, task_key: str, reason: str) -> None:
+    def __init__(
+        self,
+        task_key: str,
+        reason: str,
+        *,
+        argument: str | None = None,
+        reason_text: Text | None = None,
+    ) -> None:
         super().__init__(f"invalid arguments for task {task_key!r}: {reason}")
         self.task_key = task_key
         self.reason = reason
+        #: The argument at fault, when one argument is.
+        self.argument = argument
+        #: The whole message in both languages, when the runners word it themselves.
+        self.reason_text = reason_text
 
 
 class RunCancelledError(TaskRunError):

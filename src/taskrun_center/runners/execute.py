@@ -69,10 +69,9 @@ def _drive(
     definition: TaskDefinition, recorder: RunRecorder, arguments: Mapping[str, Any] | None
 ) -> RunOutcome:
     try:
-        if recorder.resumed:
-            # A new run had its arguments checked before it was opened.
-            definition.check_arguments(arguments)
-        result = call_task(definition, recorder.context, arguments)
+        # Checked again for a new run too: the task receives the converted values.
+        converted = definition.check_arguments(arguments)
+        result = call_task(definition, recorder.context, converted)
     except RunCancelledError:
         return recorder.finish_cancelled()
     except Exception as error:

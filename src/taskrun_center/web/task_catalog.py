@@ -93,7 +93,9 @@ def start_run_now(
     except UnknownTaskTypeError as error:
         raise TaskNotRunnable(task_key=task_key) from error
     except TaskArgumentsError as error:
-        reason = fill(_ARGUMENTS_MISMATCH, task_key=task_key, detail=error.reason)
+        reason = error.reason_text or fill(
+            _ARGUMENTS_MISMATCH, task_key=task_key, detail=error.reason
+        )
         raise InvalidQueryError("arguments", reason) from error
     except TaskRunError as error:
         log.error("run_now_failed", task_key=task_key, username=principal.username,
