@@ -8,7 +8,7 @@ import subprocess
 import sys
 import textwrap
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -50,7 +50,8 @@ def test_silent_running_run_is_failed(database: Database) -> None:
     with database.transaction() as session:
         run = add_run(session, status="running", started_at=NOW - ONE_HOUR,
                       heartbeat_at=NOW - timedelta(minutes=11))
-        add_items(session, run, ["completed", "running", "pending", "cancelled"])
+        items = add_items(session, run, ["completed", "running", "pending", "cancelled"])
+        _touch(items, NOW - timedelta(minutes=12))
 
     result = reap_runs(database, timeout=TEN_MINUTES, pending_timeout=ONE_HOUR, now=NOW)
 
@@ -58,6 +59,54 @@ def test_silent_running_run_is_failed(database: Database) -> None:
     assert result.run_ids == [run.run_id]
     assert _status(database, run.run_id) == "failed"
     assert _item_statuses(database, run.run_id) == ["completed", "failed", "failed", "cancelled"]
+
+
+def _touch(items: list[TaskRunItem], at: datetime) -> None:
+    """Set the items' ``updated_at`` as if they last changed ``at``."""
+    for item in items:
+        item.updated_at = at
+
+
+def _run_row(database: Database, run_id: str) -> TaskRun:
+    with database.session() as session:
+        run = session.scalar(select(TaskRun).where(TaskRun.run_id == run_id))
+        assert run is not None
+        session.expunge(run)
+        return run
+
+
+def test_reap_ends_run_at_last_item_update(database: Database) -> None:
+    started = NOW - ONE_HOUR
+    with database.transaction() as session:
+        run = add_run(session, status="running", started_at=started,
+                      heartbeat_at=NOW - timedelta(minutes=40))
+        first, second = add_items(session, run, ["completed", "running"])
+        _touch([first], NOW - timedelta(minutes=30))
+        _touch([second], NOW - timedelta(minutes=20))
+
+    reap_runs(database, timeout=TEN_MINUTES, now=NOW)
+
+    reaped = _run_row(database, run.run_id)
+    last_activity = NOW - timedelta(minutes=20)
+    assert reaped.status == "failed"
+    assert reaped.completed_at == last_activity
+    assert reaped.duration_ms == 40 * 60 * 1000
+    assert last_activity.isoformat(timespec="seconds") in (reaped.error_message or "")
+
+
+def test_recent_item_update_keeps_run(database: Database) -> None:
+    with database.transaction() as session:
+        run = add_run(session, status="running", started_at=NOW - ONE_HOUR,
+                      heartbeat_at=NOW - timedelta(minutes=40))
+        items = add_items(session, run, ["running"])
+        _touch(items, NOW - timedelta(minutes=5))
+
+    dry = reap_runs(database, timeout=TEN_MINUTES, now=NOW, dry_run=True)
+    result = reap_runs(database, timeout=TEN_MINUTES, now=NOW)
+
+    assert dry.total == 0
+    assert result.total == 0
+    assert _status(database, run.run_id) == "running"
 
 
 def test_reap_reason_names_silence(database: Database) -> None:

@@ -283,11 +283,14 @@ class TaskRunsWriteService:
                 state, requested=requested, error_message=error_message, extra=summary_values
             )
 
-    def mark_run_failed(self, run_id: str, error_message: str) -> bool:
+    def mark_run_failed(
+        self, run_id: str, error_message: str, *, ended_at: datetime | None = None
+    ) -> bool:
         """Fail the run and its pending and running items; False when already terminal.
 
         Completed and cancelled items keep their status; the failed items get the run's message.
-        Does not commit.
+        ``ended_at`` sets the run's ``completed_at`` and ``duration_ms`` (the reaper passes the
+        last activity); it defaults to now. Does not commit.
 
         Raises:
             RunNotFoundError: no run has ``run_id``.
@@ -301,6 +304,7 @@ class TaskRunsWriteService:
                 item_status=ItemStatus.FAILED,
                 item_values={"error_message": message},
                 run_error=message,
+                ended_at=ended_at,
             )
         return ended
 
@@ -680,6 +684,7 @@ class TaskRunsWriteService:
         item_status: ItemStatus,
         item_values: dict[str, Any],
         run_error: str | None,
+        ended_at: datetime | None = None,
     ) -> bool:
         state = self._run_state(run_id)
         if state.status in RUN_TERMINAL:
@@ -710,6 +715,9 @@ class TaskRunsWriteService:
         )
         counts = self._count_items(run_id) if item_status is ItemStatus.FAILED else None
         values = self._end_values(state, counts)
+        if ended_at is not None:
+            values["completed_at"] = ended_at
+            values["duration_ms"] = _duration_ms(state.started_at, ended_at)
         if run_error is not None:
             values["error_message"] = run_error
         ended = self._execute_update(

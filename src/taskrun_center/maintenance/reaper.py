@@ -1,9 +1,11 @@
 """The reaper: fail runs abandoned by a crashed worker.
 
-A running run whose last sign of life (its heartbeat, else its start, else its creation) is older
-than ``timeout`` is marked failed with a reason naming the silence, and so are its pending and
-running items. A pending run that no worker picked up within ``pending_timeout`` of its
-creation is failed the same way.
+A running run whose last activity is older than ``timeout`` is marked failed with a reason
+naming the silence, and so are its pending and running items. The last activity is the latest
+of its heartbeat, its start and the ``updated_at`` of its items (its creation when none is
+set). It is also the run's ``completed_at``, so ``duration_ms`` covers the work the run did and
+not the silence before the reap. A pending run that no worker picked up within
+``pending_timeout`` of its creation is failed the same way.
 
 Every status change goes through ``TaskRunsWriteService.mark_run_failed``. Each run is reaped in
 its own transaction. It first locks the run's unfinished items and then the run. That is the
@@ -80,6 +82,8 @@ class _Rule:
     cutoff: datetime
     timeout: timedelta
     reason: Text
+    # Whether item updates count as activity and the run ends at its last activity.
+    counts_items: bool
 
 
 def reap_runs(
@@ -110,9 +114,9 @@ def reap_runs(
     rules = (
         _Rule(RunStatus.RUNNING,
               func.coalesce(TaskRun.heartbeat_at, TaskRun.started_at, TaskRun.created_at),
-              now - timeout, timeout, RUNNING_REASON),
+              now - timeout, timeout, RUNNING_REASON, counts_items=True),
         _Rule(RunStatus.PENDING, func.coalesce(TaskRun.heartbeat_at, TaskRun.created_at),
-              now - pending_timeout, pending_timeout, PENDING_REASON),
+              now - pending_timeout, pending_timeout, PENDING_REASON, counts_items=False),
     )
     result = ReapResult(dry_run=dry_run)
     for rule in rules:
@@ -137,8 +141,11 @@ def _reap_by_rule(database: Database, rule: _Rule, result: ReapResult) -> None:
             return
 
         for candidate in candidates:
-            if result.dry_run or _reap_one(database, rule, candidate.run_id, candidate.task_key,
-                                           result):
+            if result.dry_run:
+                reapable = _would_reap(database, rule, candidate.run_id)
+            else:
+                reapable = _reap_one(database, rule, candidate.run_id, candidate.task_key, result)
+            if reapable:
                 _count(result, rule.status, candidate.run_id)
         last_id = candidates[-1].id
 
@@ -153,7 +160,10 @@ def _reap_one(database: Database, rule: _Rule, run_id: str, task_key: str,
             language = get_settings().language
             reason = rule.reason.render(language, timeout=format_duration(rule.timeout),
                                         last=_timestamp(last_sign))
-            reaped = TaskRunsWriteService(session).mark_run_failed(run_id, reason)
+            ended_at = last_sign if rule.counts_items else None
+            reaped = TaskRunsWriteService(session).mark_run_failed(
+                run_id, reason, ended_at=ended_at
+            )
     except StorageError as error:
         result.errors += 1
         logger.error("reap_run_failed", run_id=run_id, task_key=task_key, error=str(error))
@@ -165,12 +175,24 @@ def _reap_one(database: Database, rule: _Rule, run_id: str, task_key: str,
     return reaped
 
 
+def _would_reap(database: Database, rule: _Rule, run_id: str) -> bool:
+    """Return True when a dry run would reap the run, judged as ``_lock_if_still_stale`` does."""
+    with database.session() as session:
+        last_sign: datetime | None = session.scalar(
+            select(rule.last_sign).where(TaskRun.run_id == run_id, *_stale(rule))
+        )
+        if last_sign is None:
+            return False
+        return _last_activity(session, rule, run_id, last_sign) < rule.cutoff
+
+
 def _lock_if_still_stale(session: Session, rule: _Rule, run_id: str) -> datetime | None:
-    """Lock the run's unfinished items, then the run; return its last sign of life if stale."""
+    """Lock the run's unfinished items, then the run; return its last activity if stale."""
     session.execute(
         select(TaskRunItem.id)
         .where(TaskRunItem.run_id == run_id,
                TaskRunItem.status.in_((ItemStatus.PENDING.value, ItemStatus.RUNNING.value)))
+        .order_by(TaskRunItem.id)
         .with_for_update()
     ).all()
     last_sign: datetime | None = session.scalar(
@@ -178,7 +200,22 @@ def _lock_if_still_stale(session: Session, rule: _Rule, run_id: str) -> datetime
         .where(TaskRun.run_id == run_id, *_stale(rule))
         .with_for_update()
     )
-    return last_sign
+    if last_sign is None:
+        return None
+    last_activity = _last_activity(session, rule, run_id, last_sign)
+    return last_activity if last_activity < rule.cutoff else None
+
+
+def _last_activity(session: Session, rule: _Rule, run_id: str, last_sign: datetime) -> datetime:
+    """Return the later of ``last_sign`` and the run's latest item update (one aggregate)."""
+    if not rule.counts_items:
+        return last_sign
+    latest_item: datetime | None = session.scalar(
+        select(func.max(TaskRunItem.updated_at)).where(TaskRunItem.run_id == run_id)
+    )
+    if latest_item is None:
+        return last_sign
+    return max(last_sign, latest_item)
 
 
 def _stale(rule: _Rule) -> list[ColumnElement[bool]]:
