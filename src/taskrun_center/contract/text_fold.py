@@ -39,6 +39,10 @@ def fold_quickly(text: str) -> str | None:
     """
     if text.isascii():
         return None
+    # isprintable() is False for every Cf character, and also for NUL, so NUL is replaced first.
+    printable = text.replace(_SEPARATOR, " ").isprintable()
+    if printable and unicodedata.is_normalized("NFKC", text):
+        return None
     pieces = text.split(_SEPARATOR)
     changed = False
     for index, piece in enumerate(pieces):
@@ -47,8 +51,7 @@ def fold_quickly(text: str) -> str | None:
         folded = piece
         if not unicodedata.is_normalized("NFKC", piece):
             folded = unicodedata.normalize("NFKC", piece)
-        # isprintable() is False for every Cf character, so printable text skips the search.
-        if not piece.isprintable() and FORMAT_CHARACTERS.search(folded):
+        if not printable:
             folded = FORMAT_CHARACTERS.sub("", folded)
         if folded != piece:
             pieces[index] = folded
