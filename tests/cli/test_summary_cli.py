@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from taskrun_center.cli import summary as summary_cli
 from taskrun_center.cli.app import app
 from tests.contract.factories import envelope
 
@@ -127,6 +128,23 @@ def test_bad_json_text_exits_2(text: str, expected: str) -> None:
     assert result.exit_code == 2
     assert expected in result.output
     assert "Traceback" not in result.output
+
+
+def test_duplicate_key_exits_2_in_json_format() -> None:
+    text = '{"version": 1, "version": 1}'
+
+    result = runner.invoke(app, ["summary", "validate", "--format", "json"], input=text)
+
+    assert result.exit_code == 2
+    assert "version" in result.output
+
+
+def test_validate_help_names_duplicate_keys_usage_error() -> None:
+    result = runner.invoke(app, ["summary", "validate", "--help"], terminal_width=400)
+
+    assert result.exit_code == 0
+    assert "同一对象中键重复" in " ".join(result.output.split())
+    assert "a key repeated in one object" in summary_cli._VALIDATE_HELP.en
 
 
 def test_invalid_utf8_exits_2(tmp_path: Path) -> None:
