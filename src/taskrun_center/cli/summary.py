@@ -2,7 +2,8 @@
 
 ``validate`` exits 0 for a valid summary, 1 for an invalid one, and 2 for a usage error: text
 that is not acceptable JSON (unreadable, over 1 MiB, not UTF-8, not JSON, NaN or Infinity, a key
-repeated in one object, nesting deeper than 64 levels) is never checked as a summary. With ``--format json`` it prints
+repeated in one object, nesting deeper than 64 levels) is never checked as a summary.
+With ``--format json`` it prints
 ``{"valid", "task_key", "size_bytes", "violations": [{"path", "rule", "message"}], "warnings"}``.
 Violations name the JSON path and rule, never the offending value.
 """
@@ -228,8 +229,9 @@ _GROUP_HELP = Text(
     "Check run summaries; show the envelope's JSON Schema, capacity limits and rule codes.",
 )
 _VALIDATE_HELP = Text(
-    "校验一个摘要 JSON：有效退出码 0，无效 1（列出全部问题），用法错误 2（文件无法读取、超过 1 MiB、"
-    "不是 UTF-8 或 JSON、含 NaN/Infinity、同一对象中键重复、嵌套超过 64 层）。",
+    "校验一个摘要 JSON：有效退出码 0，无效 1（列出全部问题），"
+    "用法错误 2（文件无法读取、超过 1 MiB、不是 UTF-8 或 JSON、含 NaN/Infinity、"
+    "同一对象中键重复、嵌套超过 64 层）。",
     "Check one summary JSON: exit 0 when valid, 1 when invalid (every violation listed), "
     "2 on a usage error (unreadable file, over 1 MiB, not UTF-8 or JSON, NaN or Infinity, a key "
     "repeated in one object, nesting deeper than 64 levels).",
