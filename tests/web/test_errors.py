@@ -177,3 +177,20 @@ def test_non_json_body_names_body(client: TestClient, accounts: Accounts) -> Non
     assert response.status_code == 400
     assert response.json()["parameter"] == "body"
     assert response.json()["message"] == "参数 body 无效：不是有效的 JSON"
+
+
+def test_locked_database_is_503_storage_locked(
+    client: TestClient, accounts: Accounts, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from taskrun_center.storage.errors import DatabaseLockedError
+
+    def locked(*_: object, **__: object) -> None:
+        raise DatabaseLockedError("list runs", 5000)
+
+    monkeypatch.setattr(TaskRunsReadService, "list_runs", locked)
+
+    response = client.get("/api/v1/task-runs", headers=bearer(accounts.viewer_token))
+
+    assert response.status_code == 503
+    assert response.headers["retry-after"] == "5"
+    assert response.json()["message_code"] == "STORAGE_LOCKED"

@@ -177,6 +177,30 @@ _STATUS_BY_ERROR: tuple[tuple[type[TaskRunError], int], ...] = (
 )
 
 
+# Every ``message_code`` a failure body can carry, with its HTTP status. A test checks it against
+# the error classes and against the table in docs/api.md, so the docs cannot miss a code.
+# Other HTTP errors raised by the framework itself get ``HTTP_<status>``.
+API_MESSAGE_CODES: dict[str, int] = {
+    "INVALID_PARAMETER": 400,
+    "AUTHENTICATION_REQUIRED": 401,
+    "LOGIN_FAILED": 401,
+    "PERMISSION_REQUIRED": 403,
+    "CSRF_MISSING": 403,
+    "CSRF_INVALID": 403,
+    "RESOURCE_NOT_FOUND": 404,
+    "TASK_TYPE_UNKNOWN": 404,
+    "METHOD_NOT_ALLOWED": 405,
+    "INVALID_TRANSITION": 409,
+    "RUN_NOT_CANCELABLE": 409,
+    "LOGIN_THROTTLED": 429,
+    "INTERNAL_ERROR": 500,
+    "STORAGE_ERROR": 503,
+    "STORAGE_LOCKED": 503,
+    "STORAGE_CONNECTION_LOST": 503,
+    "STORAGE_SCHEMA_MISSING": 503,
+}
+
+
 def describe_error(
     error: TaskRunError, language: str, *, console: bool = False
 ) -> tuple[int, str, dict[str, Any]]:
