@@ -63,6 +63,46 @@ def task_display_names(language: str) -> dict[str, str]:
     return {t.key: (t.name_en if english else t.name_zh) for t in default_registry.all()}
 
 
+def registered_metric_labels(task_key: str, language: str) -> dict[str, str]:
+    """Map each metric key the registered type ``task_key`` defines to its label in ``language``.
+
+    An unknown task type gives an empty map, so callers fall back to the stored labels.
+    """
+    task_type = default_registry.get(task_key)
+    if task_type is None:
+        return {}
+    return {metric.key: metric.label(language) for metric in task_type.metrics}
+
+
+def localize_run(run: dict[str, Any], language: str) -> dict[str, Any]:
+    """Add ``task_name_localized`` and ``metric_labels_localized`` to a serialized run.
+
+    Both come from the task-type registry in ``language``. The stored ``task_name`` and the
+    stored metric labels are the fallback for an unregistered type or metric key. Free text that
+    the task stored (highlights, skip reason, error messages) is never translated.
+    """
+    names = task_display_names(language)
+    labels = registered_metric_labels(str(run.get("task_key")), language)
+    localized = {}
+    for metric in _stored_metrics(run.get("summary_json")):
+        key = str(metric["key"])
+        localized[key] = labels.get(key) or str(metric.get("label") or key)
+    return {
+        **run,
+        "task_name_localized": names.get(str(run.get("task_key")), run.get("task_name")),
+        "metric_labels_localized": localized,
+    }
+
+
+def _stored_metrics(summary: Any) -> list[dict[str, Any]]:
+    # Stored rows may come from a buggy writer, so every level is checked before use.
+    common = summary.get("common") if isinstance(summary, dict) else None
+    metrics = common.get("metrics") if isinstance(common, dict) else None
+    if not isinstance(metrics, list):
+        return []
+    return [metric for metric in metrics if isinstance(metric, dict) and "key" in metric]
+
+
 def start_run_now(
     context: WebContext,
     task_key: str,

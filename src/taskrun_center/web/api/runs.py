@@ -28,6 +28,7 @@ from taskrun_center.web.auth.dependencies import AdminPrincipal, ViewerPrincipal
 from taskrun_center.web.context import Context, DbSession
 from taskrun_center.web.errors import RunNotCancelable
 from taskrun_center.web.language import RequestLanguage
+from taskrun_center.web.task_catalog import localize_run
 
 log = structlog.get_logger(__name__)
 
@@ -88,7 +89,7 @@ def list_task_runs(
         exact_total=exact_total,
     )
     data = RunListData(
-        items=[run_to_dict(run) for run in result.items],
+        items=[localize_run(run_to_dict(run), language) for run in result.items],
         total=result.total,
         total_exact=result.total_exact,
         page=result.page,
@@ -120,7 +121,7 @@ def get_task_run(
         run_id, status=statuses or None, page=items_page, limit=items_limit
     )
     data = RunDetailData(
-        run=run_to_dict(run),
+        run=localize_run(run_to_dict(run), language),
         items=[item_to_dict(item) for item in items.items],
         items_total=items.total,
         items_page=items.page,
@@ -137,7 +138,7 @@ def get_task_run_error_logs(
     """Return a run, its failed items with their error messages, and their count."""
     logs = TaskRunsReadService(session).error_logs(run_id)
     data = ErrorLogsData(
-        run=run_to_dict(logs.run),
+        run=localize_run(run_to_dict(logs.run), language),
         items=[item_to_dict(item) for item in logs.items],
         error_count=logs.error_count,
     )
@@ -160,7 +161,7 @@ def cancel_task_run(
     revoke_dispatched_run(run_id)
     with context.database.session() as session:
         run = TaskRunsReadService(session).get_run(run_id)
-        body = run_to_dict(run)
+        body = localize_run(run_to_dict(run), language)
     log.info("run_cancelled_by_user", run_id=run_id, task_key=run.task_key,
              username=principal.username, via=principal.via)
     data = RunActionData(run_id=run_id, status=str(body["status"]), run=body)

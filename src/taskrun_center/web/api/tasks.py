@@ -20,7 +20,7 @@ from taskrun_center.web.api.schemas import (
 from taskrun_center.web.auth.dependencies import AdminPrincipal, ViewerPrincipal
 from taskrun_center.web.context import Context
 from taskrun_center.web.language import RequestLanguage
-from taskrun_center.web.task_catalog import list_task_types, start_run_now
+from taskrun_center.web.task_catalog import list_task_types, localize_run, start_run_now
 
 log = structlog.get_logger(__name__)
 
@@ -61,7 +61,7 @@ def run_task_now(
     arguments = body.arguments if body is not None else {}
     run_id = start_run_now(context, task_key, principal, arguments, trigger_source="api")
     with context.database.session() as session:
-        run = run_to_dict(TaskRunsReadService(session).get_run(run_id))
+        run = localize_run(run_to_dict(TaskRunsReadService(session).get_run(run_id)), language)
     data = RunActionData(run_id=run_id, status=str(run["status"]), run=run)
     payload = ApiResponse[RunActionData](message=QUEUED.render(language, run_id=run_id), data=data)
     return JSONResponse(payload.model_dump(mode="json"), status_code=202)

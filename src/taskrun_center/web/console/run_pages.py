@@ -24,7 +24,7 @@ from taskrun_center.web.console.summary_view import SummaryView
 from taskrun_center.web.context import Context, DbSession
 from taskrun_center.web.errors import RunNotCancelable
 from taskrun_center.web.language import request_language
-from taskrun_center.web.task_catalog import task_display_names
+from taskrun_center.web.task_catalog import registered_metric_labels, task_display_names
 
 log = structlog.get_logger(__name__)
 
@@ -115,7 +115,7 @@ def get_run_detail(
     page_context = base_context(request, principal, "runs")
     page_context.update(
         run=run,
-        view=SummaryView(run.summary_json),
+        view=SummaryView(run.summary_json, registered_metric_labels(run.task_key, language)),
         task_name=task_display_names(language).get(run.task_key, run.task_name),
         items=items,
         errors=errors,

@@ -6,6 +6,7 @@ missing or mistyped field and returns an empty value instead of raising.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,8 +35,14 @@ def _as_list(value: Any) -> list[Any]:
 class SummaryView:
     """Accessors over ``summary_json``; templates and renderers read the envelope through it."""
 
-    def __init__(self, summary: Any) -> None:
+    def __init__(self, summary: Any, metric_labels: Mapping[str, str] | None = None) -> None:
+        """Wrap ``summary``; ``metric_labels`` replace the stored labels of the keys they name.
+
+        The console passes the registry's labels in the page's language, so an English page
+        does not show the Chinese labels a task stored.
+        """
         self.raw = _as_dict(summary)
+        self.metric_labels = dict(metric_labels or {})
         self.common = _as_dict(self.raw.get("common"))
         self.ext = _as_dict(self.raw.get("ext"))
 
@@ -50,7 +57,8 @@ class SummaryView:
             result.append(
                 MetricView(
                     key=str(metric["key"]),
-                    label=str(metric.get("label") or metric["key"]),
+                    label=self.metric_labels.get(str(metric["key"]))
+                    or str(metric.get("label") or metric["key"]),
                     value=metric.get("value"),
                     unit=str(metric["unit"]) if metric.get("unit") else None,
                     tone=tone if tone in TONES else "info",

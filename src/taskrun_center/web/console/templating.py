@@ -21,6 +21,7 @@ from taskrun_center.storage.models import TaskRun
 from taskrun_center.web.console import formatting
 from taskrun_center.web.console.renderers import RendererRegistry, default_renderers
 from taskrun_center.web.console.summary_view import SummaryView
+from taskrun_center.web.task_catalog import registered_metric_labels
 
 TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "templates"
 
@@ -101,7 +102,7 @@ def _render_part(
     language: str,
     part: str,
 ) -> Markup:
-    view = SummaryView(run.summary_json)
+    view = SummaryView(run.summary_json, registered_metric_labels(run.task_key, language))
     renderer = registry.for_view(view)
     if part == "overview":
         name, extra = renderer.overview_template, renderer.overview_context(view, run, language)
