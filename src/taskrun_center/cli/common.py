@@ -13,7 +13,8 @@ from rich.console import Console
 from taskrun_center.i18n import Language, Text, normalize_language
 
 # Exit codes: 0 success, 1 the checked thing is bad (invalid summary, audit findings, failed
-# batch), 2 usage error (bad option, unreadable file, text that is not JSON).
+# batch) or the database failed (a missing schema included), 2 usage error (bad option,
+# unreadable file, text that is not JSON, an invalid TASKRUN_* setting).
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
@@ -58,12 +59,31 @@ DatabaseUrlOption = Annotated[
 
 
 def resolve_database_url(database_url: str | None) -> str:
-    """Return the URL given on the command line, else the configured default."""
+    """Return the URL given on the command line, else the configured default.
+
+    Raises:
+        InvalidSettingsError: the URL names a database other than SQLite or PostgreSQL, or a
+            driver that is not installed.
+    """
     if database_url:
+        from taskrun_center.config_errors import InvalidSettingsError, check_database_url
+
+        problem = check_database_url(database_url, "--database-url / TASKRUN_DATABASE_URL")
+        if problem is not None:
+            raise InvalidSettingsError([problem])
         return database_url
     from taskrun_center.config import get_settings
 
     return get_settings().database_url
+
+
+def error_text(error: BaseException) -> str:
+    """Return the message of ``error`` for the CLI, in the CLI language where it has both."""
+    from taskrun_center.storage.errors import SchemaMissingError
+
+    if isinstance(error, SchemaMissingError):
+        return error.render(cli_language())
+    return str(error)
 
 
 def print_json(payload: Any) -> None:

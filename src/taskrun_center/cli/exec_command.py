@@ -11,6 +11,7 @@ from taskrun_center.cli.common import (
     EXIT_USAGE,
     DatabaseUrlOption,
     cli_language,
+    error_text,
     fail,
     resolve_database_url,
     tr,
@@ -100,5 +101,5 @@ def exec_command(
             tail_lines=tail_lines,
         )
     except TaskRunError as error:
-        fail(tr(_NOT_STARTED, error=str(error)), EXIT_FAILED)
+        fail(tr(_NOT_STARTED, error=error_text(error)), EXIT_FAILED)
     raise typer.Exit(outcome.exit_code)

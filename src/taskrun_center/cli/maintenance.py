@@ -24,6 +24,7 @@ from taskrun_center.cli.common import (
     EXIT_USAGE,
     DatabaseUrlOption,
     cli_language,
+    error_text,
     fail,
     print_json,
     resolve_database_url,
@@ -419,7 +420,7 @@ def _database(database_url: str | None) -> Iterator[Database]:
         with translate_errors("maintenance"):
             yield database
     except StorageError as error:
-        fail(str(error), EXIT_FAILED)
+        fail(error_text(error), EXIT_FAILED)
     finally:
         database.dispose()
 

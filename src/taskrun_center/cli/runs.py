@@ -22,6 +22,7 @@ from taskrun_center.cli.common import (
     EXIT_USAGE,
     DatabaseUrlOption,
     cli_language,
+    error_text,
     fail,
     print_json,
     resolve_database_url,
@@ -241,7 +242,7 @@ def _reading(database_url: str | None) -> Iterator[Session]:
         with translate_errors("reading runs"), database.session() as session:
             yield session
     except StorageError as error:
-        fail(str(error), EXIT_FAILED)
+        fail(error_text(error), EXIT_FAILED)
     finally:
         database.dispose()
 
