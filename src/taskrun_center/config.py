@@ -1,18 +1,29 @@
 """Settings read from ``TASKRUN_*`` environment variables; every default works out of the box.
 
 CLI options override these per command. Nested limit settings use a double underscore, for
-example ``TASKRUN_SUMMARY_LIMITS__MAX_BYTES=32768``.
+example ``TASKRUN_SUMMARY_LIMITS__MAX_BYTES=32768``. An invalid value raises
+``InvalidSettingsError``, which names each variable and its rule in both languages.
 """
 
 from __future__ import annotations
 
+import logging
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import BaseModel, Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BaseModel, Field, ValidationError, field_validator
+from pydantic_core import PydanticCustomError
+from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
+
+from taskrun_center.config_errors import (
+    InvalidSettingsError,
+    check_database_url,
+    problem_of_settings_error,
+    problems_of,
+)
 
 DEFAULT_DATABASE_FILE = "taskrun.db"
+LOG_FORMATS = ("console", "json")
 
 
 class SummaryLimits(BaseModel):
@@ -100,8 +111,41 @@ class Settings(BaseSettings):
     )
     celery_queue: str = Field("taskrun", description="Celery queue that runs are sent to.")
 
+    @field_validator("database_url")
+    @classmethod
+    def _supported_database(cls, value: str) -> str:
+        problem = check_database_url(value)
+        if problem is not None:
+            raise PydanticCustomError(problem.kind, problem.rule.en, dict(problem.context))
+        return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_log_level(cls, value: str) -> str:
+        level = value.strip().upper()
+        if level not in logging.getLevelNamesMapping():
+            raise PydanticCustomError("log_level", "unknown log level")
+        return level
+
+    @field_validator("log_format")
+    @classmethod
+    def _known_log_format(cls, value: str) -> str:
+        if value not in LOG_FORMATS:
+            raise PydanticCustomError("log_format", "unknown log format")
+        return value
+
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    """Return the settings of this process, read once from the environment."""
-    return Settings()
+    """Return the settings of this process, read once from the environment.
+
+    Raises:
+        InvalidSettingsError: a ``TASKRUN_*`` variable is invalid; one problem per variable.
+    """
+    try:
+        return Settings()
+    except ValidationError as error:
+        # The pydantic error quotes the input, which may be a URL with a password.
+        raise InvalidSettingsError(problems_of(error)) from None
+    except SettingsError as error:
+        raise InvalidSettingsError([problem_of_settings_error(str(error))]) from None

@@ -3,13 +3,25 @@
 from __future__ import annotations
 
 import importlib
+import sys
 from typing import Annotated
 
 import typer
 
 from taskrun_center import __version__
-from taskrun_center.cli.common import cli_language
+from taskrun_center.cli.common import (
+    ERROR_PREFIX,
+    EXIT_FAILED,
+    EXIT_USAGE,
+    cli_language,
+    error_text,
+    stderr,
+    tr,
+)
+from taskrun_center.config_errors import InvalidSettingsError
+from taskrun_center.errors import ConfigurationError
 from taskrun_center.i18n import Text
+from taskrun_center.storage.errors import SchemaMissingError
 
 # Each module defines ``register(app)``, which adds its commands or sub-groups.
 COMMAND_MODULES = (
@@ -70,5 +82,24 @@ for _name in COMMAND_MODULES:
 
 
 def main() -> None:
-    """Run the ``taskrun`` command."""
-    app()
+    """Run the ``taskrun`` command.
+
+    Invalid settings exit with code 2 and a missing schema with code 1, each as plain lines on
+    stderr without a traceback, whichever command met them.
+    """
+    try:
+        app()
+    except InvalidSettingsError as error:
+        _print_errors(error.render_lines(cli_language()))
+        sys.exit(EXIT_USAGE)
+    except ConfigurationError as error:
+        _print_errors([str(error)])
+        sys.exit(EXIT_USAGE)
+    except SchemaMissingError as error:
+        _print_errors([error_text(error)])
+        sys.exit(EXIT_FAILED)
+
+
+def _print_errors(lines: list[str]) -> None:
+    for line in lines:
+        stderr.print(f"[bold red]{tr(ERROR_PREFIX)}[/] {line}", markup=True, highlight=False)

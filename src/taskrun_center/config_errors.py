@@ -1,0 +1,143 @@
+"""Invalid ``TASKRUN_*`` settings, described per variable in Chinese and English.
+
+``config.get_settings`` turns pydantic's validation error into ``InvalidSettingsError``. Each
+problem names the environment variable and its rule, never the value, because a database URL
+may carry a password.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+
+from taskrun_center.errors import ConfigurationError
+from taskrun_center.i18n import Text
+
+ENV_PREFIX = "TASKRUN_"
+DATABASE_URL_VARIABLE = "TASKRUN_DATABASE_URL"
+SUPPORTED_BACKENDS = ("sqlite", "postgresql")
+
+# Rule of each pydantic error type (and of the custom types raised in config.py), filled in
+# with the error's context: ``ge`` for greater_than_equal, ``backend`` for database_backend.
+_RULES: dict[str, Text] = {
+    "int_parsing": Text("必须是整数", "must be an integer"),
+    "float_parsing": Text("必须是数字", "must be a number"),
+    "bool_parsing": Text("必须是 true 或 false", "must be true or false"),
+    "greater_than_equal": Text("不能小于 {ge}", "must be at least {ge}"),
+    "greater_than": Text("必须大于 {gt}", "must be greater than {gt}"),
+    "less_than_equal": Text("不能大于 {le}", "must be at most {le}"),
+    "less_than": Text("必须小于 {lt}", "must be less than {lt}"),
+    "json_invalid": Text("必须是 JSON 对象", "must be a JSON object"),
+    "log_level": Text(
+        "必须是 DEBUG、INFO、WARNING、ERROR 或 CRITICAL 之一",
+        "must be one of DEBUG, INFO, WARNING, ERROR or CRITICAL",
+    ),
+    "log_format": Text("必须是 console 或 json", "must be console or json"),
+    "database_url_syntax": Text(
+        "不是有效的数据库 URL，格式应为 sqlite:///路径 或 postgresql+psycopg://用户@主机/库名",
+        "is not a database URL; use sqlite:///PATH or postgresql+psycopg://USER@HOST/DATABASE",
+    ),
+    "database_backend": Text(
+        "指定的数据库类型 {backend} 不受支持，只支持 sqlite 和 postgresql"
+        "（postgresql+psycopg://…）",
+        "names the database type {backend}, which is not supported; use sqlite or "
+        "postgresql (postgresql+psycopg://…)",
+    ),
+    "database_driver": Text(
+        "需要的数据库驱动 {driver} 未安装或不存在；PostgreSQL 请用 postgresql+psycopg://…",
+        "needs the database driver {driver}, which is not installed or does not exist; "
+        "for PostgreSQL use postgresql+psycopg://…",
+    ),
+}
+_FALLBACK_RULE = Text("的值无效（{message}）", "is invalid ({message})")
+_LINE = Text(
+    "配置无效：{variable} {rule}。请改正或删除这个环境变量后重试。",
+    "Invalid setting: {variable} {rule}. Correct or unset the variable and retry.",
+)
+_SETTINGS_ERROR_FIELD = re.compile(r'field "(\w+)"')
+
+
+@dataclass(frozen=True, slots=True)
+class SettingProblem:
+    """One invalid variable: its name, the rule it breaks (``kind``) and that rule's context."""
+
+    variable: str
+    kind: str
+    context: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def rule(self) -> Text:
+        """The broken rule in both languages, with the context filled in."""
+        template = _RULES.get(self.kind, _FALLBACK_RULE)
+        values = {key: str(value) for key, value in self.context.items()}
+        return Text(template.zh.format(**values), template.en.format(**values))
+
+    def render(self, language: str) -> str:
+        """Return one line naming the variable, the rule and the fix, in ``language``."""
+        return _LINE.render(language, variable=self.variable, rule=self.rule.render(language))
+
+
+class InvalidSettingsError(ConfigurationError):
+    """Raised when one or more ``TASKRUN_*`` variables (or the ``--database-url`` option) are
+    invalid; ``problems`` has one entry per variable."""
+
+    def __init__(self, problems: list[SettingProblem]) -> None:
+        super().__init__(" ".join(problem.render("en") for problem in problems))
+        self.problems = problems
+
+    def render_lines(self, language: str) -> list[str]:
+        """Return one line per invalid variable in ``language``."""
+        return [problem.render(language) for problem in self.problems]
+
+    def __reduce__(self) -> tuple[type[InvalidSettingsError], tuple[list[SettingProblem]]]:
+        # Exception pickling would call the class with the message alone.
+        return type(self), (self.problems,)
+
+
+def check_database_url(url: str, variable: str = DATABASE_URL_VARIABLE) -> SettingProblem | None:
+    """Return the problem of a database URL, or None when its backend and driver are usable.
+
+    Only SQLite and PostgreSQL are supported. The driver is imported here, so that a missing
+    one is reported as a setting and not as an ``ImportError`` at the first query.
+    """
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return SettingProblem(variable, "database_url_syntax")
+
+    backend = parsed.get_backend_name()
+    if backend not in SUPPORTED_BACKENDS:
+        return SettingProblem(variable, "database_backend", {"backend": backend})
+
+    try:
+        parsed.get_dialect().import_dbapi()
+    except NoSuchModuleError:
+        return SettingProblem(variable, "database_driver", {"driver": parsed.drivername})
+    except ImportError as error:
+        return SettingProblem(variable, "database_driver", {"driver": error.name or "?"})
+    return None
+
+
+def problems_of(error: ValidationError) -> list[SettingProblem]:
+    """Return one problem per invalid variable reported by pydantic, without input values."""
+    problems = []
+    for detail in error.errors(include_input=False, include_url=False):
+        variable = ENV_PREFIX + "__".join(str(part).upper() for part in detail["loc"])
+        context = dict(detail.get("ctx") or {})
+        if detail["type"] not in _RULES:
+            context = {"message": detail["msg"]}
+        problems.append(SettingProblem(variable, detail["type"], context))
+    return problems
+
+
+def problem_of_settings_error(message: str) -> SettingProblem:
+    """Return the problem of pydantic-settings' ``SettingsError``, raised on a nested
+    variable (such as ``TASKRUN_SUMMARY_LIMITS``) whose value is not JSON."""
+    match = _SETTINGS_ERROR_FIELD.search(message)
+    name = match.group(1).upper() if match else "*"
+    return SettingProblem(ENV_PREFIX + name, "json_invalid")

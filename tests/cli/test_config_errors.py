@@ -1,0 +1,99 @@
+"""Invalid ``TASKRUN_*`` settings end ``taskrun`` with one line per variable and exit code 2.
+
+Each case runs the real entry point in a subprocess, because the settings are read once per
+process.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.runners.processes import taskrun_argv
+
+PASSWORD = "s3cret-pw-991"
+COMMANDS = (("runs", "list"), ("audit",), ("db", "current"))
+
+
+def _taskrun(tmp_path: Path, *arguments: str, **variables: str) -> subprocess.CompletedProcess[str]:
+    env = {name: value for name, value in os.environ.items() if not name.startswith("TASKRUN_")}
+    env.update(variables)
+    return subprocess.run(taskrun_argv(*arguments), capture_output=True, text=True, env=env,
+                          cwd=tmp_path, timeout=120, check=False)
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids="-".join)
+def test_mysql_url_names_supported_databases(tmp_path: Path, command: tuple[str, ...]) -> None:
+    completed = _taskrun(tmp_path, *command, TASKRUN_LANGUAGE="en",
+                         TASKRUN_DATABASE_URL=f"mysql://root:{PASSWORD}@127.0.0.1/x")
+
+    assert completed.returncode == 2, completed.stderr
+    assert "TASKRUN_DATABASE_URL" in completed.stderr
+    assert "mysql, which is not supported; use sqlite or postgresql" in completed.stderr
+    assert PASSWORD not in completed.stderr + completed.stdout
+    assert "Traceback" not in completed.stderr
+
+
+@pytest.mark.parametrize(
+    ("variables", "command", "expected"),
+    [
+        ({"TASKRUN_DATABASE_URL": "garbage://x"}, ("audit",),
+         "TASKRUN_DATABASE_URL names the database type garbage"),
+        ({"TASKRUN_DATABASE_URL": "not a url"}, ("runs", "list"),
+         "TASKRUN_DATABASE_URL is not a database URL"),
+        ({"TASKRUN_LOG_LEVEL": "LOUD"}, ("runs", "list"),
+         "TASKRUN_LOG_LEVEL must be one of DEBUG, INFO, WARNING, ERROR or CRITICAL"),
+        ({"TASKRUN_SUMMARY_LIMITS__MAX_BYTES": "abc"}, ("summary", "limits"),
+         "TASKRUN_SUMMARY_LIMITS__MAX_BYTES must be an integer"),
+        ({"TASKRUN_PORT": "99999"}, ("db", "current"), "TASKRUN_PORT must be at most 65535"),
+        ({"TASKRUN_SUMMARY_LIMITS": "{oops"}, ("audit",),
+         "TASKRUN_SUMMARY_LIMITS must be a JSON object"),
+    ],
+    ids=["garbage-url", "not-a-url", "log-level", "max-bytes", "port", "limits-json"],
+)
+def test_invalid_variable_prints_one_line(tmp_path: Path, variables: dict[str, str],
+                                          command: tuple[str, ...], expected: str) -> None:
+    completed = _taskrun(tmp_path, *command, TASKRUN_LANGUAGE="en", **variables)
+
+    assert completed.returncode == 2, completed.stderr
+    assert expected in completed.stderr
+    assert "Correct or unset the variable" in completed.stderr
+    assert "Traceback" not in completed.stderr
+    assert "validation error" not in completed.stderr
+
+
+def test_two_invalid_variables_give_two_lines(tmp_path: Path) -> None:
+    completed = _taskrun(tmp_path, "runs", "list", TASKRUN_LANGUAGE="en",
+                         TASKRUN_PORT="0", TASKRUN_LOG_LEVEL="LOUD")
+
+    lines = [line for line in completed.stderr.splitlines() if line.startswith("Error:")]
+    assert completed.returncode == 2, completed.stderr
+    assert len(lines) == 2
+    assert any("TASKRUN_PORT must be at least 1" in line for line in lines)
+    assert any("TASKRUN_LOG_LEVEL" in line for line in lines)
+
+
+def test_message_defaults_to_chinese(tmp_path: Path) -> None:
+    completed = _taskrun(tmp_path, "runs", "list", TASKRUN_PORT="99999")
+
+    assert completed.returncode == 2, completed.stderr
+    assert "配置无效：TASKRUN_PORT 不能大于 65535" in completed.stderr
+
+
+def test_database_url_option_is_checked(tmp_path: Path) -> None:
+    completed = _taskrun(tmp_path, "--lang", "en", "runs", "list", "--database-url",
+                         f"mysql://root:{PASSWORD}@127.0.0.1/x")
+
+    assert completed.returncode == 2, completed.stderr
+    assert "--database-url / TASKRUN_DATABASE_URL" in completed.stderr
+    assert PASSWORD not in completed.stderr + completed.stdout
+    assert "Traceback" not in completed.stderr
+
+
+def test_lowercase_log_level_is_accepted(tmp_path: Path) -> None:
+    completed = _taskrun(tmp_path, "summary", "limits", TASKRUN_LOG_LEVEL="warning")
+
+    assert completed.returncode == 0, completed.stderr
