@@ -6,9 +6,9 @@ view applies NFKC to each character (full-width ``１３８``, ``＠`` and ``：
 joiners, soft hyphen, bidirectional marks, byte order mark). ``FoldedText`` records where each
 character of the view came from, so a span found in the view masks the original characters.
 
-Folding one character at a time costs a Python step per character, so ``fold_quickly`` first
-builds the view with whole-string NFKC, which runs in C, and ``text_scan`` builds a
-``FoldedText`` only when that view differs from the text and has a finding. Per-character NFKC
+Folding one character at a time costs a Python step per character. So ``fold_quickly`` first
+builds the view with whole-string NFKC, which runs in C. ``text_scan`` builds a ``FoldedText``
+only when that view differs from the text and has a finding. Per-character NFKC
 composes nothing across characters (``e`` plus a combining accent stays two characters), which no
 detector pattern depends on because all of them look for ASCII text.
 """

@@ -52,14 +52,14 @@ class Finding:
 def scan_text(text: str) -> list[Finding]:
     """Return the findings of all detectors in ``text``, without overlaps, in detector order.
 
-    The detectors search the folded view of ``text``; the offsets of each finding are those of
+    The detectors search the folded view of ``text``. The offsets of each finding are those of
     the original characters, and a span covers any format character inside it.
     """
     view = fold_quickly(text)
     if view is None:
         return _scan_view(text)
-    # Most texts that fold have no finding, so the per-character view is built only for those
-    # that do, and then scanned again to map each finding back.
+    # A text that folds rarely has a finding. The per-character view, slow to build, is built
+    # only when the quick view has one, and is scanned again to map each finding back.
     if not _scan_view(view):
         return []
     folded = FoldedText(text)
