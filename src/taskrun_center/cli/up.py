@@ -46,6 +46,8 @@ EXAMPLE_TASK = "dbstats_collect"
 # The audit runs last so that it checks the runs of this round too.
 ROUND_ORDER = ("task_runs_reap", "task_runs_purge", EXAMPLE_TASK)
 AUDIT_TASK = "task_runs_audit"
+# Exit status after a signal N follows the shell's convention, 128+N.
+SIGNAL_EXIT_BASE = 128
 
 _HELP = Text(
     "一键启动：迁移数据库，注册内置任务和示例任务并加入调度，立即运行一轮，然后提供控制台，"
@@ -107,6 +109,7 @@ def up(
     stdout.print(tr(_LOADED, count=len(keys), keys=", ".join(keys)), highlight=False)
 
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    stop_signal = _interrupt_on_sigterm()
     scheduler = _start_scheduler(url, config)
     try:
         outcomes = run_round(url, keys)
@@ -115,8 +118,37 @@ def up(
             failed = any(outcome.status == RunStatus.FAILED for outcome in outcomes)
             raise typer.Exit(EXIT_FAILED if failed else EXIT_OK)
         _serve_or_wait(url, host or settings.host, port or settings.port)
+        if "signum" in stop_signal:
+            raise typer.Exit(SIGNAL_EXIT_BASE + stop_signal["signum"])
+    except KeyboardInterrupt:
+        # Ctrl-C or SIGTERM: the round's run in progress was cancelled; stop the scheduler below.
+        raise typer.Exit(SIGNAL_EXIT_BASE + stop_signal.get("signum", signal.SIGINT)) from None
     finally:
+        # Releases the leader lock and marks the leader record released, so that
+        # ``taskrun scheduler status`` does not name this process after it is gone.
         scheduler.shutdown(wait=True)
+
+
+def _interrupt_on_sigterm() -> dict[str, int]:
+    """Make SIGTERM raise KeyboardInterrupt, as Ctrl-C does; return the signal received.
+
+    Without it SIGTERM ends the process at once, or after the console server re-raises it,
+    and the ``finally`` that stops the scheduler never runs.
+    """
+    received: dict[str, int] = {}
+
+    def interrupt(signum: int, _frame: FrameType | None) -> None:
+        received["signum"] = signum
+        raise KeyboardInterrupt
+
+    def note_interrupt(signum: int, frame: FrameType | None) -> None:
+        received["signum"] = signum
+        signal.default_int_handler(signum, frame)
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, interrupt)
+        signal.signal(signal.SIGINT, note_interrupt)
+    return received
 
 
 def _migrate(url: str) -> None:
