@@ -16,7 +16,8 @@ def test_up_once_leaves_audited_runs(tmp_path: Path) -> None:
 
     shutil.copytree(REPO_ROOT / "examples", tmp_path / "examples")
     url = f"sqlite:///{tmp_path / 'taskrun.db'}"
-    env = taskrun_env(url, TASKRUN_TASK_MODULES="")
+    # An 80-column terminal: the round's table must still show every run ID whole.
+    env = taskrun_env(url, TASKRUN_TASK_MODULES="", COLUMNS="80")
     env.pop("TASKRUN_DATABASE_URL")
 
     up = subprocess.run(
@@ -36,6 +37,7 @@ def test_up_once_leaves_audited_runs(tmp_path: Path) -> None:
         runs = runs_of(database, key)
         assert len(runs) == 1, key
         assert runs[0].status == "completed", key
+        assert runs[0].run_id in up.stdout, key
     [stats] = runs_of(database, "dbstats_collect")
     assert stats.summary_json["ext"]["data"]["databases"] == 1
     assert stats.summary_json["ext"]["data"]["total_tables"] >= 4

@@ -22,7 +22,7 @@ from types import FrameType
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
+from rich.table import Column, Table
 
 from taskrun_center.cli.common import (
     EXIT_FAILED,
@@ -244,7 +244,17 @@ def run_round(url: str, keys: list[str]) -> list[Any]:
 
 def _print_round(outcomes: list[Any]) -> None:
     english = cli_language() == "en"
-    table = Table(*(tr(column) for column in _COLUMNS), title=tr(_ROUND))
+    task_key, status, run_id, message = (tr(column) for column in _COLUMNS)
+    width = max((len(outcome.run_id) for outcome in outcomes), default=len(run_id))
+    # A run ID is never cut, so that it can be copied into ``taskrun runs show``; on a narrow
+    # terminal the message column wraps instead.
+    table = Table(
+        Column(task_key, overflow="fold"),
+        Column(status, no_wrap=True),
+        Column(run_id, no_wrap=True, min_width=width),
+        Column(message, overflow="fold", ratio=1),
+        title=tr(_ROUND),
+    )
     for outcome in outcomes:
         status = outcome.status.label_en if english else outcome.status.label_zh
         message = outcome.error_message or outcome.skip_reason or ""
