@@ -7,7 +7,6 @@ example ``TASKRUN_SUMMARY_LIMITS__MAX_BYTES=32768``. An invalid value raises
 
 from __future__ import annotations
 
-import logging
 from functools import lru_cache
 from pathlib import Path
 
@@ -24,6 +23,7 @@ from taskrun_center.config_errors import (
 
 DEFAULT_DATABASE_FILE = "taskrun.db"
 LOG_FORMATS = ("console", "json")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
 class SummaryLimits(BaseModel):
@@ -123,7 +123,7 @@ class Settings(BaseSettings):
     @classmethod
     def _known_log_level(cls, value: str) -> str:
         level = value.strip().upper()
-        if level not in logging.getLevelNamesMapping():
+        if level not in LOG_LEVELS:
             raise PydanticCustomError("log_level", "unknown log level")
         return level
 
