@@ -99,6 +99,65 @@ def test_every_invalid_entry_is_listed(tmp_path: Path) -> None:
     assert "'second'" in str(raised.value)
 
 
+def test_entry_reports_every_problem(tmp_path: Path) -> None:
+    path = _write(
+        tmp_path,
+        """
+        [jobs.broken]
+        task = "nope"
+        interval = "-5s"
+        timezone = "Mars/Olympus"
+        """,
+    )
+
+    with pytest.raises(SchedulerConfigError) as raised:
+        load_jobs(path)
+
+    reason = raised.value.reason
+    assert "'broken'" in reason
+    assert "unknown task key 'nope'" in reason
+    assert "invalid interval" in reason
+    assert "'-5s'" in reason
+    assert "unknown time zone 'Mars/Olympus'" in reason
+
+
+def test_entry_reports_wrong_argument_type(tmp_path: Path) -> None:
+    path = _write(
+        tmp_path,
+        """
+        [jobs.slow]
+        task = "sample_slow"
+        cron = "0 * * * * * *"
+        arguments = { seconds = "abc" }
+        """,
+    )
+
+    with pytest.raises(SchedulerConfigError) as raised:
+        load_jobs(path)
+
+    assert "invalid cron expression" in raised.value.reason
+    assert "seconds" in raised.value.reason
+    assert "float" in raised.value.reason
+
+
+def test_job_time_zone_overrides_file(tmp_path: Path) -> None:
+    path = _write(
+        tmp_path,
+        """
+        timezone = "Asia/Shanghai"
+
+        [jobs.count_daily]
+        task = "sample_count"
+        cron = "0 3 * * *"
+        timezone = "Europe/Berlin"
+        """,
+    )
+
+    jobs = {job.job_id: job for job in load_jobs(path)}
+
+    assert jobs["count_daily"].timezone == "Europe/Berlin"
+
+
 def test_file_that_is_not_toml_is_rejected(tmp_path: Path) -> None:
     path = _write(tmp_path, "[jobs.x\n")
 

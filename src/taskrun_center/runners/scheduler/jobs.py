@@ -12,6 +12,9 @@ A job file looks like this (every key but ``task`` and one trigger is optional):
     arguments = { since = "yesterday" }
     misfire_grace_seconds = 60
     coalesce = true
+    timezone = "Europe/Berlin"        # this job's cron zone; default the file's
+
+Every problem of every entry is reported in one error, so a file is fixed in one pass.
 
 Entries named like a default job (``task_runs_purge``, ``task_runs_audit``,
 ``task_runs_reap``) replace that default; ``enabled = false`` switches it off.
@@ -44,7 +47,8 @@ DEFAULT_TIMEZONE = "UTC"
 INTERVAL_ORIGIN = datetime(2000, 1, 1, tzinfo=UTC)
 
 _JOB_KEYS = frozenset(
-    {"task", "cron", "interval", "enabled", "arguments", "misfire_grace_seconds", "coalesce"}
+    {"task", "cron", "interval", "enabled", "arguments", "misfire_grace_seconds", "coalesce",
+     "timezone"}
 )
 _FILE_KEYS = frozenset({"timezone", "misfire_grace_seconds", "jobs"})
 _JOB_ID = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
@@ -110,11 +114,12 @@ def load_jobs(
     source = str(config_path or "default jobs")
     jobs = {job.job_id: job for job in (*DEFAULT_JOBS, *extra_jobs)}
     problems: list[str] = []
+    tasks = tasks or default_tasks
     if config_path is not None:
-        specs, problems = _parse_file(config_path)
+        specs, problems = _parse_file(config_path, tasks)
         jobs.update({job.job_id: job for job in specs})
     enabled = [job for job in jobs.values() if job.enabled]
-    problems += job_problems(enabled, tasks=tasks or default_tasks)
+    problems += job_problems(enabled, tasks=tasks)
     if problems:
         raise SchedulerConfigError(source, None, "; ".join(problems))
     return enabled
@@ -150,7 +155,9 @@ def job_problems(jobs: Sequence[JobSpec], *, tasks: TaskTable) -> list[str]:
     return problems
 
 
-def _parse_file(path: str | Path) -> tuple[list[JobSpec], list[str]]:
+def _parse_file(
+    path: str | Path, tasks: TaskTable | None = None
+) -> tuple[list[JobSpec], list[str]]:
     source = str(path)
     try:
         document = tomllib.loads(Path(path).read_text(encoding="utf-8"))
@@ -164,7 +171,10 @@ def _parse_file(path: str | Path) -> tuple[list[JobSpec], list[str]]:
     unknown = sorted(set(document) - _FILE_KEYS)
     if unknown:
         raise SchedulerConfigError(source, None, f"unknown top-level keys {unknown}")
-    timezone = _timezone(source, document.get("timezone", DEFAULT_TIMEZONE))
+    timezone = document.get("timezone", DEFAULT_TIMEZONE)
+    problem = _timezone_problem(timezone)
+    if problem is not None:
+        raise SchedulerConfigError(source, None, problem)
     grace = _grace(
         source, None, document.get("misfire_grace_seconds", DEFAULT_MISFIRE_GRACE_SECONDS)
     )
@@ -175,10 +185,11 @@ def _parse_file(path: str | Path) -> tuple[list[JobSpec], list[str]]:
     problems: list[str] = []
     specs: list[JobSpec] = []
     for job_id, entry in entries.items():
-        try:
-            specs.append(_parse_entry(source, job_id, entry, timezone, grace))
-        except SchedulerConfigError as error:
-            problems.append(f"job {job_id!r}: {error.reason}")
+        spec, entry_problems = _parse_entry(job_id, entry, str(timezone), grace, tasks)
+        if entry_problems:
+            problems.append(f"job {job_id!r}: {'; '.join(entry_problems)}")
+        elif spec is not None:
+            specs.append(spec)
     return specs, problems
 
 
@@ -195,61 +206,92 @@ def parse_duration(text: str) -> int:
 
 
 def _parse_entry(
-    source: str, job_id: str, entry: object, timezone: str, default_grace: int
-) -> JobSpec:
+    job_id: str, entry: object, default_timezone: str, default_grace: int,
+    tasks: TaskTable | None,
+) -> tuple[JobSpec | None, list[str]]:
+    """Return the job of one entry, or None with every problem the entry has.
+
+    Each field is checked even after an earlier one failed, so that one pass over the file
+    reports all of an entry's problems. With ``tasks`` the task key and the arguments are
+    checked too.
+    """
     if not _JOB_ID.match(job_id):
-        raise SchedulerConfigError(source, job_id, "job ids use letters, digits, _ . - (max 64)")
+        return None, ["job ids use letters, digits, _ . - (max 64)"]
     if not isinstance(entry, dict):
-        raise SchedulerConfigError(source, job_id, "must be a table")
+        return None, ["must be a table"]
+    problems: list[str] = []
     unknown = sorted(set(entry) - _JOB_KEYS)
     if unknown:
-        raise SchedulerConfigError(source, job_id, f"unknown keys {unknown}")
+        problems.append(f"unknown keys {unknown}")
 
+    timezone = entry.get("timezone", default_timezone)
+    timezone_problem = _timezone_problem(timezone)
+    if timezone_problem is not None:
+        problems.append(timezone_problem)
+        timezone = DEFAULT_TIMEZONE
+    cron, interval = _trigger_fields(entry, str(timezone), problems)
     task_key = entry.get("task")
-    if not isinstance(task_key, str) or not task_key:
-        raise SchedulerConfigError(source, job_id, "missing 'task' (a declared task key)")
-    cron, interval = _trigger_fields(source, job_id, entry, timezone)
     arguments = entry.get("arguments", {})
     if not isinstance(arguments, dict):
-        raise SchedulerConfigError(source, job_id, "'arguments' must be a table")
+        problems.append("'arguments' must be a table")
+        arguments = {}
+    if not isinstance(task_key, str) or not task_key:
+        problems.append("missing 'task' (a declared task key)")
+    elif tasks is not None and entry.get("enabled", True) is not False:
+        # A disabled job may name a task whose module this process does not load.
+        problems.extend(_task_problems(task_key, arguments, tasks))
     enabled = entry.get("enabled", True)
     coalesce = entry.get("coalesce", True)
     if not isinstance(enabled, bool) or not isinstance(coalesce, bool):
-        raise SchedulerConfigError(source, job_id, "'enabled' and 'coalesce' must be true or false")
+        problems.append("'enabled' and 'coalesce' must be true or false")
+    grace = entry.get("misfire_grace_seconds", default_grace)
+    if not _is_grace(grace):
+        problems.append(_GRACE_PROBLEM)
+    if problems:
+        return None, problems
 
     return JobSpec(
         job_id=job_id,
-        task_key=task_key,
+        task_key=str(task_key),
         cron=cron,
         interval_seconds=interval,
-        enabled=enabled,
+        enabled=bool(enabled),
         arguments=arguments,
-        misfire_grace_seconds=_grace(
-            source, job_id, entry.get("misfire_grace_seconds", default_grace)
-        ),
-        coalesce=coalesce,
-        timezone=timezone,
-    )
+        misfire_grace_seconds=grace,
+        coalesce=bool(coalesce),
+        timezone=str(timezone),
+    ), []
+
+
+def _task_problems(task_key: str, arguments: Mapping[str, Any], tasks: TaskTable) -> list[str]:
+    definition = tasks.find(task_key)
+    if definition is None:
+        known = ", ".join(item.key for item in tasks.all()) or "none"
+        return [f"unknown task key {task_key!r} (declared tasks: {known})"]
+    try:
+        definition.check_arguments(arguments)
+    except TaskRunError as error:
+        return [str(error)]
+    return []
 
 
 def _trigger_fields(
-    source: str, job_id: str, entry: dict[str, Any], timezone: str
+    entry: dict[str, Any], timezone: str, problems: list[str]
 ) -> tuple[str | None, int | None]:
+    """Return (cron, interval seconds) of an entry; a problem is appended instead of raised."""
     cron = entry.get("cron")
     interval = entry.get("interval")
     if (cron is None) == (interval is None):
-        raise SchedulerConfigError(source, job_id, "give exactly one of 'cron' or 'interval'")
+        problems.append("give exactly one of 'cron' or 'interval'")
+        return None, None
     if cron is not None:
         if not isinstance(cron, str):
-            raise SchedulerConfigError(
-                source, job_id, "'cron' must be a string such as '0 3 * * *'"
-            )
+            problems.append("'cron' must be a string such as '0 3 * * *'")
+            return None, None
         try:
             CronTrigger.from_crontab(cron, timezone=ZoneInfo(timezone))
         except ValueError as error:
-            raise SchedulerConfigError(
-                source, job_id, f"invalid cron expression {cron!r}: {error}"
-            ) from None
+            problems.append(f"invalid cron expression {cron!r}: {error}")
         return cron, None
     # A bare integer is seconds; a string carries its unit ("15m"). TOML's true is no number.
     if isinstance(interval, int) and not isinstance(interval, bool) and interval > 0:
@@ -257,20 +299,26 @@ def _trigger_fields(
     try:
         return None, parse_duration(str(interval))
     except ValueError as error:
-        raise SchedulerConfigError(source, job_id, f"invalid interval: {error}") from None
+        problems.append(f"invalid interval: {error}")
+        return None, None
 
 
-def _timezone(source: str, value: object) -> str:
+def _timezone_problem(value: object) -> str | None:
     try:
         ZoneInfo(str(value))
     except (ZoneInfoNotFoundError, ValueError):
-        raise SchedulerConfigError(source, None, f"unknown time zone {value!r}") from None
-    return str(value)
+        return f"unknown time zone {value!r}"
+    return None
+
+
+_GRACE_PROBLEM = "'misfire_grace_seconds' must be an integer >= 1"
+
+
+def _is_grace(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 1
 
 
 def _grace(source: str, job_id: str | None, value: object) -> int:
-    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-        raise SchedulerConfigError(
-            source, job_id, "'misfire_grace_seconds' must be an integer >= 1"
-        )
-    return value
+    if isinstance(value, int) and _is_grace(value):
+        return value
+    raise SchedulerConfigError(source, job_id, _GRACE_PROBLEM)
