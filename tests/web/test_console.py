@@ -401,3 +401,18 @@ def test_list_next_link_passes_capped_pages(client: TestClient, web_db: Database
     assert f'<span class="current" aria-current="page">{last_capped + 1}</span>' in beyond
     assert beyond.count("<tr data-run-id=") == 5
     assert 'rel="next"' not in beyond
+
+
+def test_favicon_is_served(client: TestClient) -> None:
+    response = client.get("/favicon.ico")
+
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("image/svg+xml")
+    assert "<svg" in response.text
+
+
+def test_pages_link_the_icon(client: TestClient) -> None:
+    page = client.get("/login").text
+
+    assert 'rel="icon"' in page
+    assert client.get("/static/favicon.svg").status_code == 200

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from fastapi import FastAPI, Request
-from fastapi.responses import Response
+from fastapi.responses import FileResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from taskrun_center.web.console import run_pages, session_pages, task_pages
@@ -41,10 +41,17 @@ def render_error_page(request: Request, status: int, message: str, code: str) ->
     return render_page(request, "error.html", context, status_code=status)
 
 
+def get_favicon() -> FileResponse:
+    """Send the console's icon to browsers that ask for /favicon.ico without reading a page."""
+    return FileResponse(STATIC_DIR / "favicon.svg", media_type="image/svg+xml",
+                        headers={"Cache-Control": "public, max-age=86400"})
+
+
 def install_console(app: FastAPI) -> None:
     """Add the console's pages, static files and HTML error pages to ``app``."""
     app.state.console_templates = build_environment(default_renderers)
     app.state.render_error_page = render_error_page
     app.mount(STATIC_PREFIX, StaticFiles(directory=STATIC_DIR), name="static")
+    app.add_api_route("/favicon.ico", get_favicon, methods=["GET"], include_in_schema=False)
     for router in (session_pages.router, run_pages.router, task_pages.router):
         app.include_router(router)
