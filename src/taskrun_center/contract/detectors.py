@@ -332,8 +332,8 @@ DETECTORS: tuple[Detector, ...] = (
         Text("中文标注的密码或令牌", "password or token after a Chinese label"),
         group=3,
         accept=_chinese_credential_accepted,
-        # Four searches cover the six names: 密 starts 密码 and 密钥, 凭 starts 凭证 and 凭据.
-        anchors=("密", "口令", "令牌", "凭"),
+        # One character each, because CPython finds a single character much faster than a pair.
+        anchors=("密", "口", "令", "凭"),
     ),
     Detector(
         "aws_access_key_id",

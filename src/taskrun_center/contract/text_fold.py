@@ -30,33 +30,37 @@ FORMAT_CHARACTERS = re.compile(
 # Separates the strings of a document scanned at once; folding keeps it in place.
 _SEPARATOR = "\x00"
 _CONTROLS = (_SEPARATOR, "\n", "\r", "\t")
+_FULL_WIDTH_PUNCTUATION = tuple(
+    (char, unicodedata.normalize("NFKC", char)) for char in "，：；！？（）\u3000"
+)
 
 
 def fold_quickly(text: str) -> str | None:
     """Return the folded view of ``text`` built with whole-string NFKC, or None when unchanged.
 
-    Only strings with a non-ASCII character are folded, each on its own, because the NUL
-    separators and ASCII text never change.
+    NFKC keeps the NUL separators in place, so a joined document folds in one call.
     """
     if text.isascii():
         return None
     printable = _is_printable(text)
     if printable and unicodedata.is_normalized("NFKC", text):
         return None
-    pieces = text.split(_SEPARATOR)
-    changed = False
-    for index, piece in enumerate(pieces):
-        if piece.isascii():
-            continue
-        folded = piece
-        if not unicodedata.is_normalized("NFKC", piece):
-            folded = unicodedata.normalize("NFKC", piece)
-        if not printable:
-            folded = FORMAT_CHARACTERS.sub("", folded)
-        if folded != piece:
-            pieces[index] = folded
-            changed = True
-    return _SEPARATOR.join(pieces) if changed else None
+    folded = _normalize(text)
+    if not printable:
+        folded = FORMAT_CHARACTERS.sub("", folded)
+    return folded if folded != text else None
+
+
+def _normalize(text: str) -> str:
+    # Chinese text is rarely NFKC only because of full-width punctuation. Replacing those marks
+    # by their ASCII forms costs a fraction of NFKC and gives the same result, because these
+    # marks never compose with a neighbour. NFKC still runs when anything else is left.
+    for full_width, ascii_form in _FULL_WIDTH_PUNCTUATION:
+        if full_width in text:
+            text = text.replace(full_width, ascii_form)
+    if unicodedata.is_normalized("NFKC", text):
+        return text
+    return unicodedata.normalize("NFKC", text)
 
 
 def _is_printable(text: str) -> bool:
