@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from taskrun_center.contract import MASK, mask_json, normalize_json
-from taskrun_center.errors import ItemNotFoundError, RunNotFoundError
+from taskrun_center.errors import InvalidValueError, ItemNotFoundError, RunNotFoundError
 from taskrun_center.lifecycle.item_data import prepare_json
 from taskrun_center.lifecycle.write_service import ItemSpec, TaskRunsWriteService
 from taskrun_center.states import ItemStatus, RunStatus
@@ -136,3 +136,36 @@ def test_flat_metrics_match_general_path(value: dict[str, object]) -> None:
     prepared = prepare_json(valid, max_bytes=1 << 20)
 
     assert (prepared.value, prepared.masked) == _general_path(valid)
+
+
+class TestClaimRun:
+    def _pending_run(self, db: Database) -> str:
+        with db.transaction() as session:
+            service = TaskRunsWriteService(session)
+            return service.start_run(task_key="claim", status=RunStatus.PENDING).run_id
+
+    def test_first_claim_moves_pending_to_running(self, db: Database) -> None:
+        run_id = self._pending_run(db)
+
+        with db.transaction() as session:
+            first = TaskRunsWriteService(session).claim_run(run_id, "claim")
+        with db.transaction() as session:
+            second = TaskRunsWriteService(session).claim_run(run_id, "claim")
+
+        run = load_run(db, run_id)
+        assert first is None
+        assert second is RunStatus.RUNNING
+        assert run.status == RunStatus.RUNNING.value
+        assert run.started_at is not None
+
+    def test_claim_of_other_task_key_rejected(self, db: Database) -> None:
+        run_id = self._pending_run(db)
+
+        with pytest.raises(InvalidValueError), db.transaction() as session:
+            TaskRunsWriteService(session).claim_run(run_id, "another")
+
+        assert load_run(db, run_id).status == RunStatus.PENDING.value
+
+    def test_claim_of_unknown_run_raises_not_found(self, db: Database) -> None:
+        with pytest.raises(RunNotFoundError), db.transaction() as session:
+            TaskRunsWriteService(session).claim_run("no-such-run", "claim")

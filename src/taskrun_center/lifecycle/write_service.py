@@ -26,7 +26,7 @@ from datetime import datetime
 from typing import Any
 
 import structlog
-from sqlalchemy import ColumnElement, exists, insert, select, update
+from sqlalchemy import ColumnElement, exists, select, update
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session, SessionTransaction
@@ -197,15 +197,44 @@ class TaskRunsWriteService:
             return self.start_run(task_key=task_key, **start)
 
         with self._operation("resolve_or_start_run"):
-            state = self._run_state(run_id)
-            if state.task_key != task_key:
-                raise InvalidValueError(
-                    "task_key",
-                    f"run {run_id} belongs to task {state.task_key!r}, not {task_key!r}",
+            run = self._load_run(run_id)
+            _check_task_key(run_id, run.task_key, task_key)
+            if run.status == RunStatus.PENDING.value:
+                # Loaded again whether or not this call moved it: another writer may have.
+                self._pick_up(run_id, task_key)
+                return self._load_run(run_id)
+            return run
+
+    def claim_run(self, run_id: str, task_key: str) -> RunStatus | None:
+        """Move the pending run ``run_id`` to running for its worker; None when this call did.
+
+        The conditional UPDATE is the claim: of two workers handed the same run, only one
+        matches the pending row. Returns the run's status when it was not pending, which
+        changes nothing. Does not commit.
+
+        Raises:
+            RunNotFoundError: no run has ``run_id``.
+            InvalidValueError: the pending run belongs to another task key.
+            StorageError: the database failed.
+        """
+        with self._operation("claim_run"):
+            now = utcnow()
+            statement = (
+                update(TaskRun)
+                .where(
+                    TaskRun.run_id == run_id,
+                    TaskRun.task_key == task_key,
+                    TaskRun.status == RunStatus.PENDING.value,
                 )
+                .values(status=RunStatus.RUNNING.value, started_at=now, updated_at=now)
+            )
+            if self._execute_update(statement) == 1:
+                logger.info("run_picked_up", run_id=run_id, task_key=task_key)
+                return None
+            state = self._run_state(run_id)
             if state.status is RunStatus.PENDING:
-                self._pick_up(run_id, state.task_key)
-            return self._load_run(run_id)
+                _check_task_key(run_id, state.task_key, task_key)
+            return state.status
 
     def write_summary(self, run_id: str, summary_json: Mapping[str, Any]) -> bool:
         """Validate and store the summary; False (summary kept) when the run is cancelled.
@@ -804,10 +833,13 @@ class TaskRunsWriteService:
     def _insert_items(self, run_id: str, rows: list[dict[str, Any]]) -> None:
         try:
             for start in range(0, len(rows), INSERT_BATCH_SIZE):
-                # A Core executemany on the table: the ORM's bulk insert adds no rule here.
-                self._connection().execute(
-                    insert(write_statements.items), rows[start : start + INSERT_BATCH_SIZE]
+                # Precompiled executemany: the ORM's bulk insert adds no rule here, and the
+                # batch's one timestamp is converted once instead of twice per row.
+                connection = self._connection()
+                compiled = write_statements.compiled_for(
+                    write_statements.insert_items(), connection.dialect
                 )
+                compiled.execute_many(connection, rows[start : start + INSERT_BATCH_SIZE])
         except sa_exc.IntegrityError as error:
             if "unique" not in str(error.orig).lower():
                 raise
@@ -841,6 +873,13 @@ class TaskRunsWriteService:
 
 
 # --- module helpers -------------------------------------------------------------------------
+
+
+def _check_task_key(run_id: str, actual: str, expected: str) -> None:
+    if actual != expected:
+        raise InvalidValueError(
+            "task_key", f"run {run_id} belongs to task {actual!r}, not {expected!r}"
+        )
 
 
 def _run_in_progress(run_id: str) -> ColumnElement[bool]:

@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import (
     ColumnElement,
     Dialect,
+    Insert,
     Select,
     Table,
     Update,
@@ -25,6 +26,7 @@ from sqlalchemy import (
     case,
     exists,
     func,
+    insert,
     literal_column,
     select,
     update,
@@ -99,6 +101,19 @@ def add_to_counter(column: str) -> Update:
 
 
 @lru_cache(maxsize=1)
+def insert_items() -> Insert:
+    """Build the INSERT of one pending item; parameters by column name, as ``item_rows`` gives.
+
+    Every bind carries the column's name, so the rows of ``item_rows`` bind as they are.
+    """
+    columns = ("run_id", "item_type", "item_key", "item_name", "status", "created_at",
+               "updated_at")
+    return insert(items).values(
+        {name: bindparam(name, type_=items.c[name].type) for name in columns}
+    )
+
+
+@lru_cache(maxsize=1)
 def run_state() -> Select[Any]:
     """Build the SELECT of the run fields that status changes check; parameter ``match_run_id``."""
     return select(
@@ -141,15 +156,38 @@ class DriverStatement:
             bound = tuple(values[name] for name in self.positions)
         return int(connection.exec_driver_sql(self.sql, bound).rowcount)
 
+    def execute_many(self, connection: Connection, rows: list[dict[str, Any]]) -> None:
+        """Execute once per row of ``rows`` (by bind name) in one executemany call.
+
+        Rows usually share some values (one timestamp for a whole batch), so a value object is
+        processed once per call and its processed form reused.
+        """
+        processed: dict[tuple[str, int], Any] = {}
+        bound_rows: list[Any] = []
+        for row in rows:
+            values = {**self.constants, **row}
+            for name, process in self.processors:
+                value = values[name]
+                key = (name, id(value))
+                if key not in processed:
+                    processed[key] = process(value)
+                values[name] = processed[key]
+            bound_rows.append(
+                values if self.positions is None
+                else tuple(values[name] for name in self.positions)
+            )
+        connection.exec_driver_sql(self.sql, bound_rows)
+
 
 @lru_cache(maxsize=64)
-def compiled_for(statement: Update, dialect: Dialect) -> DriverStatement:
+def compiled_for(statement: Update | Insert, dialect: Dialect) -> DriverStatement:
     """Compile ``statement`` for ``dialect`` once; the result executes without SQLAlchemy's cache.
 
     Only statements whose parameters all have plain names qualify: every statement of this
     module does, and none has an expanding IN list.
     """
-    compiled = statement.compile(dialect=dialect)
+    # Compiled as for executemany, an INSERT gets no implicit RETURNING of the new id.
+    compiled = statement.compile(dialect=dialect, for_executemany=True)
     processors = []
     constants = {}
     for name, bind in compiled.binds.items():

@@ -214,9 +214,18 @@ class ItemWriter:
         ]
         failures = [event for event in batch if event.kind == "fail"]
 
+        # Items declared in this batch do not exist before it, so there is nothing to lock for
+        # them; a batch of new items alone saves the round trip.
+        new_items = {(spec.item_type, spec.item_key) for spec in declared}
+        existing_keys = {
+            event.item_key
+            for event in batch
+            if (event.item_type, event.item_key) not in new_items
+        }
         unchanged = 0
         with self.database.transaction("record items") as session:
-            _lock_items(session, self.run_id, {event.item_key for event in batch})
+            if existing_keys:
+                _lock_items(session, self.run_id, existing_keys)
             service = TaskRunsWriteService(session)
             if declared:
                 service.init_items(self.run_id, declared)
