@@ -144,11 +144,14 @@ def prepare_text(value: str | None, *, max_chars: int) -> PreparedText:
     if value is None:
         return PreparedText(None, 0, False, 0)
     cleaned = clean_text(str(value))
-    masked = mask_text(cleaned)
-    text = str(masked.value)
+    if len(cleaned) <= _SHORT_TEXT_CHARS:
+        text, count = _mask_short_text(cleaned)
+    else:
+        masked = mask_text(cleaned)
+        text, count = str(masked.value), masked.count
     if len(text) <= max_chars:
-        return PreparedText(text, masked.count, False, len(text))
-    return PreparedText(cut_text(text, max_chars), masked.count, True, len(text))
+        return PreparedText(text, count, False, len(text))
+    return PreparedText(cut_text(text, max_chars), count, True, len(text))
 
 
 def clean_text(value: str) -> str:
