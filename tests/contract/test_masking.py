@@ -87,6 +87,7 @@ def test_every_sensitive_kind_masked(rule: str, kind: str, text: str) -> None:
         "a" * 65536, "1" * 65536, "1 " * 32768, "@" * 65536, "a@" * 32768, "://" * 21845,
         "http://" + "u:" * 32000, "bearer " * 9000, "eyJ." * 16000, "key" * 21000,
         "AKIA" * 16000, "gh" * 32000, "1-" * 32768, "号1" * 32768, ("a." * 30 + "@b.") * 1000,
+        "-px " * 16384, "密码" * 32768, "key=token " * 6500, "password " * 7000, "１" * 65536,
     ],
     ids=lambda text: repr(text[:8]),
 )

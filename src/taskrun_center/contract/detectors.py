@@ -108,8 +108,12 @@ def _mysql_password_accepted(match: re.Match[str]) -> bool:
     # port mapping or parents. The same line must name a MySQL client or pass a user first.
     text = match.string
     start = match.start()
-    line_start = max(text.rfind("\n", 0, start), text.rfind("\x00", 0, start)) + 1
-    line = text[max(line_start, start - _MYSQL_CONTEXT_CHARS) : start]
+    window = max(start - _MYSQL_CONTEXT_CHARS, 0)
+    line_start = max(text.rfind("\n", window, start), text.rfind("\x00", window, start), window - 1)
+    line = text[line_start + 1 : start]
+    # Substring tests run in C and rule out most lines before the regular expression runs.
+    if "mysql" not in line and "mariadb" not in line and "-u" not in line:
+        return False
     return _MYSQL_CONTEXT.search(line) is not None
 
 
@@ -185,8 +189,9 @@ _MYSQL_CONTEXT = re.compile(
     r"(?:^|[\s/\\])(?:" + _MYSQL_CLIENTS + r")(?:\.exe)?\s"
     r"|(?:^|\s)(?:-u[ \t]*[^\s-]\S*|--user[= ]\S+)\s"
 )
-# How far before "-p" the client name or user option is looked for.
-_MYSQL_CONTEXT_CHARS = 1024
+# How far before "-p" the client name or user option is looked for. A command line is short,
+# and the bound keeps a text full of "-p" words from costing a long search per word.
+_MYSQL_CONTEXT_CHARS = 256
 _CREDENTIAL_NAMES = (
     r"password|passwd|pwd|passphrase|secret|client[_-]?secret|api[_-]?key|access[_-]?token"
     r"|auth[_-]?token|refresh[_-]?token|token|private[_-]?key|secret[_-]?key|access[_-]?key"
