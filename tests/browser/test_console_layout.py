@@ -25,7 +25,7 @@ def _open_page(browser: Browser, width: int, height: int, locale: str) -> Page:
 
 @pytest.fixture
 def phone(browser: Browser) -> Iterator[Page]:
-    """A 390 px wide page in English, the narrowest layout the console supports."""
+    """A 390 px wide page in English, the narrowest screen these tests check."""
     page = _open_page(browser, 390, 844, "en-US")
     yield page
     page.context.close()
