@@ -1,9 +1,9 @@
 """``taskrun summary validate|schema|limits|rules``: check summaries from the command line.
 
-``validate`` exits 0 for a valid summary, 1 for an invalid one, and 2 for a usage error: text
-that is not acceptable JSON (unreadable, over 1 MiB, not UTF-8, not JSON, NaN or Infinity, a key
-repeated in one object, nesting deeper than 64 levels) is never checked as a summary.
-With ``--format json`` it prints
+``validate`` exits 0 for a valid summary, 1 for an invalid one, and 2 for a usage error. Text
+that is not acceptable JSON is a usage error and is never checked as a summary. That covers an
+unreadable file, over 1 MiB, not UTF-8, not JSON, NaN or Infinity, a key repeated in one object
+and nesting deeper than 64 levels. With ``--format json`` it prints
 ``{"valid", "task_key", "size_bytes", "violations": [{"path", "rule", "message"}], "warnings"}``.
 Violations name the JSON path and rule, never the offending value.
 """
