@@ -27,7 +27,9 @@ def _seed(url: str) -> None:
             run = add_run(session, task_key="backup_db", started_at=now - timedelta(days=days))
             add_items(session, run, ["completed", "failed"])
         running = add_run(session, status="running", started_at=now - timedelta(days=50))
-        add_items(session, running, ["running", "pending"])
+        # The reaper counts an item update as activity, so the items must be as old as the run.
+        for item in add_items(session, running, ["running", "pending"]):
+            item.updated_at = now - timedelta(days=50)
     database.dispose()
 
 
