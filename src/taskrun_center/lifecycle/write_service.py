@@ -300,7 +300,7 @@ class TaskRunsWriteService:
             )
         requested = RunStatus(status) if status is not None else None
         with self._operation("finalize_run_with_summary"):
-            state = self._run_state(run_id)
+            state, counts = self._state_and_counts(run_id)
             summary_values: dict[str, Any] = {}
             if summary_json is not None and state.status not in RUN_TERMINAL:
                 summary, is_skipped = self._checked_summary(run_id, state.task_key, summary_json)
@@ -309,7 +309,8 @@ class TaskRunsWriteService:
             # ended already, before or during this call, keeps its summary: this call is then a
             # no-op, not a correction.
             return self._finish_state(
-                state, requested=requested, error_message=error_message, extra=summary_values
+                state, counts, requested=requested, error_message=error_message,
+                extra=summary_values,
             )
 
     def mark_run_failed(
@@ -645,6 +646,16 @@ class TaskRunsWriteService:
         if self._execute_update(statement) == 1:
             logger.info("run_picked_up", run_id=run_id, task_key=task_key)
 
+    def _state_and_counts(self, run_id: str) -> tuple[_RunState, _ItemCounts]:
+        # One SELECT in place of two: finalizing needs both, read in one snapshot.
+        row = self._connection().execute(
+            write_statements.run_state_with_counts(), {"match_run_id": run_id}
+        ).one_or_none()
+        if row is None:
+            raise RunNotFoundError(run_id)
+        state = _RunState(run_id, row[0], RunStatus(row[1]), row[2], row[3])
+        return state, _ItemCounts(int(row[4]), int(row[5]), int(row[6]))
+
     def _count_items(self, run_id: str) -> _ItemCounts:
         row = self._connection().execute(
             write_statements.count_items(), {"match_run_id": run_id}
@@ -654,13 +665,15 @@ class TaskRunsWriteService:
     def _finish_run(
         self, run_id: str, *, requested: RunStatus | None, error_message: str | None
     ) -> RunStatus | None:
+        state, counts = self._state_and_counts(run_id)
         return self._finish_state(
-            self._run_state(run_id), requested=requested, error_message=error_message, extra={}
+            state, counts, requested=requested, error_message=error_message, extra={}
         )
 
     def _finish_state(
         self,
         state: _RunState,
+        counts: _ItemCounts,
         *,
         requested: RunStatus | None,
         error_message: str | None,
@@ -672,7 +685,6 @@ class TaskRunsWriteService:
                         status=state.status.value)
             return None
 
-        counts = self._count_items(run_id)
         final = requested or (RunStatus.FAILED if counts.failed else RunStatus.COMPLETED)
         check_run_transition(run_id, state.status, final)
         values = {**self._end_values(state, counts), **extra}

@@ -29,6 +29,7 @@ from sqlalchemy import (
     insert,
     literal_column,
     select,
+    true,
     update,
 )
 from sqlalchemy.engine import Connection
@@ -134,6 +135,18 @@ def count_items() -> Select[Any]:
     return select(
         func.count(), count_of(ItemStatus.COMPLETED), count_of(ItemStatus.FAILED)
     ).where(items.c.run_id == bindparam("match_run_id"))
+
+
+@lru_cache(maxsize=1)
+def run_state_with_counts() -> Select[Any]:
+    """Build ``run_state()`` with the columns of ``count_items()`` after it, in one round trip."""
+    counts = count_items().subquery()
+    # The aggregate subquery always has exactly one row, so joining it on TRUE keeps one row.
+    return (
+        select(*run_state().selected_columns, *counts.c)
+        .select_from(runs.join(counts, true()))
+        .where(runs.c.run_id == bindparam("match_run_id"))
+    )
 
 
 @dataclass(frozen=True, slots=True)
