@@ -90,11 +90,13 @@ class PostgresServer:
                 time.sleep(0.2)
 
     def stop(self) -> None:
+        """Stop the server and delete its cluster folder (test clusters are large)."""
         subprocess.run(
             self._command(str(self.bin_dir / "pg_ctl"), "-D", str(self.data_dir), "-m", "immediate",
                           "stop"),
             check=False, capture_output=True,
         )
+        shutil.rmtree(self.data_dir.parent, ignore_errors=True)
 
     def execute_autocommit(self, sql: str) -> None:
         """Run one statement outside a transaction (CREATE DATABASE needs that)."""
@@ -122,17 +124,20 @@ class RedisServer:
 
     process: subprocess.Popen[bytes]
     port: int
+    base_dir: Path
 
     @property
     def url(self) -> str:
         return f"redis://127.0.0.1:{self.port}/0"
 
     def stop(self) -> None:
+        """Stop the server and delete its folder."""
         self.process.terminate()
         try:
             self.process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             self.process.kill()
+        shutil.rmtree(self.base_dir, ignore_errors=True)
 
 
 def start_redis(base_dir: Path) -> RedisServer:
@@ -153,7 +158,7 @@ def start_redis(base_dir: Path) -> RedisServer:
             with socket.create_connection(("127.0.0.1", port), timeout=1) as conn:
                 conn.sendall(b"PING\r\n")
                 if conn.recv(16).startswith(b"+PONG"):
-                    return RedisServer(process, port)
+                    return RedisServer(process, port, base_dir)
         except OSError:
             pass
         if time.monotonic() > deadline:
