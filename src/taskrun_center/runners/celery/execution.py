@@ -14,10 +14,10 @@ from typing import Any
 import structlog
 from celery import Celery
 from kombu.exceptions import KombuError
-from sqlalchemy import select
 
 from taskrun_center.errors import (
     InvalidValueError,
+    RunNotFoundError,
     StorageError,
     TaskRunError,
     UnknownTaskTypeError,
@@ -30,7 +30,6 @@ from taskrun_center.runners.execute import run_task
 from taskrun_center.runners.recording import default_database
 from taskrun_center.states import RunStatus, TriggerSource
 from taskrun_center.storage.engine import Database
-from taskrun_center.storage.models import TaskRun
 
 logger = structlog.get_logger(__name__)
 
@@ -92,8 +91,8 @@ def execute_run(app: Celery, message: RunMessage) -> dict[str, Any]:
 def _claim(database: Database, message: RunMessage) -> RunStatus | None:
     """Move the pending run of ``message`` to running for this worker; None when claimed.
 
-    Returns the run's status when it was not pending. The run's row stays locked from the read
-    to the status change, so of two deliveries of one message only the first claims the run.
+    Returns the run's status when it was not pending. The claim is one conditional UPDATE,
+    so of two deliveries of one message only the first matches the pending row.
     """
     try:
         return _claim_once(database, message)
@@ -106,21 +105,18 @@ def _claim(database: Database, message: RunMessage) -> RunStatus | None:
 def _claim_once(database: Database, message: RunMessage) -> RunStatus | None:
     with database.transaction("claim run of a Celery message") as session:
         service = TaskRunsWriteService(session)
-        value = session.scalar(
-            select(TaskRun.status).where(TaskRun.run_id == message.run_id).with_for_update()
+        try:
+            return service.claim_run(message.run_id, message.task_key)
+        except RunNotFoundError:
+            pass
+        # A message sent straight through Celery names no existing run: create it running.
+        service.start_run(
+            task_key=message.task_key,
+            trigger_source=message.trigger_source or TriggerSource.CELERY,
+            created_by=message.created_by,
+            run_id=message.run_id,
+            status=RunStatus.RUNNING,
         )
-        if value is None:
-            service.start_run(
-                task_key=message.task_key,
-                trigger_source=message.trigger_source or TriggerSource.CELERY,
-                created_by=message.created_by,
-                run_id=message.run_id,
-                status=RunStatus.RUNNING,
-            )
-            return None
-        if value != RunStatus.PENDING.value:
-            return RunStatus(value)
-        service.resolve_or_start_run(run_id=message.run_id, task_key=message.task_key)
     return None
 
 
