@@ -13,6 +13,7 @@ moves less with the load of other processes than the wall clock does.
 
 from __future__ import annotations
 
+import os
 import statistics
 import tempfile
 import time
@@ -161,6 +162,7 @@ def main(scale: str) -> str:
     # INFO lines of each run (started, finished) would be rendered to the terminal and timed.
     configure_logging(level="WARNING")
     rows: dict[str, tuple[Timings, Timings]] = {}
+    load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="taskrun-bench-recording-") as folder:
         url = f"sqlite:///{Path(folder) / 'bench.db'}"
         upgrade(url)
@@ -174,6 +176,7 @@ def main(scale: str) -> str:
         rows["full"] = _measure(database, samples, ITEMS, True)
         rows["lazy"] = _measure(database, samples, ITEMS, False)
         database.dispose()
+    load_after = os.getloadavg()[0]
 
     return "\n".join(
         [
@@ -183,7 +186,9 @@ def main(scale: str) -> str:
             "",
             f"`python -m benchmarks bench_recording`: {samples} samples per row, SQLite file in "
             "a temporary folder, both sides alternating in one process. Medians in "
-            "milliseconds; CPU is the process time of all threads.",
+            "milliseconds; CPU is the process time of all threads. The one-minute load "
+            f"average was {load_before:.1f} at the start and {load_after:.1f} at the end, on "
+            f"{os.cpu_count()} cores.",
             "",
             *_table(rows),
             "",
