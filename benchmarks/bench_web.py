@@ -160,6 +160,7 @@ async def _measure_api(base: str, token: str, per_client: int) -> tuple[list[flo
 def main(scale: str) -> str:
     """Measure at ``scale`` ("smoke" or "full") and return the Markdown report."""
     runs, page_requests, per_client = SCALES[scale]
+    load_before = os.getloadavg()[0]
     folder = Path(tempfile.mkdtemp(prefix="taskrun-bench-web-"))
     url = f"sqlite:///{folder / 'taskrun.db'}"
     load_started = time.perf_counter()
@@ -184,7 +185,9 @@ def main(scale: str) -> str:
         "",
         f"SQLite database with {runs:,} runs (loaded by bulk SQL in {load_seconds:.0f} s); "
         "one uvicorn worker on 127.0.0.1; clients in a separate process over loopback HTTP. "
-        "Script: `python -m benchmarks bench_web`.",
+        "Script: `python -m benchmarks bench_web`. The one-minute load average was "
+        f"{load_before:.1f} at the start and {os.getloadavg()[0]:.1f} at the end, on "
+        f"{os.cpu_count()} cores.",
         "",
         "## Run list page rendered on the server (`GET /runs`, signed-in viewer)",
         "",
