@@ -54,7 +54,9 @@ def test_phone_list_stays_within_screen(phone: Page, site: Site) -> None:
     filter_left = phone.eval_on_selector_all(
         ".filters label", "labels => labels.map(label => label.getBoundingClientRect().left)")
     scroller = phone.eval_on_selector(
-        ".table-scroll", "box => [box.scrollWidth, box.clientWidth, getComputedStyle(box).overflowX]")
+        ".table-scroll",
+        "box => [box.scrollWidth, box.clientWidth, getComputedStyle(box).overflowX]",
+    )
 
     assert overflow == 0
     assert max(nav_heights) < 40, nav_heights

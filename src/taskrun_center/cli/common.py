@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from enum import StrEnum
 from typing import Annotated, Any, NoReturn
 
 import typer
@@ -98,3 +99,49 @@ def fail(message: str, code: int = EXIT_FAILED) -> NoReturn:
 
 
 ERROR_PREFIX = Text("错误：", "Error:")
+
+
+def help_text(zh: str, en: str) -> str:
+    """Render option help in the CLI language (help is built before options are parsed)."""
+    return Text(zh, en).render(cli_language())
+
+
+class OutputFormat(StrEnum):
+    """Output format of a command: a text report or one JSON document."""
+
+    TEXT = "text"
+    JSON = "json"
+
+
+BAD_FORMAT = Text("--format 只能是 text 或 json。", "--format must be text or json.")
+
+
+def _parse_format(value: str) -> OutputFormat:
+    # Checked here rather than by Click's choice type, whose error is English only.
+    try:
+        return OutputFormat(value)
+    except ValueError:
+        fail(tr(BAD_FORMAT), EXIT_USAGE)
+
+
+FormatOption = Annotated[
+    OutputFormat,
+    typer.Option(
+        "--format",
+        help=help_text("输出格式：text 或 json。", "Output format: text or json."),
+        parser=_parse_format,
+        metavar="text|json",
+    ),
+]
+TaskModuleOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--task-module",
+        help=help_text(
+            "额外导入的任务模块（点分名称），可重复；与 TASKRUN_TASK_MODULES 合并。",
+            "Extra module that declares tasks (dotted name), repeatable; "
+            "added to TASKRUN_TASK_MODULES.",
+        ),
+        show_default=False,
+    ),
+]

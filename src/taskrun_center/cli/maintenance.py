@@ -23,26 +23,24 @@ from taskrun_center.cli.common import (
     EXIT_FAILED,
     EXIT_USAGE,
     DatabaseUrlOption,
+    FormatOption,
+    OutputFormat,
     cli_language,
     error_text,
     fail,
+    help_text,
     print_json,
     resolve_database_url,
     stderr,
     stdout,
     tr,
 )
-from taskrun_center.cli.runs import FormatOption, OutputFormat, print_table
+from taskrun_center.cli.runs import print_table
 from taskrun_center.config import get_settings
 from taskrun_center.errors import ConfigurationError, StorageError
 from taskrun_center.i18n import Text
 from taskrun_center.maintenance.durations import parse_duration
 from taskrun_center.storage.engine import Database
-
-
-def _help(zh: str, en: str) -> str:
-    return Text(zh, en).render(cli_language())
-
 
 _PURGE_HELP = Text(
     "按保留期分批删除已结束的运行及其子项；--all 删除全部运行。",
@@ -153,35 +151,37 @@ def _duration_option(option: str) -> Callable[[str | None], timedelta | None]:
 
 
 DryRunOption = Annotated[bool, typer.Option(
-    "--dry-run", help=_help("只统计，不做任何改动。", "Count only; change nothing."))]
+    "--dry-run", help=help_text("只统计，不做任何改动。", "Count only; change nothing."))]
 
 
 def purge(
     *,
     older_than: Annotated[timedelta | None, typer.Option(
         "--older-than", parser=_duration_option("--older-than"), metavar="DURATION",
-        help=_help("删除结束时间早于此的运行，如 30d、12h、90m；默认 TASKRUN_RETENTION_DAYS 天。",
-                   "Delete runs finished longer ago than this, e.g. 30d, 12h, 90m; default "
-                   "TASKRUN_RETENTION_DAYS days."))] = None,
+        help=help_text(
+            "删除结束时间早于此的运行，如 30d、12h、90m；默认 TASKRUN_RETENTION_DAYS 天。",
+            "Delete runs finished longer ago than this, e.g. 30d, 12h, 90m; default "
+            "TASKRUN_RETENTION_DAYS days.",
+        ))] = None,
     status: Annotated[list[str] | None, typer.Option(
-        "--status", help=_help("只删除这些已结束状态的运行，可重复。",
+        "--status", help=help_text("只删除这些已结束状态的运行，可重复。",
                                "Only runs in these finished statuses; repeatable."))] = None,
     task_key: Annotated[list[str] | None, typer.Option(
-        "--task-key", help=_help("只删除这些任务的运行，可重复。",
+        "--task-key", help=help_text("只删除这些任务的运行，可重复。",
                                  "Only runs of these task keys; repeatable."))] = None,
     keep_last: Annotated[int | None, typer.Option(
-        "--keep-last", min=0, help=_help("每个任务无论新旧都保留最新的 N 次运行；默认 10。",
+        "--keep-last", min=0, help=help_text("每个任务无论新旧都保留最新的 N 次运行；默认 10。",
                                          "Keep the newest N runs of every task whatever their "
                                          "age; default 10 (TASKRUN_KEEP_LAST)."))] = None,
     batch_size: Annotated[int | None, typer.Option(
-        "--batch-size", min=1, help=_help("每个事务最多删除的运行数；默认 2000。",
+        "--batch-size", min=1, help=help_text("每个事务最多删除的运行数；默认 2000。",
                                           "Maximum runs deleted per transaction; default 2000 "
                                           "(TASKRUN_PURGE_BATCH_SIZE)."))] = None,
     wipe: Annotated[bool, typer.Option(
-        "--all", help=_help("删除全部运行和子项（需要确认）。",
+        "--all", help=help_text("删除全部运行和子项（需要确认）。",
                             "Delete every run and item (asks for confirmation)."))] = False,
     dry_run: DryRunOption = False,
-    yes: Annotated[bool, typer.Option("--yes", "-y", help=_help("不询问，直接执行。",
+    yes: Annotated[bool, typer.Option("--yes", "-y", help=help_text("不询问，直接执行。",
                                                                 "Do not ask for confirmation."))
                    ] = False,
     output: FormatOption = OutputFormat.TEXT,
@@ -281,10 +281,10 @@ def _print_purge(result: Any) -> None:
 def audit(
     *,
     batch_size: Annotated[int, typer.Option(
-        "--batch-size", min=1, max=10_000, help=_help("每次读取的运行数。",
+        "--batch-size", min=1, max=10_000, help=help_text("每次读取的运行数。",
                                                       "Runs read per batch."))] = 500,
     examples: Annotated[int, typer.Option(
-        "--examples", min=0, max=1000, help=_help("每条规则列出的违规运行数上限。",
+        "--examples", min=0, max=1000, help=help_text("每条规则列出的违规运行数上限。",
                                                   "Offending runs listed per rule."))] = 20,
     output: FormatOption = OutputFormat.TEXT,
     database_url: DatabaseUrlOption = None,
@@ -375,13 +375,13 @@ def reap(
     *,
     timeout: Annotated[timedelta | None, typer.Option(
         "--timeout", parser=_duration_option("--timeout"), metavar="DURATION",
-        help=_help("运行中的运行超过此时长没有心跳即回收，如 10m；"
+        help=help_text("运行中的运行超过此时长没有心跳即回收，如 10m；"
                    "默认 TASKRUN_REAP_TIMEOUT_SECONDS。",
                    "Reap a running run silent for longer than this, e.g. 10m; default "
                    "TASKRUN_REAP_TIMEOUT_SECONDS (600 s)."))] = None,
     pending_timeout: Annotated[timedelta | None, typer.Option(
         "--pending-timeout", parser=_duration_option("--pending-timeout"), metavar="DURATION",
-        help=_help("排队中的运行超过此时长未被领取即回收；"
+        help=help_text("排队中的运行超过此时长未被领取即回收；"
                    "默认 TASKRUN_PENDING_TIMEOUT_SECONDS。",
                    "Reap a pending run not picked up within this, e.g. 1h; default "
                    "TASKRUN_PENDING_TIMEOUT_SECONDS (3600 s)."))] = None,

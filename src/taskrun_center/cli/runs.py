@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from enum import StrEnum
 from typing import Annotated, Any
 
 import typer
@@ -21,9 +20,12 @@ from taskrun_center.cli.common import (
     EXIT_FAILED,
     EXIT_USAGE,
     DatabaseUrlOption,
+    FormatOption,
+    OutputFormat,
     cli_language,
     error_text,
     fail,
+    help_text,
     print_json,
     resolve_database_url,
     stdout,
@@ -32,24 +34,6 @@ from taskrun_center.cli.common import (
 from taskrun_center.errors import InvalidQueryError, RunNotFoundError, StorageError
 from taskrun_center.i18n import Text
 from taskrun_center.states import RunStatus, TriggerSource
-
-
-class OutputFormat(StrEnum):
-    """Output format of a command: a text report or one JSON document."""
-
-    TEXT = "text"
-    JSON = "json"
-
-
-def _help(zh: str, en: str) -> str:
-    return Text(zh, en).render(cli_language())
-
-
-FormatOption = Annotated[
-    OutputFormat,
-    typer.Option("--format",
-                 help=_help("输出格式：text 或 json。", "Output format: text or json.")),
-]
 
 _HELP = Text("查看已记录的运行。", "Read recorded runs.")
 _LIST_HELP = Text("按条件列出运行，最新的在前。", "List runs matching filters, newest first.")
@@ -115,47 +99,47 @@ def register(app: typer.Typer) -> None:
 def list_runs(
     *,
     task_key: Annotated[list[str] | None, typer.Option(
-        "--task-key", help=_help("任务键，可重复或用逗号分隔。",
+        "--task-key", help=help_text("任务键，可重复或用逗号分隔。",
                                  "Task key; repeat or separate with commas."))] = None,
     category: Annotated[list[str] | None, typer.Option(
-        "--category", help=_help("任务分类，可重复。", "Task category; repeatable."))] = None,
+        "--category", help=help_text("任务分类，可重复。", "Task category; repeatable."))] = None,
     trigger: Annotated[list[str] | None, typer.Option(
-        "--trigger", help=_help("触发方式：scheduled、manual、api、cli、celery，可重复。",
+        "--trigger", help=help_text("触发方式：scheduled、manual、api、cli、celery，可重复。",
                                 "Trigger source: scheduled, manual, api, cli, celery; "
                                 "repeatable."))] = None,
     status: Annotated[list[str] | None, typer.Option(
-        "--status", help=_help("运行状态，可重复。", "Run status; repeatable."))] = None,
+        "--status", help=help_text("运行状态，可重复。", "Run status; repeatable."))] = None,
     skipped: Annotated[bool | None, typer.Option(
-        "--skipped/--not-skipped", help=_help("只看跳过的或未跳过的运行。",
+        "--skipped/--not-skipped", help=help_text("只看跳过的或未跳过的运行。",
                                               "Only skipped runs, or only runs not skipped."),
         show_default=False)] = None,
     started_from: Annotated[str | None, typer.Option(
-        "--from", help=_help("开始时间下限（含），ISO 8601；不带时区按 UTC。",
+        "--from", help=help_text("开始时间下限（含），ISO 8601；不带时区按 UTC。",
                              "Earliest start (inclusive), ISO 8601; UTC when no zone is given."
                              ))] = None,
     started_to: Annotated[str | None, typer.Option(
-        "--to", help=_help("开始时间上限（不含），ISO 8601；不带时区按 UTC。",
+        "--to", help=help_text("开始时间上限（不含），ISO 8601；不带时区按 UTC。",
                            "Latest start (exclusive), ISO 8601; UTC when no zone is given."
                            ))] = None,
     search: Annotated[str | None, typer.Option(
-        "--search", help=_help("在运行 ID 和任务名称中查找的文字。",
+        "--search", help=help_text("在运行 ID 和任务名称中查找的文字。",
                                "Text to find in the run ID or task name."))] = None,
     sort: Annotated[str, typer.Option(
-        "--sort", help=_help("排序字段：started_at、completed_at、duration、status、task_key。",
+        "--sort", help=help_text("排序字段：started_at、completed_at、duration、status、task_key。",
                              "Sort field: started_at, completed_at, duration, status, task_key."
                              ))] = "started_at",
-    order: Annotated[str, typer.Option("--order", help=_help("asc 或 desc。", "asc or desc."))
+    order: Annotated[str, typer.Option("--order", help=help_text("asc 或 desc。", "asc or desc."))
                      ] = "desc",
-    page: Annotated[int, typer.Option("--page", help=_help("页码，从 1 开始。",
+    page: Annotated[int, typer.Option("--page", help=help_text("页码，从 1 开始。",
                                                            "Page number, from 1."))] = 1,
-    limit: Annotated[int, typer.Option("--limit", help=_help("每页条数，1 到 100。",
+    limit: Annotated[int, typer.Option("--limit", help=help_text("每页条数，1 到 100。",
                                                              "Runs per page, 1 to 100."))] = 20,
     cursor: Annotated[str | None, typer.Option(
-        "--cursor", help=_help("上一页输出的游标，用于快速翻到很深的页。",
+        "--cursor", help=help_text("上一页输出的游标，用于快速翻到很深的页。",
                                "Cursor printed with the previous page, for fast deep paging."
                                ))] = None,
     exact_total: Annotated[bool, typer.Option(
-        "--exact-total", help=_help("精确统计总数（超过 1,000 次运行时较慢）。",
+        "--exact-total", help=help_text("精确统计总数（超过 1,000 次运行时较慢）。",
                                     "Count the total exactly (slower beyond 1,000 runs)."
                                     ))] = False,
     output: FormatOption = OutputFormat.TEXT,
@@ -192,15 +176,16 @@ def list_runs(
 
 
 def show_run(
-    run_id: Annotated[str, typer.Argument(help=_help("运行 ID。", "Run ID."))],
+    run_id: Annotated[str, typer.Argument(help=help_text("运行 ID。", "Run ID."))],
     *,
     item_status: Annotated[list[str] | None, typer.Option(
-        "--item-status", help=_help("只显示这些状态的子项，可重复。",
+        "--item-status", help=help_text("只显示这些状态的子项，可重复。",
                                     "Only items in these statuses; repeatable."))] = None,
-    item_page: Annotated[int, typer.Option("--item-page", help=_help("子项页码。",
+    item_page: Annotated[int, typer.Option("--item-page", help=help_text("子项页码。",
                                                                      "Items page."))] = 1,
     item_limit: Annotated[int, typer.Option(
-        "--item-limit", help=_help("每页子项数，1 到 100。", "Items per page, 1 to 100."))] = 50,
+        "--item-limit",
+        help=help_text("每页子项数，1 到 100。", "Items per page, 1 to 100."))] = 50,
     output: FormatOption = OutputFormat.TEXT,
     database_url: DatabaseUrlOption = None,
 ) -> None:

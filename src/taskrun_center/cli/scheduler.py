@@ -15,6 +15,9 @@ from taskrun_center.cli.common import (
     EXIT_FAILED,
     EXIT_USAGE,
     DatabaseUrlOption,
+    FormatOption,
+    OutputFormat,
+    TaskModuleOption,
     cli_language,
     fail,
     print_json,
@@ -22,7 +25,7 @@ from taskrun_center.cli.common import (
     stdout,
     tr,
 )
-from taskrun_center.cli.tasks import TaskModuleOption, load_tasks
+from taskrun_center.cli.tasks import load_tasks
 from taskrun_center.errors import ConfigurationError, TaskRunError
 from taskrun_center.i18n import Text
 from taskrun_center.storage.types import utcnow
@@ -41,7 +44,6 @@ _STATUS_HELP = Text(
     "time. Exits 1 when no live leader is recorded.",
 )
 _CONFIG_HELP = Text("调度任务配置文件（TOML）。", "Scheduler job file (TOML).")
-_FORMAT_HELP = Text("输出格式：text 或 json。", "Output format: text or json.")
 _STARTED = Text(
     "调度器已启动（{jobs} 个任务），按 Ctrl-C 停止。",
     "Scheduler started ({jobs} jobs); press Ctrl-C to stop.",
@@ -124,13 +126,9 @@ def scheduler(
 
 def status(
     database_url: DatabaseUrlOption = None,
-    output_format: Annotated[
-        str, typer.Option("--format", help=_FORMAT_HELP.render(cli_language()))
-    ] = "text",
+    output_format: FormatOption = OutputFormat.TEXT,
 ) -> None:
     """Print the recorded leader and its jobs' next fire times."""
-    if output_format not in ("text", "json"):
-        fail(_FORMAT_HELP.render(cli_language()), EXIT_USAGE)
     from taskrun_center.runners.recording import database_for
     from taskrun_center.runners.scheduler import read_leader
 

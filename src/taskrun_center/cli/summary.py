@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 import sys
-from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -21,52 +20,26 @@ import typer
 from taskrun_center.cli.common import (
     EXIT_FAILED,
     EXIT_USAGE,
+    FormatOption,
+    OutputFormat,
+    TaskModuleOption,
     cli_language,
     fail,
+    help_text,
     print_json,
     tr,
 )
 from taskrun_center.errors import ConfigurationError
 from taskrun_center.i18n import Text
 
-
-class OutputFormat(StrEnum):
-    """Output format of a command: a text report or one JSON document."""
-
-    TEXT = "text"
-    JSON = "json"
-
-
-def _help(zh: str, en: str) -> str:
-    return Text(zh, en).render(cli_language())
-
-
-FormatOption = Annotated[
-    OutputFormat,
-    typer.Option(
-        "--format", help=_help("输出格式：text 或 json。", "Output format: text or json.")
-    ),
-]
 TaskKeyOption = Annotated[
     str | None,
     typer.Option(
         "--task-key",
-        help=_help(
+        help=help_text(
             "运行的任务键；给出时 ext.type 必须与之相同，已注册的任务类型还会校验其 ext.data。",
             "The run's task key; when given, ext.type must equal it, and a registered type's "
             "ext.data is checked against its model.",
-        ),
-        show_default=False,
-    ),
-]
-TaskModuleOption = Annotated[
-    list[str] | None,
-    typer.Option(
-        "--task-module",
-        help=_help(
-            "额外导入的任务模块（点分名称），可重复；其中注册的任务类型参与校验。",
-            "Extra module that declares tasks (dotted name), repeatable; the task types it "
-            "registers take part in the checks.",
         ),
         show_default=False,
     ),
@@ -75,7 +48,7 @@ FileArgument = Annotated[
     str,
     typer.Argument(
         metavar="FILE|-",
-        help=_help("摘要 JSON 文件；- 或省略表示标准输入。",
+        help=help_text("摘要 JSON 文件；- 或省略表示标准输入。",
                    "Summary JSON file; - or nothing reads standard input."),
     ),
 ]

@@ -13,6 +13,9 @@ from taskrun_center.cli.common import (
     EXIT_OK,
     EXIT_USAGE,
     DatabaseUrlOption,
+    FormatOption,
+    OutputFormat,
+    TaskModuleOption,
     cli_language,
     fail,
     print_json,
@@ -39,11 +42,6 @@ _ARG_HELP = Text(
     "Task argument key=value, repeatable; value is parsed as JSON (numbers, true, lists…), "
     "else taken as a string.",
 )
-_MODULE_HELP = Text(
-    "额外导入的任务模块（点分名称），可重复；与 TASKRUN_TASK_MODULES 合并。",
-    "Extra module that declares tasks (dotted name), repeatable; added to TASKRUN_TASK_MODULES.",
-)
-_FORMAT_HELP = Text("输出格式：text 或 json。", "Output format: text or json.")
 _ENQUEUE_HELP = Text(
     "不在当前进程运行：创建等待中的运行并发送给 Celery 工作进程（TASKRUN_CELERY_BROKER_URL），"
     "输出 run_id 后立即返回。",
@@ -62,7 +60,6 @@ _REPEATED_ARG = Text(
     "参数 {key} 重复给出；每个参数只能用一次 --arg。",
     "Argument {key} is given more than once; pass each argument with one --arg.",
 )
-_BAD_FORMAT = Text("--format 只能是 text 或 json。", "--format must be text or json.")
 _RUN_ENDED = Text("运行 {run_id} 已结束：{status}", "Run {run_id} ended: {status}")
 _NO_TASKS = Text("没有已声明的任务。", "No task is declared.")
 _COLUMNS = (
@@ -72,11 +69,6 @@ _COLUMNS = (
     Text("指标", "Metrics"),
 )
 
-TaskModuleOption = Annotated[
-    list[str] | None,
-    typer.Option("--task-module", help=_MODULE_HELP.render(cli_language()), show_default=False),
-]
-FormatOption = Annotated[str, typer.Option("--format", help=_FORMAT_HELP.render(cli_language()))]
 
 
 def register(app: typer.Typer) -> None:
@@ -98,9 +90,10 @@ def load_tasks(task_modules: list[str] | None) -> None:
         fail(str(error), EXIT_USAGE)
 
 
-def list_tasks(task_module: TaskModuleOption = None, output_format: FormatOption = "text") -> None:
+def list_tasks(
+    task_module: TaskModuleOption = None, output_format: FormatOption = OutputFormat.TEXT
+) -> None:
     """Print every declared task with its names, category and metric keys."""
-    _check_format(output_format)
     load_tasks(task_module)
     from taskrun_center.runners import all_tasks
 
@@ -132,13 +125,12 @@ def run(
     ] = None,
     task_module: TaskModuleOption = None,
     database_url: DatabaseUrlOption = None,
-    output_format: FormatOption = "text",
+    output_format: FormatOption = OutputFormat.TEXT,
     enqueue: Annotated[
         bool, typer.Option("--enqueue", help=_ENQUEUE_HELP.render(cli_language()))
     ] = False,
 ) -> None:
     """Run ``task_key`` now and exit 0 when its run completed, 1 otherwise."""
-    _check_format(output_format)
     arguments = parse_arguments(arg or [])
     load_tasks(task_module)
     if enqueue:
@@ -226,11 +218,6 @@ def describe_error(error: TaskRunError) -> str:
     if isinstance(reason_text, Text):
         return tr(reason_text)
     return str(error)
-
-
-def _check_format(output_format: str) -> None:
-    if output_format not in ("text", "json"):
-        fail(tr(_BAD_FORMAT), EXIT_USAGE)
 
 
 def _task_dict(definition: Any) -> dict[str, Any]:

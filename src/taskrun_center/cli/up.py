@@ -29,6 +29,7 @@ from taskrun_center.cli.common import (
     EXIT_OK,
     EXIT_USAGE,
     DatabaseUrlOption,
+    TaskModuleOption,
     cli_language,
     fail,
     resolve_database_url,
@@ -36,7 +37,6 @@ from taskrun_center.cli.common import (
     tr,
 )
 from taskrun_center.cli.scheduler import ConfigOption
-from taskrun_center.cli.tasks import TaskModuleOption
 from taskrun_center.errors import ConfigurationError, TaskRunError
 from taskrun_center.i18n import Text
 from taskrun_center.states import RunStatus, TriggerSource
