@@ -202,8 +202,8 @@ def main(scale: str) -> str:
         "",
         "Queries rotate through: " + ", ".join(f"`{query}`" for query in API_QUERIES) + ".",
         "",
-        "A page that misses the target spends its time in the read service's exact `count(*)` "
-        "of the total, which `benchmarks/results/list.md` measures for the same filters "
-        "without HTTP and rendering.",
+        "The page counts its total only up to the read service's cap, so an exact `count(*)` "
+        "no longer explains a slow page. `benchmarks/results/list.md` measures the read "
+        "service alone, without HTTP and rendering.",
     ]
     return "\n".join(lines)
