@@ -430,3 +430,22 @@ def test_error_logs_cap_items_not_count(session: Session,
 def test_error_logs_of_unknown_run_raise(service: TaskRunsReadService) -> None:
     with pytest.raises(RunNotFoundError):
         service.error_logs("missing")
+
+
+def test_task_key_filter_keeps_sqlite_on_task_key_index() -> None:
+    """Other list filters beside a task key are hidden from SQLite's index choice only."""
+    from sqlalchemy import select
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    from taskrun_center.lifecycle.run_filter import RunFilter, filter_conditions
+    from taskrun_center.storage.models import TaskRun
+
+    conditions = filter_conditions(RunFilter(task_key=["a"], trigger_source=["manual"]))
+    statement = select(TaskRun.id).where(*conditions)
+
+    sqlite_sql = str(statement.compile(dialect=sqlite.dialect()))
+    postgres_sql = str(statement.compile(dialect=postgresql.dialect()))
+    assert "+task_runs.trigger_source IN" in sqlite_sql
+    assert "+task_runs.task_key" not in sqlite_sql
+    assert "+task_runs" not in postgres_sql
+    assert "task_runs.trigger_source IN" in postgres_sql

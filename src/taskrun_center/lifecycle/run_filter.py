@@ -12,6 +12,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 from sqlalchemy import ColumnElement, or_
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.functions import GenericFunction
 
 from taskrun_center.errors import InvalidQueryError
 from taskrun_center.lifecycle.query_reasons import (
@@ -149,8 +152,14 @@ def filter_conditions(run_filter: RunFilter | None) -> list[ColumnElement[bool]]
     conditions: list[ColumnElement[bool]] = []
     for field in _LIST_FIELDS:
         values = getattr(run_filter, field)
-        if values:
-            conditions.append(getattr(TaskRun, field).in_(values))
+        if not values:
+            continue
+        column: Any = getattr(TaskRun, field)
+        if field != "task_key" and run_filter.task_key:
+            # A task key is the narrowest filter; keep SQLite, which has no statistics unless
+            # ANALYZE ran, from walking a wider index such as the trigger source's instead.
+            column = NotIndexed(column, type_=column.type)
+        conditions.append(column.in_(values))
 
     if run_filter.skipped is not None:
         conditions.append(TaskRun.is_skipped.is_(run_filter.skipped))
@@ -166,3 +175,21 @@ def filter_conditions(run_filter: RunFilter | None) -> list[ColumnElement[bool]]
             )
         )
     return conditions
+
+
+class NotIndexed(GenericFunction[Any]):
+    """A column that the SQLite planner must not pick an index for; plain SQL elsewhere."""
+
+    name = "not_indexed"
+    inherit_cache = True
+
+
+@compiles(NotIndexed)
+def _compile_not_indexed(element: NotIndexed, compiler: SQLCompiler, **kw: Any) -> str:
+    return str(compiler.process(element.clauses, **kw))
+
+
+@compiles(NotIndexed, "sqlite")
+def _compile_not_indexed_sqlite(element: NotIndexed, compiler: SQLCompiler, **kw: Any) -> str:
+    # SQLite's unary plus returns its operand unchanged and disqualifies it from index use.
+    return "+" + str(compiler.process(element.clauses, **kw))
