@@ -440,12 +440,15 @@ def test_task_key_filter_keeps_sqlite_on_task_key_index() -> None:
     from taskrun_center.lifecycle.run_filter import RunFilter, filter_conditions
     from taskrun_center.storage.models import TaskRun
 
-    conditions = filter_conditions(RunFilter(task_key=["a"], trigger_source=["manual"]))
+    conditions = filter_conditions(
+        RunFilter(task_key=["a"], trigger_source=["manual"], status=["failed"])
+    )
     statement = select(TaskRun.id).where(*conditions)
 
     sqlite_sql = str(statement.compile(dialect=sqlite.dialect()))
     postgres_sql = str(statement.compile(dialect=postgresql.dialect()))
-    assert "+task_runs.trigger_source IN" in sqlite_sql
+    assert "+task_runs.status IN" in sqlite_sql
     assert "+task_runs.task_key" not in sqlite_sql
+    assert "+task_runs.trigger_source" not in sqlite_sql
     assert "+task_runs" not in postgres_sql
-    assert "task_runs.trigger_source IN" in postgres_sql
+    assert "task_runs.status IN" in postgres_sql

@@ -155,9 +155,10 @@ def filter_conditions(run_filter: RunFilter | None) -> list[ColumnElement[bool]]
         if not values:
             continue
         column: Any = getattr(TaskRun, field)
-        if field != "task_key" and run_filter.task_key:
-            # A task key is the narrowest filter; keep SQLite, which has no statistics unless
-            # ANALYZE ran, from walking a wider index such as the trigger source's instead.
+        if field in ("task_category", "status") and run_filter.task_key:
+            # A task key is the narrowest filter (with the trigger source, an index of its own);
+            # keep SQLite, which has no statistics unless ANALYZE ran, from walking a wider
+            # index such as the status's instead.
             column = NotIndexed(column, type_=column.type)
         conditions.append(column.in_(values))
 

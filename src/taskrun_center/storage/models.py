@@ -89,6 +89,8 @@ class TaskRun(Base):
         # The list page: newest first, optionally narrowed by one filter column.
         Index("ix_task_runs_started_at_id", "started_at", "id"),
         Index("ix_task_runs_task_key_started_at", "task_key", "started_at", "id"),
+        Index("ix_task_runs_task_key_trigger_started_at", "task_key", "trigger_source",
+              "started_at", "id"),
         Index("ix_task_runs_status_started_at", "status", "started_at", "id"),
         Index("ix_task_runs_category_started_at", "task_category", "started_at", "id"),
         Index("ix_task_runs_trigger_started_at", "trigger_source", "started_at", "id"),
