@@ -156,9 +156,9 @@ def filter_conditions(run_filter: RunFilter | None) -> list[ColumnElement[bool]]
             continue
         column: Any = getattr(TaskRun, field)
         if field in ("task_category", "status") and run_filter.task_key:
-            # A task key is the narrowest filter (with the trigger source, an index of its own);
-            # keep SQLite, which has no statistics unless ANALYZE ran, from walking a wider
-            # index such as the status's instead.
+            # A task key is the narrowest filter, and with a trigger source it has an index of
+            # its own. SQLite has no statistics unless ANALYZE ran, so hide these columns from
+            # its index choice rather than let it walk the wider status index.
             column = NotIndexed(column, type_=column.type)
         conditions.append(column.in_(values))
 
