@@ -432,7 +432,7 @@ def test_error_logs_of_unknown_run_raise(service: TaskRunsReadService) -> None:
         service.error_logs("missing")
 
 
-def test_task_key_filter_keeps_sqlite_on_task_key_index() -> None:
+def test_task_key_filter_hides_other_columns() -> None:
     """Other list filters beside a task key are hidden from SQLite's index choice only."""
     from sqlalchemy import select
     from sqlalchemy.dialects import postgresql, sqlite

@@ -35,7 +35,7 @@ _DATE_TEXT = re.compile(r"\d{4}-\d{2}-\d{2}\Z")
 
 
 class Tone(StrEnum):
-    """How the console colours a metric."""
+    """Colour of a metric in the console."""
 
     INFO = "info"
     SUCCESS = "success"
@@ -114,7 +114,7 @@ class DateScope(_Strict):
 
 
 class Scope(_Strict):
-    """What a run covered: a time (a day) and a target (free-form, small)."""
+    """Scope of a run: a time (a day) and a target (free-form, small)."""
 
     time: DateScope | None
     target: dict[str, Any]

@@ -186,7 +186,7 @@ class TaskRunsWriteService:
         """Return the run with ``run_id`` (moving pending to running) or start a new one.
 
         A run that already ended is returned as it is, and the caller should stop when its
-        status is terminal. ``start`` holds the other ``start_run`` arguments. Does not commit.
+        status is terminal. ``start`` contains the other ``start_run`` arguments. Does not commit.
 
         Raises:
             RunNotFoundError: ``run_id`` is given but no run has it.

@@ -65,7 +65,7 @@ class ItemRecorder:
 
 
 class RunContext:
-    """What a running task uses to record its work; one per run, used from one thread.
+    """The recorder a running task uses for its work: one per run, used from one thread.
 
     Create it through ``run_task`` or ``record_run``. A task may set ``result`` to its final
     ``TaskResult`` instead of returning one.

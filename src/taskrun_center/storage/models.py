@@ -169,7 +169,7 @@ class ApiToken(Base):
 
 
 class SchedulerLeader(Base):
-    """Who leads the scheduler of this database; ``epoch`` grows at every takeover."""
+    """Leader of this database's scheduler; ``epoch`` grows at every takeover."""
 
     __tablename__ = "scheduler_leader"
 

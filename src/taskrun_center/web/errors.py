@@ -2,8 +2,8 @@
 
 Every failure is ``{"success": false, "message", "message_code"}``; an invalid parameter adds
 ``parameter``. Messages follow the request's language. An unexpected exception becomes a 500
-whose message names nothing internal, and a database failure a 503 that asks to retry; the
-traceback goes only to the log.
+whose message names nothing internal, and a database failure becomes a 503 with Retry-After.
+The traceback goes only to the log.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""What a Celery worker does with one run's message: resume the pending run, run it, retry it.
+"""Execution of one run's message on a Celery worker: resume the pending run, run it, retry it.
 
 A message from ``CeleryDispatcher`` names a pending run that already exists. A message sent
 straight through Celery (``send_task`` or ``apply_async`` on ``taskrun.execute_run``) names
@@ -38,8 +38,8 @@ logger = structlog.get_logger(__name__)
 class RunMessage:
     """The arguments of one ``taskrun.execute_run`` message.
 
-    ``trigger_source`` is None for a message sent straight through Celery; ``attempt`` counts
-    retries (0 for the first run) and ``first_run_id`` names the first attempt of a retry.
+    ``trigger_source`` is None for a message sent straight through Celery. ``attempt`` counts
+    retries (0 for the first run), and ``first_run_id`` names the first attempt of a retry.
     """
 
     task_key: str
@@ -98,7 +98,7 @@ def _claim(database: Database, message: RunMessage) -> RunStatus | None:
         return _claim_once(database, message)
     except (InvalidValueError, StorageError):
         # Another delivery of a message sent straight through Celery created the run at the
-        # same moment; the run exists now, so a second attempt reads its status.
+        # same moment. The run exists now, so a second attempt reads its status.
         return _claim_once(database, message)
 
 

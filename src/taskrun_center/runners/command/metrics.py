@@ -77,7 +77,7 @@ def select_metrics(
 ) -> MetricSelection:
     """Keep the printed metrics that fit next to ``builtin_count`` built-in ones.
 
-    ``printed`` holds (place, metric) pairs of lines that passed ``metric_rules``. A key printed
+    ``printed`` contains (place, metric) pairs of lines that passed ``metric_rules``. A key printed
     again replaces its earlier value and keeps its first position. A metric that would exceed
     the array limit or the summary's byte budget is listed as ignored with the capacity rule.
     """

@@ -71,7 +71,7 @@ def list_task_runs(
     skipped rows, for deep paging.
 
     ``total`` is exact up to 1,000 matching runs. Beyond that it is 1,000 and ``total_exact``
-    is false, unless ``exact_total=true`` asks for the exact count, which reads every match.
+    is false, unless ``exact_total=true`` requests the exact count, which reads every match.
     """
     run_filter = build_run_filter(
         task_key=task_key,

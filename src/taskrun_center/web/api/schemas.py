@@ -36,7 +36,7 @@ class RunListData(BaseModel):
     """One page of runs; ``next_cursor`` continues after the last item (keyset paging).
 
     ``total_exact`` is False when more than ``total`` runs match, because the count stops at
-    the cap (1,000 by default); ``pages`` is then a lower bound too.
+    the cap (1,000 by default). ``pages`` is then a lower bound too.
     """
 
     items: list[JsonObject]
@@ -89,7 +89,7 @@ class LoginRequest(BaseModel):
 
 
 class PrincipalData(BaseModel):
-    """Who the caller is."""
+    """The authenticated caller."""
 
     username: str
     role: str
@@ -103,7 +103,7 @@ class RunNowRequest(BaseModel):
 
 
 class MetricDefinitionData(BaseModel):
-    """How a task type labels one metric."""
+    """A task type's label, unit and tone for one metric."""
 
     key: str
     label: str

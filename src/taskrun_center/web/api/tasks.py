@@ -35,7 +35,7 @@ def get_task_types(
 ) -> ApiResponse[list[TaskTypeData]]:
     """Return each registered task type with its names, category and metric definitions.
 
-    ``runnable`` says whether this server can start the task now (its code is loaded here).
+    ``runnable`` tells whether this server can start the task now (its code is loaded here).
     """
     return ApiResponse(message=OK.render(language), data=list_task_types(language))
 

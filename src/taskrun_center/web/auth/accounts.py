@@ -47,7 +47,7 @@ class Role(StrEnum):
 
 
 class AccountError(TaskRunError):
-    """Raised when a user or token operation is invalid; ``code`` says which rule."""
+    """Raised when a user or token operation is invalid; ``code`` names the rule."""
 
     code = "ACCOUNT_INVALID"
 
@@ -109,7 +109,7 @@ class InvalidUsernameError(AccountError):
 
 @dataclass(frozen=True, slots=True)
 class Principal:
-    """Who sent a request: a signed-in user (``via="session"``) or an API token."""
+    """The sender of a request: a signed-in user (``via="session"``) or an API token."""
 
     user_id: int
     username: str
