@@ -154,6 +154,25 @@ def test_list_search_matches_run_id_prefix(
     assert [i["run_id"] for i in response.json()["data"]["items"]] == [target.run_id]
 
 
+def test_list_accepts_the_read_service_limits(
+    api: tuple[TestClient, Database, dict[str, str]],
+) -> None:
+    client, database, headers = api
+    target = make_run(database, status="completed")
+    task_keys = ",".join([target.task_key, *(f"other_{n}" for n in range(99))])
+
+    response = client.get(
+        f"/api/v1/task-runs?task_key={task_keys}&search={target.run_id[:8]}",
+        headers=headers,
+    )
+    longest = client.get("/api/v1/task-runs?search=" + "x" * 255, headers=headers)
+
+    assert response.status_code == 200
+    assert [i["run_id"] for i in response.json()["data"]["items"]] == [target.run_id]
+    assert longest.status_code == 200
+    assert longest.json()["data"]["items"] == []
+
+
 def test_detail_returns_run_and_items(api: tuple[TestClient, Database, dict[str, str]]) -> None:
     client, database, headers = api
     run = make_run(database, status="completed", items={"completed": 3, "failed": 1})

@@ -27,7 +27,8 @@ from tests.web.conftest import Accounts, bearer
         ("started_from=yesterday", "started_from"),
         ("started_from=2026-01-02T00:00:00Z&started_to=2026-01-01T00:00:00Z", "started_to"),
         ("cursor=not-a-cursor", "cursor"),
-        ("search=" + "x" * 300, "search"),
+        ("search=" + "x" * 256, "search"),
+        ("task_key=" + ",".join(f"task_{n}" for n in range(101)), "task_key"),
     ],
 )
 def test_invalid_parameter_is_400_naming_it(

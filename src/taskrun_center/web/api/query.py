@@ -18,10 +18,11 @@ from taskrun_center.lifecycle.query_reasons import (
     fill,
 )
 from taskrun_center.lifecycle.read_service import RunFilter
+from taskrun_center.lifecycle.run_filter import MAX_FILTER_VALUES, MAX_SEARCH_CHARS
 from taskrun_center.states import RunStatus, TriggerSource
 
-MAX_FILTER_VALUES = 50
-MAX_SEARCH_CHARS = 200
+# The limits are the read service's own, so the API, the console and the CLI accept the same
+# queries.
 
 
 def split_values(parameter: str, raw: Iterable[str] | None) -> list[str]:

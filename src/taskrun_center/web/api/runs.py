@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query
 
 from taskrun_center.i18n import Text
 from taskrun_center.lifecycle.read_service import TaskRunsReadService
+from taskrun_center.lifecycle.run_filter import MAX_SEARCH_CHARS
 from taskrun_center.lifecycle.serialize import item_to_dict, run_to_dict
 from taskrun_center.lifecycle.write_service import TaskRunsWriteService
 from taskrun_center.runners.dispatch import revoke_dispatched_run
@@ -56,7 +57,7 @@ def list_task_runs(
     skipped: bool | None = None,
     started_from: datetime | None = None,
     started_to: datetime | None = None,
-    search: Annotated[str | None, Query(max_length=200)] = None,
+    search: Annotated[str | None, Query(max_length=MAX_SEARCH_CHARS)] = None,
     page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 20,
     sort: SortField = "started_at",
