@@ -131,7 +131,7 @@ _REASON_QUERIES = [
     ("trigger_source=cron", "trigger_source"),
     ("started_from=2026-01-02T00:00:00Z&started_to=2026-01-01T00:00:00Z", "started_to"),
     ("cursor=not-a-cursor", "cursor"),
-    ("&".join(f"task_key=k{index}" for index in range(51)), "task_key"),
+    ("&".join(f"task_key=k{index}" for index in range(101)), "task_key"),
     ("limit=0", "limit"),
     ("sort=nope", "sort"),
     ("order=sideways", "order"),

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from enum import StrEnum
+from functools import cache
 from pathlib import Path
 
 import structlog
@@ -16,6 +18,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from alembic.util.exc import CommandError
+from sqlalchemy import Connection
 
 from taskrun_center.errors import StorageError
 from taskrun_center.storage.engine import create_engine_for
@@ -76,11 +79,40 @@ def current(url: str) -> str | None:
 
 def head() -> str:
     """Return the newest revision shipped with this package."""
-    script = ScriptDirectory.from_config(_config(""))
-    newest = script.get_current_head()
+    newest = _scripts().get_current_head()
     if newest is None:
         raise StorageError(f"no migration revisions found in {MIGRATIONS_DIR}")
     return newest
+
+
+class SchemaState(StrEnum):
+    """The result of comparing a database's schema revision with this package's revisions."""
+
+    CURRENT = "current"
+    MISSING = "missing"  # never migrated: no revision recorded
+    OUTDATED = "outdated"  # an older revision of this package, fixed by ``taskrun db upgrade``
+    NEWER = "newer"  # a revision this package does not know, from a newer release
+
+
+def schema_state(connection: Connection) -> SchemaState:
+    """Compare the revision recorded in the database behind ``connection`` with ``head()``.
+
+    Raises:
+        sqlalchemy.exc.SQLAlchemyError: the database cannot be read.
+    """
+    revision = MigrationContext.configure(connection).get_current_revision()
+    if revision is None:
+        return SchemaState.MISSING
+    if revision == head():
+        return SchemaState.CURRENT
+    known = {script.revision for script in _scripts().walk_revisions()}
+    return SchemaState.OUTDATED if revision in known else SchemaState.NEWER
+
+
+@cache
+def _scripts() -> ScriptDirectory:
+    # The revision files ship with the package and never change while it runs.
+    return ScriptDirectory.from_config(_config(""))
 
 
 @contextmanager

@@ -16,6 +16,7 @@ import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from taskrun_center.errors import (
@@ -28,6 +29,7 @@ from taskrun_center.errors import (
 )
 from taskrun_center.i18n import Text
 from taskrun_center.lifecycle.query_reasons import INVALID_VALUE, validation_reason
+from taskrun_center.storage.errors import SchemaMissingError, to_storage_error
 from taskrun_center.web.language import request_language
 
 log = structlog.get_logger(__name__)
@@ -141,6 +143,10 @@ METHOD_NOT_ALLOWED = Text("此地址不支持该请求方法。", "This address 
 STORAGE_UNAVAILABLE = Text("数据库暂时不可用（例如被其他写入者锁定），请稍后重试。",
                            "The database is unavailable for now (for example locked by another "
                            "writer); try again shortly.")
+SCHEMA_MISSING = Text("数据库的表结构尚未创建或不是最新版本；"
+                      "请管理员运行 taskrun db upgrade 后重试。",
+                      "The database schema was never created or is out of date; an "
+                      "administrator should run taskrun db upgrade, then try again.")
 INTERNAL_ERROR = Text("服务器内部错误，已记录日志；请稍后重试或联系管理员。",
                       "Internal server error; it has been logged. Try again later or "
                       "contact the administrator.")
@@ -163,7 +169,8 @@ def _message_of(error: TaskRunError, language: str) -> str:
         return INVALID_TRANSITION.render(language, object_id=error.object_id,
                                          current=error.current, requested=error.requested)
     if isinstance(error, StorageError):
-        return STORAGE_UNAVAILABLE.render(language)
+        advice = SCHEMA_MISSING if isinstance(error, SchemaMissingError) else STORAGE_UNAVAILABLE
+        return advice.render(language)
     return INTERNAL_ERROR.render(language)
 
 
@@ -319,6 +326,15 @@ async def _handle_http_error(request: Request, error: Exception) -> Response:
     return _respond(request, error.status_code, message, code, headers=error.headers)
 
 
+async def _handle_database_error(request: Request, error: Exception) -> Response:
+    # Read paths run queries without the write service's translation, so a missing table, a
+    # lock or a dropped connection arrives here raw and gets the same 503 as a write would.
+    assert isinstance(error, SQLAlchemyError)
+    storage_error = to_storage_error(error, f"{request.method} {request.url.path}")
+    storage_error.__cause__ = error
+    return await _handle_taskrun_error(request, storage_error)
+
+
 async def _handle_unexpected(request: Request, error: Exception) -> Response:
     log.error("api_error_unexpected", path=request.url.path, method=request.method,
               traceback=format_traceback(error))
@@ -333,6 +349,7 @@ def install_error_handlers(app: FastAPI) -> None:
     set ``app.state.render_error_page``.
     """
     app.add_exception_handler(TaskRunError, _handle_taskrun_error)
+    app.add_exception_handler(SQLAlchemyError, _handle_database_error)
     app.add_exception_handler(RequestValidationError, _handle_validation_error)
     app.add_exception_handler(StarletteHTTPException, _handle_http_error)
     app.add_exception_handler(Exception, _handle_unexpected)
