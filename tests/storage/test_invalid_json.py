@@ -12,11 +12,13 @@ import subprocess
 from collections.abc import Iterator
 
 import pytest
+import structlog.testing
 from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 
+from taskrun_center.lifecycle.serialize import item_to_dict, run_to_dict
 from taskrun_center.maintenance.audit import audit_runs
 from taskrun_center.states import ItemStatus, RunStatus
 from taskrun_center.storage.engine import Database
@@ -186,3 +188,22 @@ def test_postgresql_rejects_invalid_json(postgres_url: str) -> None:
     assert not is_invalid_json(summary)
     assert summary["version"] == 1
     assert "row.json_invalid" not in result.counts
+
+
+def test_repeated_reads_warn_once_per_row(sqlite_db: Database) -> None:
+    run_id = _broken_run(sqlite_db)
+
+    with sqlite_db.session() as session, structlog.testing.capture_logs() as logs:
+        for _ in range(3):
+            run = session.scalars(select(TaskRun).where(TaskRun.run_id == run_id)).one()
+            item = session.scalars(select(TaskRunItem).where(TaskRunItem.run_id == run_id)).one()
+            run_to_dict(run)
+            item_to_dict(item)
+            session.expire_all()
+
+    run_warnings = [line for line in logs if line["event"] == "run_json_invalid"]
+    item_warnings = [line for line in logs if line["event"] == "item_json_invalid"]
+    assert len(run_warnings) == 1
+    assert run_warnings[0]["run_id"] == run_id
+    assert len(item_warnings) == 1
+    assert item_warnings[0]["column"] == "details_json"

@@ -12,10 +12,15 @@ from typing import Any
 
 import structlog
 
+from taskrun_center.log_throttle import LogThrottle
 from taskrun_center.storage.models import TaskRun, TaskRunItem
 from taskrun_center.storage.types import is_invalid_json
 
 logger = structlog.get_logger(__name__)
+
+# One warning per bad row and column every ten minutes: a console that refreshes a page of runs
+# every few seconds would otherwise log the same row on each refresh.
+_invalid_json_warnings = LogThrottle(interval_seconds=600)
 
 RUN_FIELDS: tuple[str, ...] = tuple(column.key for column in TaskRun.__table__.columns)
 ITEM_FIELDS: tuple[str, ...] = tuple(column.key for column in TaskRunItem.__table__.columns)
@@ -33,17 +38,22 @@ def format_timestamp(value: datetime | None) -> str | None:
 def run_to_dict(run: TaskRun) -> dict[str, Any]:
     """Return every column of ``run``, including ``duration_ms`` (None until the run ends)."""
     if is_invalid_json(run.summary_json):
-        logger.warning("run_json_invalid", run_id=run.run_id, task_key=run.task_key,
-                       column="summary_json")
+        held_back = _invalid_json_warnings.due((run.run_id, "summary_json"))
+        if held_back is not None:
+            logger.warning("run_json_invalid", run_id=run.run_id, task_key=run.task_key,
+                           column="summary_json", held_back=held_back)
     return {field: _plain(getattr(run, field)) for field in RUN_FIELDS}
 
 
 def item_to_dict(item: TaskRunItem) -> dict[str, Any]:
     """Return every column of ``item``."""
     for column in ("metrics_json", "details_json"):
-        if is_invalid_json(getattr(item, column)):
+        if not is_invalid_json(getattr(item, column)):
+            continue
+        held_back = _invalid_json_warnings.due((item.run_id, item.item_type, item.item_key, column))
+        if held_back is not None:
             logger.warning("item_json_invalid", run_id=item.run_id, item_type=item.item_type,
-                           item_key=item.item_key, column=column)
+                           item_key=item.item_key, column=column, held_back=held_back)
     return {field: _plain(getattr(item, field)) for field in ITEM_FIELDS}
 
 

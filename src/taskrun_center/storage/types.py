@@ -12,8 +12,12 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
 from taskrun_center.contract.masking import mask_text
+from taskrun_center.log_throttle import LogThrottle
 
 logger = structlog.get_logger(__name__)
+
+# The column type cannot see which row it decodes, so all undecodable values share one key.
+_invalid_json_warnings = LogThrottle(interval_seconds=60)
 
 #: Key that marks a JSON column value read back from text that is not valid JSON.
 INVALID_JSON_KEY = "_invalid_json"
@@ -63,7 +67,9 @@ class TolerantJson(TypeDecorator[Any]):
             except ValueError:
                 # The row is out of reach here, so lifecycle.serialize logs the run_id with it.
                 text = value.decode("utf-8", "replace") if isinstance(value, bytes) else value
-                logger.warning("stored_json_invalid", chars=len(text))
+                held_back = _invalid_json_warnings.due("stored_json_invalid")
+                if held_back is not None:
+                    logger.warning("stored_json_invalid", chars=len(text), held_back=held_back)
                 return invalid_json_marker(text)
 
         return process
