@@ -27,11 +27,11 @@ def test_repeat_within_interval_is_held_back() -> None:
     throttle.due("row-1")
 
     clock.now += 59
-    held = [throttle.due("row-1"), throttle.due("row-1")]
+    repeats = [throttle.due("row-1"), throttle.due("row-1")]
     clock.now += 1
     after = throttle.due("row-1")
 
-    assert held == [None, None]
+    assert repeats == [None, None]
     assert after == 2
 
 
