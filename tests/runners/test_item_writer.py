@@ -1,8 +1,21 @@
-"""Item batches: complete_items counts only the items it changed, on both databases."""
+"""Item batches and run ends of the recorder's write paths, on both databases."""
 
 from __future__ import annotations
 
-from taskrun_center.lifecycle.write_service import ItemCompletion, ItemSpec, TaskRunsWriteService
+from dataclasses import replace
+
+import pytest
+
+from taskrun_center.contract import SummaryValidationError, build_base_summary
+from taskrun_center.errors import InvalidValueError
+from taskrun_center.lifecycle.write_service import (
+    ClaimedRun,
+    ItemCompletion,
+    ItemSpec,
+    TaskRunsWriteService,
+)
+from taskrun_center.runners.item_writer import ItemEvent, ItemWriter
+from taskrun_center.states import RunStatus
 from taskrun_center.storage.engine import Database
 from tests.runners.rows import load_items, load_run
 
@@ -35,3 +48,139 @@ def test_complete_items_skips_terminal_items(database: Database) -> None:
     assert items["c"].metrics_json is None
     run = load_run(database, run_id)
     assert (run.progress_completed, run.progress_failed) == (2, 1)
+
+
+def _running_run(database: Database, task_key: str = "batch_demo") -> ClaimedRun:
+    with database.transaction() as session:
+        return ClaimedRun.of(TaskRunsWriteService(session).start_run(task_key=task_key))
+
+
+def test_init_items_inserts_completions_completed(database: Database) -> None:
+    run_id = _running_run(database).run_id
+
+    with database.transaction() as session:
+        added = TaskRunsWriteService(session).init_items(
+            run_id,
+            [ItemSpec("row", key) for key in "abc"],
+            completions=[ItemCompletion("row", "a", metrics={"n": 1}), ItemCompletion("row", "c")],
+        )
+
+    assert added == 3
+    items = load_items(database, run_id)
+    assert (items["a"].status, items["b"].status, items["c"].status) == (
+        "completed",
+        "pending",
+        "completed",
+    )
+    assert items["a"].metrics_json == {"n": 1}
+    assert items["c"].metrics_json is None
+    assert items["a"].started_at is not None
+    assert items["a"].completed_at is not None
+    assert items["b"].started_at is None
+    run = load_run(database, run_id)
+    assert (run.progress_total, run.progress_completed, run.progress_failed) == (3, 2, 0)
+
+
+def test_init_items_rejects_undeclared_completion(database: Database) -> None:
+    run_id = _running_run(database).run_id
+
+    with pytest.raises(InvalidValueError), database.transaction() as session:
+        TaskRunsWriteService(session).init_items(
+            run_id, [ItemSpec("row", "a")], completions=[ItemCompletion("row", "z")]
+        )
+
+    assert load_items(database, run_id) == {}
+    assert load_run(database, run_id).progress_total == 0
+
+
+def test_init_items_on_cancelled_run_adds_nothing(database: Database) -> None:
+    run_id = _running_run(database).run_id
+    with database.transaction() as session:
+        TaskRunsWriteService(session).cancel_run(run_id)
+
+    with database.transaction() as session:
+        added = TaskRunsWriteService(session).init_items(
+            run_id, [ItemSpec("row", "a")], completions=[ItemCompletion("row", "a")]
+        )
+
+    assert added == 0
+    assert load_items(database, run_id) == {}
+    assert load_run(database, run_id).progress_completed == 0
+
+
+def test_writer_batch_keeps_first_completion_of_new_item(database: Database) -> None:
+    run_id = _running_run(database).run_id
+    ended_run_calls: list[bool] = []
+    writer = ItemWriter(database, run_id, "batch_demo",
+                        on_item_ended_run=lambda: ended_run_calls.append(True))
+
+    for event in [
+        ItemEvent("declare", "row", "a"),
+        ItemEvent("start", "row", "a"),
+        ItemEvent("complete", "row", "a", metrics={"n": 1}),
+        ItemEvent("declare", "row", "b"),
+        ItemEvent("start", "row", "b"),
+        ItemEvent("fail", "row", "b", error_message="broken"),
+        ItemEvent("start", "row", "a"),
+        ItemEvent("complete", "row", "a", metrics={"n": 2}),
+    ]:
+        writer.put(event)
+    writer.close()
+
+    items = load_items(database, run_id)
+    assert (items["a"].status, items["b"].status) == ("completed", "failed")
+    assert items["a"].metrics_json == {"n": 1}
+    assert items["b"].error_message == "broken"
+    run = load_run(database, run_id)
+    assert (run.progress_total, run.progress_completed, run.progress_failed) == (2, 1, 1)
+    # The second completion of "a" found it completed already, as a cancelled run's items are.
+    assert ended_run_calls == [True]
+
+
+def test_finalize_of_claimed_run_recounts_items(database: Database) -> None:
+    claimed = _running_run(database)
+    with database.transaction() as session:
+        service = TaskRunsWriteService(session)
+        service.init_items(claimed.run_id, [ItemSpec("row", "a"), ItemSpec("row", "b")])
+        service.complete_item(claimed.run_id, "row", "a")
+        service.fail_item(claimed.run_id, "row", "b", error_message="broken")
+
+    with database.transaction() as session:
+        final = TaskRunsWriteService(session).finalize_run_with_summary(
+            claimed.run_id, None, claimed=claimed
+        )
+
+    assert final is RunStatus.FAILED
+    run = load_run(database, claimed.run_id)
+    assert run.status == RunStatus.FAILED.value
+    assert (run.progress_total, run.progress_completed, run.progress_failed) == (2, 1, 1)
+    assert run.completed_at is not None
+    assert run.duration_ms is not None
+
+
+def test_finalize_of_claimed_run_keeps_cancel(database: Database) -> None:
+    claimed = _running_run(database)
+    with database.transaction() as session:
+        TaskRunsWriteService(session).cancel_run(claimed.run_id)
+
+    with database.transaction() as session:
+        final = TaskRunsWriteService(session).finalize_run_with_summary(
+            claimed.run_id, None, status=RunStatus.COMPLETED, claimed=claimed
+        )
+
+    assert final is None
+    assert load_run(database, claimed.run_id).status == RunStatus.CANCELLED.value
+
+
+def test_finalize_of_claimed_run_checks_stored_task_key(database: Database) -> None:
+    claimed = _running_run(database)
+    other = replace(claimed, task_key="another_task")
+    # Valid for the claimed task key, so only the stored task key can reject it.
+    summary = build_base_summary("another_task")
+
+    with pytest.raises(SummaryValidationError), database.transaction() as session:
+        TaskRunsWriteService(session).finalize_run_with_summary(
+            claimed.run_id, summary, claimed=other
+        )
+
+    assert load_run(database, claimed.run_id).status == RunStatus.RUNNING.value

@@ -26,13 +26,18 @@ from datetime import datetime
 from typing import Any
 
 import structlog
-from sqlalchemy import ColumnElement, exists, select, update
+from sqlalchemy import ColumnElement, Insert, exists, select, update
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session, SessionTransaction
 
 from taskrun_center.config import ItemLimits, get_settings
-from taskrun_center.contract import build_base_summary, check_summary, default_registry
+from taskrun_center.contract import (
+    SummaryValidationError,
+    build_base_summary,
+    check_summary,
+    default_registry,
+)
 from taskrun_center.errors import (
     DuplicateItemError,
     InvalidValueError,
@@ -92,6 +97,24 @@ class _ItemCounts:
     total: int
     completed: int
     failed: int
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimedRun:
+    """A run that a worker moved from pending to running, as the claim stored it.
+
+    It carries what the worker's recorder needs, so the run is not read again after the claim.
+    """
+
+    run_id: str
+    task_key: str
+    trigger_source: str
+    started_at: datetime | None
+
+    @classmethod
+    def of(cls, run: TaskRun) -> ClaimedRun:
+        """Take the fields of a loaded run."""
+        return cls(run.run_id, run.task_key, str(run.trigger_source), run.started_at)
 
 
 @dataclass(frozen=True, slots=True)
@@ -217,6 +240,20 @@ class TaskRunsWriteService:
             InvalidValueError: the pending run belongs to another task key.
             StorageError: the database failed.
         """
+        claimed = self.claim_pending_run(run_id, task_key)
+        return None if isinstance(claimed, ClaimedRun) else claimed
+
+    def claim_pending_run(self, run_id: str, task_key: str) -> ClaimedRun | RunStatus:
+        """Claim the pending run ``run_id`` as ``claim_run`` does; return the claimed run.
+
+        Returns the run's status instead when it was not pending. The claim's UPDATE returns
+        the stored trigger source, so the claim stays one statement. Does not commit.
+
+        Raises:
+            RunNotFoundError: no run has ``run_id``.
+            InvalidValueError: the pending run belongs to another task key.
+            StorageError: the database failed.
+        """
         with self._operation("claim_run"):
             now = utcnow()
             statement = (
@@ -227,10 +264,12 @@ class TaskRunsWriteService:
                     TaskRun.status == RunStatus.PENDING.value,
                 )
                 .values(status=RunStatus.RUNNING.value, started_at=now, updated_at=now)
+                .returning(TaskRun.trigger_source)
             )
-            if self._execute_update(statement) == 1:
-                logger.info("run_picked_up", run_id=run_id, task_key=task_key)
-                return None
+            trigger_source = self._connection().execute(statement).scalar_one_or_none()
+            if trigger_source is not None:
+                logger.debug("run_picked_up", run_id=run_id, task_key=task_key)
+                return ClaimedRun(run_id, task_key, str(trigger_source), now)
             state = self._run_state(run_id)
             if state.status is RunStatus.PENDING:
                 _check_task_key(run_id, state.task_key, task_key)
@@ -281,11 +320,14 @@ class TaskRunsWriteService:
         *,
         status: RunStatus | None = None,
         error_message: str | None = None,
+        claimed: ClaimedRun | None = None,
     ) -> RunStatus | None:
         """Write the summary and end the run, optionally with a given terminal status.
 
         Returns the final status, or None when the run was already terminal; such a run keeps
-        its summary. Does not commit.
+        its summary. ``claimed`` is the run as its worker claimed it: with its task key and
+        start time known, one UPDATE recounts the items and ends the run, and the run is read
+        first only when that UPDATE matches no row. Does not commit.
 
         Raises:
             RunNotFoundError: no run has ``run_id``.
@@ -300,6 +342,10 @@ class TaskRunsWriteService:
             )
         requested = RunStatus(status) if status is not None else None
         with self._operation("finalize_run_with_summary"):
+            if claimed is not None and claimed.run_id == run_id:
+                final = self._finish_claimed(claimed, summary_json, requested, error_message)
+                if final is not None:
+                    return final
             state, counts = self._state_and_counts(run_id)
             summary_values: dict[str, Any] = {}
             if summary_json is not None and state.status not in RUN_TERMINAL:
@@ -379,19 +425,32 @@ class TaskRunsWriteService:
 
     # --- items ----------------------------------------------------------------------------
 
-    def init_items(self, run_id: str, items: Sequence[ItemSpec]) -> int:
+    def init_items(
+        self,
+        run_id: str,
+        items: Sequence[ItemSpec],
+        *,
+        completions: Sequence[ItemCompletion] = (),
+    ) -> int:
         """Insert pending items in batches, add them to ``progress_total``; return the count.
 
-        A run that already ended gets no items and the call returns 0. Does not commit.
+        ``completions`` names items of ``items`` that are already done. They are inserted
+        completed, with their metrics and details, as ``complete_items`` would leave them, and
+        ``progress_completed`` moves in the same UPDATE as ``progress_total``. So a writer that
+        learns of an item only when it ends pays no UPDATE per item. A run that already ended
+        gets no items and the call returns 0. Does not commit.
 
         Raises:
             RunNotFoundError: no run has ``run_id``.
             DuplicateItemError: a (type, key) pair is given twice or the run already has it.
-            InvalidValueError: an item type, key or name is empty or too long.
+            InvalidValueError: an item type, key or name is empty or too long, or a completion
+                names an item that is not in ``items`` or that another completion names.
+            SummaryValidationError: metrics or details contain a value with no JSON form.
             StorageError: the database failed.
         """
         rows = item_rows(run_id, items)
         reject_repeated_keys(run_id, rows)
+        completed = self._mark_completed(run_id, rows, completions)
 
         with self._operation("init_items"):
             state = self._run_state(run_id)
@@ -401,10 +460,16 @@ class TaskRunsWriteService:
                 return 0
             if state.progress_total > 0:
                 self._reject_existing_keys(run_id, rows)
-            self._insert_items(run_id, rows)
-            self._add_to_counter(run_id, "progress_total", len(rows))
+            pending = [row for row in rows if row["status"] == ItemStatus.PENDING.value]
+            if pending:
+                self._insert_items(run_id, write_statements.insert_items(), pending)
+            for columns, group in completed.items():
+                statement = write_statements.insert_completed_items(columns)
+                self._insert_items(run_id, statement, group)
+            self._add_to_counters(run_id, progress_total=len(rows),
+                                  progress_completed=len(rows) - len(pending))
 
-        logger.info("items_initialized", run_id=run_id, task_key=state.task_key, count=len(rows))
+        logger.debug("items_initialized", run_id=run_id, task_key=state.task_key, count=len(rows))
         return len(rows)
 
     def start_item(self, run_id: str, item_type: str, item_key: str) -> bool:
@@ -644,7 +709,7 @@ class TaskRunsWriteService:
             .values(status=RunStatus.RUNNING.value, started_at=now, updated_at=now)
         )
         if self._execute_update(statement) == 1:
-            logger.info("run_picked_up", run_id=run_id, task_key=task_key)
+            logger.debug("run_picked_up", run_id=run_id, task_key=task_key)
 
     def _state_and_counts(self, run_id: str) -> tuple[_RunState, _ItemCounts]:
         # One SELECT in place of two: finalizing needs both, read in one snapshot.
@@ -698,8 +763,54 @@ class TaskRunsWriteService:
         )
         if self._execute_update(statement) != 1:
             return None
-        logger.info("run_finished", run_id=run_id, task_key=state.task_key, status=final.value,
+        logger.debug("run_finished", run_id=run_id, task_key=state.task_key, status=final.value,
                     completed=counts.completed, failed=counts.failed, total=counts.total)
+        return final
+
+    def _finish_claimed(
+        self,
+        claimed: ClaimedRun,
+        summary_json: Mapping[str, Any] | None,
+        requested: RunStatus | None,
+        error_message: str | None,
+    ) -> RunStatus | None:
+        # Returns None when the one-statement finish does not apply. The caller then reads the
+        # run first, which explains the outcome: ended already, not found, another task key or
+        # a summary that breaks the contract.
+        run_id = claimed.run_id
+        values: dict[str, Any] = {}
+        if summary_json is not None:
+            try:
+                summary, is_skipped = self._checked_summary(run_id, claimed.task_key,
+                                                            summary_json)
+            except SummaryValidationError:
+                return None
+            values.update(summary_json=summary, is_skipped=is_skipped)
+        now = utcnow()
+        values.update(completed_at=now, updated_at=now,
+                      duration_ms=_duration_ms(claimed.started_at, now))
+        if error_message is not None:
+            values["error_message"] = self._prepare_message(run_id, None, error_message)
+
+        if requested is None:
+            # Both outcomes of the item rule must be reachable from the run's status.
+            failed_sources = set(run_sources(RunStatus.FAILED))
+            sources = tuple(sorted(failed_sources & set(run_sources(RunStatus.COMPLETED))))
+        else:
+            sources = run_sources(requested)
+        columns = tuple(sorted(values))
+        statement = write_statements.finish_run(requested is not None, columns, sources)
+        parameters = {f"new_{column}": value for column, value in values.items()}
+        parameters.update(match_run_id=run_id, match_task_key=claimed.task_key)
+        if requested is not None:
+            parameters["new_status"] = requested.value
+        row = self._connection().execute(statement, parameters).one_or_none()
+        if row is None:
+            return None
+        final = RunStatus(row.status)
+        logger.debug("run_finished", run_id=run_id, task_key=claimed.task_key, status=final.value,
+                     completed=row.progress_completed, failed=row.progress_failed,
+                     total=row.progress_total)
         return final
 
     def _end_values(self, state: _RunState, counts: _ItemCounts | None) -> dict[str, Any]:
@@ -828,6 +939,44 @@ class TaskRunsWriteService:
         parameters = {"match_run_id": run_id, "amount": amount, "now": utcnow()}
         self._execute_core(write_statements.add_to_counter(counter), parameters)
 
+    def _add_to_counters(self, run_id: str, **amounts: int) -> None:
+        # Counters that do not move stay out of the statement.
+        moved = {column: amount for column, amount in amounts.items() if amount}
+        if len(moved) < 2:
+            for column, amount in moved.items():
+                self._add_to_counter(run_id, column, amount)
+            return
+        parameters: dict[str, Any] = {"match_run_id": run_id, "now": utcnow()}
+        parameters.update({f"add_{column}": amount for column, amount in moved.items()})
+        statement = write_statements.add_to_counters(tuple(sorted(moved)))
+        self._execute_core(statement, parameters)
+
+    def _mark_completed(
+        self,
+        run_id: str,
+        rows: list[dict[str, Any]],
+        completions: Sequence[ItemCompletion],
+    ) -> dict[tuple[str, ...], list[dict[str, Any]]]:
+        # Turns the rows of completed items into completed rows, in place, and groups them by
+        # their data columns: one INSERT statement serves each group.
+        by_key = {(row["item_type"], row["item_key"]): row for row in rows}
+        groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+        for completion in completions:
+            row = by_key.get((completion.item_type, completion.item_key))
+            if row is None or row["status"] != ItemStatus.PENDING.value:
+                raise InvalidValueError(
+                    "completions", f"item {completion.item_type}/{completion.item_key} is not "
+                    "in the items of this call or is completed twice; complete each declared "
+                    "item once"
+                )
+            values = self._item_json_values(
+                run_id, completion.item_key, metrics=completion.metrics, details=completion.details
+            )
+            row.update(status=ItemStatus.COMPLETED.value, started_at=row["created_at"],
+                       completed_at=row["created_at"], **values)
+            groups.setdefault(tuple(sorted(values)), []).append(row)
+        return groups
+
     def _reject_existing_keys(self, run_id: str, rows: list[dict[str, Any]]) -> None:
         existing = {
             (item_type, item_key)
@@ -842,15 +991,13 @@ class TaskRunsWriteService:
         if clashes:
             raise DuplicateItemError(run_id, clashes)
 
-    def _insert_items(self, run_id: str, rows: list[dict[str, Any]]) -> None:
+    def _insert_items(self, run_id: str, statement: Insert, rows: list[dict[str, Any]]) -> None:
         try:
             for start in range(0, len(rows), INSERT_BATCH_SIZE):
                 # Precompiled executemany: the ORM's bulk insert adds no rule here, and the
                 # batch's one timestamp is converted once instead of twice per row.
                 connection = self._connection()
-                compiled = write_statements.compiled_for(
-                    write_statements.insert_items(), connection.dialect
-                )
+                compiled = write_statements.compiled_for(statement, connection.dialect)
                 compiled.execute_many(connection, rows[start : start + INSERT_BATCH_SIZE])
         except sa_exc.IntegrityError as error:
             if "unique" not in str(error.orig).lower():

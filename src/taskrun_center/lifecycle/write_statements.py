@@ -35,7 +35,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Connection
 
 from taskrun_center.lifecycle.transitions import item_sources
-from taskrun_center.states import RUN_IN_PROGRESS, ItemStatus
+from taskrun_center.states import RUN_IN_PROGRESS, ItemStatus, RunStatus
 from taskrun_center.storage.models import TaskRun, TaskRunItem
 from taskrun_center.storage.types import UTCDateTime
 
@@ -101,6 +101,19 @@ def add_to_counter(column: str) -> Update:
     )
 
 
+@lru_cache(maxsize=8)
+def add_to_counters(columns: tuple[str, ...]) -> Update:
+    """Build one UPDATE that adds to several counters of one run, as ``add_to_counter`` does.
+
+    Parameters: ``match_run_id``, ``now`` and ``add_<column>`` per counter.
+    """
+    values: dict[Any, Any] = {"updated_at": bindparam("now")}
+    for column in columns:
+        counter = runs.c[column]
+        values[counter] = counter + bindparam(f"add_{column}")
+    return update(runs).where(runs.c.run_id == bindparam("match_run_id")).values(values)
+
+
 @lru_cache(maxsize=1)
 def insert_items() -> Insert:
     """Build the INSERT of one pending item; parameters by column name, as ``item_rows`` gives.
@@ -111,6 +124,69 @@ def insert_items() -> Insert:
                "updated_at")
     return insert(items).values(
         {name: bindparam(name, type_=items.c[name].type) for name in columns}
+    )
+
+
+@lru_cache(maxsize=8)
+def insert_completed_items(data_columns: tuple[str, ...]) -> Insert:
+    """Build the INSERT of one item that is already completed, with ``data_columns`` set.
+
+    Parameters by column name, as for ``insert_items``, plus ``started_at``, ``completed_at``
+    and each of ``data_columns``.
+    """
+    columns = ("run_id", "item_type", "item_key", "item_name", "status", "started_at",
+               "completed_at", "created_at", "updated_at", *data_columns)
+    return insert(items).values(
+        {name: bindparam(name, type_=items.c[name].type) for name in columns}
+    )
+
+
+@lru_cache(maxsize=16)
+def finish_run(
+    fixed_status: bool, value_columns: tuple[str, ...], sources: tuple[str, ...]
+) -> Update:
+    """Build the UPDATE that ends one run and recounts its items in the same statement.
+
+    Parameters: ``match_run_id``, ``match_task_key``, ``new_<column>`` per value column, and
+    ``new_status`` when ``fixed_status``. Without a fixed status the run ends failed when any
+    item failed, else completed. The UPDATE matches no row when the run is not in one of
+    ``sources`` or belongs to another task key. It returns the status and the three counters.
+    """
+    run_id = bindparam("match_run_id", type_=runs.c.run_id.type)
+
+    def count_of(status: ItemStatus | None) -> Any:
+        query = select(func.count()).select_from(items).where(items.c.run_id == run_id)
+        if status is not None:
+            query = query.where(items.c.status == literal_column(f"'{status.value}'"))
+        return query.scalar_subquery()
+
+    failed = count_of(ItemStatus.FAILED)
+    status: Any = bindparam("new_status", type_=runs.c.status.type)
+    if not fixed_status:
+        status = case(
+            (failed > 0, literal_column(f"'{RunStatus.FAILED.value}'")),
+            else_=literal_column(f"'{RunStatus.COMPLETED.value}'"),
+        )
+    values: dict[str, Any] = {
+        "status": status,
+        "progress_total": count_of(None),
+        "progress_completed": count_of(ItemStatus.COMPLETED),
+        "progress_failed": failed,
+    }
+    for column in value_columns:
+        values[column] = bindparam(f"new_{column}", type_=runs.c[column].type)
+    return (
+        update(runs)
+        .where(
+            runs.c.run_id == run_id,
+            runs.c.task_key == bindparam("match_task_key"),
+            _one_of(runs.c.status, sources),
+        )
+        .values(values)
+        .returning(
+            runs.c.status, runs.c.progress_total, runs.c.progress_completed,
+            runs.c.progress_failed,
+        )
     )
 
 

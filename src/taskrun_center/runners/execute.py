@@ -9,6 +9,7 @@ from typing import Any
 
 import structlog
 
+from taskrun_center.lifecycle.write_service import ClaimedRun
 from taskrun_center.runners.context import RunContext
 from taskrun_center.runners.definition import TaskDefinition, get_task
 from taskrun_center.runners.errors import RunCancelledError
@@ -29,13 +30,15 @@ def run_task(
     run_id: str | None = None,
     created_by: str | None = None,
     cancel_check_interval_seconds: float = DEFAULT_CANCEL_CHECK_INTERVAL_SECONDS,
+    claimed: ClaimedRun | None = None,
 ) -> RunOutcome:
     """Run the task declared under ``task_key`` now and return how its run ended.
 
     With ``run_id`` the pending run of that id is resumed (run-now and queues create it
-    first); otherwise a new run starts. The task's exceptions never propagate: they mark the
-    run failed and come back in the outcome. KeyboardInterrupt and SystemExit cancel the run
-    and propagate.
+    first); otherwise a new run starts. ``claimed`` is a run that the caller already moved to
+    running in its own transaction (a Celery worker's claim), so it is not read again. The
+    task's exceptions never propagate: they mark the run failed and come back in the outcome.
+    KeyboardInterrupt and SystemExit cancel the run and propagate.
 
     Raises:
         UnknownTaskTypeError: no task is declared under ``task_key``.
@@ -45,7 +48,7 @@ def run_task(
         StorageError: the database failed while opening or ending the run.
     """
     definition = get_task(task_key)
-    if run_id is None:
+    if run_id is None and claimed is None:
         definition.check_arguments(arguments)
     try:
         recorder = RunRecorder.open(
@@ -58,6 +61,7 @@ def run_task(
             task_name=definition.name_zh,
             task_category=definition.category,
             cancel_check_interval_seconds=cancel_check_interval_seconds,
+            claimed=claimed,
         )
     except RunCancelledError as cancelled:
         logger.info("run_cancelled_before_start", run_id=cancelled.run_id, task_key=task_key)

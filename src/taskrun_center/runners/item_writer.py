@@ -207,16 +207,12 @@ class ItemWriter:
             for event in batch
             if event.kind == "start" and (event.item_type, event.item_key) not in ended
         ]
-        completions = [
-            ItemCompletion(event.item_type, event.item_key, event.metrics, event.details)
-            for event in batch
-            if event.kind == "complete"
-        ]
+        new_items = {(spec.item_type, spec.item_key) for spec in declared}
+        born_completed, completions = _split_completions(batch, new_items)
         failures = [event for event in batch if event.kind == "fail"]
 
         # Items declared in this batch do not exist before it, so there is nothing to lock for
         # them; a batch of new items alone saves the round trip.
-        new_items = {(spec.item_type, spec.item_key) for spec in declared}
         existing_keys = {
             event.item_key
             for event in batch
@@ -228,7 +224,10 @@ class ItemWriter:
                 _lock_items(session, self.run_id, existing_keys)
             service = TaskRunsWriteService(session)
             if declared:
-                service.init_items(self.run_id, declared)
+                # An item declared and completed in this batch is inserted completed, which
+                # saves the completion's UPDATE. A run that ended takes none of them.
+                added = service.init_items(self.run_id, declared, completions=born_completed)
+                unchanged += len(born_completed) if not added else 0
             for event in starts:
                 unchanged += not service.start_item(self.run_id, event.item_type, event.item_key)
             if completions:
@@ -237,6 +236,28 @@ class ItemWriter:
                 unchanged += not _fail(service, self.run_id, event)
         if unchanged and self._on_item_ended_run is not None:
             self._on_item_ended_run()
+
+
+def _split_completions(
+    batch: Sequence[ItemEvent], new_items: set[tuple[str, str]]
+) -> tuple[list[ItemCompletion], list[ItemCompletion]]:
+    # Returns the first completion of each item declared in the batch, then every other
+    # completion. Completions are applied before failures either way, so an item of the batch
+    # that both completes and fails ends completed, as complete_items alone would leave it.
+    first: list[ItemCompletion] = []
+    rest: list[ItemCompletion] = []
+    seen: set[tuple[str, str]] = set()
+    for event in batch:
+        if event.kind != "complete":
+            continue
+        completion = ItemCompletion(event.item_type, event.item_key, event.metrics, event.details)
+        key = (event.item_type, event.item_key)
+        if key in new_items and key not in seen:
+            seen.add(key)
+            first.append(completion)
+        else:
+            rest.append(completion)
+    return first, rest
 
 
 def _lock_items(session: Session, run_id: str, item_keys: set[str]) -> None:

@@ -19,7 +19,7 @@ from sqlalchemy import select
 from taskrun_center.config import get_settings
 from taskrun_center.contract import SummaryValidationError, default_registry
 from taskrun_center.errors import InvalidTransitionError
-from taskrun_center.lifecycle.write_service import TaskRunsWriteService
+from taskrun_center.lifecycle.write_service import ClaimedRun, TaskRunsWriteService
 from taskrun_center.runners.context import RunContext
 from taskrun_center.runners.errors import RunCancelledError
 from taskrun_center.runners.failure import describe_error, masked_traceback
@@ -61,12 +61,13 @@ class RunRecorder:
     def __init__(
         self,
         database: Database,
-        run: TaskRun,
+        run: ClaimedRun,
         context: RunContext,
         writer: ItemWriter,
         heartbeat: Heartbeat,
     ) -> None:
         self.database = database
+        self.run = run
         self.run_id = run.run_id
         self.task_key = run.task_key
         self.context = context
@@ -89,8 +90,12 @@ class RunRecorder:
         task_name: str | None = None,
         task_category: str | None = None,
         cancel_check_interval_seconds: float = DEFAULT_CANCEL_CHECK_INTERVAL_SECONDS,
+        claimed: ClaimedRun | None = None,
     ) -> RunRecorder:
         """Start the run, or resume the pending run ``run_id``, and start its heartbeat.
+
+        ``claimed`` is the run that the caller already moved to running in its own transaction
+        (a Celery worker's claim): the recorder takes it as it is and reads nothing.
 
         Raises:
             RunCancelledError: the run ``run_id`` was cancelled before it started.
@@ -99,7 +104,7 @@ class RunRecorder:
             StorageError: the database failed.
         """
         database = database or default_database()
-        run = _resolve_run(
+        run = claimed or _resolve_run(
             database,
             task_key,
             run_id,
@@ -119,7 +124,7 @@ class RunRecorder:
             database=database,
             run_id=run.run_id,
             task_key=task_key,
-            trigger_source=str(run.trigger_source),
+            trigger_source=run.trigger_source,
             arguments=arguments,
             created_by=created_by,
             writer=writer,
@@ -133,10 +138,10 @@ class RunRecorder:
             on_terminal=context.request_status_check,
         )
         recorder = cls(database, run, context, writer, heartbeat)
-        recorder.resumed = run_id is not None
+        recorder.resumed = run_id is not None or claimed is not None
         recorder_ref.append(recorder)
         heartbeat.start()
-        recorder._log.info("task_started", trigger_source=str(run.trigger_source))
+        recorder._log.info("task_started", trigger_source=run.trigger_source)
         return recorder
 
     def finish(self, result: object) -> RunOutcome:
@@ -150,7 +155,7 @@ class RunRecorder:
         with self.database.transaction("finalize run") as session:
             service = TaskRunsWriteService(session)
             final = service.finalize_run_with_summary(
-                self.run_id, summary, status=status, error_message=error_message
+                self.run_id, summary, status=status, error_message=error_message, claimed=self.run
             )
         if final is None:
             return self._outcome_of_ended_run()
@@ -273,7 +278,7 @@ def _resolve_run(
     created_by: str | None,
     task_name: str | None,
     task_category: str | None,
-) -> TaskRun:
+) -> ClaimedRun:
     task_type = default_registry.get(task_key)
     if task_type is not None:
         task_name = task_name or task_type.name_zh
@@ -293,7 +298,7 @@ def _resolve_run(
         raise RunCancelledError(run.run_id, task_key)
     if status.is_terminal:
         raise InvalidTransitionError(run.run_id, status.value, RunStatus.RUNNING.value)
-    return run
+    return ClaimedRun.of(run)
 
 
 @contextmanager

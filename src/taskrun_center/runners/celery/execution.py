@@ -22,7 +22,7 @@ from taskrun_center.errors import (
     TaskRunError,
     UnknownTaskTypeError,
 )
-from taskrun_center.lifecycle.write_service import TaskRunsWriteService
+from taskrun_center.lifecycle.write_service import ClaimedRun, TaskRunsWriteService
 from taskrun_center.runners.celery.dispatcher import CeleryDispatcher
 from taskrun_center.runners.celery.retries import retry_created_by, retry_policy, retry_run_id
 from taskrun_center.runners.dispatch import enqueue_run
@@ -65,10 +65,10 @@ def execute_run(app: Celery, message: RunMessage) -> dict[str, Any]:
     """
     database = default_database()
     log = logger.bind(run_id=message.run_id, task_key=message.task_key)
-    status = _claim(database, message)
-    if status is not None:
-        log.info("celery_message_dropped", status=status.value)
-        return {"run_id": message.run_id, "status": status.value}
+    claimed = _claim(database, message)
+    if not isinstance(claimed, ClaimedRun):
+        log.info("celery_message_dropped", status=claimed.value)
+        return {"run_id": message.run_id, "status": claimed.value}
 
     try:
         outcome = run_task(
@@ -78,6 +78,7 @@ def execute_run(app: Celery, message: RunMessage) -> dict[str, Any]:
             arguments=message.arguments,
             run_id=message.run_id,
             created_by=message.created_by,
+            claimed=claimed,
         )
     except UnknownTaskTypeError as error:
         _fail_undeclared(database, message, error)
@@ -88,8 +89,8 @@ def execute_run(app: Celery, message: RunMessage) -> dict[str, Any]:
     return {"run_id": message.run_id, "status": outcome.status.value}
 
 
-def _claim(database: Database, message: RunMessage) -> RunStatus | None:
-    """Move the pending run of ``message`` to running for this worker; None when claimed.
+def _claim(database: Database, message: RunMessage) -> ClaimedRun | RunStatus:
+    """Move the pending run of ``message`` to running for this worker and return it.
 
     Returns the run's status when it was not pending. The claim is one conditional UPDATE,
     so of two deliveries of one message only the first matches the pending row.
@@ -102,22 +103,22 @@ def _claim(database: Database, message: RunMessage) -> RunStatus | None:
         return _claim_once(database, message)
 
 
-def _claim_once(database: Database, message: RunMessage) -> RunStatus | None:
+def _claim_once(database: Database, message: RunMessage) -> ClaimedRun | RunStatus:
     with database.transaction("claim run of a Celery message") as session:
         service = TaskRunsWriteService(session)
         try:
-            return service.claim_run(message.run_id, message.task_key)
+            return service.claim_pending_run(message.run_id, message.task_key)
         except RunNotFoundError:
             pass
         # A message sent straight through Celery names no existing run: create it running.
-        service.start_run(
+        run = service.start_run(
             task_key=message.task_key,
             trigger_source=message.trigger_source or TriggerSource.CELERY,
             created_by=message.created_by,
             run_id=message.run_id,
             status=RunStatus.RUNNING,
         )
-    return None
+    return ClaimedRun.of(run)
 
 
 def _fail_undeclared(database: Database, message: RunMessage, error: UnknownTaskTypeError) -> None:
