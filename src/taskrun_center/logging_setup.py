@@ -16,6 +16,8 @@ import structlog
 from taskrun_center.config import get_settings
 from taskrun_center.contract import mask_text
 
+# Joins the values of one log event for a single masking scan.
+_SEPARATOR = "\x00"
 # Set once the process's handlers are installed; a second call changes nothing.
 _state = {"configured": False}
 
@@ -27,14 +29,32 @@ def mask_secrets(
 
     The last line of defence: a task's exception text or a command's output can carry a password
     that no caller masked. Runs after the traceback has been formatted, so the traceback is
-    masked too.
+    masked too. Values other than strings, numbers, booleans and None are masked as ``str()``.
     """
+    keys: list[str] = []
+    texts: list[str] = []
     for key, value in event_dict.items():
         if isinstance(value, str):
-            event_dict[key] = mask_text(value).value
+            texts.append(value)
         elif value is not None and not isinstance(value, bool | int | float):
-            event_dict[key] = mask_text(str(value)).value
+            texts.append(str(value))
+        else:
+            continue
+        keys.append(key)
+    for key, masked in zip(keys, _mask_all(texts), strict=True):
+        event_dict[key] = masked
     return event_dict
+
+
+def _mask_all(texts: list[str]) -> list[str]:
+    # Each scan pays a fixed cost per detector, so one scan of the values joined by NUL costs
+    # far less than one scan per value. No detector matches NUL, so every span stays inside
+    # its value. A value that contains NUL itself is masked on its own.
+    if len(texts) > 1 and not any(_SEPARATOR in text for text in texts):
+        masked = mask_text(_SEPARATOR.join(texts)).value.split(_SEPARATOR)
+        if len(masked) == len(texts):
+            return list(masked)
+    return [mask_text(text).value for text in texts]
 
 
 def configure_logging(level: str | None = None, fmt: str | None = None) -> None:
@@ -59,7 +79,13 @@ def configure_logging(level: str | None = None, fmt: str | None = None) -> None:
         structlog.processors.TimeStamper(fmt="iso", utc=True),
     ]
     structlog.configure(
-        processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
+        # A line below the level is dropped before the other processors run: a worker's
+        # debug lines then cost one level check each.
+        processors=[
+            structlog.stdlib.filter_by_level,
+            *shared,
+            structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
+        ],
         logger_factory=structlog.stdlib.LoggerFactory(),
         wrapper_class=structlog.stdlib.BoundLogger,
         cache_logger_on_first_use=True,
