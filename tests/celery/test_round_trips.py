@@ -27,15 +27,15 @@ from taskrun_center.states import RunStatus
 from tests.celery.rows import load_items, load_run
 
 STEPS = 5
-# Upper bounds for one run of STEPS items on PostgreSQL. The worker sends three transactions.
-# The claim is one UPDATE that returns the run. The item batch reads the run's state, inserts
-# the items already completed and moves both counters in one UPDATE. The end is one UPDATE
-# that recounts the items and writes the summary. Each transaction adds a pool checkout with
-# its ping, BEGIN and COMMIT.
+# Upper bounds for one run of STEPS items on PostgreSQL. The worker sends two transactions.
+# The claim is one UPDATE that returns the run. The end stores the items and ends the run: it
+# reads the run's state, inserts the items already completed, moves both counters in one
+# UPDATE, and then one UPDATE recounts the items and writes the summary. Each transaction
+# adds a pool checkout with its ping, BEGIN and COMMIT.
 MAX_STATEMENTS = 5
-MAX_TRANSACTIONS = 3
-MAX_CHECKOUTS = 3
-MAX_ROUND_TRIPS = 14
+MAX_TRANSACTIONS = 2
+MAX_CHECKOUTS = 2
+MAX_ROUND_TRIPS = 11
 
 
 @task(key="celery_five_steps", name_zh="五步示例", name_en="Five steps sample",

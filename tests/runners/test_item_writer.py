@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
+import structlog
 
 from taskrun_center.contract import SummaryValidationError, build_base_summary
 from taskrun_center.errors import InvalidValueError
@@ -14,6 +15,7 @@ from taskrun_center.lifecycle.write_service import (
     ItemSpec,
     TaskRunsWriteService,
 )
+from taskrun_center.runners import record_run
 from taskrun_center.runners.item_writer import ItemEvent, ItemWriter
 from taskrun_center.states import RunStatus
 from taskrun_center.storage.engine import Database
@@ -184,3 +186,24 @@ def test_finalize_of_claimed_run_checks_stored_task_key(database: Database) -> N
         )
 
     assert load_run(database, claimed.run_id).status == RunStatus.RUNNING.value
+
+
+def test_run_end_stores_rejected_items_separately(database: Database) -> None:
+    with structlog.testing.capture_logs() as logs, record_run(
+        "batch_demo", database=database
+    ) as ctx:
+        # Another writer declares the item first, so the run's end cannot declare it again.
+        with database.transaction() as session:
+            TaskRunsWriteService(session).init_items(ctx.run_id, [ItemSpec("row", "a")])
+        with ctx.item("row", "a"):
+            pass
+        with ctx.item("row", "b"):
+            pass
+
+    run = load_run(database, ctx.run_id)
+    assert run.status == RunStatus.COMPLETED.value
+    items = load_items(database, ctx.run_id)
+    assert (items["a"].status, items["b"].status) == ("completed", "completed")
+    assert (run.progress_total, run.progress_completed) == (2, 2)
+    events = [entry["event"] for entry in logs]
+    assert "run_end_with_items_failed" in events

@@ -82,6 +82,7 @@ class ItemWriter:
         self._in_flight = 0
         self._flush_waiters = 0
         self._closing = False
+        self._handing_over = False
         self._condition = threading.Condition()
         self._thread: threading.Thread | None = None
         self._log = logger.bind(run_id=run_id, task_key=task_key)
@@ -120,14 +121,50 @@ class ItemWriter:
         if self._thread is not None:
             self._thread.join()
 
+    def hand_over(self) -> list[ItemEvent]:
+        """Stop the writer thread and return the queued events that it has not written.
+
+        The caller stores them with ``store`` in a transaction of its own, so the run's end
+        can carry the last batch. A batch that the thread is writing at that moment is
+        finished first. More than ``MAX_BATCH`` queued events are written by the thread, as
+        ``close`` does, and the returned list is empty.
+        """
+        with self._condition:
+            self._closing = True
+            self._handing_over = len(self._buffer) <= MAX_BATCH
+            self._condition.notify_all()
+        if self._thread is not None:
+            self._thread.join()
+        with self._condition:
+            events, self._buffer = self._buffer, []
+        return events
+
+    def store(self, session: Session, events: Sequence[ItemEvent]) -> None:
+        """Store ``events`` in the caller's transaction ``session``; the caller commits.
+
+        Raises:
+            TaskRunError: the write service rejected an event; roll back and call
+                ``store_separately``.
+            StorageError: the database failed.
+        """
+        if self._store(session, events) and self._on_item_ended_run is not None:
+            self._on_item_ended_run()
+
+    def store_separately(self, events: list[ItemEvent]) -> None:
+        """Store ``events`` in transactions of their own, with the writer's retries."""
+        if events:
+            self._write_with_retries(events)
+
     def _loop(self) -> None:
         while True:
             with self._condition:
                 while not self._buffer and not self._closing:
                     self._condition.wait()
-                if not self._buffer and self._closing:
+                if self._handing_over or (not self._buffer and self._closing):
                     return
                 self._linger()
+                if self._handing_over:
+                    return
                 batch = self._buffer[:MAX_BATCH]
                 del self._buffer[:MAX_BATCH]
                 self._in_flight = len(batch)
@@ -188,10 +225,17 @@ class ItemWriter:
                 )
 
     def _write_batch(self, batch: Sequence[ItemEvent]) -> None:
-        # Within one transaction the order between different items does not matter to
-        # readers, so the batch is regrouped. Declarations go in one init_items call and
-        # completions in one complete_items call; starts and failures follow one by one.
-        # The start of an item that also ends in the batch is skipped.
+        with self.database.transaction("record items") as session:
+            unchanged = self._store(session, batch)
+        if unchanged and self._on_item_ended_run is not None:
+            self._on_item_ended_run()
+
+    def _store(self, session: Session, batch: Sequence[ItemEvent]) -> int:
+        # Returns how many events found their item already ended. Within one transaction the
+        # order between different items does not matter to readers, so the batch is
+        # regrouped. Declarations go in one init_items call and completions in one
+        # complete_items call; starts and failures follow one by one. The start of an item
+        # that also ends in the batch is skipped.
         declared = [
             ItemSpec(event.item_type, event.item_key, event.item_name)
             for event in batch
@@ -218,24 +262,23 @@ class ItemWriter:
             for event in batch
             if (event.item_type, event.item_key) not in new_items
         }
+        if existing_keys:
+            _lock_items(session, self.run_id, existing_keys)
+
         unchanged = 0
-        with self.database.transaction("record items") as session:
-            if existing_keys:
-                _lock_items(session, self.run_id, existing_keys)
-            service = TaskRunsWriteService(session)
-            if declared:
-                # An item declared and completed in this batch is inserted completed, which
-                # saves the completion's UPDATE. A run that ended takes none of them.
-                added = service.init_items(self.run_id, declared, completions=born_completed)
-                unchanged += len(born_completed) if not added else 0
-            for event in starts:
-                unchanged += not service.start_item(self.run_id, event.item_type, event.item_key)
-            if completions:
-                unchanged += len(completions) - service.complete_items(self.run_id, completions)
-            for event in failures:
-                unchanged += not _fail(service, self.run_id, event)
-        if unchanged and self._on_item_ended_run is not None:
-            self._on_item_ended_run()
+        service = TaskRunsWriteService(session)
+        if declared:
+            # An item declared and completed in this batch is inserted completed, which saves
+            # the completion's UPDATE. A run that ended takes none of them.
+            added = service.init_items(self.run_id, declared, completions=born_completed)
+            unchanged += len(born_completed) if not added else 0
+        for event in starts:
+            unchanged += not service.start_item(self.run_id, event.item_type, event.item_key)
+        if completions:
+            unchanged += len(completions) - service.complete_items(self.run_id, completions)
+        for event in failures:
+            unchanged += not _fail(service, self.run_id, event)
+        return unchanged
 
 
 def _split_completions(

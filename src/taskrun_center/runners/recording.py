@@ -1,8 +1,9 @@
 """Open, watch and end one recorded run: the machinery behind ``run_task`` and ``record_run``.
 
 Each write is its own short transaction: opening the run, item batches (``ItemWriter``),
-heartbeats and the final status. A process that dies mid-run therefore leaves the run
-``running`` with everything recorded so far, and the reaper ends it after its timeout.
+heartbeats and the final status, which also carries the last item batch. A process that dies
+mid-run therefore leaves the run ``running`` with everything recorded so far, and the reaper
+ends it after its timeout.
 """
 
 from __future__ import annotations
@@ -18,13 +19,13 @@ from sqlalchemy import select
 
 from taskrun_center.config import get_settings
 from taskrun_center.contract import SummaryValidationError, default_registry
-from taskrun_center.errors import InvalidTransitionError
+from taskrun_center.errors import InvalidTransitionError, TaskRunError
 from taskrun_center.lifecycle.write_service import ClaimedRun, TaskRunsWriteService
 from taskrun_center.runners.context import RunContext
 from taskrun_center.runners.errors import RunCancelledError
 from taskrun_center.runners.failure import describe_error, masked_traceback
 from taskrun_center.runners.heartbeat import Heartbeat
-from taskrun_center.runners.item_writer import ItemWriter
+from taskrun_center.runners.item_writer import ItemEvent, ItemWriter
 from taskrun_center.runners.result import RunOutcome, TaskResult
 from taskrun_center.runners.summary import (
     items_failed_message,
@@ -147,21 +148,45 @@ class RunRecorder:
     def finish(self, result: object) -> RunOutcome:
         """End the run with the task's result (a ``TaskResult``, a summary dict or None).
 
+        Item events still queued are stored in the transaction that ends the run, which saves
+        a transaction per run.
+
         Raises:
             StorageError: the database failed; the run stays running until the reaper ends it.
         """
-        self._stop_background()
+        self._heartbeat.stop()
+        events = self._writer.hand_over()
         summary, status, error_message = self._final_summary(result)
-        with self.database.transaction("finalize run") as session:
-            service = TaskRunsWriteService(session)
-            final = service.finalize_run_with_summary(
-                self.run_id, summary, status=status, error_message=error_message, claimed=self.run
-            )
+        try:
+            final = self._end_run(events, summary, status, error_message)
+        except TaskRunError as error:
+            if not events:
+                raise
+            # A rejected event or a database error rolled back the run's end too. The events
+            # go through the writer's retries and one-by-one fallback, then the run ends alone.
+            self._log.warning("run_end_with_items_failed", events=len(events), error=str(error))
+            self._writer.store_separately(events)
+            final = self._end_run([], summary, status, error_message)
         if final is None:
             return self._outcome_of_ended_run()
         self._log.info("task_finished", status=str(final), **self._count_fields())
         outcome = self._outcome(RunStatus(final), error_message)
         return replace(outcome, skip_reason=_skip_reason(summary))
+
+    def _end_run(
+        self,
+        events: list[ItemEvent],
+        summary: dict[str, Any] | None,
+        status: RunStatus | None,
+        error_message: str | None,
+    ) -> RunStatus | None:
+        with self.database.transaction("finalize run") as session:
+            if events:
+                self._writer.store(session, events)
+            service = TaskRunsWriteService(session)
+            return service.finalize_run_with_summary(
+                self.run_id, summary, status=status, error_message=error_message, claimed=self.run
+            )
 
     def finish_cancelled(self) -> RunOutcome:
         """End the task of a run that was cancelled; the run keeps the status ``cancelled``."""
