@@ -256,3 +256,35 @@ def test_prepared_text_always_fits(text: str, max_chars: int) -> None:
     assert len(prepared.value) <= max_chars
     assert "\x00" not in prepared.value
     prepared.value.encode("utf-8")  # raises on an unpaired surrogate
+
+
+class TestStoredNames:
+    def test_secret_in_item_name_masked(self, db: Database) -> None:
+        run_id = make_run(db).run_id
+        dsn = f"postgresql://admin:{SECRET}@127.0.0.1/prod"
+
+        with structlog.testing.capture_logs() as logs, db.transaction() as session:
+            TaskRunsWriteService(session).init_items(
+                run_id, [ItemSpec("db", "prod", f"db {dsn}"), ItemSpec("db", "test", "db test")]
+            )
+
+        with db.session() as session:
+            names = dict(session.execute(
+                select(TaskRunItem.item_key, TaskRunItem.item_name)
+                .where(TaskRunItem.run_id == run_id)
+            ).tuples().all())
+        assert names["prod"] == f"db postgresql://admin:{MASK}@127.0.0.1/prod"
+        assert names["test"] == "db test"
+        masked = [entry for entry in logs if entry["event"] == "item_names_masked"]
+        assert [entry["secrets"] for entry in masked] == [1]
+        assert SECRET not in repr(logs)
+
+    def test_secret_in_task_name_masked(self, db: Database) -> None:
+        with db.transaction() as session:
+            run_id = TaskRunsWriteService(session).start_run(
+                task_key="sync_orders", task_name=f"sync password={SECRET}"
+            ).run_id
+
+        run = load_run(db, run_id)
+        assert SECRET not in run.task_name
+        assert run.task_name.startswith("sync password=")
