@@ -172,6 +172,8 @@ def test_repeated_failures_throttle_login(client: TestClient) -> None:
 
     assert response.status_code == 429
     assert response.json()["message_code"] == "LOGIN_THROTTLED"
+    assert int(response.headers["retry-after"]) > 0
+    assert response.headers["retry-after"] in response.json()["message"]
 
 
 def test_throttle_locks_address_after_many_usernames() -> None:

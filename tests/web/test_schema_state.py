@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import structlog.testing
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
@@ -33,6 +34,8 @@ def test_healthz_never_migrated_is_503(empty_database: Database) -> None:
         response = client.get("/healthz", headers={"Accept-Language": "en"})
 
     assert response.status_code == 503
+    assert response.headers["retry-after"] == "5"
+    assert response.json()["message_code"] == "STORAGE_SCHEMA_MISSING"
     assert response.json()["data"] == {"status": "degraded", "database": "schema_missing"}
     assert "taskrun db upgrade" in response.json()["message"]
 
@@ -59,6 +62,27 @@ def test_healthz_newer_revision_stays_200(web_db: Database) -> None:
 
     assert response.status_code == 200
     assert response.json()["data"] == {"status": "ok", "database": "schema_newer"}
+
+
+def test_healthz_dropped_table_is_503(web_db: Database) -> None:
+    with web_db.transaction() as session:
+        session.execute(text("DROP TABLE task_run_items"))
+
+    with _client(web_db) as client:
+        response = client.get("/healthz", headers={"Accept-Language": "en"})
+
+    assert response.status_code == 503
+    assert response.json()["data"]["database"] == "schema_tables_missing"
+    assert "backup" in response.json()["message"]
+
+
+def test_healthz_failures_logged_once_a_minute(empty_database: Database) -> None:
+    with _client(empty_database) as client, structlog.testing.capture_logs() as logs:
+        for _ in range(3):
+            client.get("/healthz")
+
+    failures = [line for line in logs if line["event"] == "health_check_failed"]
+    assert len(failures) <= 1
 
 
 def test_missing_table_gives_upgrade_advice(web_db: Database, accounts: Accounts) -> None:

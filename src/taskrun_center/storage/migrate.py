@@ -18,11 +18,12 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from alembic.util.exc import CommandError
-from sqlalchemy import Connection
+from sqlalchemy import Connection, inspect
 
 from taskrun_center.errors import StorageError
 from taskrun_center.storage.engine import create_engine_for
 from taskrun_center.storage.errors import translate_errors
+from taskrun_center.storage.models import Base
 
 logger = structlog.get_logger(__name__)
 
@@ -92,6 +93,7 @@ class SchemaState(StrEnum):
     MISSING = "missing"  # never migrated: no revision recorded
     OUTDATED = "outdated"  # an older revision of this package, fixed by ``taskrun db upgrade``
     NEWER = "newer"  # a revision this package does not know, from a newer release
+    TABLES_MISSING = "tables_missing"  # the newest revision, but a table was dropped by hand
 
 
 def schema_state(connection: Connection) -> SchemaState:
@@ -104,7 +106,9 @@ def schema_state(connection: Connection) -> SchemaState:
     if revision is None:
         return SchemaState.MISSING
     if revision == head():
-        return SchemaState.CURRENT
+        present = set(inspect(connection).get_table_names())
+        missing = set(Base.metadata.tables) - present
+        return SchemaState.TABLES_MISSING if missing else SchemaState.CURRENT
     known = {script.revision for script in _scripts().walk_revisions()}
     return SchemaState.OUTDATED if revision in known else SchemaState.NEWER
 

@@ -302,8 +302,16 @@ async def _handle_taskrun_error(request: Request, error: Exception) -> Response:
         log.error("api_error_unmapped", path=request.url.path, error_code=error.code,
                   traceback=format_traceback(error))
         return _respond(request, 500, message, "INTERNAL_ERROR")
-    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
-    return _respond(request, status, message, error.code, extra=extra, headers=headers)
+    return _respond(request, status, message, error.code, extra=extra,
+                    headers=_headers_of(error, status))
+
+
+def _headers_of(error: TaskRunError, status: int) -> dict[str, str] | None:
+    if status == 401:
+        return {"WWW-Authenticate": "Bearer"}
+    if isinstance(error, LoginThrottled):
+        return {"Retry-After": str(error.params["seconds"])}
+    return None
 
 
 async def _handle_validation_error(request: Request, error: Exception) -> Response:

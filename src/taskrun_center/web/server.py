@@ -9,6 +9,7 @@ import structlog
 import uvicorn
 
 from taskrun_center.config import get_settings
+from taskrun_center.errors import StorageError
 from taskrun_center.i18n import Text
 from taskrun_center.storage.engine import Database
 from taskrun_center.web.app import create_app
@@ -28,10 +29,18 @@ def create_initial_admin(database: Database) -> None:
     """Create the ``admin`` user on first start and print a generated password once.
 
     ``TASKRUN_ADMIN_PASSWORD`` sets the password instead; it is never printed.
+
+    Raises:
+        StorageError: the database failed, for example SQLite stayed locked by another writer
+            beyond the busy timeout; the error is logged before it is raised.
     """
     settings = get_settings()
-    with database.transaction("create the initial admin") as session:
-        generated = ensure_initial_admin(session, settings.admin_password)
+    try:
+        with database.transaction("create the initial admin") as session:
+            generated = ensure_initial_admin(session, settings.admin_password)
+    except StorageError as error:
+        log.error("initial_admin_failed", error=str(error))
+        raise
     if generated is not None:
         message = ADMIN_CREATED.render(settings.language, username=INITIAL_ADMIN,
                                        password=generated)
@@ -53,13 +62,21 @@ def serve(
 
     The database must be migrated (``taskrun db upgrade``). With ``scheduler=True`` this process
     also runs the in-process scheduler, which leads only if no other process holds the lock.
+
+    Raises:
+        StorageError: creating the first admin failed, so nothing was served; ``taskrun`` prints
+            it as one line and exits 1.
     """
     from taskrun_center.runners.loading import load_configured_tasks
 
     # Run-now and the task overview need the tasks declared in this process.
     load_configured_tasks()
     database = Database(database_url)
-    create_initial_admin(database)
+    try:
+        create_initial_admin(database)
+    except StorageError:
+        database.dispose()
+        raise
     app = create_app(database)
     handle: Any = None
     if scheduler:

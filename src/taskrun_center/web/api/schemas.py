@@ -162,6 +162,12 @@ class HealthData(BaseModel):
     database: str
 
 
+class HealthFailureBody(FailureBody):
+    """The 503 of ``/healthz``: a failure body that also says what is wrong with the database."""
+
+    data: HealthData
+
+
 FAILURE_RESPONSES: dict[int | str, dict[str, Any]] = {
     400: {"model": FailureBody, "description": "Invalid parameter"},
     401: {"model": FailureBody, "description": "Authentication required"},
