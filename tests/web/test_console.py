@@ -123,6 +123,29 @@ def test_list_filters_by_status(client: TestClient, web_db: Database) -> None:
     assert done.run_id not in page
 
 
+def test_list_repeated_filter_matches_any(client: TestClient, web_db: Database) -> None:
+    failed = make_run(web_db, status="failed")
+    cancelled = make_run(web_db, status="cancelled")
+    done = make_run(web_db, status="completed")
+    log_in(client, "viewer", VIEWER_PASSWORD)
+
+    page = client.get("/runs?status=failed&status=cancelled").text
+
+    assert failed.run_id in page
+    assert cancelled.run_id in page
+    assert done.run_id not in page
+
+
+def test_list_too_many_filter_values_is_400(client: TestClient) -> None:
+    log_in(client, "viewer", VIEWER_PASSWORD)
+    query = "&".join(f"task_key=task_{number}" for number in range(101))
+
+    response = client.get(f"/runs?{query}")
+
+    assert response.status_code == 400
+    assert "task_key" in response.text
+
+
 def test_list_empty_state_without_runs(client: TestClient) -> None:
     log_in(client, "viewer", VIEWER_PASSWORD)
 

@@ -86,6 +86,12 @@ def _skipped(raw: str) -> bool | None:
     raise InvalidQueryError("skipped", fill(NOT_TRUE_OR_FALSE, value=repr(raw)))
 
 
+def _joined(params: QueryParams, name: str) -> str:
+    # A filter may repeat (``status=failed&status=cancelled``), as in the REST API. The form
+    # keeps the values comma-separated, which build_run_filter splits again.
+    return ",".join(value.strip() for value in params.getlist(name) if value.strip())
+
+
 def parse_list_form(params: QueryParams) -> tuple[ListForm, RunFilter]:
     """Read the form from the query string and build the read service's filter.
 
@@ -93,9 +99,10 @@ def parse_list_form(params: QueryParams) -> tuple[ListForm, RunFilter]:
         InvalidQueryError: a value that cannot be read; names the parameter.
     """
     form = ListForm(
+        **{name: _joined(params, name) for name in (
+            "task_key", "task_category", "trigger_source", "status")},
         **{name: params.get(name, "").strip() for name in (
-            "task_key", "task_category", "trigger_source", "status", "skipped",
-            "started_from", "started_to", "search")},
+            "skipped", "started_from", "started_to", "search")},
         sort=params.get("sort", "started_at") or "started_at",
         order=params.get("order", "desc") or "desc",
         limit=_integer(params, "limit", DEFAULT_LIMIT),
