@@ -19,9 +19,8 @@ from taskrun_center.cli.common import (
     tr,
 )
 from taskrun_center.config_errors import InvalidSettingsError
-from taskrun_center.errors import ConfigurationError
+from taskrun_center.errors import ConfigurationError, StorageError
 from taskrun_center.i18n import Text
-from taskrun_center.storage.errors import SchemaMissingError
 
 # Each module defines ``register(app)``, which adds its commands or sub-groups.
 COMMAND_MODULES = (
@@ -84,8 +83,9 @@ for _name in COMMAND_MODULES:
 def main() -> None:
     """Run the ``taskrun`` command.
 
-    Invalid settings exit with code 2 and a missing schema with code 1, each as plain lines on
-    stderr without a traceback, whichever command met them.
+    Invalid settings exit with code 2 and a database error (a missing schema, a lock held
+    beyond the busy timeout) with code 1, each as plain lines on stderr without a traceback,
+    whichever command met them.
     """
     try:
         app()
@@ -95,7 +95,7 @@ def main() -> None:
     except ConfigurationError as error:
         _print_errors([str(error)])
         sys.exit(EXIT_USAGE)
-    except SchemaMissingError as error:
+    except StorageError as error:
         _print_errors([error_text(error)])
         sys.exit(EXIT_FAILED)
 

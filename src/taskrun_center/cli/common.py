@@ -80,10 +80,11 @@ def resolve_database_url(database_url: str | None) -> str:
 
 def error_text(error: BaseException) -> str:
     """Return the message of ``error`` for the CLI, in the CLI language where it has both."""
-    from taskrun_center.storage.errors import SchemaMissingError
+    from taskrun_center.cli.storage_messages import storage_error_text
+    from taskrun_center.errors import StorageError
 
-    if isinstance(error, SchemaMissingError):
-        return error.render(cli_language())
+    if isinstance(error, StorageError):
+        return storage_error_text(error, cli_language())
     return str(error)
 
 

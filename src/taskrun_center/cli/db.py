@@ -11,6 +11,7 @@ from taskrun_center.cli.common import (
     EXIT_FAILED,
     DatabaseUrlOption,
     cli_language,
+    error_text,
     fail,
     resolve_database_url,
     stdout,
@@ -86,7 +87,7 @@ def upgrade(revision: RevisionArgument = "head", database_url: DatabaseUrlOption
         migrate.upgrade(url, revision)
         reached = migrate.current(url)
     except StorageError as error:
-        fail(str(error), EXIT_FAILED)
+        fail(error_text(error), EXIT_FAILED)
     stdout.print(tr(_UPGRADED, revision=reached or "base"), highlight=False)
 
 
@@ -105,7 +106,7 @@ def downgrade(
         migrate.downgrade(url, revision)
         reached = migrate.current(url)
     except StorageError as error:
-        fail(str(error), EXIT_FAILED)
+        fail(error_text(error), EXIT_FAILED)
     stdout.print(tr(_DOWNGRADED, revision=reached or "base"), highlight=False)
 
 
@@ -117,7 +118,7 @@ def current(database_url: DatabaseUrlOption = None) -> None:
     try:
         revision = migrate.current(url)
     except StorageError as error:
-        fail(str(error), EXIT_FAILED)
+        fail(error_text(error), EXIT_FAILED)
     newest = migrate.head()
     stdout.print(tr(_CURRENT, revision=revision or tr(_NO_SCHEMA), head=newest), highlight=False)
     if revision != newest:

@@ -19,6 +19,7 @@ from taskrun_center.cli.common import (
     OutputFormat,
     TaskModuleOption,
     cli_language,
+    error_text,
     fail,
     print_json,
     resolve_database_url,
@@ -135,7 +136,7 @@ def status(
     try:
         leader = read_leader(database_for(resolve_database_url(database_url)))
     except TaskRunError as error:
-        fail(str(error), EXIT_FAILED)
+        fail(error_text(error), EXIT_FAILED)
 
     alive = (
         leader is not None and not leader.released and utcnow() - leader.renewed_at <= STALE_AFTER

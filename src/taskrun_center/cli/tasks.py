@@ -17,6 +17,7 @@ from taskrun_center.cli.common import (
     OutputFormat,
     TaskModuleOption,
     cli_language,
+    error_text,
     fail,
     print_json,
     resolve_database_url,
@@ -149,7 +150,7 @@ def run(
     except (UnknownTaskTypeError, ConfigurationError) as error:
         fail(describe_error(error), EXIT_USAGE)
     except TaskRunError as error:
-        fail(str(error), EXIT_FAILED)
+        fail(error_text(error), EXIT_FAILED)
 
     if output_format == "json":
         print_json(

@@ -31,6 +31,7 @@ from taskrun_center.cli.common import (
     DatabaseUrlOption,
     TaskModuleOption,
     cli_language,
+    error_text,
     fail,
     resolve_database_url,
     stdout,
@@ -158,7 +159,7 @@ def _migrate(url: str) -> None:
     try:
         upgrade(url)
     except TaskRunError as error:
-        fail(str(error), EXIT_FAILED)
+        fail(error_text(error), EXIT_FAILED)
     stdout.print(tr(_MIGRATED, url=_display_url(url)), highlight=False)
 
 

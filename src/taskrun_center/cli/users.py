@@ -135,9 +135,10 @@ def list_users_command(
     database_url: DatabaseUrlOption = None,
 ) -> None:
     """List users with their roles."""
+    from taskrun_center.storage.errors import translate_errors
     from taskrun_center.web.auth.accounts import list_users
 
-    with _database(database_url).session() as session:
+    with translate_errors("list users"), _database(database_url).session() as session:
         rows = [
             {"username": user.username, "role": user.role, "is_active": user.is_active,
              "created_at": user.created_at.isoformat()}
@@ -204,9 +205,10 @@ def list_tokens_command(
     database_url: DatabaseUrlOption = None,
 ) -> None:
     """List tokens by prefix and name; secrets are never shown again."""
+    from taskrun_center.storage.errors import translate_errors
     from taskrun_center.web.auth.accounts import list_tokens
 
-    with _database(database_url).session() as session:
+    with translate_errors("list API tokens"), _database(database_url).session() as session:
         rows = [
             {"name": token.name, "prefix": token.token_prefix, "username": username,
              "created_at": token.created_at.isoformat(),

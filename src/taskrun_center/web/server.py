@@ -31,8 +31,8 @@ def create_initial_admin(database: Database) -> None:
     ``TASKRUN_ADMIN_PASSWORD`` sets the password instead; it is never printed.
 
     Raises:
-        StorageError: the database failed, for example SQLite stayed locked by another writer
-            beyond the busy timeout; the error is logged before it is raised.
+        StorageError: the database failed, for example because SQLite stayed locked by
+            another writer beyond the busy timeout. The error is logged before it is raised.
     """
     settings = get_settings()
     try:
@@ -64,8 +64,8 @@ def serve(
     also runs the in-process scheduler, which leads only if no other process holds the lock.
 
     Raises:
-        StorageError: creating the first admin failed, so nothing was served; ``taskrun`` prints
-            it as one line and exits 1.
+        StorageError: creating the first admin failed, so nothing was served. ``taskrun``
+            prints it as one line and exits 1.
     """
     from taskrun_center.runners.loading import load_configured_tasks
 
