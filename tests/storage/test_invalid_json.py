@@ -19,6 +19,7 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 
 from taskrun_center.lifecycle.serialize import item_to_dict, run_to_dict
+from taskrun_center.lifecycle.read_service import TaskRunsReadService
 from taskrun_center.maintenance.audit import audit_runs
 from taskrun_center.states import ItemStatus, RunStatus
 from taskrun_center.storage.engine import Database
@@ -207,3 +208,32 @@ def test_repeated_reads_warn_once_per_row(sqlite_db: Database) -> None:
     assert run_warnings[0]["run_id"] == run_id
     assert len(item_warnings) == 1
     assert item_warnings[0]["column"] == "details_json"
+
+
+def test_bad_timestamp_reads_as_none_and_audit_names_it(sqlite_db: Database) -> None:
+    broken = make_run(sqlite_db, status=RunStatus.COMPLETED, items={ItemStatus.COMPLETED: 1})
+    healthy = make_run(sqlite_db, status=RunStatus.COMPLETED)
+    with sqlite_db.transaction() as session:
+        session.execute(text("UPDATE task_runs SET started_at = 'notadate' WHERE run_id = :id"),
+                        {"id": broken.run_id})
+        session.execute(
+            text("UPDATE task_run_items SET completed_at = '2026-13-45' WHERE run_id = :id"),
+            {"id": broken.run_id},
+        )
+
+    with sqlite_db.session() as session:
+        page = TaskRunsReadService(session).list_runs()
+        item = session.scalars(
+            select(TaskRunItem).where(TaskRunItem.run_id == broken.run_id)
+        ).one()
+    result = audit_runs(sqlite_db)
+
+    listed = {run.run_id: run for run in page.items}
+    assert listed[broken.run_id].started_at is None
+    assert listed[healthy.run_id].started_at is not None
+    assert item.completed_at is None
+    paths = sorted(finding.path for finding in result.violations
+                   if finding.rule == "row.timestamp_invalid")
+    assert paths == ["items[step/0].completed_at", "started_at"]
+    assert {finding.run_id for finding in result.violations
+            if finding.rule == "row.timestamp_invalid"} == {broken.run_id}

@@ -368,6 +368,10 @@ _ROW_RULES = {
                              "an item's error_message exceeds its length limit"),
     "row.json_invalid": Text("存储的 JSON 文本无法解析（可能被手工改过）",
                              "the stored JSON text does not decode (possibly edited by hand)"),
+    "row.timestamp_invalid": Text("存储的时间文本不是有效的日期时间（可能被手工改过），"
+                                  "读取时视为空",
+                                  "the stored timestamp text is not a date and time (possibly "
+                                  "edited by hand); it reads as empty"),
 }
 
 

@@ -50,6 +50,7 @@ from taskrun_center.contract import (
     default_registry,
 )
 from taskrun_center.maintenance.audit_items import JSON_INVALID_RULE, audit_items
+from taskrun_center.maintenance.audit_timestamps import audit_timestamps
 from taskrun_center.states import RUN_TERMINAL
 from taskrun_center.storage.engine import Database
 from taskrun_center.storage.models import TaskRun, TaskRunItem
@@ -187,6 +188,7 @@ def audit_runs(
         _report(on_progress, result, planned)
 
     audit_items(database, item_limits, collector.add, count_items)
+    audit_timestamps(database, collector.add)
 
     result.duration_seconds = time.perf_counter() - started
     logger.info("audit_finished", scanned=result.scanned, items_scanned=result.items_scanned,

@@ -18,6 +18,7 @@ logger = structlog.get_logger(__name__)
 
 # The column type cannot see which row it decodes, so all undecodable values share one key.
 _invalid_json_warnings = LogThrottle(interval_seconds=60)
+_invalid_timestamp_warnings = LogThrottle(interval_seconds=60)
 
 #: Key that marks a JSON column value read back from text that is not valid JSON.
 INVALID_JSON_KEY = "_invalid_json"
@@ -104,6 +105,28 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
+
+    def result_processor(
+        self, dialect: Dialect, coltype: object
+    ) -> Callable[[Any], Any] | None:
+        parse = super().result_processor(dialect, coltype)
+        if parse is None:
+            return None
+
+        def process(value: Any) -> Any:
+            # SQLite stores any text in a DATETIME column, so a value edited by hand would make
+            # every query that reads the row raise. It reads as None; ``taskrun audit`` names
+            # the row under row.timestamp_invalid.
+            try:
+                return parse(value)
+            except ValueError:
+                held_back = _invalid_timestamp_warnings.due("stored_timestamp_invalid")
+                if held_back is not None:
+                    logger.warning("stored_timestamp_invalid", chars=len(str(value)),
+                                   held_back=held_back)
+                return None
+
+        return process
 
 
 def utcnow() -> datetime:
