@@ -50,10 +50,14 @@ _failure_logs = LogThrottle(interval_seconds=60)
 def get_health(context: Context, language: RequestLanguage) -> JSONResponse:
     """Return 200 when the database responds and its schema is usable, else 503.
 
-    ``data.database`` is ``ok``, ``unreachable``, ``schema_missing`` or ``schema_outdated``
-    (both fixed by ``taskrun db upgrade``), ``schema_tables_missing`` (the newest revision with
-    a table dropped by hand), or ``schema_newer``: a newer release migrated the database, which
-    this one can still serve while it is being replaced, so that stays 200.
+    ``data.database`` is one of:
+
+    - ``ok``;
+    - ``unreachable``;
+    - ``schema_missing`` or ``schema_outdated``, both fixed by ``taskrun db upgrade``;
+    - ``schema_tables_missing``: the newest revision, with a table dropped by hand;
+    - ``schema_newer``: a newer release migrated the database. This release can still serve
+      it while it is being replaced, so the status stays 200.
     """
     try:
         with context.database.session() as session:
