@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pickle
+import sqlite3
 import subprocess
 from pathlib import Path
 
@@ -52,7 +53,10 @@ def test_schema_missing_survives_pickling() -> None:
 
 def _run(tmp_path: Path, *arguments: str) -> subprocess.CompletedProcess[str]:
     """Run ``taskrun ARGS`` in English on an empty SQLite file that was never migrated."""
-    url = f"sqlite:///{tmp_path / 'empty.db'}"
+    path = tmp_path / "empty.db"
+    # taskrun opens only an existing SQLite file, so the empty file is made here.
+    sqlite3.connect(path).close()
+    url = f"sqlite:///{path}"
     env = taskrun_env(url, TASKRUN_LANGUAGE="en", TASKRUN_TASK_MODULES="")
     return subprocess.run(taskrun_argv(*arguments), capture_output=True, text=True, env=env,
                           cwd=tmp_path, timeout=120, check=False)

@@ -6,6 +6,7 @@ import json
 import os
 import sys
 from enum import StrEnum
+from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
 import typer
@@ -59,8 +60,12 @@ DatabaseUrlOption = Annotated[
 ]
 
 
-def resolve_database_url(database_url: str | None) -> str:
+def resolve_database_url(database_url: str | None, *, create_sqlite_file: bool = False) -> str:
     """Return the URL given on the command line, else the configured default.
+
+    Opening a SQLite file that does not exist would create an empty one, so every command
+    except ``db upgrade`` and ``up`` (which pass ``create_sqlite_file=True``) exits 1 instead,
+    naming the path and ``taskrun db upgrade``.
 
     Raises:
         InvalidSettingsError: the URL names a database other than SQLite or PostgreSQL, or a
@@ -72,10 +77,36 @@ def resolve_database_url(database_url: str | None) -> str:
         problem = check_database_url(database_url, "--database-url / TASKRUN_DATABASE_URL")
         if problem is not None:
             raise InvalidSettingsError([problem])
-        return database_url
-    from taskrun_center.config import get_settings
+        url = database_url
+    else:
+        from taskrun_center.config import get_settings
 
-    return get_settings().database_url
+        url = get_settings().database_url
+    if not create_sqlite_file:
+        _require_sqlite_file(url)
+    return url
+
+
+SQLITE_FILE_MISSING = Text(
+    "SQLite 数据库文件 {path} 不存在。请检查 --database-url / TASKRUN_DATABASE_URL，"
+    "或运行 taskrun db upgrade 创建它。",
+    "The SQLite database file {path} does not exist. Check --database-url / "
+    "TASKRUN_DATABASE_URL, or run taskrun db upgrade to create it.",
+)
+
+
+def _require_sqlite_file(url: str) -> None:
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    path = parsed.database
+    # An in-memory database and SQLite's own "file:" URI form are left to the driver.
+    if parsed.get_backend_name() != "sqlite" or not path or path == ":memory:":
+        return
+    if path.startswith("file:"):
+        return
+    if not Path(path).exists():
+        fail(tr(SQLITE_FILE_MISSING, path=Path(path).absolute()), EXIT_FAILED)
 
 
 def error_text(error: BaseException) -> str:

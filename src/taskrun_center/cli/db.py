@@ -82,7 +82,7 @@ def upgrade(revision: RevisionArgument = "head", database_url: DatabaseUrlOption
     """Migrate the database forward and print the revision reached."""
     from taskrun_center.storage import migrate
 
-    url = resolve_database_url(database_url)
+    url = resolve_database_url(database_url, create_sqlite_file=True)
     try:
         migrate.upgrade(url, revision)
         reached = migrate.current(url)

@@ -103,7 +103,7 @@ def up(
     from taskrun_center.config import get_settings
 
     settings = get_settings()
-    url = resolve_database_url(database_url)
+    url = resolve_database_url(database_url, create_sqlite_file=True)
     _migrate(url)
     modules = _task_modules(task_module)
     keys = _load(modules)
