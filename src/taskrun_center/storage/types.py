@@ -16,9 +16,9 @@ from taskrun_center.log_throttle import LogThrottle
 
 logger = structlog.get_logger(__name__)
 
-# The column type cannot see which row it decodes, so all undecodable values share one key.
-_invalid_json_warnings = LogThrottle(interval_seconds=60)
-_invalid_timestamp_warnings = LogThrottle(interval_seconds=60)
+# Shared by every column and statement: a column type cannot see which row it reads.
+_unreadable_warnings = LogThrottle(interval_seconds=60)
+
 
 #: Key that marks a JSON column value read back from text that is not valid JSON.
 INVALID_JSON_KEY = "_invalid_json"
@@ -58,22 +58,9 @@ class TolerantJson(TypeDecorator[Any]):
     def result_processor(
         self, dialect: Dialect, coltype: object
     ) -> Callable[[Any], Any] | None:
-        decode = super().result_processor(dialect, coltype)
-        if decode is None:
-            return None
-
-        def process(value: Any) -> Any:
-            try:
-                return decode(value)
-            except ValueError:
-                # The row is out of reach here, so lifecycle.serialize logs the run_id with it.
-                text = value.decode("utf-8", "replace") if isinstance(value, bytes) else value
-                held_back = _invalid_json_warnings.due("stored_json_invalid")
-                if held_back is not None:
-                    logger.warning("stored_json_invalid", chars=len(text), held_back=held_back)
-                return invalid_json_marker(text)
-
-        return process
+        # The row is out of reach here, so lifecycle.serialize logs the run_id with it.
+        return _tolerant(super().result_processor(dialect, coltype), "stored_json_invalid",
+                         invalid_json_marker)
 
 
 # Every JSON column of the schema.
@@ -109,24 +96,35 @@ class UTCDateTime(TypeDecorator[datetime]):
     def result_processor(
         self, dialect: Dialect, coltype: object
     ) -> Callable[[Any], Any] | None:
-        parse = super().result_processor(dialect, coltype)
-        if parse is None:
-            return None
+        # SQLite stores any text in a DATETIME column, so a value edited by hand would make every
+        # query that reads the row raise. It reads as None, and ``taskrun audit`` names the row
+        # under row.timestamp_invalid.
+        return _tolerant(super().result_processor(dialect, coltype), "stored_timestamp_invalid",
+                         lambda _text: None)
 
-        def process(value: Any) -> Any:
-            # SQLite stores any text in a DATETIME column, so a value edited by hand would make
-            # every query that reads the row raise. It reads as None; ``taskrun audit`` names
-            # the row under row.timestamp_invalid.
-            try:
-                return parse(value)
-            except ValueError:
-                held_back = _invalid_timestamp_warnings.due("stored_timestamp_invalid")
-                if held_back is not None:
-                    logger.warning("stored_timestamp_invalid", chars=len(str(value)),
-                                   held_back=held_back)
-                return None
 
-        return process
+def _tolerant(
+    parse: Callable[[Any], Any] | None, event: str, fallback: Callable[[str], Any]
+) -> Callable[[Any], Any] | None:
+    """Wrap a result processor so that a value it cannot parse becomes ``fallback(text)``.
+
+    The warning ``event`` is logged at most once a minute per process, with the count of
+    repeats held back, because the same bad row is read again on every page that shows it.
+    """
+    if parse is None:
+        return None
+
+    def process(value: Any) -> Any:
+        try:
+            return parse(value)
+        except ValueError:
+            text = value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+            held_back = _unreadable_warnings.due(event)
+            if held_back is not None:
+                logger.warning(event, chars=len(text), held_back=held_back)
+            return fallback(text)
+
+    return process
 
 
 def utcnow() -> datetime:
