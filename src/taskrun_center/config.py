@@ -17,6 +17,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
 from taskrun_center.config_errors import (
     InvalidSettingsError,
     check_database_url,
+    check_language,
     problem_of_settings_error,
     problems_of,
 )
@@ -117,6 +118,14 @@ class Settings(BaseSettings):
         problem = check_database_url(value)
         if problem is not None:
             raise PydanticCustomError(problem.kind, problem.rule.en, dict(problem.context))
+        return value
+
+    @field_validator("language")
+    @classmethod
+    def _supported_language(cls, value: str) -> str:
+        problem = check_language(value)
+        if problem is not None:
+            raise PydanticCustomError(problem.kind, problem.rule.en)
         return value
 
     @field_validator("log_level")

@@ -38,6 +38,10 @@ _RULES: dict[str, Text] = {
         "must be one of DEBUG, INFO, WARNING, ERROR or CRITICAL",
     ),
     "log_format": Text("必须是 console 或 json", "must be console or json"),
+    "language": Text(
+        "必须是 zh-CN 或 en（也接受 zh、zh_CN、en-US 这类写法）",
+        "must be zh-CN or en (zh, zh_CN, en-US and similar tags are accepted too)",
+    ),
     "database_url_syntax": Text(
         "不是有效的数据库 URL，格式应为 sqlite:///路径 或 postgresql+psycopg://用户@主机/库名",
         "is not a database URL; use sqlite:///PATH or postgresql+psycopg://USER@HOST/DATABASE",
@@ -121,6 +125,20 @@ def check_database_url(url: str, variable: str = DATABASE_URL_VARIABLE) -> Setti
     except ImportError as error:
         return SettingProblem(variable, "database_driver", {"driver": error.name or "?"})
     return None
+
+
+def check_language(value: str | None, variable: str = "TASKRUN_LANGUAGE") -> SettingProblem | None:
+    """Return the problem of a language setting, or None when it is Chinese, English or unset.
+
+    Any tag whose primary subtag is ``zh`` or ``en`` is accepted, in either case and with ``-``
+    or ``_``, because ``i18n.normalize_language`` maps those onto zh-CN and en.
+    """
+    if value is None or not value.strip():
+        return None
+    primary = value.strip().replace("_", "-").split("-", 1)[0].lower()
+    if primary in ("zh", "en"):
+        return None
+    return SettingProblem(variable, "language")
 
 
 def problems_of(error: ValidationError) -> list[SettingProblem]:

@@ -97,3 +97,30 @@ def test_lowercase_log_level_is_accepted(tmp_path: Path) -> None:
     completed = _taskrun(tmp_path, "summary", "limits", TASKRUN_LOG_LEVEL="warning")
 
     assert completed.returncode == 0, completed.stderr
+
+
+def test_unknown_language_variable_exits_2(tmp_path: Path) -> None:
+    completed = _taskrun(tmp_path, "summary", "limits", TASKRUN_LANGUAGE="fr")
+
+    assert completed.returncode == 2, completed.stderr
+    assert "配置无效：TASKRUN_LANGUAGE 必须是 zh-CN 或 en" in completed.stderr
+    assert "Traceback" not in completed.stderr
+    assert completed.stdout == ""
+
+
+def test_unknown_lang_option_exits_2(tmp_path: Path) -> None:
+    completed = _taskrun(tmp_path, "--lang", "fr", "summary", "limits")
+
+    assert completed.returncode == 2, completed.stderr
+    assert "配置无效：--lang 必须是 zh-CN 或 en" in completed.stderr
+    assert "Traceback" not in completed.stderr
+    assert completed.stdout == ""
+
+
+@pytest.mark.parametrize("tag", ["zh-CN", "zh_CN", "zh", "en", "en-US", "EN_gb"])
+def test_language_tags_are_accepted(tmp_path: Path, tag: str) -> None:
+    from_variable = _taskrun(tmp_path, "summary", "limits", TASKRUN_LANGUAGE=tag)
+    from_option = _taskrun(tmp_path, "--lang", tag, "summary", "limits")
+
+    assert from_variable.returncode == 0, from_variable.stderr
+    assert from_option.returncode == 0, from_option.stderr

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 from typing import Annotated
 
@@ -18,7 +19,7 @@ from taskrun_center.cli.common import (
     stderr,
     tr,
 )
-from taskrun_center.config_errors import InvalidSettingsError
+from taskrun_center.config_errors import InvalidSettingsError, check_language
 from taskrun_center.errors import ConfigurationError, StorageError
 from taskrun_center.i18n import Text
 
@@ -48,6 +49,16 @@ app = typer.Typer(
 )
 
 
+def _check_language(value: str | None) -> str | None:
+    # Without this check an unknown tag such as "fr" would quietly mean Chinese. Click 8.4 sets
+    # the parameter source only after this callback, so the environment is compared instead.
+    from_environment = os.environ.get("TASKRUN_LANGUAGE") == value
+    problem = check_language(value, "TASKRUN_LANGUAGE" if from_environment else "--lang")
+    if problem is not None:
+        raise InvalidSettingsError([problem])
+    return value
+
+
 def _version(value: bool) -> None:
     if value:
         typer.echo(f"taskrun-center {__version__}")
@@ -61,6 +72,8 @@ def root(
         typer.Option(
             "--lang",
             envvar="TASKRUN_LANGUAGE",
+            callback=_check_language,
+            is_eager=True,
             help=Text("消息语言：zh-CN 或 en。", "Message language: zh-CN or en.").render(
                 cli_language()
             ),
