@@ -11,7 +11,7 @@ from sqlalchemy import select
 from taskrun_center.lifecycle.write_service import TaskRunsWriteService
 from taskrun_center.storage.engine import Database
 from taskrun_center.storage.models import TaskRun
-from tests.runners.processes import run_taskrun, start_taskrun, wait_for
+from tests.runners.processes import run_taskrun, start_taskrun, taskrun_env, wait_for
 from tests.runners.rows import load_items, runs_of
 
 
@@ -329,3 +329,43 @@ def test_missing_command_argument_is_usage_error(sqlite_url: str) -> None:
 
     assert result.returncode == 2
     assert runs_of(Database(sqlite_url), "wrapped_job") == []
+
+
+def test_invalid_task_key_is_usage_error(sqlite_url: str, tmp_path: Path) -> None:
+    marker = tmp_path / "started"
+    result = run_taskrun(sqlite_url, "exec", "--task-key", "Bad Key", "--",
+                         "touch", str(marker))
+
+    assert result.returncode == 2, result.stderr
+    assert "任务键 'Bad Key' 无效" in result.stderr
+    assert "字母或数字开头" in result.stderr
+    assert "ext.type" not in result.stderr
+    assert not marker.exists()
+    assert runs_of(Database(sqlite_url), "Bad Key") == []
+
+
+def test_task_key_rule_is_the_contract_pattern(sqlite_url: str) -> None:
+    from taskrun_center.contract.models import TASK_KEY_PATTERN
+
+    env = taskrun_env(sqlite_url, TASKRUN_LANGUAGE="en")
+    result = run_taskrun(sqlite_url, "exec", "--task-key", "-leading-dash", "--", "true",
+                         env=env)
+
+    assert result.returncode == 2, result.stderr
+    assert "Invalid task key '-leading-dash'" in result.stderr
+    assert f"(pattern {TASK_KEY_PATTERN})" in result.stderr
+
+
+def test_dotted_task_key_is_accepted(sqlite_url: str) -> None:
+    result = run_taskrun(sqlite_url, "exec", "--task-key", "Backup.db-1:nightly", "--", "true")
+
+    assert result.returncode == 0, result.stderr
+    assert len(runs_of(Database(sqlite_url), "Backup.db-1:nightly")) == 1
+
+
+def test_markup_in_task_key_is_printed(sqlite_url: str) -> None:
+    result = run_taskrun(sqlite_url, "exec", "--task-key", "[/x]", "--", "true")
+
+    assert result.returncode == 2, result.stderr
+    assert "任务键 '[/x]' 无效" in result.stderr
+    assert "Traceback" not in result.stderr

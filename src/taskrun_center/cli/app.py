@@ -11,13 +11,11 @@ import typer
 
 from taskrun_center import __version__
 from taskrun_center.cli.common import (
-    ERROR_PREFIX,
     EXIT_FAILED,
     EXIT_USAGE,
     cli_language,
     error_text,
-    stderr,
-    tr,
+    print_error,
 )
 from taskrun_center.config_errors import InvalidSettingsError, check_language
 from taskrun_center.errors import ConfigurationError, StorageError
@@ -115,4 +113,4 @@ def main() -> None:
 
 def _print_errors(lines: list[str]) -> None:
     for line in lines:
-        stderr.print(f"[bold red]{tr(ERROR_PREFIX)}[/] {line}", markup=True, highlight=False)
+        print_error(line)

@@ -11,6 +11,7 @@ from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from taskrun_center.i18n import Language, Text, normalize_language
 
@@ -126,8 +127,18 @@ def print_json(payload: Any) -> None:
 
 def fail(message: str, code: int = EXIT_FAILED) -> NoReturn:
     """Print an error to stderr and exit with ``code``."""
-    stderr.print(f"[bold red]{tr(ERROR_PREFIX)}[/] {message}", markup=True, highlight=False)
+    print_error(message)
     raise typer.Exit(code)
+
+
+def print_error(message: str) -> None:
+    """Print one error line to stderr behind a red prefix.
+
+    The message is escaped because it may quote user input: a task key such as ``[/x]`` would
+    otherwise be read as rich markup and raise ``MarkupError``.
+    """
+    stderr.print(f"[bold red]{tr(ERROR_PREFIX)}[/] {escape(message)}", markup=True,
+                 highlight=False)
 
 
 ERROR_PREFIX = Text("错误：", "Error:")

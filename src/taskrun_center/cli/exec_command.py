@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated
 
 import typer
@@ -16,6 +17,7 @@ from taskrun_center.cli.common import (
     resolve_database_url,
     tr,
 )
+from taskrun_center.contract.models import TASK_KEY_PATTERN
 from taskrun_center.errors import TaskRunError
 from taskrun_center.i18n import Text
 
@@ -32,8 +34,9 @@ _EXEC_HELP = Text(
     "report metrics.",
 )
 _TASK_KEY_HELP = Text(
-    "记录运行所用的任务键（snake_case），例如 nightly_backup。",
-    "Task key to record the run under (snake_case), e.g. nightly_backup.",
+    "记录运行所用的任务键：字母或数字开头，只含字母、数字和 _ . : -，例如 nightly_backup。",
+    "Task key to record the run under: a letter or digit first, then letters, digits and "
+    "_ . : -, e.g. nightly_backup.",
 )
 _NAME_HELP = Text(
     "任务名称（默认为任务键）。", "Task name shown in the console (default: the key)."
@@ -49,6 +52,12 @@ _COMMAND_HELP = Text(
 _NO_COMMAND = Text(
     "缺少要运行的命令：taskrun exec --task-key KEY -- COMMAND [ARGS…]",
     "Missing command: taskrun exec --task-key KEY -- COMMAND [ARGS…]",
+)
+_INVALID_TASK_KEY = Text(
+    "任务键 {key!r} 无效：须以字母或数字开头，其余只能是字母、数字和 _ . : -，"
+    "长度 1 到 128 个字符（正则 {pattern}），例如 nightly_backup。",
+    "Invalid task key {key!r}: start with a letter or digit, then use only letters, digits "
+    "and _ . : -, 1 to 128 characters in all (pattern {pattern}), e.g. nightly_backup.",
 )
 _NOT_STARTED = Text(
     "无法记录运行，命令未启动：{error}",
@@ -86,6 +95,9 @@ def exec_command(
     database_url: DatabaseUrlOption = None,
 ) -> None:
     """Run ``command`` as a recorded run of ``task_key``; exit with the command's status."""
+    # Checked first: the summary check would reject the key later, naming only ext.type.
+    if re.fullmatch(TASK_KEY_PATTERN, task_key) is None:
+        fail(tr(_INVALID_TASK_KEY, key=task_key, pattern=TASK_KEY_PATTERN), EXIT_USAGE)
     if not command:
         fail(tr(_NO_COMMAND), EXIT_USAGE)
     from taskrun_center.runners.command import exec_recorded
