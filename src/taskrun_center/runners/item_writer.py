@@ -20,6 +20,7 @@ from typing import Any, Literal
 
 import structlog
 from sqlalchemy import select
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from taskrun_center.errors import StorageError, TaskRunError
@@ -139,7 +140,7 @@ class ItemWriter:
             events, self._buffer = self._buffer, []
         return events
 
-    def store(self, session: Session, events: Sequence[ItemEvent]) -> None:
+    def store(self, session: Session | Connection, events: Sequence[ItemEvent]) -> None:
         """Store ``events`` in the caller's transaction ``session``; the caller commits.
 
         Raises:
@@ -230,7 +231,7 @@ class ItemWriter:
         if unchanged and self._on_item_ended_run is not None:
             self._on_item_ended_run()
 
-    def _store(self, session: Session, batch: Sequence[ItemEvent]) -> int:
+    def _store(self, session: Session | Connection, batch: Sequence[ItemEvent]) -> int:
         # Returns how many events found their item already ended. Within one transaction the
         # order between different items does not matter to readers, so the batch is
         # regrouped. Declarations go in one init_items call and completions in one
@@ -303,7 +304,7 @@ def _split_completions(
     return first, rest
 
 
-def _lock_items(session: Session, run_id: str, item_keys: set[str]) -> None:
+def _lock_items(session: Session | Connection, run_id: str, item_keys: set[str]) -> None:
     # The batch changes its items in regrouped order and moves the run's counters in between.
     # Its items are locked in id order up front, as cancel and mark-failed lock theirs, so a
     # batch and a cancel of the same run take item locks in one order and cannot deadlock.

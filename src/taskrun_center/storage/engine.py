@@ -96,6 +96,7 @@ class Database:
         write_engine = self.engine.execution_options(**{SQLITE_IMMEDIATE: True})
         self._write_sessions = sessionmaker(write_engine, expire_on_commit=False)
         self._write_engine = write_engine
+        self._autocommit_engine = self.engine.execution_options(isolation_level="AUTOCOMMIT")
 
     def session(self) -> Session:
         """Open a session; the caller commits or rolls back and closes it.
@@ -143,6 +144,30 @@ class Database:
         with (
             translate_errors(operation, busy_timeout_ms=self.busy_timeout_ms),
             self._write_engine.begin() as connection,
+        ):
+            yield connection
+
+    @contextmanager
+    def autocommit_connection(self, operation: str = "database statement") -> Iterator[Connection]:
+        """Yield a Core connection on which each statement commits on its own.
+
+        For work that one statement does: on PostgreSQL the statement then costs one round
+        trip after the pool's ping, because no BEGIN and COMMIT are sent. On SQLite the connection is in a write transaction, as
+        ``write_connection()`` yields it, which commits on exit. ``operation`` names the work
+        in error messages.
+
+        Raises:
+            DatabaseLockedError: SQLite stayed locked by another writer beyond the busy timeout.
+            ConnectionLostError: the connection broke; the next operation reconnects.
+            StorageError: any other database failure, with the driver error chained.
+        """
+        if self.is_sqlite:
+            with self.write_connection(operation) as connection:
+                yield connection
+            return
+        with (
+            translate_errors(operation, busy_timeout_ms=None),
+            self._autocommit_engine.connect() as connection,
         ):
             yield connection
 

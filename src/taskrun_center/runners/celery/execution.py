@@ -104,14 +104,18 @@ def _claim(database: Database, message: RunMessage) -> ClaimedRun | RunStatus:
 
 
 def _claim_once(database: Database, message: RunMessage) -> ClaimedRun | RunStatus:
-    with database.transaction("claim run of a Celery message") as session:
-        service = TaskRunsWriteService(session)
+    # The claim is one statement, so it needs no transaction of its own.
+    with database.autocommit_connection("claim run of a Celery message") as connection:
         try:
-            return service.claim_pending_run(message.run_id, message.task_key)
+            return TaskRunsWriteService(connection).claim_pending_run(
+                message.run_id, message.task_key
+            )
         except RunNotFoundError:
             pass
-        # A message sent straight through Celery names no existing run: create it running.
-        run = service.start_run(
+
+    # A message sent straight through Celery names no existing run: create it running.
+    with database.transaction("start run of a Celery message") as session:
+        run = TaskRunsWriteService(session).start_run(
             task_key=message.task_key,
             trigger_source=message.trigger_source or TriggerSource.CELERY,
             created_by=message.created_by,
