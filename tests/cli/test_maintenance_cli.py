@@ -93,7 +93,20 @@ def test_purge_running_status_is_usage_error(sqlite_url: str) -> None:
     result = runner.invoke(app, ["purge", "--status", "running", "--database-url", sqlite_url])
 
     assert result.exit_code == 2
-    assert "running" in result.output
+    assert "--status running 无效：清理只删除已结束的运行" in result.output
+    assert "completed_with_errors（部分失败）" in result.output
+    assert "cannot be purged" not in result.output
+
+
+def test_purge_unknown_status_deletes_nothing(sqlite_url: str) -> None:
+    _seed(sqlite_url)
+
+    result = runner.invoke(app, ["purge", "--status", "failed", "--status", "done", "--yes",
+                                 "--older-than", "1s", "--database-url", sqlite_url])
+
+    assert result.exit_code == 2
+    assert "--status done 无效" in result.output
+    assert _counts(sqlite_url) == (6, 12)
 
 
 def test_purge_all_without_terminal_refuses(sqlite_url: str) -> None:

@@ -35,11 +35,12 @@ from taskrun_center.cli.common import (
     stdout,
     tr,
 )
-from taskrun_center.cli.runs import print_table
+from taskrun_center.cli.runs import print_table, status_label
 from taskrun_center.config import get_settings
 from taskrun_center.errors import ConfigurationError, StorageError
 from taskrun_center.i18n import Text
 from taskrun_center.maintenance.durations import parse_duration
+from taskrun_center.states import RUN_TERMINAL
 from taskrun_center.storage.engine import Database
 
 _PURGE_HELP = Text(
@@ -73,6 +74,13 @@ _ALL_WITH_FILTERS = Text(
     "or --keep-last.",
 )
 _ABORTED = Text("已取消，没有删除任何数据。", "Cancelled; nothing was deleted.")
+_UNFINISHED_STATUS = Text(
+    "--status {status} 无效：清理只删除已结束的运行，可用的状态有 {allowed}。",
+    "Invalid --status {status}: purge deletes only finished runs, whose statuses are "
+    "{allowed}.",
+)
+_STATUS_CHOICE = Text("{value}（{label}）", "{value} ({label})")
+_LIST_SEPARATOR = Text("、", ", ")
 _PURGED = Text(
     "已删除 {runs} 次运行和 {items} 个子项，共 {batches} 批，用时 {seconds:.1f} 秒。",
     "Deleted {runs} runs and {items} items in {batches} batches, {seconds:.1f} s.",
@@ -197,6 +205,7 @@ def purge(
 
     if wipe and (older_than or status or task_key or keep_last is not None):
         fail(tr(_ALL_WITH_FILTERS), EXIT_USAGE)
+    _check_finished_statuses(status or [])
     with _database(database_url) as database:
         try:
             with _progress(output, _PROGRESS_PURGE) as draw:
@@ -224,6 +233,18 @@ def purge(
         print_json(result.to_dict())
         return
     _print_purge(result)
+
+
+def _check_finished_statuses(statuses: list[str]) -> None:
+    # purge_runs checks this too, but its ConfigurationError is worded in English only.
+    finished = sorted(RUN_TERMINAL)
+    for status in statuses:
+        if status in finished:
+            continue
+        choices = [tr(_STATUS_CHOICE, value=member.value, label=status_label(member.value))
+                   for member in finished]
+        fail(tr(_UNFINISHED_STATUS, status=status, allowed=tr(_LIST_SEPARATOR).join(choices)),
+             EXIT_USAGE)
 
 
 def stdin_is_terminal() -> bool:
