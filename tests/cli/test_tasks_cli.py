@@ -55,7 +55,19 @@ def test_run_unknown_task_is_usage_error(sqlite_url: str) -> None:
     result = run_taskrun(sqlite_url, "run", "no_such_task")
 
     assert result.returncode == 2
-    assert "no_such_task" in result.stderr
+    assert "没有以 no_such_task 为任务键声明的任务" in result.stderr
+    assert "taskrun tasks list" in result.stderr
+    assert "--task-module" in result.stderr
+    assert "TASKRUN_TASK_MODULES" in result.stderr
+    assert "not registered" not in result.stderr
+
+
+def test_run_unknown_task_in_english(sqlite_url: str) -> None:
+    result = run_taskrun(sqlite_url, "--lang", "en", "run", "no_such_task")
+
+    assert result.returncode == 2
+    assert "No task is declared under the key no_such_task." in result.stderr
+    assert "taskrun tasks list" in result.stderr
 
 
 def test_run_unknown_argument_is_usage_error(sqlite_url: str) -> None:

@@ -61,6 +61,13 @@ _REPEATED_ARG = Text(
     "参数 {key} 重复给出；每个参数只能用一次 --arg。",
     "Argument {key} is given more than once; pass each argument with one --arg.",
 )
+_UNKNOWN_TASK = Text(
+    "没有以 {key} 为任务键声明的任务。用 taskrun tasks list 查看已声明的任务。"
+    "如果任务在其他模块中声明，请用 --task-module 模块名 或 TASKRUN_TASK_MODULES 导入该模块。",
+    "No task is declared under the key {key}. See the declared tasks with taskrun tasks list. "
+    "If the task is declared in another module, import that module with --task-module MODULE "
+    "or TASKRUN_TASK_MODULES.",
+)
 _RUN_ENDED = Text("运行 {run_id} 已结束：{status}", "Run {run_id} ended: {status}")
 _NO_TASKS = Text("没有已声明的任务。", "No task is declared.")
 _COLUMNS = (
@@ -215,6 +222,8 @@ def parse_arguments(pairs: list[str]) -> dict[str, Any]:
 
 def describe_error(error: TaskRunError) -> str:
     """Word ``error`` in the CLI's language when it carries a bilingual reason."""
+    if isinstance(error, UnknownTaskTypeError):
+        return tr(_UNKNOWN_TASK, key=error.task_key)
     reason_text = getattr(error, "reason_text", None)
     if isinstance(reason_text, Text):
         return tr(reason_text)
