@@ -130,6 +130,42 @@ def test_bad_json_text_exits_2(text: str, expected: str) -> None:
     assert "Traceback" not in result.output
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("not json", "第 1 行第 1 列，此处应有一个 JSON 值。"),
+        ('{\n  "a" 1}', "第 2 行第 7 列，此处应有冒号 :。"),
+        ("{a: 1}", "第 1 行第 2 列，属性名应写在双引号中。"),
+        ("[1, 2", "第 1 行第 6 列，此处应有逗号 ,。"),
+        ('"abc', "第 1 行第 1 列，字符串缺少结束的双引号。"),
+        ('{"a": 1} x', "第 1 行第 10 列，JSON 文档结束后还有多余的内容。"),
+        ('["\\q"]', "第 1 行第 3 列，字符串中有无效的转义序列。"),
+    ],
+)
+def test_json_syntax_error_in_chinese(tmp_path: Path, text: str, expected: str) -> None:
+    path = tmp_path / "broken.json"
+    path.write_text(text, encoding="utf-8")
+
+    result = runner.invoke(app, ["summary", "validate", str(path)])
+
+    assert result.exit_code == 2
+    assert f"{path} 不是合法的 JSON：{expected}" in " ".join(result.output.split())
+    assert "Expecting" not in result.output
+    assert "delimiter" not in result.output
+
+
+def test_json_syntax_error_on_stdin_in_english() -> None:
+    completed = subprocess.run(
+        [sys.executable, "-c", "from taskrun_center.cli.app import main; main()",
+         "--lang", "en", "summary", "validate", "-"],
+        input="x", capture_output=True, text=True, timeout=120, check=False,
+    )
+
+    assert completed.returncode == 2
+    assert ("Standard input is not valid JSON: line 1, column 1: a JSON value was expected."
+            in completed.stderr)
+
+
 def test_duplicate_key_exits_2_in_json_format() -> None:
     text = '{"version": 1, "version": 1}'
 

@@ -71,6 +71,7 @@ def validate(
     output_format: FormatOption = OutputFormat.TEXT,
 ) -> None:
     """Check one summary; exit 0 when valid, 1 when invalid, 2 on a usage error."""
+    from taskrun_center.cli.json_messages import json_error_text
     from taskrun_center.contract import (
         JsonTextError,
         SummaryValidationError,
@@ -82,7 +83,7 @@ def validate(
     try:
         data = parse_json_text(_read_input(file))
     except JsonTextError as error:
-        fail(error.message(cli_language()), EXIT_USAGE)
+        fail(json_error_text(error, file, cli_language()), EXIT_USAGE)
 
     try:
         checked = check_summary(data, task_key=task_key)
