@@ -16,7 +16,9 @@ from taskrun_center.cli.common import (
     cli_language,
     error_text,
     print_error,
+    tr,
 )
+from taskrun_center.cli.help_format import use_translated_help
 from taskrun_center.config_errors import InvalidSettingsError, check_language
 from taskrun_center.errors import ConfigurationError, StorageError
 from taskrun_center.i18n import Text
@@ -48,8 +50,8 @@ app = typer.Typer(
 
 
 def _check_language(value: str | None) -> str | None:
-    # Without this check an unknown tag such as "fr" would quietly mean Chinese. Click 8.4 sets
-    # the parameter source only after this callback, so the environment is compared instead.
+    # Without this check an unknown tag such as "fr" would quietly mean Chinese. A value equal
+    # to TASKRUN_LANGUAGE is reported as that variable, which is then invalid as well.
     from_environment = os.environ.get("TASKRUN_LANGUAGE") == value
     problem = check_language(value, "TASKRUN_LANGUAGE" if from_environment else "--lang")
     if problem is not None:
@@ -78,7 +80,9 @@ def root(
         ),
     ] = None,
     version: Annotated[
-        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True,
+                     help=tr(Text("显示版本号并退出。", "Show the version and exit."))),
     ] = False,
 ) -> None:
     """Configure logging for every command."""
@@ -89,6 +93,7 @@ def root(
 
 for _name in COMMAND_MODULES:
     importlib.import_module(f"taskrun_center.cli.{_name}").register(app)
+use_translated_help(app)
 
 
 def main() -> None:

@@ -1,0 +1,79 @@
+"""Help pages in the CLI language.
+
+Typer (0.29) prints help with rich and its own copy of Click, whose headings are English. The
+supported hooks are used where they exist: each command and group is built from the classes
+here, which name the usage prefix, the ``--help`` text and every panel (``rich_help_panel``)
+in the CLI language.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import typer
+from typer.core import TyperCommand, TyperGroup
+
+from taskrun_center.cli.common import tr
+from taskrun_center.i18n import Text
+
+USAGE_PREFIX = Text("用法：", "Usage: ")
+HELP_OPTION_HELP = Text("显示本帮助并退出。", "Show this message and exit.")
+ARGUMENTS_PANEL = Text("参数", "Arguments")
+OPTIONS_PANEL = Text("选项", "Options")
+COMMANDS_PANEL = Text("命令", "Commands")
+
+
+class _TranslatedHelp:
+    """Usage prefix, ``--help`` text and panel titles in the CLI language."""
+
+    def format_usage(self, ctx: Any, formatter: Any) -> None:
+        """Write the usage line with the translated prefix."""
+        pieces = self.collect_usage_pieces(ctx)  # type: ignore[attr-defined]
+        formatter.write_usage(ctx.command_path, " ".join(pieces), prefix=tr(USAGE_PREFIX))
+
+    def get_help_option(self, ctx: Any) -> Any:
+        """Return the ``--help`` option with its help text in the CLI language."""
+        option = super().get_help_option(ctx)  # type: ignore[misc]
+        if option is not None:
+            option.help = tr(HELP_OPTION_HELP)
+        return option
+
+    def format_help(self, ctx: Any, formatter: Any) -> None:
+        """Name every panel in the CLI language, then print the help page."""
+        # Typer leaves an unset panel as None or as a false DefaultPlaceholder.
+        for param in self.get_params(ctx):  # type: ignore[attr-defined]
+            if not getattr(param, "rich_help_panel", None):
+                argument = param.param_type_name == "argument"
+                param.rich_help_panel = tr(ARGUMENTS_PANEL if argument else OPTIONS_PANEL)
+        for name in getattr(self, "commands", {}):
+            command = self.commands[name]  # type: ignore[attr-defined]
+            if not getattr(command, "rich_help_panel", None):
+                command.rich_help_panel = tr(COMMANDS_PANEL)
+        super().format_help(ctx, formatter)  # type: ignore[misc]
+
+
+class TaskrunCommand(_TranslatedHelp, TyperCommand):
+    """A ``taskrun`` command whose help page is in the CLI language."""
+
+
+class TaskrunGroup(_TranslatedHelp, TyperGroup):
+    """A ``taskrun`` command group whose help page is in the CLI language."""
+
+
+def use_translated_help(app: typer.Typer) -> None:
+    """Build ``app``, its groups and their commands from the translated help classes.
+
+    Call it after every command is registered and before ``app`` runs.
+    """
+    _apply_classes(app)
+
+
+def _apply_classes(app: typer.Typer) -> None:
+    app.info.cls = TaskrunGroup
+    # No taskrun command sets its own class, so every one is replaced.
+    for command in app.registered_commands:
+        command.cls = TaskrunCommand
+    for group in app.registered_groups:
+        group.cls = TaskrunGroup
+        if group.typer_instance is not None:
+            _apply_classes(group.typer_instance)
