@@ -74,9 +74,12 @@ def root(
             envvar="TASKRUN_LANGUAGE",
             callback=_check_language,
             is_eager=True,
-            help=Text("消息语言：zh-CN 或 en。", "Message language: zh-CN or en.").render(
-                cli_language()
-            ),
+            help=Text(
+                "消息语言：zh-CN 或 en，也可用环境变量 TASKRUN_LANGUAGE 设置。",
+                "Message language: zh-CN or en; also set by the environment variable "
+                "TASKRUN_LANGUAGE.",
+            ).render(cli_language()),
+            show_envvar=False,
         ),
     ] = None,
     version: Annotated[

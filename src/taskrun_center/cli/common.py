@@ -52,10 +52,14 @@ DatabaseUrlOption = Annotated[
         "--database-url",
         envvar="TASKRUN_DATABASE_URL",
         help=Text(
-            "数据库 URL（SQLAlchemy 格式）；默认使用当前目录下的 SQLite 文件 taskrun.db。",
-            "Database URL (SQLAlchemy form); "
-            "default: the SQLite file taskrun.db in the current folder.",
+            "数据库 URL（SQLAlchemy 格式），也可用环境变量 TASKRUN_DATABASE_URL 设置；"
+            "默认使用当前目录下的 SQLite 文件 taskrun.db。",
+            "Database URL (SQLAlchemy form), also set by the environment variable "
+            "TASKRUN_DATABASE_URL; default: the SQLite file taskrun.db in the current folder.",
         ).render(cli_language()),
+        # The help names the variable: Typer's own "[env var: …]" line is English and is
+        # cut, not wrapped, in a narrow column.
+        show_envvar=False,
         show_default=False,
     ),
 ]

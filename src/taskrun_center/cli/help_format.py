@@ -1,16 +1,25 @@
-"""Help pages in the CLI language.
+"""Help pages in the CLI language, wrapped instead of cut at any terminal width.
 
 Typer (0.29) prints help with rich and its own copy of Click, whose headings are English. The
 supported hooks are used where they exist: each command and group is built from the classes
 here, which name the usage prefix, the ``--help`` text and every panel (``rich_help_panel``)
 in the CLI language.
+
+rich wraps text only at whitespace. A Chinese sentence has none, so rich measured it as one
+long word, and Typer's help tables cut such a word with "…" (rich's default overflow for table
+cells). Typer has no setting for that overflow, so ``use_translated_help`` replaces the
+highlighter that every help text passes through with one that marks the text ``fold``: a word
+wider than its cell is then broken across lines. This depends on Typer calling the module
+attribute ``typer.rich_utils.highlighter``, which the help tests check at 80 columns.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import typer
+from rich.text import Text as RichText
+from typer import rich_utils
 from typer.core import TyperCommand, TyperGroup
 
 from taskrun_center.cli.common import tr
@@ -60,11 +69,25 @@ class TaskrunGroup(_TranslatedHelp, TyperGroup):
     """A ``taskrun`` command group whose help page is in the CLI language."""
 
 
+class _FoldingHighlighter(rich_utils.OptionHighlighter):
+    """Typer's option highlighter that also lets long words fold and colours "用法："."""
+
+    highlights: ClassVar[list[str]] = [
+        *rich_utils.OptionHighlighter.highlights, r"(?P<usage>用法：)"
+    ]
+
+    def __call__(self, text: str | RichText) -> RichText:
+        highlighted = super().__call__(text)
+        highlighted.overflow = "fold"
+        return highlighted
+
+
 def use_translated_help(app: typer.Typer) -> None:
     """Build ``app``, its groups and their commands from the translated help classes.
 
     Call it after every command is registered and before ``app`` runs.
     """
+    rich_utils.highlighter = _FoldingHighlighter()
     _apply_classes(app)
 
 

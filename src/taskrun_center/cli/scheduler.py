@@ -44,7 +44,10 @@ _STATUS_HELP = Text(
     "Show which process leads the scheduler (host, pid, since, epoch) and each job's next fire "
     "time. Exits 1 when no live leader is recorded.",
 )
-_CONFIG_HELP = Text("调度任务配置文件（TOML）。", "Scheduler job file (TOML).")
+_CONFIG_HELP = Text(
+    "调度任务配置文件（TOML），也可用环境变量 TASKRUN_SCHEDULER_CONFIG 设置。",
+    "Scheduler job file (TOML); also set by the environment variable TASKRUN_SCHEDULER_CONFIG.",
+)
 _STARTED = Text(
     "调度器已启动（{jobs} 个任务），按 Ctrl-C 停止。",
     "Scheduler started ({jobs} jobs); press Ctrl-C to stop.",
@@ -73,6 +76,7 @@ ConfigOption = Annotated[
         "--config",
         envvar="TASKRUN_SCHEDULER_CONFIG",
         help=_CONFIG_HELP.render(cli_language()),
+        show_envvar=False,
         show_default=False,
     ),
 ]
