@@ -177,6 +177,25 @@ def test_purge_failed_batch_exits_1(sqlite_url: str) -> None:
     assert _counts(sqlite_url) == (6, 12)
 
 
+def test_purge_failed_batch_text_names_operation(sqlite_url: str) -> None:
+    _seed(sqlite_url)
+    database = Database(sqlite_url)
+    with database.transaction() as session:
+        session.execute(text("CREATE TRIGGER block_delete BEFORE DELETE ON task_runs "
+                             "BEGIN SELECT RAISE(ABORT, 'blocked'); END"))
+    database.dispose()
+
+    result = runner.invoke(app, ["purge", "--older-than", "30d", "--keep-last", "0", "--yes",
+                                 "--database-url", sqlite_url])
+
+    # The log lines keep the English operation name; the error line names it in Chinese.
+    [line] = [line for line in result.output.splitlines() if line.startswith("错误：")]
+    assert result.exit_code == 1
+    assert "第 1 批删除失败并已回滚" in line
+    assert "原因：分批清理失败：" in line
+    assert "purge batch" not in line
+
+
 def test_audit_clean_exits_0(sqlite_url: str) -> None:
     _seed(sqlite_url)
 

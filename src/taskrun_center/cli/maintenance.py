@@ -284,7 +284,7 @@ def _report_purge_failure(error: Any, output: OutputFormat) -> None:
         print_json({**error.result.to_dict(), "error": str(error), "failed_batch": error.batch})
         raise typer.Exit(EXIT_FAILED)
     fail(tr(_PURGE_FAILED, batch=error.batch, runs=error.result.runs, items=error.result.items,
-            error=str(error.__cause__ or error)), EXIT_FAILED)
+            error=error_text(error.__cause__ or error)), EXIT_FAILED)
 
 
 def _print_purge(result: Any) -> None:
