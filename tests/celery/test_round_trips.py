@@ -33,10 +33,10 @@ STEPS = 5
 # reads the run's state, inserts the items already completed, moves both counters in one
 # UPDATE, and then one UPDATE recounts the items and writes the summary. Each transaction
 # adds a pool checkout with its ping, BEGIN and COMMIT.
-MAX_STATEMENTS = 5
+MAX_STATEMENTS = 4
 MAX_TRANSACTIONS = 1
 MAX_CHECKOUTS = 2
-MAX_ROUND_TRIPS = 9
+MAX_ROUND_TRIPS = 8
 
 
 @task(key="celery_five_steps", name_zh="五步示例", name_en="Five steps sample",

@@ -207,3 +207,40 @@ def test_run_end_stores_rejected_items_separately(database: Database) -> None:
     assert (run.progress_total, run.progress_completed) == (2, 2)
     events = [entry["event"] for entry in logs]
     assert "run_end_with_items_failed" in events
+
+
+@pytest.mark.parametrize(
+    ("ending", "expected_status"),
+    [
+        ("none", RunStatus.RUNNING),
+        ("finalize", RunStatus.COMPLETED),
+        ("mark_failed", RunStatus.FAILED),
+        ("cancel", RunStatus.CANCELLED),
+    ],
+)
+def test_deferred_counters_count_each_item_once(
+    database: Database, ending: str, expected_status: RunStatus
+) -> None:
+    claimed = _running_run(database)
+
+    with database.write_connection() as connection:
+        service = TaskRunsWriteService(connection, defer_counters=True)
+        service.init_items(
+            claimed.run_id,
+            [ItemSpec("row", "a"), ItemSpec("row", "b")],
+            completions=[ItemCompletion("row", "a")],
+        )
+        if ending == "finalize":
+            service.finalize_run_with_summary(claimed.run_id, None, claimed=claimed)
+        elif ending == "mark_failed":
+            service.mark_run_failed(claimed.run_id, "stopped")
+        elif ending == "cancel":
+            service.cancel_run(claimed.run_id)
+        service.apply_deferred_counters()
+
+    run = load_run(database, claimed.run_id)
+    assert run.status == expected_status.value
+    assert run.progress_total == 2
+    assert run.progress_completed == 1
+    expected_failed = 1 if ending == "mark_failed" else 0
+    assert run.progress_failed == expected_failed

@@ -131,10 +131,18 @@ class TaskRunsWriteService:
     """Writes runs and items; see the module docstring for the unit-of-work rule.
 
     ``item_limits`` caps item data and error messages (``TASKRUN_ITEM_LIMITS__*`` by default).
+    With ``defer_counters`` the run counters' increments wait in memory until
+    ``apply_deferred_counters``, still inside the caller's transaction. A finalize that ends
+    the run recounts its items and drops them, so a transaction that ends the run saves the
+    counter UPDATEs. The caller must call ``apply_deferred_counters`` before it commits.
     """
 
     def __init__(
-        self, session: Session | Connection, *, item_limits: ItemLimits | None = None
+        self,
+        session: Session | Connection,
+        *,
+        item_limits: ItemLimits | None = None,
+        defer_counters: bool = False,
     ) -> None:
         # A Core connection (``Database.write_connection()``) serves the item operations
         # directly; the other methods open a session on it when they first need one.
@@ -142,6 +150,7 @@ class TaskRunsWriteService:
         self._core = session if isinstance(session, Connection) else None
         self.item_limits = item_limits or get_settings().item_limits
         self._bound: tuple[SessionTransaction, Connection] | None = None
+        self._deferred: dict[str, dict[str, int]] | None = {} if defer_counters else None
 
     @property
     def session(self) -> Session:
@@ -342,22 +351,24 @@ class TaskRunsWriteService:
             )
         requested = RunStatus(status) if status is not None else None
         with self._operation("finalize_run_with_summary"):
+            final = None
             if claimed is not None and claimed.run_id == run_id:
                 final = self._finish_claimed(claimed, summary_json, requested, error_message)
-                if final is not None:
-                    return final
-            state, counts = self._state_and_counts(run_id)
-            summary_values: dict[str, Any] = {}
-            if summary_json is not None and state.status not in RUN_TERMINAL:
-                summary, is_skipped = self._checked_summary(run_id, state.task_key, summary_json)
-                summary_values = {"summary_json": summary, "is_skipped": is_skipped}
-            # The summary goes into the same conditional UPDATE that ends the run. A run that
-            # ended already, before or during this call, keeps its summary: this call is then a
-            # no-op, not a correction.
-            return self._finish_state(
-                state, counts, requested=requested, error_message=error_message,
-                extra=summary_values,
-            )
+            if final is None:
+                state, counts = self._state_and_counts(run_id)
+                summary_values: dict[str, Any] = {}
+                if summary_json is not None and state.status not in RUN_TERMINAL:
+                    summary, is_skipped = self._checked_summary(run_id, state.task_key,
+                                                                summary_json)
+                    summary_values = {"summary_json": summary, "is_skipped": is_skipped}
+                # The summary goes into the same conditional UPDATE that ends the run. A run
+                # that ended already, before or during this call, keeps its summary: this call
+                # is then a no-op, not a correction.
+                final = self._finish_state(
+                    state, counts, requested=requested, error_message=error_message,
+                    extra=summary_values,
+                )
+        return final
 
     def mark_run_failed(
         self, run_id: str, error_message: str, *, ended_at: datetime | None = None
@@ -422,6 +433,19 @@ class TaskRunsWriteService:
                 return True
             self._run_state(run_id)
             return False
+
+    def apply_deferred_counters(self) -> None:
+        """Add the counter increments that ``defer_counters`` kept back; does not commit.
+
+        Raises:
+            StorageError: the database failed.
+        """
+        if not self._deferred:
+            return
+        with self._operation("apply_deferred_counters"):
+            for run_id, amounts in self._deferred.items():
+                self._add_to_counters_now(run_id, amounts)
+        self._deferred.clear()
 
     # --- items ----------------------------------------------------------------------------
 
@@ -763,6 +787,7 @@ class TaskRunsWriteService:
         )
         if self._execute_update(statement) != 1:
             return None
+        self._drop_deferred(run_id)
         logger.debug("run_finished", run_id=run_id, task_key=state.task_key, status=final.value,
                     completed=counts.completed, failed=counts.failed, total=counts.total)
         return final
@@ -808,6 +833,7 @@ class TaskRunsWriteService:
         if row is None:
             return None
         final = RunStatus(row.status)
+        self._drop_deferred(run_id)
         logger.debug("run_finished", run_id=run_id, task_key=claimed.task_key, status=final.value,
                      completed=row.progress_completed, failed=row.progress_failed,
                      total=row.progress_total)
@@ -881,6 +907,8 @@ class TaskRunsWriteService:
             savepoint.rollback()
             return False
         savepoint.commit()
+        if counts is not None:
+            self._drop_deferred(run_id)
 
         logger.info(f"run_{run_status.value}", run_id=run_id, task_key=state.task_key,
                     items_changed=items_changed)
@@ -935,18 +963,34 @@ class TaskRunsWriteService:
                     item_key=item_key, item_status=item_status, run_status=run_status,
                     requested=target.value)
 
+    def _drop_deferred(self, run_id: str) -> None:
+        # Called when a statement has set the run's counters from a recount of its items,
+        # which includes every increment kept back.
+        if self._deferred is not None:
+            self._deferred.pop(run_id, None)
+
     def _add_to_counter(self, run_id: str, counter: str, amount: int) -> None:
-        parameters = {"match_run_id": run_id, "amount": amount, "now": utcnow()}
-        self._execute_core(write_statements.add_to_counter(counter), parameters)
+        self._add_to_counters(run_id, **{counter: amount})
 
     def _add_to_counters(self, run_id: str, **amounts: int) -> None:
+        if self._deferred is not None:
+            deferred = self._deferred.setdefault(run_id, {})
+            for column, amount in amounts.items():
+                deferred[column] = deferred.get(column, 0) + amount
+            return
+        self._add_to_counters_now(run_id, amounts)
+
+    def _add_to_counters_now(self, run_id: str, amounts: Mapping[str, int]) -> None:
         # Counters that do not move stay out of the statement.
         moved = {column: amount for column, amount in amounts.items() if amount}
-        if len(moved) < 2:
-            for column, amount in moved.items():
-                self._add_to_counter(run_id, column, amount)
+        if not moved:
             return
         parameters: dict[str, Any] = {"match_run_id": run_id, "now": utcnow()}
+        if len(moved) == 1:
+            ((column, amount),) = moved.items()
+            parameters["amount"] = amount
+            self._execute_core(write_statements.add_to_counter(column), parameters)
+            return
         parameters.update({f"add_{column}": amount for column, amount in moved.items()})
         statement = write_statements.add_to_counters(tuple(sorted(moved)))
         self._execute_core(statement, parameters)

@@ -127,28 +127,41 @@ class ItemWriter:
 
         The caller stores them with ``store`` in a transaction of its own, so the run's end
         can carry the last batch. A batch that the thread is writing at that moment is
-        finished first. More than ``MAX_BATCH`` queued events are written by the thread, as
+        finished first. The caller does not wait for the thread to exit, which it does when it
+        next wakes. More than ``MAX_BATCH`` queued events are written by the thread, as
         ``close`` does, and the returned list is empty.
         """
         with self._condition:
             self._closing = True
             self._handing_over = len(self._buffer) <= MAX_BATCH
             self._condition.notify_all()
+            if self._handing_over:
+                while self._in_flight:
+                    self._condition.wait()
+                events, self._buffer = self._buffer, []
+                return events
         if self._thread is not None:
             self._thread.join()
-        with self._condition:
-            events, self._buffer = self._buffer, []
-        return events
+        return []
 
-    def store(self, session: Session | Connection, events: Sequence[ItemEvent]) -> None:
+    def store(
+        self,
+        session: Session | Connection,
+        events: Sequence[ItemEvent],
+        *,
+        service: TaskRunsWriteService | None = None,
+    ) -> None:
         """Store ``events`` in the caller's transaction ``session``; the caller commits.
+
+        ``service`` is the caller's write service on ``session``, when it has one.
 
         Raises:
             TaskRunError: the write service rejected an event; roll back and call
                 ``store_separately``.
             StorageError: the database failed.
         """
-        if self._store(session, events) and self._on_item_ended_run is not None:
+        service = service or TaskRunsWriteService(session)
+        if self._store(session, service, events) and self._on_item_ended_run is not None:
             self._on_item_ended_run()
 
     def store_separately(self, events: list[ItemEvent]) -> None:
@@ -227,11 +240,16 @@ class ItemWriter:
 
     def _write_batch(self, batch: Sequence[ItemEvent]) -> None:
         with self.database.transaction("record items") as session:
-            unchanged = self._store(session, batch)
+            unchanged = self._store(session, TaskRunsWriteService(session), batch)
         if unchanged and self._on_item_ended_run is not None:
             self._on_item_ended_run()
 
-    def _store(self, session: Session | Connection, batch: Sequence[ItemEvent]) -> int:
+    def _store(
+        self,
+        session: Session | Connection,
+        service: TaskRunsWriteService,
+        batch: Sequence[ItemEvent],
+    ) -> int:
         # Returns how many events found their item already ended. Within one transaction the
         # order between different items does not matter to readers, so the batch is
         # regrouped. Declarations go in one init_items call and completions in one
@@ -267,7 +285,6 @@ class ItemWriter:
             _lock_items(session, self.run_id, existing_keys)
 
         unchanged = 0
-        service = TaskRunsWriteService(session)
         if declared:
             # An item declared and completed in this batch is inserted completed, which saves
             # the completion's UPDATE. A run that ended takes none of them.

@@ -183,12 +183,16 @@ class RunRecorder:
         # A Core connection: the run's end needs no ORM session, which costs more than a
         # statement on a fast database.
         with self.database.write_connection("finalize run") as connection:
+            # Ending the run recounts its items, so the counter increments of its last items
+            # are only needed when the run had already ended.
+            service = TaskRunsWriteService(connection, defer_counters=True)
             if events:
-                self._writer.store(connection, events)
-            service = TaskRunsWriteService(connection)
-            return service.finalize_run_with_summary(
+                self._writer.store(connection, events, service=service)
+            final = service.finalize_run_with_summary(
                 self.run_id, summary, status=status, error_message=error_message, claimed=self.run
             )
+            service.apply_deferred_counters()
+        return final
 
     def finish_cancelled(self) -> RunOutcome:
         """End the task of a run that was cancelled; the run keeps the status ``cancelled``."""
