@@ -152,9 +152,9 @@ class Database:
         """Yield a Core connection on which each statement commits on its own.
 
         For work that one statement does: on PostgreSQL the statement then costs one round
-        trip after the pool's ping, because no BEGIN and COMMIT are sent. On SQLite the connection is in a write transaction, as
-        ``write_connection()`` yields it, which commits on exit. ``operation`` names the work
-        in error messages.
+        trip after the pool's ping, because no BEGIN and COMMIT are sent. On SQLite the
+        connection is in a write transaction, as ``write_connection()`` yields it, which
+        commits on exit. ``operation`` names the work in error messages.
 
         Raises:
             DatabaseLockedError: SQLite stayed locked by another writer beyond the busy timeout.
