@@ -92,3 +92,19 @@ def sample_quick(ctx: RunContext, *, label: str = "tick") -> None:
     """Record one item with the pid of the process that ran it; the scheduler tests fire it."""
     with ctx.item("step", label) as item:
         item.details["pid"] = os.getpid()
+
+
+@task(key="sample_long_key", name_zh="超长键示例", name_en="Long key sample", category="sample")
+def sample_long_key(ctx: RunContext) -> None:
+    """Record one item whose key is longer than its column allows, and one normal item."""
+    with ctx.item("row", "k" * 300):
+        pass
+    with ctx.item("row", "ok"):
+        pass
+
+
+@task(key="sample_secret_result", name_zh="结果含密钥示例", name_en="Secret result sample",
+      category="sample")
+def sample_secret_result(ctx: RunContext) -> TaskResult:
+    """End with an error message that holds a DSN with its password."""
+    return TaskResult(error_message="result err postgresql://admin:S3cretPw@127.0.0.1/prod")

@@ -159,3 +159,22 @@ def test_decorated_task_stays_callable() -> None:
     assert definition.name_en == "Skip sample"
     assert definition.is_async is False
     assert get_task("sample_async").is_async is True
+
+
+def test_rejected_item_marks_run_with_errors(database: Database) -> None:
+    outcome = run_task("sample_long_key", database=database)
+
+    run = load_run(database, outcome.run_id)
+    assert outcome.status == RunStatus.COMPLETED_WITH_ERRORS
+    assert run.status == "completed_with_errors"
+    assert "个子项变更被拒绝" in (run.error_message or "")
+    assert sorted(load_items(database, outcome.run_id)) == ["ok"]
+
+
+def test_outcome_message_is_masked(database: Database) -> None:
+    outcome = run_task("sample_secret_result", database=database)
+
+    run = load_run(database, outcome.run_id)
+    assert "S3cretPw" not in (outcome.error_message or "")
+    assert (outcome.error_message or "").startswith("result err postgresql://admin:")
+    assert "S3cretPw" not in (run.error_message or "")

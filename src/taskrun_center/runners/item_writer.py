@@ -23,7 +23,8 @@ from sqlalchemy import select
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
-from taskrun_center.errors import StorageError, TaskRunError
+from taskrun_center.contract import mask_text
+from taskrun_center.errors import DuplicateItemError, StorageError, TaskRunError
 from taskrun_center.lifecycle.write_service import (
     ItemCompletion,
     ItemSpec,
@@ -87,6 +88,8 @@ class ItemWriter:
         self._condition = threading.Condition()
         self._thread: threading.Thread | None = None
         self._log = logger.bind(run_id=run_id, task_key=task_key)
+        #: Events that were not stored: rejected by a rule, or given up after database errors.
+        self.dropped = 0
 
     def put(self, event: ItemEvent) -> None:
         """Queue ``event`` for writing; returns at once."""
@@ -214,6 +217,7 @@ class ItemWriter:
                 )
                 if self._closing and attempt >= 5:
                     self._log.error("item_batch_dropped", events=len(batch), error=str(error))
+                    self.dropped += len(batch)
                     return
             except TaskRunError as error:
                 # A rule of the write service rejected one event (a duplicate item, an unknown
@@ -229,14 +233,20 @@ class ItemWriter:
         for event in batch:
             try:
                 self._write_batch([event])
+            except DuplicateItemError:
+                # Declared by another writer of the run first: the item exists as intended.
+                continue
             except TaskRunError as error:
+                # Masked here too, for programs that log through a structlog set-up without
+                # the masking processor of logging_setup.
                 self._log.error(
                     "item_event_dropped",
                     kind=event.kind,
-                    item_type=event.item_type,
-                    item_key=event.item_key,
-                    error=str(error),
+                    item_type=mask_text(event.item_type[:200]).value,
+                    item_key=mask_text(event.item_key[:300]).value,
+                    error=mask_text(str(error)).value,
                 )
+                self.dropped += 1
 
     def _write_batch(self, batch: Sequence[ItemEvent]) -> None:
         with self.database.transaction("record items") as session:

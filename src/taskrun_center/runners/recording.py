@@ -18,7 +18,7 @@ import structlog
 from sqlalchemy import select
 
 from taskrun_center.config import get_settings
-from taskrun_center.contract import SummaryValidationError, default_registry
+from taskrun_center.contract import SummaryValidationError, default_registry, mask_text
 from taskrun_center.errors import InvalidTransitionError, TaskRunError
 from taskrun_center.lifecycle.write_service import ClaimedRun, TaskRunsWriteService
 from taskrun_center.runners.context import RunContext
@@ -28,6 +28,7 @@ from taskrun_center.runners.heartbeat import Heartbeat
 from taskrun_center.runners.item_writer import ItemEvent, ItemWriter
 from taskrun_center.runners.result import RunOutcome, TaskResult
 from taskrun_center.runners.summary import (
+    items_dropped_message,
     items_failed_message,
     rejection_message,
     summary_from_counts,
@@ -158,7 +159,7 @@ class RunRecorder:
         events = self._writer.hand_over()
         summary, status, error_message = self._final_summary(result)
         try:
-            final = self._end_run(events, summary, status, error_message)
+            final = self._end_run(events, summary, *self._with_dropped(status, error_message))
         except TaskRunError as error:
             if not events:
                 raise
@@ -166,6 +167,7 @@ class RunRecorder:
             # go through the writer's retries and one-by-one fallback, then the run ends alone.
             self._log.warning("run_end_with_items_failed", events=len(events), error=str(error))
             self._writer.store_separately(events)
+            status, error_message = self._with_dropped(status, error_message)
             final = self._end_run([], summary, status, error_message)
         if final is None:
             return self._outcome_of_ended_run()
@@ -250,6 +252,20 @@ class RunRecorder:
             return self.context.last_valid_summary, status, _join(error_message, message)
         return summary, status, error_message
 
+    def _with_dropped(
+        self, status: RunStatus | None, error_message: str | None
+    ) -> tuple[RunStatus | None, str | None]:
+        # Item changes that could not be stored make the record incomplete, which the run's
+        # status and message must say: a run is never "completed" with items silently missing.
+        dropped = self._writer.dropped
+        if not dropped:
+            return status, error_message
+        counts = self.context.counts
+        every_item_failed = counts.failed and not counts.completed
+        if status is RunStatus.COMPLETED or (status is None and not every_item_failed):
+            status = RunStatus.COMPLETED_WITH_ERRORS
+        return status, _join(error_message, items_dropped_message(dropped, self._language))
+
     def _build_summary(self, result: object) -> dict[str, Any]:
         if isinstance(result, TaskResult | Mapping):
             return summary_from_result(self.task_key, result)
@@ -274,12 +290,14 @@ class RunRecorder:
             return self._outcome(RunStatus(run.status), run.error_message)
 
     def _outcome(self, status: RunStatus, error_message: str | None) -> RunOutcome:
+        # The stored message is masked by the write service; the caller (``taskrun run``
+        # prints it) gets the same masking.
         counts = self.context.counts
         return RunOutcome(
             run_id=self.run_id,
             task_key=self.task_key,
             status=status,
-            error_message=error_message,
+            error_message=mask_text(error_message).value if error_message else None,
             items_completed=counts.completed,
             items_failed=counts.failed,
         )

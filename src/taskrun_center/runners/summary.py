@@ -20,6 +20,11 @@ ITEMS_FAILED = Text(
     "{failed} 个子项失败，{completed} 个完成",
     "{failed} items failed, {completed} completed",
 )
+ITEMS_DROPPED = Text(
+    "{dropped} 个子项变更被拒绝，未能记录（原因见日志 item_event_dropped）",
+    "{dropped} item changes were rejected and not recorded (see the log line "
+    "item_event_dropped for the reason)",
+)
 UNSUPPORTED_RESULT = Text(
     "任务返回了 {kind}；请返回 TaskResult、摘要字典或 None。",
     "The task returned {kind}; return a TaskResult, a summary dict or None.",
@@ -86,6 +91,11 @@ def rejection_message(error: SummaryValidationError, language: str) -> str:
 def unsupported_result_message(result: object, language: str) -> str:
     """Describe a task's return value that is neither a ``TaskResult``, a dict nor None."""
     return UNSUPPORTED_RESULT.render(language, kind=type(result).__name__)
+
+
+def items_dropped_message(dropped: int, language: str) -> str:
+    """Describe item changes that the write service rejected, for the run's ``error_message``."""
+    return ITEMS_DROPPED.render(language, dropped=dropped)
 
 
 def items_failed_message(completed: int, failed: int, language: str) -> str:
