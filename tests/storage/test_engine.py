@@ -77,6 +77,18 @@ def test_constraint_violation_becomes_storage_error(db: Database) -> None:
     assert count_runs(db) == 0
 
 
+def test_failed_statement_hides_its_parameters(db: Database) -> None:
+    with pytest.raises(StorageError) as raised, db.transaction() as session:
+        session.execute(insert(TaskRun), [run_row(status="finished", task_name="hash-abc123")])
+
+    # PostgreSQL's own DETAIL line may still quote the failing row; the bound parameters,
+    # which SQLAlchemy would add to the message, are left out on both databases.
+    cause = raised.value.__cause__
+    assert cause is not None
+    assert "SQL parameters hidden" in str(cause)
+    assert "hash-abc123" not in str(raised.value)
+
+
 def test_deleting_run_deletes_its_items(db: Database) -> None:
     row = run_row()
     with db.transaction() as session:

@@ -34,7 +34,7 @@ def create_engine_for(url: str, *, busy_timeout_ms: int | None = None) -> Engine
     backend = make_url(url).get_backend_name()
     if backend == "sqlite":
         return _create_sqlite_engine(url, _busy_timeout(busy_timeout_ms))
-    return create_engine(url, pool_pre_ping=True)
+    return create_engine(url, pool_pre_ping=True, hide_parameters=True)
 
 
 def _busy_timeout(busy_timeout_ms: int | None) -> int:
@@ -46,7 +46,10 @@ def _busy_timeout(busy_timeout_ms: int | None) -> int:
 
 
 def _create_sqlite_engine(url: str, busy_timeout_ms: int) -> Engine:
-    engine = create_engine(url, connect_args={"timeout": busy_timeout_ms / 1000})
+    # Parameters stay out of error messages: they carry item data and token hashes, and the
+    # messages end up in tracebacks in the log.
+    engine = create_engine(url, connect_args={"timeout": busy_timeout_ms / 1000},
+                           hide_parameters=True)
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
