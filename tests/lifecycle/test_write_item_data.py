@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from taskrun_center.config import ItemLimits
 from taskrun_center.contract import MASK
+from taskrun_center.errors import InvalidValueError
 from taskrun_center.lifecycle.item_data import (
     REPLACEMENT_CHARACTER,
     TRUNCATION_MARKER,
@@ -288,3 +289,31 @@ class TestStoredNames:
         run = load_run(db, run_id)
         assert SECRET not in run.task_name
         assert run.task_name.startswith("sync password=")
+
+    def test_secret_in_item_key_rejected(self, db: Database) -> None:
+        run_id = make_run(db).run_id
+        dsn = f"postgresql://admin:{SECRET}@127.0.0.1/prod"
+
+        with pytest.raises(InvalidValueError) as raised, db.transaction() as session:
+            TaskRunsWriteService(session).init_items(run_id, [ItemSpec("db", dsn)])
+
+        assert raised.value.field == "item_key"
+        assert SECRET not in str(raised.value)
+        assert "secret" in str(raised.value)
+
+    def test_phone_like_item_key_kept(self, db: Database) -> None:
+        run_id = make_run(db).run_id
+
+        with db.transaction() as session:
+            TaskRunsWriteService(session).init_items(run_id, [ItemSpec("order", "13812345678")])
+
+        assert stored_item(db, run_id).item_key == "13812345678"
+
+    def test_secret_in_task_category_rejected(self, db: Database) -> None:
+        with pytest.raises(InvalidValueError) as raised, db.transaction() as session:
+            TaskRunsWriteService(session).start_run(
+                task_key="sync_orders", task_category=f"password={SECRET}"
+            )
+
+        assert raised.value.field == "task_category"
+        assert SECRET not in str(raised.value)

@@ -14,6 +14,7 @@ from typing import Any
 import structlog
 
 from taskrun_center.contract.masking import mask_json, mask_text
+from taskrun_center.contract.text_scan import scan_text
 from taskrun_center.errors import DuplicateItemError, InvalidValueError
 from taskrun_center.lifecycle.item_data import clean_text
 from taskrun_center.states import ItemStatus, RunStatus, TriggerSource
@@ -95,6 +96,29 @@ def check_optional(field: str, value: str | None, max_chars: int) -> None:
         raise InvalidValueError(field, "contains a NUL character")
 
 
+def reject_secrets(field: str, values: Sequence[str]) -> None:
+    """Reject identifiers (item keys, a task category) that contain a secret.
+
+    Display names are masked instead, but an identifier is matched, joined and shown as it is
+    stored, and two keys masked alike would collide. Personal-data rules (phone, card and ID
+    numbers) do not apply, because such numbers are common record ids. One scan covers the
+    whole batch; only values it changes are scanned again to tell secrets from personal data.
+
+    Raises:
+        InvalidValueError: names ``field`` and the rule, never the value.
+    """
+    masked = mask_json(list(values)).value
+    for value, masked_value in zip(values, masked, strict=True):
+        if value == masked_value:
+            continue
+        rules = {finding.detector.rule for finding in scan_text(value)}
+        secrets = sorted(rule for rule in rules if not rule.startswith("personal_data."))
+        if secrets:
+            raise InvalidValueError(
+                field, f"contains a secret ({', '.join(secrets)}); use an id or a hash instead"
+            )
+
+
 def cut_name(name: str) -> str:
     """Return a display name with its secrets masked, cut to its 255-character column with …."""
     return _fit_name(mask_text(clean_text(name)).value)
@@ -120,6 +144,7 @@ def item_rows(run_id: str, items: Sequence[ItemSpec]) -> list[dict[str, Any]]:
         logger.warning("item_names_masked", run_id=run_id, secrets=masked.count)
     names = masked.value
     rows = []
+    reject_secrets("item_key", [item.item_key for item in items])
     for item, name in zip(items, names, strict=True):
         check_text("item_type", item.item_type, 64)
         check_text("item_key", item.item_key, 255)

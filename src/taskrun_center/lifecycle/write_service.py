@@ -59,6 +59,7 @@ from taskrun_center.lifecycle.write_inputs import (
     cut_name,
     item_rows,
     reject_repeated_keys,
+    reject_secrets,
     run_id_value,
     start_status_value,
     trigger_source_value,
@@ -683,6 +684,9 @@ class TaskRunsWriteService:
         name = task_name or (task_type.name_zh if task_type else task_key)
         category = task_category or (task_type.category if task_type else "other")
         check_text("task_category", category, 64)
+        if task_category:
+            # A declared task's category is code; one passed per run (taskrun exec) is input.
+            reject_secrets("task_category", [task_category])
         check_optional("created_by", fields["created_by"], 128)
         check_optional("result_url", fields["result_url"], 2048)
         now = utcnow()
