@@ -273,7 +273,7 @@ class TestStoredNames:
             names = dict(session.execute(
                 select(TaskRunItem.item_key, TaskRunItem.item_name)
                 .where(TaskRunItem.run_id == run_id)
-            ).tuples().all())
+            ).all())
         assert names["prod"] == f"db postgresql://admin:{MASK}@127.0.0.1/prod"
         assert names["test"] == "db test"
         masked = [entry for entry in logs if entry["event"] == "item_names_masked"]
