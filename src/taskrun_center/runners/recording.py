@@ -255,8 +255,8 @@ class RunRecorder:
     def _with_dropped(
         self, status: RunStatus | None, error_message: str | None
     ) -> tuple[RunStatus | None, str | None]:
-        # Item changes that could not be stored make the record incomplete, which the run's
-        # status and message must say: a run is never "completed" with items silently missing.
+        # Item changes that could not be stored leave the record incomplete, so the run's status
+        # and message report them: a run is never "completed" with items silently missing.
         dropped = self._writer.dropped
         if not dropped:
             return status, error_message
