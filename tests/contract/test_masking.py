@@ -96,3 +96,15 @@ def test_pathological_64k_text_has_no_finding(text: str) -> None:
 
     assert result.count == 0
     assert result.value == text
+
+
+def test_masking_twice_changes_nothing_more() -> None:
+    # The long token keeps "-u app" more than 256 characters before "-p2222" until it is
+    # masked; a single pass then left "-p2222" for the next one.
+    text = "mysql -u app -pHunter2Hunter2 Bearer " + "a" * 300 + " ssh -p2222 deploy@host"
+
+    once = mask_text(text)
+    twice = mask_text(once.value)
+
+    assert twice.value == once.value
+    assert twice.count == 0

@@ -103,3 +103,14 @@ def test_empty_registry_used_as_given() -> None:
         default_registry.unregister("contract_registry_probe")
 
     assert checked.summary["ext"]["data"] == {"unknown": 1}
+
+
+def test_names_and_descriptions_are_masked() -> None:
+    task_type = TaskType(key="masked_names", name_zh="任务 13812345678",
+                         name_en="task token=abcdef123456", category="sample",
+                         description_en="connects to postgresql://app:s3cret-pw@db/app")
+
+    assert "13812345678" not in task_type.name_zh
+    assert "abcdef123456" not in task_type.name_en
+    assert "s3cret-pw" not in task_type.description_en
+    assert task_type.name_en.startswith("task token=")

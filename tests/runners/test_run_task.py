@@ -178,3 +178,13 @@ def test_outcome_message_is_masked(database: Database) -> None:
     assert "S3cretPw" not in (outcome.error_message or "")
     assert (outcome.error_message or "").startswith("result err postgresql://admin:")
     assert "S3cretPw" not in (run.error_message or "")
+
+
+def test_rejected_failing_item_is_not_completed(database: Database) -> None:
+    outcome = run_task("sample_secret_key_fails", database=database)
+
+    run = load_run(database, outcome.run_id)
+    assert run.status == "completed_with_errors"
+    assert "个子项变更被拒绝" in (run.error_message or "")
+    assert "pw1111111" not in (run.error_message or "")
+    assert load_items(database, outcome.run_id) == {}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 from typer.testing import CliRunner
@@ -31,6 +32,19 @@ def test_current_of_empty_database_exits_1(tmp_path: Path) -> None:
 
     assert shown.exit_code == 1
     assert "taskrun db upgrade" in shown.output
+
+
+def test_current_of_newer_release_says_upgrade_the_code(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    migrate.upgrade(url)
+    with sqlite3.connect(tmp_path / "cli.db") as connection:
+        connection.execute("UPDATE alembic_version SET version_num = '0099'")
+
+    shown = runner.invoke(app, ["db", "current", "--database-url", url])
+
+    assert shown.exit_code == 1
+    assert "0099" in shown.output
+    assert "请升级 TaskRun Center" in shown.output
 
 
 def test_downgrade_without_confirmation_changes_nothing(tmp_path: Path) -> None:

@@ -18,8 +18,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 
-from taskrun_center.lifecycle.serialize import item_to_dict, run_to_dict
 from taskrun_center.lifecycle.read_service import TaskRunsReadService
+from taskrun_center.lifecycle.serialize import item_to_dict, run_to_dict
 from taskrun_center.maintenance.audit import audit_runs
 from taskrun_center.states import ItemStatus, RunStatus
 from taskrun_center.storage.engine import Database

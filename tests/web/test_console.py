@@ -14,6 +14,7 @@ from sqlalchemy import insert
 from taskrun_center.lifecycle.read_service import TOTAL_COUNT_CAP
 from taskrun_center.storage.engine import Database
 from taskrun_center.storage.models import TaskRun
+from taskrun_center.web.auth.throttle import MAX_FAILURES_PER_USER
 from taskrun_center.web.console.renderers import RendererRegistry, RunRenderer, default_renderers
 from taskrun_center.web.console.summary_view import SummaryView
 from tests.factories import base_summary, make_run, run_row
@@ -66,6 +67,18 @@ def test_login_form_shows_error_on_wrong_password(client: TestClient) -> None:
 
     assert response.status_code == 401
     assert "用户名或密码错误" in response.text
+
+
+def test_login_form_throttled_sends_retry_after(client: TestClient) -> None:
+    token = csrf_token(client)
+    form = {"username": "viewer", "password": "nope-nope", "csrf_token": token}
+    for _ in range(MAX_FAILURES_PER_USER):
+        client.post("/login", data=form)
+
+    response = client.post("/login", data=form)
+
+    assert response.status_code == 429
+    assert int(response.headers["retry-after"]) > 0
 
 
 def test_login_form_without_csrf_is_rejected(client: TestClient) -> None:

@@ -40,6 +40,14 @@ def test_healthz_never_migrated_is_503(empty_database: Database) -> None:
     assert "taskrun db upgrade" in response.json()["message"]
 
 
+def test_healthz_answers_head_probes(empty_database: Database) -> None:
+    with _client(empty_database) as client:
+        response = client.head("/healthz")
+
+    assert response.status_code == 503
+    assert response.headers["retry-after"] == "5"
+
+
 def test_healthz_older_revision_is_503(sqlite_url: str) -> None:
     downgrade(sqlite_url, "0001")
     database = Database(sqlite_url)

@@ -57,6 +57,12 @@ _BEHIND = Text(
     "数据库不是最新版本，请运行 taskrun db upgrade。",
     "The database is not at the newest revision; run taskrun db upgrade.",
 )
+_NEWER = Text(
+    "数据库已由更新版本的 TaskRun Center 迁移到 {revision}，本版本不认识这个版本号；"
+    "请升级 TaskRun Center，不要运行 taskrun db upgrade。",
+    "A newer release of TaskRun Center migrated the database to {revision}, which this "
+    "release does not know; upgrade TaskRun Center instead of running taskrun db upgrade.",
+)
 _ABORTED = Text("已取消，数据库未改动。", "Cancelled; the database was not changed.")
 
 
@@ -111,7 +117,7 @@ def downgrade(
 
 
 def current(database_url: DatabaseUrlOption = None) -> None:
-    """Print the current and newest revision; exit 1 when the database is behind."""
+    """Print the current and newest revision; exit 1 when the database is not at the newest."""
     from taskrun_center.storage import migrate
 
     url = resolve_database_url(database_url)
@@ -121,5 +127,7 @@ def current(database_url: DatabaseUrlOption = None) -> None:
         fail(error_text(error), EXIT_FAILED)
     newest = migrate.head()
     stdout.print(tr(_CURRENT, revision=revision or tr(_NO_SCHEMA), head=newest), highlight=False)
+    if revision and revision != newest and not migrate.is_known_revision(revision):
+        fail(tr(_NEWER, revision=revision), EXIT_FAILED)
     if revision != newest:
         fail(tr(_BEHIND), EXIT_FAILED)

@@ -30,12 +30,27 @@ class MaskResult:
     count: int
 
 
+# Scans after the first, in mask_text. Each one needs a value that the previous masking
+# brought within reach of its context, which is rare, so a small bound is enough.
+_MAX_EXTRA_PASSES = 3
+
+
 def mask_text(text: str) -> MaskResult:
     """Replace every secret and personal-data span in ``text`` by ``MASK``; count them."""
     findings = scan_text(text) if text else []
     if not findings:
         return MaskResult(text, 0)
-    return MaskResult(_apply(text, findings, 0, len(text)), len(findings))
+    masked, count = _apply(text, findings, 0, len(text)), len(findings)
+    # Masking shortens the text, which can bring a value within reach of the context that
+    # makes it a secret (a mysql "-p" value within 256 characters of "-u"). Scanning the result
+    # again until nothing is found keeps masking idempotent; it costs a scan only when the
+    # text had a secret.
+    for _ in range(_MAX_EXTRA_PASSES):
+        again = scan_text(masked)
+        if not again:
+            break
+        masked, count = _apply(masked, again, 0, len(masked)), count + len(again)
+    return MaskResult(masked, count)
 
 
 def mask_json(value: Any) -> MaskResult:

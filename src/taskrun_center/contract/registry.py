@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 from pydantic import BaseModel
 
+from taskrun_center.contract.masking import mask_text
 from taskrun_center.contract.models import METRIC_KEY_PATTERN, Tone
 from taskrun_center.errors import ConfigurationError, UnknownTaskTypeError
 
@@ -66,6 +67,10 @@ class TaskType:
 
     def __post_init__(self) -> None:
         _check_task_type(self)
+        # Names and descriptions are shown on every page and in the API, like stored names,
+        # so they get the same masking.
+        for name in ("name_zh", "name_en", "description_zh", "description_en"):
+            object.__setattr__(self, name, mask_text(getattr(self, name)).value)
         object.__setattr__(self, "metrics", tuple(self.metrics))
         object.__setattr__(self, "_metrics_by_key", {m.key: m for m in self.metrics})
 

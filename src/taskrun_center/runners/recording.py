@@ -257,12 +257,12 @@ class RunRecorder:
     ) -> tuple[RunStatus | None, str | None]:
         # Item changes that could not be stored leave the record incomplete, so the run's status
         # and message report them: a run is never "completed" with items silently missing.
+        # The task's own counts include the dropped items, so the stored items cannot tell
+        # whether the run failed; completed_with_errors is the status that stays true.
         dropped = self._writer.dropped
         if not dropped:
             return status, error_message
-        counts = self.context.counts
-        every_item_failed = counts.failed and not counts.completed
-        if status is RunStatus.COMPLETED or (status is None and not every_item_failed):
+        if status in (None, RunStatus.COMPLETED):
             status = RunStatus.COMPLETED_WITH_ERRORS
         return status, _join(error_message, items_dropped_message(dropped, self._language))
 

@@ -109,8 +109,12 @@ def schema_state(connection: Connection) -> SchemaState:
         present = set(inspect(connection).get_table_names())
         missing = set(Base.metadata.tables) - present
         return SchemaState.TABLES_MISSING if missing else SchemaState.CURRENT
-    known = {script.revision for script in _scripts().walk_revisions()}
-    return SchemaState.OUTDATED if revision in known else SchemaState.NEWER
+    return SchemaState.OUTDATED if is_known_revision(revision) else SchemaState.NEWER
+
+
+def is_known_revision(revision: str) -> bool:
+    """Return True when ``revision`` ships with this package (False: from a newer release)."""
+    return any(script.revision == revision for script in _scripts().walk_revisions())
 
 
 @cache

@@ -42,8 +42,9 @@ TABLES_MISSING = Text("表结构版本是最新的，但缺少数据表（可能
 _failure_logs = LogThrottle(interval_seconds=60)
 
 
-@router.get(
+@router.api_route(
     "/healthz",
+    methods=["GET", "HEAD"],
     summary="Liveness and database check",
     responses={503: {"model": HealthFailureBody}},
 )

@@ -65,7 +65,10 @@ async def post_login(
         await run_in_threadpool(log_in, request, response, session, username, password)
     except (LoginFailed, LoginThrottled) as error:
         message = error.render(language, console=True)
-        return _login_form(request, next, username, message, error.status_code)
+        page = _login_form(request, next, username, message, error.status_code)
+        if isinstance(error, LoginThrottled):
+            page.headers["Retry-After"] = str(error.params["seconds"])
+        return page
     return response
 
 
