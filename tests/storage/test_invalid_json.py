@@ -165,6 +165,9 @@ def test_api_serves_broken_row(sqlite_db: Database, api_client: TestClient) -> N
     assert error_logs.status_code == 200, error_logs.text
     assert statistics.status_code == 200, statistics.text
     assert page.status_code == 200, page.text[:300]
+    assert 'data-testid="summary-invalid"' in page.text
+    assert 'data-testid="json-invalid"' in page.text
+    assert "hunter2" not in page.text
 
 
 def test_postgresql_rejects_invalid_json(postgres_url: str) -> None:

@@ -10,6 +10,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from taskrun_center.storage.types import is_invalid_json
+
 TONES = ("info", "success", "warning", "danger")
 
 
@@ -42,6 +44,8 @@ class SummaryView:
         does not show the Chinese labels a task stored.
         """
         self.raw = _as_dict(summary)
+        # Stored text that did not decode arrives as a marker (storage.types.TolerantJson).
+        self.invalid = is_invalid_json(summary)
         self.metric_labels = dict(metric_labels or {})
         self.common = _as_dict(self.raw.get("common"))
         self.ext = _as_dict(self.raw.get("ext"))
