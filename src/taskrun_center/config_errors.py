@@ -63,6 +63,10 @@ _LINE = Text(
     "配置无效：{variable} {rule}。请改正或删除这个环境变量后重试。",
     "Invalid setting: {variable} {rule}. Correct or unset the variable and retry.",
 )
+_OPTION_LINE = Text(
+    "选项无效：{variable} {rule}。请改正或去掉这个选项后重试。",
+    "Invalid option: {variable} {rule}. Correct or drop the option and retry.",
+)
 _SETTINGS_ERROR_FIELD = re.compile(r'field "(\w+)"')
 
 
@@ -83,7 +87,8 @@ class SettingProblem:
 
     def render(self, language: str) -> str:
         """Return one line naming the variable, the rule and the fix, in ``language``."""
-        return _LINE.render(language, variable=self.variable, rule=self.rule.render(language))
+        line = _OPTION_LINE if self.variable.startswith("--") else _LINE
+        return line.render(language, variable=self.variable, rule=self.rule.render(language))
 
 
 class InvalidSettingsError(ConfigurationError):

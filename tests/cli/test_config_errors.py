@@ -112,7 +112,7 @@ def test_unknown_lang_option_exits_2(tmp_path: Path) -> None:
     completed = _taskrun(tmp_path, "--lang", "fr", "summary", "limits")
 
     assert completed.returncode == 2, completed.stderr
-    assert "配置无效：--lang 必须是 zh-CN 或 en" in completed.stderr
+    assert "选项无效：--lang 必须是 zh-CN 或 en" in completed.stderr
     assert "Traceback" not in completed.stderr
     assert completed.stdout == ""
 
