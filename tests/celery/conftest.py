@@ -8,14 +8,18 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
+from typing import Any
 
 import pytest
 from celery import Celery
 
 import tests.celery.sample_tasks  # noqa: F401  (declares the tasks in the test process too)
+from taskrun_center.config import get_settings
 from taskrun_center.runners.celery import create_app
+from taskrun_center.runners.celery.execution import RunMessage
+from taskrun_center.runners.recording import database_for, default_database
 from taskrun_center.storage.engine import Database
 from tests.celery.workers import WorkerProcess, start_worker, worker_env
 from tests.conftest import TEMPLATE_DATABASE
@@ -106,3 +110,34 @@ def solo_worker(
         yield worker
     finally:
         worker.stop()
+
+
+class CapturingDispatcher:
+    """Keep the message a ``CeleryDispatcher`` would send, for ``execute_run`` to take."""
+
+    def __init__(self) -> None:
+        self.messages: list[RunMessage] = []
+
+    def submit(
+        self,
+        task_key: str,
+        run_id: str,
+        arguments: Mapping[str, Any],
+        trigger_source: str,
+        created_by: str | None,
+    ) -> None:
+        self.messages.append(
+            RunMessage(task_key, run_id, dict(arguments), trigger_source, created_by)
+        )
+
+
+@pytest.fixture
+def worker_database(postgres_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """Point the worker code of this process at the test's PostgreSQL database."""
+    monkeypatch.setenv("TASKRUN_DATABASE_URL", postgres_url)
+    get_settings.cache_clear()
+    database_for.cache_clear()
+    yield postgres_url
+    default_database().dispose()
+    get_settings.cache_clear()
+    database_for.cache_clear()

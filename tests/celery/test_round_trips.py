@@ -8,7 +8,7 @@ without timing anything.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,12 +19,12 @@ from celery import Celery
 from sqlalchemy import Engine, event
 from sqlalchemy.engine import Connection
 
-from taskrun_center.config import get_settings
 from taskrun_center.runners import RunContext, item_writer, task
-from taskrun_center.runners.celery.execution import RunMessage, execute_run
+from taskrun_center.runners.celery.execution import execute_run
 from taskrun_center.runners.dispatch import enqueue_run
-from taskrun_center.runners.recording import database_for, default_database
+from taskrun_center.runners.recording import default_database
 from taskrun_center.states import RunStatus
+from tests.celery.conftest import CapturingDispatcher
 from tests.celery.rows import load_items, load_run
 
 STEPS = 5
@@ -46,25 +46,6 @@ def celery_five_steps(ctx: RunContext) -> None:
     for index in range(STEPS):
         with ctx.item("step", str(index)):
             pass
-
-
-class CapturingDispatcher:
-    """Keep the message a ``CeleryDispatcher`` would send, for ``execute_run`` to take."""
-
-    def __init__(self) -> None:
-        self.messages: list[RunMessage] = []
-
-    def submit(
-        self,
-        task_key: str,
-        run_id: str,
-        arguments: Mapping[str, Any],
-        trigger_source: str,
-        created_by: str | None,
-    ) -> None:
-        self.messages.append(
-            RunMessage(task_key, run_id, dict(arguments), trigger_source, created_by)
-        )
 
 
 @dataclass
@@ -119,18 +100,6 @@ def _watch(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> Iterator[Traffic]
         for target, name, listener in listeners:
             event.remove(target, name, listener)
         monkeypatch.setattr(engine.dialect, "do_ping", original_ping)
-
-
-@pytest.fixture
-def worker_database(postgres_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    """Point the worker code of this process at the test's PostgreSQL database."""
-    monkeypatch.setenv("TASKRUN_DATABASE_URL", postgres_url)
-    get_settings.cache_clear()
-    database_for.cache_clear()
-    yield postgres_url
-    default_database().dispose()
-    get_settings.cache_clear()
-    database_for.cache_clear()
 
 
 def test_recorded_run_round_trips_within_bound(

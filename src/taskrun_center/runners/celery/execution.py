@@ -15,6 +15,7 @@ import structlog
 from celery import Celery
 from kombu.exceptions import KombuError
 
+from taskrun_center.contract import SummaryValidationError
 from taskrun_center.errors import (
     InvalidValueError,
     RunNotFoundError,
@@ -32,6 +33,9 @@ from taskrun_center.states import RunStatus, TriggerSource
 from taskrun_center.storage.engine import Database
 
 logger = structlog.get_logger(__name__)
+
+#: ``status`` of the result of a message that names no run this worker may execute.
+REJECTED = "rejected"
 
 
 @dataclass(frozen=True)
@@ -59,13 +63,23 @@ def execute_run(app: Celery, message: RunMessage) -> dict[str, Any]:
     message is a second delivery of a run that another worker claimed, so the message is
     dropped with a log line.
 
+    A message whose run belongs to another task, or whose task key or run id is invalid, is
+    dropped with an error line and the status ``rejected``.
+
     Raises:
         StorageError: the database failed while claiming or opening the run (a claimed run
             is ended by the reaper later).
     """
     database = default_database()
     log = logger.bind(run_id=message.run_id, task_key=message.task_key)
-    claimed = _claim(database, message)
+    try:
+        claimed = _claim(database, message)
+    except (InvalidValueError, SummaryValidationError) as error:
+        # The message itself is wrong: it names another task's run, or a task key or run id
+        # that no run may have. Running it again cannot help, so it is dropped. A pending run
+        # it named stays for its own message or for the reaper.
+        log.error("celery_message_rejected", error=str(error))
+        return {"run_id": message.run_id, "status": REJECTED}
     if not isinstance(claimed, ClaimedRun):
         log.info("celery_message_dropped", status=claimed.value)
         return {"run_id": message.run_id, "status": claimed.value}
