@@ -41,10 +41,10 @@ def mask_text(text: str) -> MaskResult:
     if not findings:
         return MaskResult(text, 0)
     masked, count = _apply(text, findings, 0, len(text)), len(findings)
-    # Masking shortens the text, which can bring a value within reach of the context that
+    # Masking can shorten the text, which can bring a value within reach of the context that
     # makes it a secret (a mysql "-p" value within 256 characters of "-u"). Scanning the result
-    # again until nothing is found keeps masking idempotent; it costs a scan only when the
-    # text had a secret.
+    # again, up to _MAX_EXTRA_PASSES times, keeps masking idempotent. It costs a scan only when
+    # the text had a secret.
     for _ in range(_MAX_EXTRA_PASSES):
         again = scan_text(masked)
         if not again:
