@@ -16,7 +16,7 @@ from tests.celery.rows import load_run
 from tests.celery.test_round_trips import celery_five_steps  # noqa: F401 - declares the task
 
 
-def test_message_for_another_tasks_run_is_rejected(worker_database: str) -> None:
+def test_other_tasks_run_rejected(worker_database: str) -> None:
     database = default_database()
     dispatcher = CapturingDispatcher()
     enqueue_run("celery_five_steps", database=database, dispatcher=dispatcher)
@@ -33,7 +33,7 @@ def test_message_for_another_tasks_run_is_rejected(worker_database: str) -> None
     ]
 
 
-def test_message_with_invalid_task_key_is_rejected(worker_database: str) -> None:
+def test_invalid_task_key_rejected(worker_database: str) -> None:
     run_id = str(uuid.uuid4())
 
     result = execute_run(Celery(), RunMessage("Bad Key", run_id, {}, None, None))

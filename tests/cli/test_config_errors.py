@@ -6,28 +6,21 @@ process.
 
 from __future__ import annotations
 
-import os
-import subprocess
 from pathlib import Path
 
 import pytest
 
-from tests.runners.processes import taskrun_argv
+from tests.runners.processes import run_in
 
 PASSWORD = "s3cret-pw-991"
 COMMANDS = (("runs", "list"), ("audit",), ("db", "current"))
 
 
-def _taskrun(tmp_path: Path, *arguments: str, **variables: str) -> subprocess.CompletedProcess[str]:
-    env = {name: value for name, value in os.environ.items() if not name.startswith("TASKRUN_")}
-    env.update(variables)
-    return subprocess.run(taskrun_argv(*arguments), capture_output=True, text=True, env=env,
-                          cwd=tmp_path, timeout=120, check=False)
 
 
 @pytest.mark.parametrize("command", COMMANDS, ids="-".join)
 def test_mysql_url_names_supported_databases(tmp_path: Path, command: tuple[str, ...]) -> None:
-    completed = _taskrun(tmp_path, *command, TASKRUN_LANGUAGE="en",
+    completed = run_in(tmp_path, *command, TASKRUN_LANGUAGE="en",
                          TASKRUN_DATABASE_URL=f"mysql://root:{PASSWORD}@127.0.0.1/x")
 
     assert completed.returncode == 2, completed.stderr
@@ -56,7 +49,7 @@ def test_mysql_url_names_supported_databases(tmp_path: Path, command: tuple[str,
 )
 def test_invalid_variable_prints_one_line(tmp_path: Path, variables: dict[str, str],
                                           command: tuple[str, ...], expected: str) -> None:
-    completed = _taskrun(tmp_path, *command, TASKRUN_LANGUAGE="en", **variables)
+    completed = run_in(tmp_path, *command, TASKRUN_LANGUAGE="en", **variables)
 
     assert completed.returncode == 2, completed.stderr
     assert expected in completed.stderr
@@ -66,7 +59,7 @@ def test_invalid_variable_prints_one_line(tmp_path: Path, variables: dict[str, s
 
 
 def test_two_invalid_variables_give_two_lines(tmp_path: Path) -> None:
-    completed = _taskrun(tmp_path, "runs", "list", TASKRUN_LANGUAGE="en",
+    completed = run_in(tmp_path, "runs", "list", TASKRUN_LANGUAGE="en",
                          TASKRUN_PORT="0", TASKRUN_LOG_LEVEL="LOUD")
 
     lines = [line for line in completed.stderr.splitlines() if line.startswith("Error:")]
@@ -77,14 +70,14 @@ def test_two_invalid_variables_give_two_lines(tmp_path: Path) -> None:
 
 
 def test_message_defaults_to_chinese(tmp_path: Path) -> None:
-    completed = _taskrun(tmp_path, "runs", "list", TASKRUN_PORT="99999")
+    completed = run_in(tmp_path, "runs", "list", TASKRUN_PORT="99999")
 
     assert completed.returncode == 2, completed.stderr
     assert "配置无效：TASKRUN_PORT 不能大于 65535" in completed.stderr
 
 
 def test_database_url_option_is_checked(tmp_path: Path) -> None:
-    completed = _taskrun(tmp_path, "--lang", "en", "runs", "list", "--database-url",
+    completed = run_in(tmp_path, "--lang", "en", "runs", "list", "--database-url",
                          f"mysql://root:{PASSWORD}@127.0.0.1/x")
 
     assert completed.returncode == 2, completed.stderr
@@ -94,13 +87,13 @@ def test_database_url_option_is_checked(tmp_path: Path) -> None:
 
 
 def test_lowercase_log_level_is_accepted(tmp_path: Path) -> None:
-    completed = _taskrun(tmp_path, "summary", "limits", TASKRUN_LOG_LEVEL="warning")
+    completed = run_in(tmp_path, "summary", "limits", TASKRUN_LOG_LEVEL="warning")
 
     assert completed.returncode == 0, completed.stderr
 
 
 def test_unknown_language_variable_exits_2(tmp_path: Path) -> None:
-    completed = _taskrun(tmp_path, "summary", "limits", TASKRUN_LANGUAGE="fr")
+    completed = run_in(tmp_path, "summary", "limits", TASKRUN_LANGUAGE="fr")
 
     assert completed.returncode == 2, completed.stderr
     assert "配置无效：TASKRUN_LANGUAGE 必须是 zh-CN 或 en" in completed.stderr
@@ -109,7 +102,7 @@ def test_unknown_language_variable_exits_2(tmp_path: Path) -> None:
 
 
 def test_unknown_lang_option_exits_2(tmp_path: Path) -> None:
-    completed = _taskrun(tmp_path, "--lang", "fr", "summary", "limits")
+    completed = run_in(tmp_path, "--lang", "fr", "summary", "limits")
 
     assert completed.returncode == 2, completed.stderr
     assert "选项无效：--lang 必须是 zh-CN 或 en" in completed.stderr
@@ -119,8 +112,8 @@ def test_unknown_lang_option_exits_2(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("tag", ["zh-CN", "zh_CN", "zh", "en", "en-US", "EN_gb"])
 def test_language_tags_are_accepted(tmp_path: Path, tag: str) -> None:
-    from_variable = _taskrun(tmp_path, "summary", "limits", TASKRUN_LANGUAGE=tag)
-    from_option = _taskrun(tmp_path, "--lang", tag, "summary", "limits")
+    from_variable = run_in(tmp_path, "summary", "limits", TASKRUN_LANGUAGE=tag)
+    from_option = run_in(tmp_path, "--lang", tag, "summary", "limits")
 
     assert from_variable.returncode == 0, from_variable.stderr
     assert from_option.returncode == 0, from_option.stderr

@@ -6,7 +6,6 @@ process and the English ones in a subprocess started with ``TASKRUN_LANGUAGE=en`
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
 import sys
@@ -19,6 +18,7 @@ from typer.testing import CliRunner
 
 from taskrun_center.cli.app import app
 from taskrun_center.cli.common import cli_language
+from tests.runners.processes import clean_env
 
 COLUMNS = "80"
 # Box drawing of rich's panels and all whitespace, removed before texts are compared.
@@ -79,8 +79,7 @@ def test_chinese_help_pages_show_every_text() -> None:
 
 
 def test_english_help_pages_show_every_text() -> None:
-    env = {name: value for name, value in os.environ.items() if not name.startswith("TASKRUN_")}
-    env["TASKRUN_LANGUAGE"] = "en"
+    env = clean_env(TASKRUN_LANGUAGE="en")
     script = ("from tests.cli.test_help_pages import help_page_problems\n"
               "problems = help_page_problems()\n"
               "print('\\n'.join(problems))\n"

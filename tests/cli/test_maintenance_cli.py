@@ -159,13 +159,18 @@ def test_purge_all_rejects_filters(sqlite_url: str) -> None:
     assert result.exit_code == 2
 
 
-def test_purge_failed_batch_exits_1(sqlite_url: str) -> None:
-    _seed(sqlite_url)
+def _block_deletes(sqlite_url: str) -> None:
+    # A trigger makes every DELETE of a run fail, so the first batch of a purge fails.
     database = Database(sqlite_url)
     with database.transaction() as session:
         session.execute(text("CREATE TRIGGER block_delete BEFORE DELETE ON task_runs "
                              "BEGIN SELECT RAISE(ABORT, 'blocked'); END"))
     database.dispose()
+
+
+def test_purge_failed_batch_exits_1(sqlite_url: str) -> None:
+    _seed(sqlite_url)
+    _block_deletes(sqlite_url)
 
     result = runner.invoke(app, ["purge", "--older-than", "30d", "--keep-last", "0",
                                  "--format", "json", "--database-url", sqlite_url])
@@ -179,11 +184,7 @@ def test_purge_failed_batch_exits_1(sqlite_url: str) -> None:
 
 def test_purge_failed_batch_text_names_operation(sqlite_url: str) -> None:
     _seed(sqlite_url)
-    database = Database(sqlite_url)
-    with database.transaction() as session:
-        session.execute(text("CREATE TRIGGER block_delete BEFORE DELETE ON task_runs "
-                             "BEGIN SELECT RAISE(ABORT, 'blocked'); END"))
-    database.dispose()
+    _block_deletes(sqlite_url)
 
     result = runner.invoke(app, ["purge", "--older-than", "30d", "--keep-last", "0", "--yes",
                                  "--database-url", sqlite_url])

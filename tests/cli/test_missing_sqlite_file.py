@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
 from pathlib import Path
 
 import pytest
 
-from tests.runners.processes import taskrun_argv
+from tests.runners.processes import run_in
 
 COMMANDS = (
     ("runs", "list"),
@@ -25,18 +23,13 @@ COMMANDS = (
 )
 
 
-def _taskrun(cwd: Path, *arguments: str, **variables: str) -> subprocess.CompletedProcess[str]:
-    env = {name: value for name, value in os.environ.items() if not name.startswith("TASKRUN_")}
-    env.update(variables)
-    return subprocess.run(taskrun_argv(*arguments), capture_output=True, text=True, env=env,
-                          cwd=cwd, timeout=120, check=False)
 
 
 @pytest.mark.parametrize("command", COMMANDS, ids="-".join)
 def test_mistyped_path_is_not_created(tmp_path: Path, command: tuple[str, ...]) -> None:
     path = tmp_path / "mistyped.db"
 
-    completed = _taskrun(tmp_path, *command, TASKRUN_DATABASE_URL=f"sqlite:///{path}")
+    completed = run_in(tmp_path, *command, TASKRUN_DATABASE_URL=f"sqlite:///{path}")
 
     assert completed.returncode == 1, completed.stderr
     assert not path.exists()
@@ -46,7 +39,7 @@ def test_mistyped_path_is_not_created(tmp_path: Path, command: tuple[str, ...]) 
 
 
 def test_default_file_is_not_created(tmp_path: Path) -> None:
-    completed = _taskrun(tmp_path, "runs", "list", TASKRUN_LANGUAGE="en")
+    completed = run_in(tmp_path, "runs", "list", TASKRUN_LANGUAGE="en")
 
     assert completed.returncode == 1, completed.stderr
     assert not (tmp_path / "taskrun.db").exists()
@@ -54,7 +47,7 @@ def test_default_file_is_not_created(tmp_path: Path) -> None:
 
 
 def test_option_path_is_not_created(tmp_path: Path) -> None:
-    completed = _taskrun(tmp_path, "audit", "--database-url", "sqlite:///relative.db")
+    completed = run_in(tmp_path, "audit", "--database-url", "sqlite:///relative.db")
 
     assert completed.returncode == 1, completed.stderr
     assert not (tmp_path / "relative.db").exists()
@@ -64,7 +57,7 @@ def test_option_path_is_not_created(tmp_path: Path) -> None:
 def test_db_upgrade_creates_file(tmp_path: Path) -> None:
     path = tmp_path / "new.db"
 
-    completed = _taskrun(tmp_path, "db", "upgrade", TASKRUN_DATABASE_URL=f"sqlite:///{path}")
+    completed = run_in(tmp_path, "db", "upgrade", TASKRUN_DATABASE_URL=f"sqlite:///{path}")
 
     assert completed.returncode == 0, completed.stderr
     assert path.exists()

@@ -6,7 +6,6 @@ commands run in subprocesses with a short busy timeout, so each gives up quickly
 
 from __future__ import annotations
 
-import os
 import sqlite3
 import subprocess
 from collections.abc import Iterator
@@ -17,18 +16,15 @@ import pytest
 from taskrun_center.cli.storage_messages import storage_error_text
 from taskrun_center.errors import StorageError
 from taskrun_center.storage.errors import ConnectionLostError, DatabaseLockedError
-from tests.runners.processes import taskrun_argv
+from tests.runners.processes import run_in
 
 BUSY_TIMEOUT_MS = "100"
 
 
 def _taskrun(url: str, *arguments: str, cwd: Path, **variables: str,
              ) -> subprocess.CompletedProcess[str]:
-    env = {name: value for name, value in os.environ.items() if not name.startswith("TASKRUN_")}
-    env.update({"TASKRUN_DATABASE_URL": url, "TASKRUN_SQLITE_BUSY_TIMEOUT_MS": BUSY_TIMEOUT_MS})
-    env.update(variables)
-    return subprocess.run(taskrun_argv(*arguments), capture_output=True, text=True, env=env,
-                          cwd=cwd, timeout=120, check=False)
+    settings = {"TASKRUN_DATABASE_URL": url, "TASKRUN_SQLITE_BUSY_TIMEOUT_MS": BUSY_TIMEOUT_MS}
+    return run_in(cwd, *arguments, **{**settings, **variables})
 
 
 @pytest.fixture

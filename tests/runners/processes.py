@@ -69,3 +69,16 @@ def wait_for(condition: Callable[[], bool], timeout: float, message: str) -> Non
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout} s waiting until {message}")
         time.sleep(0.1)
+
+
+def clean_env(**variables: str) -> dict[str, str]:
+    """Return this process's environment without ``TASKRUN_*`` variables, plus ``variables``."""
+    env = {name: value for name, value in os.environ.items() if not name.startswith("TASKRUN_")}
+    env.update(variables)
+    return env
+
+
+def run_in(cwd: Path, *args: str, **variables: str) -> subprocess.CompletedProcess[str]:
+    """Run ``taskrun ARGS`` in ``cwd`` with only the ``TASKRUN_*`` settings in ``variables``."""
+    return subprocess.run(taskrun_argv(*args), capture_output=True, text=True,
+                          env=clean_env(**variables), cwd=cwd, timeout=120, check=False)

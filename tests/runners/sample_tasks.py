@@ -106,13 +106,13 @@ def sample_long_key(ctx: RunContext) -> None:
 @task(key="sample_secret_result", name_zh="结果含密钥示例", name_en="Secret result sample",
       category="sample")
 def sample_secret_result(ctx: RunContext) -> TaskResult:
-    """End with an error message that holds a DSN with its password."""
+    """End with an error message that contains a DSN with its password."""
     return TaskResult(error_message="result err postgresql://admin:S3cretPw@127.0.0.1/prod")
 
 
 @task(key="sample_secret_key_fails", name_zh="密钥键失败示例", name_en="Secret key fails sample",
       category="sample")
 def sample_secret_key_fails(ctx: RunContext) -> None:
-    """Fail the only item, whose key holds a DSN and is therefore rejected."""
+    """Fail the only item, whose key contains a DSN and is therefore rejected."""
     with ctx.item("db", "postgresql://u:pw1111111@h/x"):
         raise RuntimeError("copy failed")

@@ -40,11 +40,11 @@ def test_current_of_newer_release_says_upgrade_the_code(tmp_path: Path) -> None:
     with sqlite3.connect(tmp_path / "cli.db") as connection:
         connection.execute("UPDATE alembic_version SET version_num = '0099'")
 
-    shown = runner.invoke(app, ["db", "current", "--database-url", url])
+    result = runner.invoke(app, ["db", "current", "--database-url", url])
 
-    assert shown.exit_code == 1
-    assert "0099" in shown.output
-    assert "请升级 TaskRun Center" in shown.output
+    assert result.exit_code == 1
+    assert "0099" in result.output
+    assert "请升级 TaskRun Center" in result.output
 
 
 def test_downgrade_without_confirmation_changes_nothing(tmp_path: Path) -> None:

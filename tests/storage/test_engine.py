@@ -81,7 +81,7 @@ def test_failed_statement_hides_its_parameters(db: Database) -> None:
     with pytest.raises(StorageError) as raised, db.transaction() as session:
         session.execute(insert(TaskRun), [run_row(status="finished", task_name="hash-abc123")])
 
-    # PostgreSQL's own DETAIL line may still quote the failing row; the bound parameters,
+    # PostgreSQL's own DETAIL line may still quote the failing row. The bound parameters,
     # which SQLAlchemy would add to the message, are left out on both databases.
     cause = raised.value.__cause__
     assert cause is not None

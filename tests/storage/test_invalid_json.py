@@ -213,7 +213,7 @@ def test_repeated_reads_warn_once_per_row(sqlite_db: Database) -> None:
     assert item_warnings[0]["column"] == "details_json"
 
 
-def test_bad_timestamp_reads_as_none_and_audit_names_it(sqlite_db: Database) -> None:
+def test_bad_timestamp_reads_as_none(sqlite_db: Database) -> None:
     broken = make_run(sqlite_db, status=RunStatus.COMPLETED, items={ItemStatus.COMPLETED: 1})
     healthy = make_run(sqlite_db, status=RunStatus.COMPLETED)
     with sqlite_db.transaction() as session:

@@ -235,6 +235,8 @@ class ItemWriter:
                 self._write_batch([event])
             except DuplicateItemError:
                 # Declared by another writer of the run first: the item exists as intended.
+                self._log.debug("item_already_declared", item_type=event.item_type,
+                                item_key=mask_text(event.item_key[:300]).value)
                 continue
             except TaskRunError as error:
                 # Masked here too, for programs that log through a structlog set-up without

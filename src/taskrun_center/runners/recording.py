@@ -255,10 +255,8 @@ class RunRecorder:
     def _with_dropped(
         self, status: RunStatus | None, error_message: str | None
     ) -> tuple[RunStatus | None, str | None]:
-        # Item changes that could not be stored leave the record incomplete, so the run's status
-        # and message report them: a run is never "completed" with items silently missing.
-        # The task's own counts include the dropped items, so the stored items cannot tell
-        # whether the run failed; completed_with_errors is the status that stays true.
+        # A run with item changes that could not be stored never ends "completed". The stored
+        # items cannot tell whether the run failed, so completed_with_errors is used.
         dropped = self._writer.dropped
         if not dropped:
             return status, error_message

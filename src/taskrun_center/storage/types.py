@@ -108,8 +108,9 @@ def _tolerant(
 ) -> Callable[[Any], Any] | None:
     """Wrap a result processor so that a value it cannot parse becomes ``fallback(text)``.
 
-    The warning ``event`` is logged at most once a minute per process, with the count of
-    repeats held back, because the same bad row is read again on every page that shows it.
+    The warning ``event`` goes through ``_unreadable_warnings``, so it is logged at most once a
+    minute per process with the count of repeats held back, because the same bad row is read
+    again on every page that shows it.
     """
     if parse is None:
         return None

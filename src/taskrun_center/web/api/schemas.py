@@ -163,7 +163,7 @@ class HealthData(BaseModel):
 
 
 class HealthFailureBody(FailureBody):
-    """The 503 of ``/healthz``: a failure body that also says what is wrong with the database."""
+    """The 503 body of ``/healthz``: a failure body plus the state of the database."""
 
     data: HealthData
 
