@@ -331,6 +331,67 @@ def test_search_wildcards_match_literally(session: Session,
     assert service.count_runs(RunFilter(search="_")) == 0
 
 
+def test_search_escape_character_is_literal(session: Session,
+                                            service: TaskRunsReadService) -> None:
+    slashed = add_run(session, task_name="Copy a/b to c")
+    add_run(session, task_name="Copy ab to c")
+    session.commit()
+
+    assert [run.id for run in service.list_runs(RunFilter(search="a/b")).items] == [slashed.id]
+    assert service.count_runs(RunFilter(search="a/")) == 1
+
+
+def test_cached_statement_serves_other_values(
+    session: Session, service: TaskRunsReadService
+) -> None:
+    """Filters of one shape share a statement; each call still matches its own values."""
+    from taskrun_center.lifecycle import run_order
+
+    runs = _mixed_runs(session)
+    for task_key in ("sync_accounts", "backup_db", "audit_rules"):
+        listed = service.list_runs(RunFilter(task_key=[task_key]), limit=2)
+        expected = _expected_order([run for run in runs if run.task_key == task_key],
+                                   "started_at", descending=True)
+        following = service.list_runs(RunFilter(task_key=[task_key]), limit=2,
+                                      cursor=listed.next_cursor)
+
+        assert [run.id for run in listed.items + following.items] == expected[:4]
+    hits_before = run_order._rows_statement.cache_info().hits
+
+    service.list_runs(RunFilter(task_key=["sync_accounts"]), limit=2)
+
+    assert run_order._rows_statement.cache_info().hits > hits_before
+
+
+def test_single_and_many_values_filter(session: Session, service: TaskRunsReadService) -> None:
+    runs = _mixed_runs(session)
+    failed = {run.id for run in runs if run.status == "failed"}
+    finished = {run.id for run in runs if run.status in ("failed", "cancelled")}
+
+    single = service.list_runs(RunFilter(status=["failed"]), limit=100)
+    many = service.list_runs(RunFilter(status=["failed", "cancelled"]), limit=100)
+
+    assert {run.id for run in single.items} == failed
+    assert {run.id for run in many.items} == finished
+
+
+def test_list_rows_carry_every_column(session: Session, service: TaskRunsReadService) -> None:
+    """A list row has the attributes and values of the stored run, timestamps aware in UTC."""
+    from taskrun_center.storage.rows import RunRow
+
+    stored = add_run(session, status="completed", started_at=NOW - timedelta(minutes=5),
+                     duration=timedelta(seconds=90))
+    session.commit()
+    session.expire_all()
+
+    row = service.list_runs().items[0]
+    run = service.get_run(stored.run_id)
+
+    assert RunRow._fields == tuple(column.key for column in TaskRun.__table__.columns)
+    assert row == RunRow(*(getattr(run, field) for field in RunRow._fields))
+    assert row.started_at is not None and row.started_at.utcoffset() == timedelta(0)
+
+
 @pytest.mark.parametrize(
     ("raw", "parameter"),
     [
@@ -437,13 +498,13 @@ def test_task_key_filter_hides_other_columns() -> None:
     from sqlalchemy import select
     from sqlalchemy.dialects import postgresql, sqlite
 
-    from taskrun_center.lifecycle.run_filter import RunFilter, filter_conditions
+    from taskrun_center.lifecycle.run_filter import RunFilter, bind_filter, shape_conditions
     from taskrun_center.storage.models import TaskRun
 
-    conditions = filter_conditions(
-        RunFilter(task_key=["a"], trigger_source=["manual"], status=["failed"])
+    bound = bind_filter(
+        RunFilter(task_key=["a"], trigger_source=["manual"], status=["failed", "cancelled"])
     )
-    statement = select(TaskRun.id).where(*conditions)
+    statement = select(TaskRun.id).where(*shape_conditions(bound.shape))
 
     sqlite_sql = str(statement.compile(dialect=sqlite.dialect()))
     postgres_sql = str(statement.compile(dialect=postgresql.dialect()))

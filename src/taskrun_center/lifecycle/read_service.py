@@ -25,7 +25,6 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -40,7 +39,7 @@ from taskrun_center.lifecycle.query_reasons import (
     PAGE_WITH_CURSOR,
     fill,
 )
-from taskrun_center.lifecycle.run_filter import RunFilter, check_filter, filter_conditions
+from taskrun_center.lifecycle.run_filter import BoundFilter, RunFilter, bind_filter, check_filter
 from taskrun_center.lifecycle.run_order import (
     SORT_FIELDS,
     Position,
@@ -53,6 +52,7 @@ from taskrun_center.lifecycle.run_order import (
 )
 from taskrun_center.states import ItemStatus
 from taskrun_center.storage.models import TaskRun, TaskRunItem
+from taskrun_center.storage.rows import RunRow
 
 __all__ = [
     "MAX_ERROR_LOG_ITEMS",
@@ -81,7 +81,7 @@ class RunPage:
     ``pages`` is then a lower bound too.
     """
 
-    items: list[TaskRun]
+    items: list[RunRow]
     total: int
     page: int
     pages: int
@@ -148,19 +148,20 @@ class TaskRunsReadService:
         check_filter(run_filter)
         spec = resolve_sort(sort, order)
         _check_paging(page, limit)
-        conditions = filter_conditions(run_filter)
+        bound = bind_filter(run_filter)
+        connection = self.session.connection()
 
         if cursor:
             if page != 1:
                 raise InvalidQueryError("page", PAGE_WITH_CURSOR)
             position = self._open_cursor(cursor, spec, run_filter)
-            rows = fetch_after(self.session, conditions, spec,
+            rows = fetch_after(connection, bound, spec,
                                after=Position(position.last_value, position.last_id),
                                count=limit + 1)
             page, total, total_exact = position.page, position.total, position.total_exact
         else:
-            total, total_exact = self._count(conditions, spec, exact_total)
-            rows = fetch_from_offset(self.session, conditions, spec, offset=(page - 1) * limit,
+            total, total_exact = self._count(bound, spec, exact_total)
+            rows = fetch_from_offset(connection, bound, spec, offset=(page - 1) * limit,
                                      count=limit + 1)
 
         items = rows[:limit]
@@ -184,7 +185,7 @@ class TaskRunsReadService:
         """
         run_filter = run_filter or RunFilter()
         check_filter(run_filter)
-        return count_runs(self.session, filter_conditions(run_filter))
+        return count_runs(self.session.connection(), bind_filter(run_filter))
 
     def get_run(self, run_id: str) -> TaskRun:
         """Return the run with ``run_id``.
@@ -259,10 +260,11 @@ class TaskRunsReadService:
                              filter_fingerprint=run_filter.fingerprint(),
                              value_kind=spec.value_kind)
 
-    def _count(self, conditions: list[Any], spec: SortSpec, exact: bool) -> tuple[int, bool]:
+    def _count(self, bound: BoundFilter, spec: SortSpec, exact: bool) -> tuple[int, bool]:
+        connection = self.session.connection()
         if exact:
-            return count_runs(self.session, conditions), True
-        counted = count_runs(self.session, conditions, stop_after=self.total_cap, spec=spec)
+            return count_runs(connection, bound), True
+        counted = count_runs(connection, bound, stop_after=self.total_cap, spec=spec)
         if counted > self.total_cap:
             return self.total_cap, False
         return counted, True

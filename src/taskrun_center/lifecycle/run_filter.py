@@ -1,17 +1,20 @@
 """The list page's filter (``RunFilter``) and the SQL conditions it turns into.
 
-Values are compared through bound parameters only; no filter value reaches SQL text.
+Values are compared through bound parameters only; no filter value reaches SQL text. The
+conditions depend on the filter's shape alone (``FilterShape``), so that the statements of a
+shape can be built once and reused with other values.
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
-from sqlalchemy import ColumnElement, or_
+from sqlalchemy import ColumnElement, String, bindparam, or_
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import GenericFunction
@@ -34,6 +37,7 @@ MAX_SEARCH_CHARS = 255
 MAX_FILTER_VALUES = 100
 
 _LIST_FIELDS = ("task_key", "task_category", "trigger_source", "status")
+_LIKE_ESCAPE = "/"
 
 
 class RunFilter(BaseModel):
@@ -133,9 +137,15 @@ def check_filter(run_filter: RunFilter) -> None:
         raise InvalidQueryError("started_to", RANGE_REVERSED)
 
 
+_KNOWN_VALUES: dict[type[RunStatus] | type[TriggerSource], frozenset[str]] = {
+    vocabulary: frozenset(member.value for member in vocabulary)
+    for vocabulary in (RunStatus, TriggerSource)
+}
+
+
 def _check_known(values: list[str], vocabulary: type[RunStatus] | type[TriggerSource],
                  parameter: str) -> None:
-    known = {member.value for member in vocabulary}
+    known = _KNOWN_VALUES[vocabulary]
     unknown = [value for value in values if value not in known]
     if unknown:
         allowed = ", ".join(sorted(known))
@@ -144,38 +154,102 @@ def _check_known(values: list[str], vocabulary: type[RunStatus] | type[TriggerSo
         )
 
 
-def filter_conditions(run_filter: RunFilter | None) -> list[ColumnElement[bool]]:
-    """Return the WHERE conditions of ``run_filter`` (an empty list matches every run)."""
-    if run_filter is None:
-        return []
+@dataclass(frozen=True, slots=True)
+class FilterShape:
+    """The fields a filter constrains, without their values.
 
-    conditions: list[ColumnElement[bool]] = []
-    for field in _LIST_FIELDS:
+    Filters of one shape share their SQL statements, which are built once and cached by shape
+    (see ``lifecycle.run_order``); the values reach SQL as bound parameters. ``skipped`` is
+    part of the shape because ``IS TRUE`` / ``IS FALSE`` cannot take a parameter on PostgreSQL.
+    ``lists`` names the list fields that have values and ``many`` those with more than one: a
+    single value is compared with ``=``, which spares rendering an ``IN`` list on each query.
+    """
+
+    lists: tuple[str, ...] = ()
+    many: tuple[str, ...] = ()
+    skipped: bool | None = None
+    started_from: bool = False
+    started_to: bool = False
+    search: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class BoundFilter:
+    """A filter split into its shape and the values of its bound parameters."""
+
+    shape: FilterShape
+    params: dict[str, Any]
+
+
+def bind_filter(run_filter: RunFilter | None) -> BoundFilter:
+    """Return the shape of ``run_filter`` and the parameters that ``shape_conditions`` binds."""
+    if run_filter is None:
+        return BoundFilter(FilterShape(), {})
+
+    lists = tuple(field for field in _LIST_FIELDS if getattr(run_filter, field))
+    many = tuple(field for field in lists if len(getattr(run_filter, field)) > 1)
+    params: dict[str, Any] = {}
+    for field in lists:
         values = getattr(run_filter, field)
-        if not values:
-            continue
+        params[_param(field)] = values if field in many else values[0]
+    if run_filter.started_from is not None:
+        params[_param("started_from")] = run_filter.started_from
+    if run_filter.started_to is not None:
+        params[_param("started_to")] = run_filter.started_to
+    if run_filter.search:
+        params[_param("search")] = _like_escaped(run_filter.search)
+
+    shape = FilterShape(
+        lists=lists,
+        many=many,
+        skipped=run_filter.skipped,
+        started_from=run_filter.started_from is not None,
+        started_to=run_filter.started_to is not None,
+        search=bool(run_filter.search),
+    )
+    return BoundFilter(shape, params)
+
+
+def shape_conditions(shape: FilterShape) -> list[ColumnElement[bool]]:
+    """Return the WHERE conditions of a filter of ``shape`` (an empty list matches every run)."""
+    conditions: list[ColumnElement[bool]] = []
+    for field in shape.lists:
         column: Any = getattr(TaskRun, field)
-        if field in ("task_category", "status") and run_filter.task_key:
+        if field in ("task_category", "status") and "task_key" in shape.lists:
             # A task key is the narrowest filter, and with a trigger source it has an index of
             # its own. SQLite has no statistics unless ANALYZE ran, so hide these columns from
             # its index choice rather than let it walk the wider status index.
             column = NotIndexed(column, type_=column.type)
-        conditions.append(column.in_(values))
+        if field in shape.many:
+            conditions.append(column.in_(bindparam(_param(field), expanding=True)))
+        else:
+            conditions.append(column == bindparam(_param(field)))
 
-    if run_filter.skipped is not None:
-        conditions.append(TaskRun.is_skipped.is_(run_filter.skipped))
-    if run_filter.started_from is not None:
-        conditions.append(TaskRun.started_at >= run_filter.started_from)
-    if run_filter.started_to is not None:
-        conditions.append(TaskRun.started_at < run_filter.started_to)
-    if run_filter.search:
-        conditions.append(
-            or_(
-                TaskRun.run_id.icontains(run_filter.search, autoescape=True),
-                TaskRun.task_name.icontains(run_filter.search, autoescape=True),
-            )
-        )
+    if shape.skipped is not None:
+        conditions.append(TaskRun.is_skipped.is_(shape.skipped))
+    started_at_type = TaskRun.started_at.type
+    if shape.started_from:
+        conditions.append(TaskRun.started_at >= bindparam(_param("started_from"),
+                                                          type_=started_at_type))
+    if shape.started_to:
+        conditions.append(TaskRun.started_at < bindparam(_param("started_to"),
+                                                         type_=started_at_type))
+    if shape.search:
+        pattern = bindparam(_param("search"), type_=String())
+        conditions.append(or_(TaskRun.run_id.icontains(pattern, escape=_LIKE_ESCAPE),
+                              TaskRun.task_name.icontains(pattern, escape=_LIKE_ESCAPE)))
     return conditions
+
+
+def _param(field: str) -> str:
+    # A prefix of its own keeps these names apart from the paging parameters.
+    return f"filter_{field}"
+
+
+def _like_escaped(text: str) -> str:
+    """Escape LIKE's wildcards, so that ``%`` and ``_`` in a search match themselves."""
+    escaped = text.replace(_LIKE_ESCAPE, _LIKE_ESCAPE * 2)
+    return escaped.replace("%", _LIKE_ESCAPE + "%").replace("_", _LIKE_ESCAPE + "_")
 
 
 class NotIndexed(GenericFunction[Any]):

@@ -9,20 +9,37 @@ Each page is read in two parts. First come the rows that have a value, ordered b
 PostgreSQL. Only when that part runs out come the rows without a value, ordered by ``id``. A single
 ``ORDER BY column DESC NULLS LAST`` would be simpler but PostgreSQL cannot serve it from an
 ascending index, so it would sort every matching row.
+
+Pages are read through SQLAlchemy Core into ``RunRow`` tuples, with statements cached per shape
+of query, because on SQLite the Python work around a keyset page otherwise costs ten times its
+SQL (see ``benchmarks/results/list.md``).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, literal, select, tuple_
-from sqlalchemy.orm import InstrumentedAttribute, Session
+from sqlalchemy import (
+    BindParameter,
+    ColumnElement,
+    Connection,
+    Integer,
+    Select,
+    bindparam,
+    func,
+    select,
+    tuple_,
+)
+from sqlalchemy.orm import InstrumentedAttribute
 
 from taskrun_center.errors import InvalidQueryError
 from taskrun_center.lifecycle.query_reasons import EXPECTED_ONE_OF, fill
+from taskrun_center.lifecycle.run_filter import BoundFilter, FilterShape, shape_conditions
 from taskrun_center.storage.models import TaskRun
+from taskrun_center.storage.rows import RUN_ROW_COLUMNS, RunRow
 
 SORT_FIELDS = ("started_at", "completed_at", "duration", "status", "task_key")
 SORT_ORDERS = ("asc", "desc")
@@ -75,21 +92,18 @@ def resolve_sort(sort: str, order: str) -> SortSpec:
     return SortSpec(sort, column, nullable, value_kind, descending=order == "desc")
 
 
-def position_of(run: TaskRun, spec: SortSpec) -> Position:
+def position_of(run: RunRow, spec: SortSpec) -> Position:
     """Return where ``run`` sits in the order of ``spec``."""
     return Position(getattr(run, spec.column.key), run.id)
 
 
-def fetch_from_offset(
-    session: Session,
-    conditions: list[ColumnElement[bool]],
-    spec: SortSpec,
-    *,
-    offset: int,
-    count: int,
-) -> list[TaskRun]:
+def fetch_from_offset(connection: Connection, bound: BoundFilter, spec: SortSpec, *,
+                      offset: int, count: int) -> list[RunRow]:
     """Return up to ``count`` runs starting at row ``offset`` of the sorted list."""
-    rows = _run_query(session, _with_value(conditions, spec), spec, offset=offset, count=count)
+    paging = {"offset": offset, "limit": count}
+    rows = _rows(connection, _rows_statement(bound.shape, spec.field, spec.descending,
+                                             with_value=True, after=False),
+                 {**bound.params, **paging})
     if len(rows) >= count or not spec.nullable:
         return rows
 
@@ -97,39 +111,37 @@ def fetch_from_offset(
     # starts at ``offset`` minus the number of rows that have a value.
     null_offset = 0
     if not rows and offset > 0:
-        null_offset = max(0, offset - count_runs(session, _with_value(conditions, spec)))
-    nulls = _null_query(session, conditions, spec, after_id=None, offset=null_offset,
-                        count=count - len(rows))
+        with_value = connection.scalar(_count_statement(bound.shape, with_value_of=spec.field),
+                                       bound.params) or 0
+        null_offset = max(0, offset - with_value)
+    nulls = _rows(connection, _rows_statement(bound.shape, spec.field, spec.descending,
+                                              with_value=False, after=False),
+                  {**bound.params, "offset": null_offset, "limit": count - len(rows)})
     return rows + nulls
 
 
-def fetch_after(
-    session: Session,
-    conditions: list[ColumnElement[bool]],
-    spec: SortSpec,
-    *,
-    after: Position,
-    count: int,
-) -> list[TaskRun]:
+def fetch_after(connection: Connection, bound: BoundFilter, spec: SortSpec, *,
+                after: Position, count: int) -> list[RunRow]:
     """Return up to ``count`` runs that come after ``after`` in the sorted list."""
     if after.value is None:
-        return _null_query(session, conditions, spec, after_id=after.id, offset=0, count=count)
+        return _rows(connection, _rows_statement(bound.shape, spec.field, spec.descending,
+                                                 with_value=False, after=True),
+                     {**bound.params, "after_id": after.id, "limit": count})
 
-    key = tuple_(spec.column, TaskRun.id)
-    bound = tuple_(_bind(spec, after.value), _bind_id(after.id))
-    beyond = key < bound if spec.descending else key > bound
-    rows = _run_query(session, [*_with_value(conditions, spec), beyond], spec, offset=0,
-                      count=count)
+    params = {**bound.params, "after_value": after.value, "after_id": after.id, "limit": count}
+    rows = _rows(connection, _rows_statement(bound.shape, spec.field, spec.descending,
+                                             with_value=True, after=True), params)
     if len(rows) >= count or not spec.nullable:
         return rows
-    nulls = _null_query(session, conditions, spec, after_id=None, offset=0,
-                        count=count - len(rows))
+    nulls = _rows(connection, _rows_statement(bound.shape, spec.field, spec.descending,
+                                              with_value=False, after=False),
+                  {**bound.params, "offset": 0, "limit": count - len(rows)})
     return rows + nulls
 
 
-def count_runs(session: Session, conditions: list[ColumnElement[bool]], *,
-               stop_after: int | None = None, spec: SortSpec | None = None) -> int:
-    """Count the runs matching ``conditions`` with one ``count(*)``.
+def count_runs(connection: Connection, bound: BoundFilter, *, stop_after: int | None = None,
+               spec: SortSpec | None = None) -> int:
+    """Count the runs matching ``bound`` with one ``count(*)``.
 
     With ``stop_after``, counting stops at ``stop_after + 1`` rows, so the cost is bounded
     whatever the size of the table, and a result above ``stop_after`` means "more". The rows
@@ -138,30 +150,76 @@ def count_runs(session: Session, conditions: list[ColumnElement[bool]], *,
     the limit applies. In the page's order it reads the index that serves the page.
     """
     if stop_after is None:
-        statement = select(func.count()).select_from(TaskRun).where(*conditions)
-        return int(session.scalar(statement) or 0)
+        statement = _count_statement(bound.shape)
+        return int(connection.scalar(statement, bound.params) or 0)
+
+    order = (spec.field, spec.descending) if spec is not None else None
+    statement = _count_statement(bound.shape, capped_order=order)
+    return int(connection.scalar(statement, {**bound.params, "cap": stop_after + 1}) or 0)
+
+
+def _rows(connection: Connection, statement: Select[Any], params: dict[str, Any]) -> list[RunRow]:
+    return list(map(RunRow._make, connection.execute(statement, params).all()))
+
+
+# Statements are built once per shape of query and then reused with new parameters: on SQLite,
+# building a statement and its cache key costs more than running a keyset page. There are few
+# shapes (which filter fields are set, sort, direction, part), and the bound keeps the memory
+# small whatever filters clients send.
+_STATEMENTS_CACHED = 1024
+
+
+@lru_cache(maxsize=_STATEMENTS_CACHED)
+def _rows_statement(shape: FilterShape, sort: str, descending: bool, *, with_value: bool,
+                    after: bool) -> Select[Any]:
+    """Build the page query: the rows with a sort value, or those without one, of ``shape``.
+
+    Parameters: the filter's, ``limit``, then ``offset`` or (with ``after``) ``after_id`` and,
+    for the rows with a value, ``after_value``.
+    """
+    spec = resolve_sort(sort, "desc" if descending else "asc")
+    conditions = shape_conditions(shape)
+    ordering: tuple[ColumnElement[Any], ...]
+    if with_value:
+        if spec.nullable:
+            conditions.append(spec.column.is_not(None))
+        ordering = _ordering(spec)
+    else:
+        conditions.append(spec.column.is_(None))
+        ordering = (TaskRun.id.desc() if descending else TaskRun.id.asc(),)
+
+    if after and with_value:
+        key = tuple_(spec.column, TaskRun.id)
+        position = tuple_(bindparam("after_value", type_=spec.column.type), _after_id())
+        conditions.append(key < position if descending else key > position)
+    elif after:
+        conditions.append(TaskRun.id < _after_id() if descending else TaskRun.id > _after_id())
+
+    statement = select(*RUN_ROW_COLUMNS).where(*conditions).order_by(*ordering)
+    statement = statement.limit(bindparam("limit", type_=Integer()))
+    if after:
+        return statement
+    return statement.offset(bindparam("offset", type_=Integer()))
+
+
+@lru_cache(maxsize=_STATEMENTS_CACHED)
+def _count_statement(shape: FilterShape, *, with_value_of: str | None = None,
+                     capped_order: tuple[str, bool] | None = None) -> Select[Any]:
+    """Build ``count(*)`` of ``shape``, of its rows with a ``with_value_of`` value, or capped.
+
+    A capped count takes the parameter ``cap`` and reads in ``capped_order`` when given.
+    """
+    conditions = shape_conditions(shape)
+    if with_value_of is not None:
+        conditions.append(resolve_sort(with_value_of, "asc").column.is_not(None))
+    if capped_order is None:
+        return select(func.count()).select_from(TaskRun).where(*conditions)
 
     matching = select(TaskRun.id).where(*conditions)
-    if spec is not None:
-        matching = matching.order_by(*_ordering(spec))
-    limited = matching.limit(stop_after + 1).subquery()
-    return int(session.scalar(select(func.count()).select_from(limited)) or 0)
-
-
-def _with_value(conditions: list[ColumnElement[bool]],
-                spec: SortSpec) -> list[ColumnElement[bool]]:
-    if not spec.nullable:
-        return conditions
-    return [*conditions, spec.column.is_not(None)]
-
-
-def _run_query(session: Session, conditions: list[ColumnElement[bool]], spec: SortSpec, *,
-               offset: int, count: int) -> list[TaskRun]:
-    statement = (
-        select(TaskRun).where(*conditions).order_by(*_ordering(spec)).offset(offset)
-        .limit(count)
-    )
-    return list(session.scalars(statement))
+    sort, descending = capped_order
+    matching = matching.order_by(*_ordering(resolve_sort(sort, "desc" if descending else "asc")))
+    limited = matching.limit(bindparam("cap", type_=Integer())).subquery()
+    return select(func.count()).select_from(limited)
 
 
 def _ordering(spec: SortSpec) -> tuple[ColumnElement[Any], ColumnElement[Any]]:
@@ -170,20 +228,5 @@ def _ordering(spec: SortSpec) -> tuple[ColumnElement[Any], ColumnElement[Any]]:
     return spec.column.asc(), TaskRun.id.asc()
 
 
-def _null_query(session: Session, conditions: list[ColumnElement[bool]], spec: SortSpec, *,
-                after_id: int | None, offset: int, count: int) -> list[TaskRun]:
-    where = [*conditions, spec.column.is_(None)]
-    if after_id is not None:
-        where.append(TaskRun.id < after_id if spec.descending else TaskRun.id > after_id)
-    ordering = TaskRun.id.desc() if spec.descending else TaskRun.id.asc()
-    statement = select(TaskRun).where(*where).order_by(ordering).offset(offset).limit(count)
-    return list(session.scalars(statement))
-
-
-def _bind(spec: SortSpec, value: Any) -> Any:
-    # Typed like the column, so that UTCDateTime stores the timestamp the way SQLite compares it.
-    return literal(value, type_=spec.column.type)
-
-
-def _bind_id(value: int) -> Any:
-    return literal(value, type_=TaskRun.id.type)
+def _after_id() -> BindParameter[int]:
+    return bindparam("after_id", type_=TaskRun.id.type)

@@ -14,6 +14,7 @@ import structlog
 
 from taskrun_center.log_throttle import LogThrottle
 from taskrun_center.storage.models import TaskRun, TaskRunItem
+from taskrun_center.storage.rows import AnyRun
 from taskrun_center.storage.types import is_invalid_json
 
 logger = structlog.get_logger(__name__)
@@ -35,7 +36,7 @@ def format_timestamp(value: datetime | None) -> str | None:
     return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
-def run_to_dict(run: TaskRun) -> dict[str, Any]:
+def run_to_dict(run: AnyRun) -> dict[str, Any]:
     """Return every column of ``run``, including ``duration_ms`` (None until the run ends)."""
     if is_invalid_json(run.summary_json):
         held_back = _invalid_json_warnings.due((run.run_id, "summary_json"))

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from taskrun_center.i18n import Text
-from taskrun_center.storage.models import TaskRun
+from taskrun_center.storage.rows import AnyRun
 from taskrun_center.web.console.renderers import RendererRegistry, RunRenderer
 from taskrun_center.web.console.summary_view import SummaryView
 
@@ -50,7 +50,7 @@ class FactsRenderer(RunRenderer):
             lead.append({"label": fact.label.render(language), "value": value, "alert": alert})
         return lead
 
-    def overview_context(self, view: SummaryView, run: TaskRun, language: str) -> dict[str, Any]:
+    def overview_context(self, view: SummaryView, run: AnyRun, language: str) -> dict[str, Any]:
         fact_keys = {fact.key for fact in self.facts}
         return {
             "lead": self.lead(view, language),
@@ -104,10 +104,10 @@ class ExecRenderer(RunRenderer):
     overview_template = "renderers/exec_overview.html"
     detail_template = "renderers/exec_detail.html"
 
-    def overview_context(self, view: SummaryView, run: TaskRun, language: str) -> dict[str, Any]:
+    def overview_context(self, view: SummaryView, run: AnyRun, language: str) -> dict[str, Any]:
         return exec_facts(view)
 
-    def detail_context(self, view: SummaryView, run: TaskRun, language: str) -> dict[str, Any]:
+    def detail_context(self, view: SummaryView, run: AnyRun, language: str) -> dict[str, Any]:
         return exec_facts(view)
 
 

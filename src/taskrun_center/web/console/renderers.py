@@ -2,8 +2,9 @@
 
 A renderer is a ``RunRenderer`` (or subclass) naming two Jinja templates, one for the run list's
 overview cell and one for the ``ext.data`` panel of the detail page, and optionally adding
-template variables. Every template gets ``view`` (a ``SummaryView``), ``run`` (the ``TaskRun``)
-and ``lang``; autoescaping is on, so text from a summary never becomes markup.
+template variables. Every template gets ``view`` (a ``SummaryView``), ``run`` (the stored
+columns as attributes: a ``RunRow`` in the list, a ``TaskRun`` on the detail page) and
+``lang``; autoescaping is on, so text from a summary never becomes markup.
 
 Register one for your task type (see the console docs)::
 
@@ -27,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from taskrun_center.errors import TaskRunError
-from taskrun_center.storage.models import TaskRun
+from taskrun_center.storage.rows import AnyRun
 from taskrun_center.web.console.summary_view import SummaryView
 
 GENERIC_OVERVIEW = "renderers/generic_overview.html"
@@ -50,11 +51,11 @@ class RunRenderer:
     overview_template: str = GENERIC_OVERVIEW
     detail_template: str = GENERIC_DETAIL
 
-    def overview_context(self, view: SummaryView, run: TaskRun, language: str) -> dict[str, Any]:
+    def overview_context(self, view: SummaryView, run: AnyRun, language: str) -> dict[str, Any]:
         """Return extra variables for the overview template (none by default)."""
         return {}
 
-    def detail_context(self, view: SummaryView, run: TaskRun, language: str) -> dict[str, Any]:
+    def detail_context(self, view: SummaryView, run: AnyRun, language: str) -> dict[str, Any]:
         """Return extra variables for the detail template (none by default)."""
         return {}
 

@@ -17,7 +17,7 @@ from jinja2 import (
 )
 from markupsafe import Markup
 
-from taskrun_center.storage.models import TaskRun
+from taskrun_center.storage.rows import AnyRun
 from taskrun_center.web.console import formatting
 from taskrun_center.web.console.renderers import RendererRegistry, default_renderers
 from taskrun_center.web.console.summary_view import SummaryView
@@ -84,10 +84,10 @@ def build_environment(registry: RendererRegistry = default_renderers) -> Environ
     environment.globals["progress_percent"] = formatting.progress_percent
     environment.globals["registry"] = registry
 
-    def render_overview(run: TaskRun, language: str) -> Markup:
+    def render_overview(run: AnyRun, language: str) -> Markup:
         return _render_part(environment, registry, run, language, "overview")
 
-    def render_detail(run: TaskRun, language: str) -> Markup:
+    def render_detail(run: AnyRun, language: str) -> Markup:
         return _render_part(environment, registry, run, language, "detail")
 
     environment.globals["render_overview"] = render_overview
@@ -98,7 +98,7 @@ def build_environment(registry: RendererRegistry = default_renderers) -> Environ
 def _render_part(
     environment: Environment,
     registry: RendererRegistry,
-    run: TaskRun,
+    run: AnyRun,
     language: str,
     part: str,
 ) -> Markup:
