@@ -69,14 +69,27 @@ class InvalidTransitionError(TaskRunError):
 
 
 class InvalidValueError(TaskRunError):
-    """Raised when a value given to the write service cannot be stored; names the field."""
+    """Raised when a value given to the write service cannot be stored; names the field.
+
+    ``reason_text`` is the reason in both languages, for the CLI and the API. ``reason`` and
+    ``str()`` are English, for logs.
+    """
 
     code = "INVALID_VALUE"
 
-    def __init__(self, field: str, reason: str) -> None:
-        super().__init__(f"invalid {field}: {reason}")
+    def __init__(self, field: str, reason: Text) -> None:
+        super().__init__(f"invalid {field}: {reason.en}")
         self.field = field
-        self.reason = reason
+        self.reason = reason.en
+        self.reason_text = reason
+
+    def render_reason(self, language: str) -> str:
+        """Return the reason in ``language`` (Chinese unless it is English)."""
+        return self.reason_text.render(language)
+
+    def __reduce__(self) -> tuple[type[InvalidValueError], tuple[str, Text]]:
+        # Exception pickling would call the class with the message alone.
+        return type(self), (self.field, self.reason_text)
 
 
 class UnknownTaskTypeError(TaskRunError):

@@ -369,3 +369,20 @@ def test_markup_in_task_key_is_printed(sqlite_url: str) -> None:
     assert result.returncode == 2, result.stderr
     assert "任务键 '[/x]' 无效" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_secret_category_rejected_in_cli_language(sqlite_url: str, tmp_path: Path) -> None:
+    marker = tmp_path / "started"
+    secret = "token=ghp_abcdefghijklmnopqrstuvwxyz0123456789"
+    argv = ("exec", "--task-key", "wrapped_job", "--category", secret, "--",
+            "touch", str(marker))
+
+    chinese = run_taskrun(sqlite_url, *argv)
+    english = run_taskrun(sqlite_url, "--lang", "en", *argv)
+
+    assert chinese.returncode == 1, chinese.stderr
+    assert "task_category 无效：含有密钥" in chinese.stderr
+    assert "invalid task_category: contains a secret" in english.stderr
+    assert "ghp_" not in chinese.stderr + english.stderr
+    assert not marker.exists()
+    assert runs_of(Database(sqlite_url), "wrapped_job") == []

@@ -114,13 +114,21 @@ def _require_sqlite_file(url: str) -> None:
         fail(tr(SQLITE_FILE_MISSING, path=Path(path).absolute()), EXIT_FAILED)
 
 
+_INVALID_VALUE = Text("{field} 无效：{reason}", "invalid {field}: {reason}")
+
+
 def error_text(error: BaseException) -> str:
     """Return the message of ``error`` for the CLI, in the CLI language where it has both."""
     from taskrun_center.cli.storage_messages import storage_error_text
-    from taskrun_center.errors import StorageError
+    from taskrun_center.errors import InvalidValueError, StorageError
 
     if isinstance(error, StorageError):
         return storage_error_text(error, cli_language())
+    if isinstance(error, InvalidValueError):
+        return tr(_INVALID_VALUE, field=error.field, reason=tr(error.reason_text))
+    reason_text = getattr(error, "reason_text", None)
+    if isinstance(reason_text, Text):
+        return tr(reason_text)
     return str(error)
 
 

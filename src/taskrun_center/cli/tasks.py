@@ -224,10 +224,7 @@ def describe_error(error: TaskRunError) -> str:
     """Word ``error`` in the CLI's language when it carries a bilingual reason."""
     if isinstance(error, UnknownTaskTypeError):
         return tr(_UNKNOWN_TASK, key=error.task_key)
-    reason_text = getattr(error, "reason_text", None)
-    if isinstance(reason_text, Text):
-        return tr(reason_text)
-    return str(error)
+    return error_text(error)
 
 
 def _task_dict(definition: Any) -> dict[str, Any]:

@@ -17,6 +17,16 @@ from taskrun_center.contract.masking import mask_json, mask_text
 from taskrun_center.contract.text_scan import scan_text
 from taskrun_center.errors import DuplicateItemError, InvalidValueError
 from taskrun_center.lifecycle.item_data import clean_text
+from taskrun_center.lifecycle.query_reasons import fill
+from taskrun_center.lifecycle.value_reasons import (
+    CONTAINS_SECRET,
+    EMPTY,
+    NOT_STARTING_STATUS,
+    NOT_TRIGGER_SOURCE,
+    NOT_UUID,
+    NUL_CHARACTER,
+    TOO_LONG,
+)
 from taskrun_center.states import ItemStatus, RunStatus, TriggerSource
 from taskrun_center.storage.types import utcnow
 
@@ -43,7 +53,9 @@ def trigger_source_value(value: TriggerSource | str) -> str:
         return TriggerSource(value).value
     except ValueError:
         choices = ", ".join(source.value for source in TriggerSource)
-        raise InvalidValueError("trigger_source", f"{value!r} is not one of {choices}") from None
+        raise InvalidValueError(
+            "trigger_source", fill(NOT_TRIGGER_SOURCE, value=repr(value), allowed=choices)
+        ) from None
 
 
 def start_status_value(status: RunStatus | str) -> str:
@@ -53,7 +65,7 @@ def start_status_value(status: RunStatus | str) -> str:
         InvalidValueError: ``status`` is another status.
     """
     if status not in (RunStatus.RUNNING, RunStatus.PENDING):
-        raise InvalidValueError("status", f"a run starts running or pending, not {status!r}")
+        raise InvalidValueError("status", fill(NOT_STARTING_STATUS, status=repr(status)))
     return RunStatus(status).value
 
 
@@ -68,7 +80,7 @@ def run_id_value(value: str | None) -> str:
     try:
         return str(uuid.UUID(value))
     except (ValueError, AttributeError, TypeError):
-        raise InvalidValueError("run_id", f"{value!r} is not a UUID") from None
+        raise InvalidValueError("run_id", fill(NOT_UUID, value=repr(value))) from None
 
 
 def check_text(field: str, value: str, max_chars: int) -> None:
@@ -78,7 +90,7 @@ def check_text(field: str, value: str, max_chars: int) -> None:
         InvalidValueError: names ``field``.
     """
     if not value or not value.strip():
-        raise InvalidValueError(field, "must not be empty")
+        raise InvalidValueError(field, EMPTY)
     check_optional(field, value, max_chars)
 
 
@@ -91,9 +103,9 @@ def check_optional(field: str, value: str | None, max_chars: int) -> None:
     if value is None:
         return
     if len(value) > max_chars:
-        raise InvalidValueError(field, f"{len(value)} characters, at most {max_chars} allowed")
+        raise InvalidValueError(field, fill(TOO_LONG, length=len(value), maximum=max_chars))
     if "\x00" in value:
-        raise InvalidValueError(field, "contains a NUL character")
+        raise InvalidValueError(field, NUL_CHARACTER)
 
 
 def reject_secrets(field: str, values: Sequence[str]) -> None:
@@ -114,9 +126,7 @@ def reject_secrets(field: str, values: Sequence[str]) -> None:
         rules = {finding.detector.rule for finding in scan_text(value)}
         secrets = sorted(rule for rule in rules if not rule.startswith("personal_data."))
         if secrets:
-            raise InvalidValueError(
-                field, f"contains a secret ({', '.join(secrets)}); use an id or a hash instead"
-            )
+            raise InvalidValueError(field, fill(CONTAINS_SECRET, rules=", ".join(secrets)))
 
 
 def cut_name(name: str) -> str:

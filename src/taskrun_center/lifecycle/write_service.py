@@ -51,7 +51,14 @@ from taskrun_center.lifecycle.item_data import (
     prepare_json,
     prepare_text,
 )
+from taskrun_center.lifecycle.query_reasons import fill
 from taskrun_center.lifecycle.transitions import check_run_transition, run_sources
+from taskrun_center.lifecycle.value_reasons import (
+    COMPLETION_NOT_DECLARED,
+    NOT_TERMINAL_STATUS,
+    OTHER_TASK,
+    RUN_ID_TAKEN,
+)
 from taskrun_center.lifecycle.write_inputs import (
     ItemSpec,
     check_optional,
@@ -346,10 +353,7 @@ class TaskRunsWriteService:
             StorageError: the database failed.
         """
         if status is not None and status not in RUN_TERMINAL:
-            raise InvalidValueError(
-                "status", f"a run ends completed, completed_with_errors, failed or cancelled, "
-                f"not {status!r}"
-            )
+            raise InvalidValueError("status", fill(NOT_TERMINAL_STATUS, status=repr(status)))
         requested = RunStatus(status) if status is not None else None
         with self._operation("finalize_run_with_summary"):
             final = None
@@ -727,7 +731,7 @@ class TaskRunsWriteService:
             select(exists().where(TaskRun.run_id == run_id))
         ).scalar_one()
         if taken:
-            raise InvalidValueError("run_id", f"a run with run_id {run_id} already exists")
+            raise InvalidValueError("run_id", fill(RUN_ID_TAKEN, run_id=run_id))
 
     def _pick_up(self, run_id: str, task_key: str) -> None:
         now = utcnow()
@@ -1012,11 +1016,8 @@ class TaskRunsWriteService:
         for completion in completions:
             row = by_key.get((completion.item_type, completion.item_key))
             if row is None or row["status"] != ItemStatus.PENDING.value:
-                raise InvalidValueError(
-                    "completions", f"item {completion.item_type}/{completion.item_key} is not "
-                    "in the items of this call or is completed twice; complete each declared "
-                    "item once"
-                )
+                item = f"{completion.item_type}/{completion.item_key}"
+                raise InvalidValueError("completions", fill(COMPLETION_NOT_DECLARED, item=item))
             values = self._item_json_values(
                 run_id, completion.item_key, metrics=completion.metrics, details=completion.details
             )
@@ -1084,9 +1085,8 @@ class TaskRunsWriteService:
 
 def _check_task_key(run_id: str, actual: str, expected: str) -> None:
     if actual != expected:
-        raise InvalidValueError(
-            "task_key", f"run {run_id} belongs to task {actual!r}, not {expected!r}"
-        )
+        raise InvalidValueError("task_key", fill(OTHER_TASK, run_id=run_id, actual=repr(actual),
+                                                 expected=repr(expected)))
 
 
 def _run_in_progress(run_id: str) -> ColumnElement[bool]:

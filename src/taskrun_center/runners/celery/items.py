@@ -25,6 +25,7 @@ from sqlalchemy import select
 from taskrun_center.config import get_settings
 from taskrun_center.contract import SummaryValidationError, mask_text, normalize_json
 from taskrun_center.errors import ConfigurationError, InvalidValueError, UnknownTaskTypeError
+from taskrun_center.lifecycle.value_reasons import NO_ITEMS
 from taskrun_center.lifecycle.write_service import ItemSpec, TaskRunsWriteService
 from taskrun_center.runners.celery.names import FINALIZE_ITEMS, RUN_ITEM
 from taskrun_center.runners.context import ItemCounts, ItemRecorder
@@ -118,7 +119,7 @@ def enqueue_item_run(
         raise UnknownTaskTypeError(task_key)
     specs = [_as_spec(item) for item in items]
     if not specs:
-        raise InvalidValueError("items", "a run processed by many workers needs at least one item")
+        raise InvalidValueError("items", NO_ITEMS)
     if app is None:
         from taskrun_center.runners.celery.app import default_app
 
