@@ -99,6 +99,11 @@ class Settings(BaseSettings):
     )
     host: str = Field("127.0.0.1")
     port: int = Field(8000, ge=1, le=65535)
+    forwarded_allow_ips: str = Field(
+        "",
+        description="Comma-separated proxy addresses or networks whose X-Forwarded-For and "
+        "X-Forwarded-Proto headers are trusted; empty trusts none (proxy headers are ignored).",
+    )
     secret_key: str | None = Field(None, description="Signs session cookies; generated when unset.")
     admin_password: str | None = Field(None, description="Password of the first admin user.")
     celery_broker_url: str = Field("redis://127.0.0.1:6379/0")

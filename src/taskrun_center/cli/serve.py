@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from taskrun_center.cli.common import DatabaseUrlOption, resolve_database_url, tr
+from taskrun_center.cli.common import DatabaseUrlOption, cli_language, resolve_database_url, tr
 from taskrun_center.i18n import Text
 
 HELP = Text(
@@ -20,17 +20,32 @@ HOST_HELP = Text("监听地址，默认 TASKRUN_HOST 或 127.0.0.1。",
                  "Address to listen on; default TASKRUN_HOST or 127.0.0.1.")
 PORT_HELP = Text("监听端口，默认 TASKRUN_PORT 或 8000。",
                  "Port to listen on; default TASKRUN_PORT or 8000.")
+FORWARDED_HELP = Text(
+    "信任其 X-Forwarded-For / X-Forwarded-Proto 头的反向代理地址或网段，逗号分隔，"
+    "默认 TASKRUN_FORWARDED_ALLOW_IPS；为空时不信任任何代理头。",
+    "Comma-separated addresses or networks of reverse proxies whose X-Forwarded-For and "
+    "X-Forwarded-Proto headers are trusted; default TASKRUN_FORWARDED_ALLOW_IPS. Empty trusts "
+    "no proxy headers.",
+)
 SCHEDULER_HELP = Text("是否在本进程运行调度器（多进程时只有一个会成为主调度器）。",
                       "Run the scheduler in this process (with several processes, one leads).")
 CONFIG_HELP = Text("调度任务的 TOML 文件，默认 TASKRUN_SCHEDULER_CONFIG。",
                    "TOML file of scheduler jobs; default TASKRUN_SCHEDULER_CONFIG.")
 
+# ``taskrun up`` uses the same options, so both commands accept the same port range.
+HostOption = Annotated[str | None, typer.Option("--host", help=tr(HOST_HELP))]
+PortOption = Annotated[int | None, typer.Option("--port", min=1, max=65535, help=tr(PORT_HELP))]
+ForwardedAllowIpsOption = Annotated[
+    str | None, typer.Option("--forwarded-allow-ips", help=tr(FORWARDED_HELP))
+]
+
 
 def serve_command(
+    *,
     database_url: DatabaseUrlOption = None,
-    host: Annotated[str | None, typer.Option("--host", help=tr(HOST_HELP))] = None,
-    port: Annotated[int | None, typer.Option("--port", min=1, max=65535,
-                                             help=tr(PORT_HELP))] = None,
+    host: HostOption = None,
+    port: PortOption = None,
+    forwarded_allow_ips: ForwardedAllowIpsOption = None,
     scheduler: Annotated[bool, typer.Option("--scheduler/--no-scheduler",
                                             help=tr(SCHEDULER_HELP))] = True,
     scheduler_config: Annotated[str | None, typer.Option("--scheduler-config",
@@ -47,6 +62,8 @@ def serve_command(
         port or settings.port,
         scheduler=scheduler,
         scheduler_config=scheduler_config or settings.scheduler_config,
+        forwarded_allow_ips=forwarded_allow_ips,
+        language=cli_language(),
     )
 
 

@@ -38,6 +38,7 @@ from taskrun_center.cli.common import (
     tr,
 )
 from taskrun_center.cli.scheduler import ConfigOption
+from taskrun_center.cli.serve import ForwardedAllowIpsOption, HostOption, PortOption
 from taskrun_center.errors import ConfigurationError, TaskRunError
 from taskrun_center.i18n import Text
 from taskrun_center.states import RunStatus, TriggerSource
@@ -60,8 +61,6 @@ _ONCE_HELP = Text(
     "运行完一轮后退出，不启动控制台（用于测试和 CI）。",
     "Exit after the round instead of serving the console (for tests and CI).",
 )
-_HOST_HELP = Text("控制台监听地址。", "Address the console listens on.")
-_PORT_HELP = Text("控制台端口。", "Port of the console.")
 _MIGRATED = Text("数据库已就绪：{url}", "Database ready: {url}")
 _LOADED = Text("已注册 {count} 个任务：{keys}", "Declared {count} tasks: {keys}")
 _ROUND = Text("第一轮运行：", "First round:")
@@ -92,12 +91,9 @@ def up(
     config: ConfigOption = None,
     task_module: TaskModuleOption = None,
     database_url: DatabaseUrlOption = None,
-    host: Annotated[
-        str | None, typer.Option("--host", help=_HOST_HELP.render(cli_language()))
-    ] = None,
-    port: Annotated[
-        int | None, typer.Option("--port", help=_PORT_HELP.render(cli_language()))
-    ] = None,
+    host: HostOption = None,
+    port: PortOption = None,
+    forwarded_allow_ips: ForwardedAllowIpsOption = None,
 ) -> None:
     """Migrate, declare, schedule, run one round, then serve (or exit with ``--once``)."""
     from taskrun_center.config import get_settings
@@ -118,7 +114,7 @@ def up(
         if once:
             failed = any(outcome.status == RunStatus.FAILED for outcome in outcomes)
             raise typer.Exit(EXIT_FAILED if failed else EXIT_OK)
-        _serve_or_wait(url, host or settings.host, port or settings.port)
+        _serve_or_wait(url, host or settings.host, port or settings.port, forwarded_allow_ips)
         if "signum" in stop_signal:
             raise typer.Exit(SIGNAL_EXIT_BASE + stop_signal["signum"])
     except KeyboardInterrupt:
@@ -263,12 +259,13 @@ def _print_round(outcomes: list[Any]) -> None:
     stdout.print(table)
 
 
-def _serve_or_wait(url: str, host: str, port: int) -> None:
+def _serve_or_wait(url: str, host: str, port: int, forwarded_allow_ips: str | None) -> None:
     if importlib.util.find_spec("taskrun_center.web.server") is not None:
         from taskrun_center.web.server import serve
 
         stdout.print(tr(_SERVING, host=host, port=port), highlight=False)
-        serve(url, host, port, scheduler=False)
+        serve(url, host, port, scheduler=False, forwarded_allow_ips=forwarded_allow_ips,
+              language=cli_language())
         return
 
     stdout.print(tr(_NO_CONSOLE))

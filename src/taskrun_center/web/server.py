@@ -25,10 +25,11 @@ ADMIN_CREATED = Text(
 )
 
 
-def create_initial_admin(database: Database) -> None:
+def create_initial_admin(database: Database, language: str | None = None) -> None:
     """Create the ``admin`` user on first start and print a generated password once.
 
-    ``TASKRUN_ADMIN_PASSWORD`` sets the password instead; it is never printed.
+    ``TASKRUN_ADMIN_PASSWORD`` sets the password instead; it is never printed. The message is
+    in ``language`` (the CLI passes its ``--lang``), else in ``TASKRUN_LANGUAGE``.
 
     Raises:
         StorageError: the database failed, for example because SQLite stayed locked by
@@ -42,11 +43,16 @@ def create_initial_admin(database: Database) -> None:
         log.error("initial_admin_failed", error=str(error))
         raise
     if generated is not None:
-        message = ADMIN_CREATED.render(settings.language, username=INITIAL_ADMIN,
+        message = ADMIN_CREATED.render(language or settings.language, username=INITIAL_ADMIN,
                                        password=generated)
         sys.stderr.write(message + "\n")
         sys.stderr.flush()
         log.info("initial_admin_created", username=INITIAL_ADMIN, password_source="generated")
+
+
+def proxy_allow_list(value: str) -> list[str]:
+    """Split a comma-separated list of proxy addresses or networks, dropping empty entries."""
+    return [entry.strip() for entry in value.split(",") if entry.strip()]
 
 
 def serve(
@@ -57,11 +63,18 @@ def serve(
     scheduler: bool = True,
     scheduler_config: str | None = None,
     log_level: str = "info",
+    forwarded_allow_ips: str | None = None,
+    language: str | None = None,
 ) -> None:
     """Serve the console and the API until interrupted, with the scheduler when asked.
 
     The database must be migrated (``taskrun db upgrade``). With ``scheduler=True`` this process
     also runs the in-process scheduler, which leads only if no other process holds the lock.
+
+    ``forwarded_allow_ips`` (default ``TASKRUN_FORWARDED_ALLOW_IPS``) lists the proxies whose
+    ``X-Forwarded-For`` and ``X-Forwarded-Proto`` headers are trusted. Empty trusts none, so
+    the client address that login throttling counts is the TCP peer and cannot be forged by a
+    header. ``language`` words the first admin's password message.
 
     Raises:
         StorageError: creating the first admin failed, so nothing was served. ``taskrun``
@@ -71,9 +84,12 @@ def serve(
 
     # Run-now and the task overview need the tasks declared in this process.
     load_configured_tasks()
+    trusted_proxies = proxy_allow_list(
+        get_settings().forwarded_allow_ips if forwarded_allow_ips is None else forwarded_allow_ips
+    )
     database = Database(database_url)
     try:
-        create_initial_admin(database)
+        create_initial_admin(database, language)
     except StorageError:
         database.dispose()
         raise
@@ -83,9 +99,14 @@ def serve(
         from taskrun_center.runners.scheduler import start_scheduler_in_background
 
         handle = start_scheduler_in_background(database_url, scheduler_config)
-    log.info("web_server_starting", host=host, port=port, scheduler=scheduler)
+    log.info("web_server_starting", host=host, port=port, scheduler=scheduler,
+             trusted_proxies=",".join(trusted_proxies) or None)
     try:
-        uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False)
+        # uvicorn trusts proxy headers from 127.0.0.1 unless told otherwise, which would let
+        # any local client pick its own address by sending X-Forwarded-For.
+        uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False,
+                    proxy_headers=bool(trusted_proxies),
+                    forwarded_allow_ips=trusted_proxies or None)
     finally:
         if handle is not None:
             handle.shutdown()

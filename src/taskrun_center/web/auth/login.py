@@ -45,7 +45,11 @@ def ensure_session(request: Request, response: Response) -> str:
 
 
 def client_address(request: Request) -> str:
-    """Return the client's address as seen by the server (no proxy headers are trusted)."""
+    """Return the client's address: the TCP peer, or the proxy's X-Forwarded-For entry.
+
+    uvicorn replaces the peer with the header's value only for a proxy listed in
+    ``TASKRUN_FORWARDED_ALLOW_IPS``; by default no proxy is trusted.
+    """
     return request.client.host if request.client else "unknown"
 
 
@@ -56,7 +60,7 @@ def log_in(
 
     Raises:
         LoginThrottled: too many recent failures for this username at this client address,
-            or for this client address as a whole.
+            for this client address as a whole, or for this username from all addresses.
         LoginFailed: the username or the password is wrong, or the user is disabled.
     """
     context = get_context(request)

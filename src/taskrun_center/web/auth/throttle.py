@@ -1,9 +1,12 @@
-"""Login throttling: too many failures lock one username at one address, or one whole address.
+"""Login throttling: too many failures lock a username at one address, an address, or a username.
 
-Failures count twice in a sliding window: per (username, client address) with a low limit, and
-per client address with a higher one. One user's typos then lock only that user at that address,
-while a client guessing many usernames still hits the address limit. Counters live in this
-process's memory, so with several server processes each process counts on its own.
+Failures count three times in a sliding window: per (username, client address) with a low
+limit, per client address with a higher one, and per username over all addresses with the
+highest. One user's typos then lock only that user at that address, a client guessing many
+usernames hits the address limit, and guesses at one account from many addresses hit the
+username limit. The trade-off of the last one: anyone can lock an account out for the window
+by failing that often, its owner included. Counters live in this process's memory, so with
+several server processes each process counts on its own.
 """
 
 from __future__ import annotations
@@ -16,13 +19,14 @@ from collections.abc import Callable
 
 MAX_FAILURES_PER_USER = 5
 MAX_FAILURES_PER_ADDRESS = 20
+MAX_FAILURES_PER_USERNAME = 50
 WINDOW_SECONDS = 300.0
 # Bound on remembered keys, so a flood of distinct usernames cannot grow memory without limit.
 MAX_TRACKED_KEYS = 10_000
 
 
 class LoginThrottle:
-    """Count failed logins per (username, address) and per address; report lock times."""
+    """Count failed logins per (username, address), per address and per username."""
 
     def __init__(
         self,
@@ -30,9 +34,11 @@ class LoginThrottle:
         max_failures_per_address: int = MAX_FAILURES_PER_ADDRESS,
         window_seconds: float = WINDOW_SECONDS,
         clock: Callable[[], float] = time.monotonic,
+        max_failures_per_username: int = MAX_FAILURES_PER_USERNAME,
     ) -> None:
         self.max_failures_per_user = max_failures_per_user
         self.max_failures_per_address = max_failures_per_address
+        self.max_failures_per_username = max_failures_per_username
         self.window_seconds = window_seconds
         self._clock = clock
         self._failures: dict[str, deque[float]] = {}
@@ -61,8 +67,9 @@ class LoginThrottle:
     def reset(self, username: str, address: str) -> None:
         """Forget the failures of ``username`` at ``address`` after it signed in.
 
-        The address counter stays, so signing in to one account does not clear the failures a
-        client piled up against other usernames.
+        The address and username counters stay. Signing in to one account then does not clear
+        the failures a client piled up against other usernames, and the owner signing in does
+        not clear the guesses others made at the account from elsewhere.
         """
         with self._lock:
             self._failures.pop(_user_key(username, address), None)
@@ -71,6 +78,7 @@ class LoginThrottle:
         return (
             (_user_key(username, address), self.max_failures_per_user),
             (f"addr:{address}", self.max_failures_per_address),
+            (f"name:{username.lower()}", self.max_failures_per_username),
         )
 
     def _recent(self, key: str, now: float) -> deque[float]:
