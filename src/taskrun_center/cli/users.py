@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated, NoReturn
 import typer
 
 from taskrun_center.cli.common import (
+    EXIT_FAILED,
     EXIT_USAGE,
     DatabaseUrlOption,
     fail,
@@ -52,22 +53,43 @@ NO_USERS = Text("还没有用户。", "No users yet.")
 
 
 ACCOUNT_ERRORS = {
-    "USER_EXISTS": Text("用户 {username} 已存在。", "User {username} already exists."),
+    "USER_EXISTS": Text("用户名 {username} 已被现有用户 {existing} 占用（用户名不区分大小写）。",
+                        "The username {username} is taken by the existing user {existing} "
+                        "(usernames are unique regardless of case)."),
     "USER_NOT_FOUND": Text("用户 {username} 不存在。", "User {username} does not exist."),
     "TOKEN_NOT_FOUND": Text("没有前缀或名称为 {reference} 的有效令牌。",
                             "No active token has the prefix or name {reference}."),
     "PASSWORD_TOO_SHORT": Text("密码太短（{length} 个字符），至少需要 8 个字符。",
                                "The password is too short ({length} characters); use at least 8."),
-    "USERNAME_INVALID": Text("用户名 {username} 无效：请使用 1 到 64 个不含空白的字符。",
-                             "Invalid username {username}: use 1 to 64 characters without spaces."),
+    "USERNAME_INVALID": Text(
+        "用户名 {username} 无效：请使用 1 到 64 个字符，不含空白、控制字符或不可见字符。",
+        "Invalid username {username}: use 1 to 64 characters without spaces, control or "
+        "invisible characters.",
+    ),
+    "TOKEN_NAME_INVALID": Text(
+        "令牌名称 {name} 无效：请使用 1 到 64 个字符，不含控制字符或不可见字符。",
+        "Invalid token name {name}: use 1 to 64 characters without control or invisible "
+        "characters.",
+    ),
 }
+# Errors about the text given on the command line exit with the usage status.
+USAGE_ERRORS = frozenset({"USERNAME_INVALID", "TOKEN_NAME_INVALID"})
 
 
 def _fail_account(error: AccountError) -> NoReturn:
+    from taskrun_center.web.errors import quote_identifier
+
     text = ACCOUNT_ERRORS.get(error.code)
     if text is None:
         fail(str(error))
-    fail(tr(text, **{key: value for key, value in vars(error).items() if not key.startswith("_")}))
+    # Names are quoted with hidden characters escaped, so a rejected "\u202enimda" does not
+    # display as "admin" in the error line.
+    params = {
+        key: quote_identifier(value) if isinstance(value, str) else value
+        for key, value in vars(error).items()
+        if not key.startswith("_")
+    }
+    fail(tr(text, **params), EXIT_USAGE if error.code in USAGE_ERRORS else EXIT_FAILED)
 
 
 def _read_password(given: str | None) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -32,7 +33,15 @@ TOKEN_PREFIX = "trc_"
 # Characters of the token kept in clear: "trc_" plus 8 random characters.
 VISIBLE_PREFIX_CHARS = 12
 INITIAL_ADMIN = "admin"
+# Both are VARCHAR(64) columns; PostgreSQL counts characters there, as len() does.
 MAX_USERNAME_CHARS = 64
+MAX_TOKEN_NAME_CHARS = 64
+# Unicode categories a name may not contain: control, format (such as the bidi override
+# U+202E, which makes "\u202enimda" display as "admin"), surrogate, private use, unassigned,
+# and the line and paragraph separators.
+_HIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
+# Letters that render as blank space although their category is Lo or So.
+_BLANK_LETTERS = frozenset("\u115f\u1160\u2800\u3164\uffa0")
 
 
 class Role(StrEnum):
@@ -53,13 +62,15 @@ class AccountError(TaskRunError):
 
 
 class UserExistsError(AccountError):
-    """Raised when creating a user whose username is taken."""
+    """Raised when creating a user whose username equals an existing one, ignoring case."""
 
     code = "USER_EXISTS"
 
-    def __init__(self, username: str) -> None:
-        super().__init__(f"user {username!r} already exists")
+    def __init__(self, username: str, existing: str | None = None) -> None:
+        existing = existing or username
+        super().__init__(f"username {username!r} is taken by the existing user {existing!r}")
         self.username = username
+        self.existing = existing
 
 
 class UserNotFoundError(AccountError):
@@ -95,16 +106,29 @@ class WeakPasswordError(AccountError):
 
 
 class InvalidUsernameError(AccountError):
-    """Raised when a username is empty, too long or contains whitespace."""
+    """Raised when a username is empty, too long, or contains whitespace or hidden characters."""
 
     code = "USERNAME_INVALID"
 
     def __init__(self, username: str) -> None:
         super().__init__(
             f"username {username!r} is invalid: use 1-{MAX_USERNAME_CHARS} characters "
-            "without spaces"
+            "without spaces, control or invisible characters"
         )
         self.username = username
+
+
+class InvalidTokenNameError(AccountError):
+    """Raised when an API token name is empty, too long or contains hidden characters."""
+
+    code = "TOKEN_NAME_INVALID"
+
+    def __init__(self, name: str) -> None:
+        super().__init__(
+            f"token name {name!r} is invalid: use 1-{MAX_TOKEN_NAME_CHARS} characters "
+            "without control or invisible characters"
+        )
+        self.name = name
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,11 +155,46 @@ class IssuedToken:
     username: str
 
 
+def has_hidden_characters(text: str) -> bool:
+    """Tell whether ``text`` contains a character that is invisible or changes the display."""
+    return any(
+        unicodedata.category(character) in _HIDDEN_CATEGORIES or character in _BLANK_LETTERS
+        for character in text
+    )
+
+
 def _check_username(username: str) -> str:
     cleaned = username.strip()
-    if not cleaned or len(cleaned) > MAX_USERNAME_CHARS or any(c.isspace() for c in cleaned):
+    if (
+        not cleaned
+        or len(cleaned) > MAX_USERNAME_CHARS
+        or any(character.isspace() for character in cleaned)
+        or has_hidden_characters(cleaned)
+    ):
         raise InvalidUsernameError(username)
     return cleaned
+
+
+def _check_token_name(name: str) -> str:
+    cleaned = name.strip()
+    if not cleaned or len(cleaned) > MAX_TOKEN_NAME_CHARS or has_hidden_characters(cleaned):
+        raise InvalidTokenNameError(name)
+    return cleaned
+
+
+def _find_username_ignoring_case(session: Session, username: str) -> str | None:
+    """Return the existing username equal to ``username`` when case is ignored, else None.
+
+    SQLite's lower() folds ASCII letters only, so the comparison runs in Python on every
+    username. Console users are few, so reading them all is cheap.
+    """
+    # NOTE: there is no unique index on the folded name, so two concurrent creates of "Ann"
+    # and "ann" can both pass this check.
+    folded = username.casefold()
+    for existing in session.scalars(select(User.username)):
+        if existing.casefold() == folded:
+            return existing
+    return None
 
 
 def _check_password(password: str) -> None:
@@ -158,15 +217,20 @@ def get_user(session: Session, username: str) -> User:
 def create_user(session: Session, username: str, password: str, role: Role = Role.VIEWER) -> User:
     """Insert a user with a hashed password.
 
+    Usernames are unique regardless of case: "ADMIN" is rejected when "admin" exists. Sign-in
+    still matches the username exactly, so accounts created before this rule keep working.
+
     Raises:
-        InvalidUsernameError: the username is empty, too long or contains spaces.
+        InvalidUsernameError: the username is empty, too long, or contains whitespace,
+            control, format (bidi) or other invisible characters.
         WeakPasswordError: the password is too short.
-        UserExistsError: the username is taken.
+        UserExistsError: a user with the same username, ignoring case, exists.
     """
     username = _check_username(username)
     _check_password(password)
-    if session.scalar(select(User.id).where(User.username == username)) is not None:
-        raise UserExistsError(username)
+    existing = _find_username_ignoring_case(session, username)
+    if existing is not None:
+        raise UserExistsError(username, existing)
     user = User(username=username, password_hash=hash_password(password), role=Role(role).value)
     session.add(user)
     session.flush()
@@ -222,8 +286,11 @@ def create_token(session: Session, username: str, name: str) -> IssuedToken:
     """Issue an API token acting as ``username``; the secret is returned once.
 
     Raises:
+        InvalidTokenNameError: the name is empty, longer than 64 characters, or contains
+            control or invisible characters.
         UserNotFoundError: no such user.
     """
+    name = _check_token_name(name)
     user = get_user(session, username)
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
     prefix = secret[:VISIBLE_PREFIX_CHARS]
