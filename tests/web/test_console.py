@@ -307,7 +307,7 @@ def test_unknown_run_page_is_404_in_language(client: TestClient) -> None:
 
     assert response.status_code == 404
     assert "Page not found" in response.text
-    assert "Run does-not-exist does not exist." in response.text
+    assert "Run &#34;does-not-exist&#34; does not exist." in response.text
 
 
 def test_language_switch_sets_cookie(client: TestClient) -> None:

@@ -8,7 +8,9 @@ The traceback goes only to the log.
 
 from __future__ import annotations
 
+import secrets
 import traceback
+import unicodedata
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -18,6 +20,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from taskrun_center.errors import (
     InvalidQueryError,
@@ -106,7 +109,7 @@ class LoginFailed(WebError):
 
 
 class LoginThrottled(WebError):
-    """Raised when too many failed logins came for one username or one client address."""
+    """Raised when too many failed logins came for a username, an address, or both together."""
 
     status_code = 429
     code = "LOGIN_THROTTLED"
@@ -122,6 +125,9 @@ class RunNotCancelable(WebError):
     text = Text("运行 {run_id} 已结束（状态 {status}），无法取消。",
                 "Run {run_id} has already finished (status {status}) and cannot be cancelled.")
 
+    def __init__(self, *, run_id: str, status: str) -> None:
+        super().__init__(run_id=quote_identifier(run_id), status=status)
+
 
 class TaskNotRunnable(WebError):
     """Raised when run-now names a task type that has no runnable task in this process."""
@@ -130,6 +136,9 @@ class TaskNotRunnable(WebError):
     code = "RESOURCE_NOT_FOUND"
     text = Text("任务 {task_key} 未在本服务中注册，无法立即运行。",
                 "Task {task_key} is not registered in this server and cannot be run now.")
+
+    def __init__(self, *, task_key: str) -> None:
+        super().__init__(task_key=quote_identifier(task_key))
 
 
 NOT_FOUND = Text("运行 {run_id} 不存在。", "Run {run_id} does not exist.")
@@ -152,6 +161,35 @@ INTERNAL_ERROR = Text("服务器内部错误，已记录日志；请稍后重试
                       "contact the administrator.")
 
 
+JSON_CONTENT_TYPE_REQUIRED = Text(
+    "请求体的 Content-Type 必须是 application/json（收到的是 {content_type}）。",
+    "The request body's Content-Type must be application/json (received {content_type}).",
+)
+
+# Characters written as an escape in messages: control, format (bidi overrides such as U+202E),
+# surrogate, private-use and unassigned code points, and the line and paragraph separators.
+_ESCAPED_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
+
+
+def quote_identifier(value: str) -> str:
+    """Quote a value taken from the request for a message, escaping invisible characters.
+
+    A run ID or task key comes from the URL, so it may hold NUL or a right-to-left override
+    that would make the message display something else. Such characters become ``\\uXXXX``
+    (``\\UXXXXXXXX`` above U+FFFF) and a backslash is doubled, so the quoted text is unambiguous.
+    """
+    parts = []
+    for character in value:
+        if character == "\\":
+            parts.append("\\\\")
+        elif unicodedata.category(character) in _ESCAPED_CATEGORIES:
+            code = ord(character)
+            parts.append(f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}")
+        else:
+            parts.append(character)
+    return '"' + "".join(parts) + '"'
+
+
 def failure_body(message: str, code: str, **extra: Any) -> dict[str, Any]:
     """Build the failure body shared by every error response."""
     return {"success": False, "message": message, "message_code": code, **extra}
@@ -159,9 +197,9 @@ def failure_body(message: str, code: str, **extra: Any) -> dict[str, Any]:
 
 def _message_of(error: TaskRunError, language: str) -> str:
     if isinstance(error, RunNotFoundError):
-        return NOT_FOUND.render(language, run_id=error.run_id)
+        return NOT_FOUND.render(language, run_id=quote_identifier(error.run_id))
     if isinstance(error, UnknownTaskTypeError):
-        return UNKNOWN_TASK.render(language, task_key=error.task_key)
+        return UNKNOWN_TASK.render(language, task_key=quote_identifier(error.task_key))
     if isinstance(error, InvalidQueryError):
         return INVALID_PARAMETER.render(language, parameter=error.parameter,
                                         reason=error.render_reason(language))
@@ -317,9 +355,30 @@ def _headers_of(error: TaskRunError, status: int) -> dict[str, str] | None:
 async def _handle_validation_error(request: Request, error: Exception) -> Response:
     assert isinstance(error, RequestValidationError)
     language = request_language(request)
+    content_type = _non_json_body_type(request, error)
+    if content_type is not None:
+        # FastAPI does not parse a body sent as another type, so the model check fails even
+        # when the text is a valid JSON object. The fix is the header, not the body.
+        message = JSON_CONTENT_TYPE_REQUIRED.render(language, content_type=content_type)
+        return _respond(request, 400, message, "INVALID_PARAMETER",
+                        extra={"parameter": "Content-Type"})
     parameter, reason = validation_parameter(error, language)
     message = INVALID_PARAMETER.render(language, parameter=parameter, reason=reason)
     return _respond(request, 400, message, "INVALID_PARAMETER", extra={"parameter": parameter})
+
+
+def _non_json_body_type(request: Request, error: RequestValidationError) -> str | None:
+    """Return the request's Content-Type when an API body failed because it is not JSON."""
+    if not request.url.path.startswith("/api/"):
+        return None
+    content_type = request.headers.get("content-type")
+    if not content_type:
+        return None
+    media_type = content_type.split(";", 1)[0].strip().lower()
+    if media_type == "application/json" or media_type.endswith("+json"):
+        return None
+    body_failed = any(tuple(detail.get("loc", ()))[:1] == ("body",) for detail in error.errors())
+    return content_type if body_failed else None
 
 
 async def _handle_http_error(request: Request, error: Exception) -> Response:
@@ -345,19 +404,60 @@ async def _handle_database_error(request: Request, error: Exception) -> Response
 
 async def _handle_unexpected(request: Request, error: Exception) -> Response:
     log.error("api_error_unexpected", path=request.url.path, method=request.method,
-              traceback=format_traceback(error))
+              error_id=secrets.token_hex(6), error_type=type(error).__name__,
+              error=str(error), traceback=format_traceback(error))
     message = INTERNAL_ERROR.render(request_language(request))
     return _respond(request, 500, message, "INTERNAL_ERROR")
+
+
+class UnexpectedErrorMiddleware:
+    """Answer an unexpected exception with the 500 failure body and log it once.
+
+    Starlette passes a handler for ``Exception`` to its outermost middleware, which sends the
+    response and then re-raises, so uvicorn logged a second, raw traceback of every 500. This
+    middleware sits inside that one and does not re-raise.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def send_tracking_start(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_tracking_start)
+        except Exception as error:
+            if started:
+                # Part of the response is out, so no error body can follow. Logging here and
+                # ending the call leaves uvicorn to close the incomplete response.
+                log.error("api_error_after_response_start", path=scope.get("path"),
+                          method=scope.get("method"), error_id=secrets.token_hex(6),
+                          error_type=type(error).__name__, error=str(error),
+                          traceback=format_traceback(error))
+                return
+            response = await _handle_unexpected(Request(scope, receive), error)
+            await response(scope, receive, send)
 
 
 def install_error_handlers(app: FastAPI) -> None:
     """Register the handlers that map every exception to a failure response.
 
     API paths get the JSON failure body; console paths get an HTML page when the console has
-    set ``app.state.render_error_page``.
+    set ``app.state.render_error_page``. Middleware added after this call sits outside
+    ``UnexpectedErrorMiddleware``, so its own exceptions still reach Starlette's handler.
     """
     app.add_exception_handler(TaskRunError, _handle_taskrun_error)
     app.add_exception_handler(SQLAlchemyError, _handle_database_error)
     app.add_exception_handler(RequestValidationError, _handle_validation_error)
     app.add_exception_handler(StarletteHTTPException, _handle_http_error)
     app.add_exception_handler(Exception, _handle_unexpected)
+    app.add_middleware(UnexpectedErrorMiddleware)
