@@ -1,4 +1,4 @@
-"""``taskrun serve`` and ``taskrun up`` share their options and speak the CLI's language."""
+"""``taskrun serve`` and ``taskrun up`` share their options and use the CLI's language."""
 
 from __future__ import annotations
 

@@ -411,7 +411,7 @@ async def _handle_unexpected(request: Request, error: Exception) -> Response:
 
 
 class UnexpectedErrorMiddleware:
-    """Answer an unexpected exception with the 500 failure body and log it once.
+    """Send the 500 failure body for an unexpected exception and log the exception once.
 
     Starlette passes a handler for ``Exception`` to its outermost middleware, which sends the
     response and then re-raises, so uvicorn logged a second, raw traceback of every 500. This

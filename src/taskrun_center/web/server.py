@@ -74,7 +74,7 @@ def serve(
     ``forwarded_allow_ips`` (default ``TASKRUN_FORWARDED_ALLOW_IPS``) lists the proxies whose
     ``X-Forwarded-For`` and ``X-Forwarded-Proto`` headers are trusted. Empty trusts none, so
     the client address that login throttling counts is the TCP peer and cannot be forged by a
-    header. ``language`` words the first admin's password message.
+    header. ``language`` sets the language of the first admin's password message.
 
     Raises:
         StorageError: creating the first admin failed, so nothing was served. ``taskrun``
@@ -102,8 +102,8 @@ def serve(
     log.info("web_server_starting", host=host, port=port, scheduler=scheduler,
              trusted_proxies=",".join(trusted_proxies) or None)
     try:
-        # uvicorn trusts proxy headers from 127.0.0.1 unless told otherwise, which would let
-        # any local client pick its own address by sending X-Forwarded-For.
+        # uvicorn 0.55 trusts proxy headers from 127.0.0.1 by default, which would let any
+        # local client pick its own address by sending X-Forwarded-For.
         uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False,
                     proxy_headers=bool(trusted_proxies),
                     forwarded_allow_ips=trusted_proxies or None)
