@@ -114,9 +114,10 @@ def list_runs(
                                               "Only skipped runs, or only runs not skipped."),
         show_default=False)] = None,
     started_from: Annotated[str | None, typer.Option(
-        "--from", help=help_text("开始时间下限（含），ISO 8601；不带时区按 UTC。",
-                             "Earliest start (inclusive), ISO 8601; UTC when no zone is given."
-                             ))] = None,
+        "--from", help=help_text("开始时间下限（含），ISO 8601，如 2026-12-06 或 "
+                             "2026-12-06T08:00:00Z；不带时区按 UTC。",
+                             "Earliest start (inclusive), ISO 8601 such as 2026-12-06 or "
+                             "2026-12-06T08:00:00Z; UTC when no zone is given."))] = None,
     started_to: Annotated[str | None, typer.Option(
         "--to", help=help_text("开始时间上限（不含），ISO 8601；不带时区按 UTC。",
                            "Latest start (exclusive), ISO 8601; UTC when no zone is given."
@@ -130,8 +131,9 @@ def list_runs(
                              ))] = "started_at",
     order: Annotated[str, typer.Option("--order", help=help_text("asc 或 desc。", "asc or desc."))
                      ] = "desc",
-    page: Annotated[int, typer.Option("--page", help=help_text("页码，从 1 开始。",
-                                                           "Page number, from 1."))] = 1,
+    page: Annotated[int, typer.Option("--page", help=help_text(
+        "页码，1 到 1,000,000；更深的页用 --cursor。",
+        "Page number, 1 to 1,000,000; use --cursor for deeper pages."))] = 1,
     limit: Annotated[int, typer.Option("--limit", help=help_text("每页条数，1 到 100。",
                                                              "Runs per page, 1 to 100."))] = 20,
     cursor: Annotated[str | None, typer.Option(
@@ -181,8 +183,8 @@ def show_run(
     item_status: Annotated[list[str] | None, typer.Option(
         "--item-status", help=help_text("只显示这些状态的子项，可重复。",
                                     "Only items in these statuses; repeatable."))] = None,
-    item_page: Annotated[int, typer.Option("--item-page", help=help_text("子项页码。",
-                                                                     "Items page."))] = 1,
+    item_page: Annotated[int, typer.Option("--item-page", help=help_text(
+        "子项页码，1 到 1,000,000。", "Items page, 1 to 1,000,000."))] = 1,
     item_limit: Annotated[int, typer.Option(
         "--item-limit",
         help=help_text("每页子项数，1 到 100。", "Items per page, 1 to 100."))] = 50,
@@ -299,7 +301,7 @@ def _print_run_table(payload: dict[str, Any]) -> None:
         )
     print_table(table)
     footer = _PAGE_FOOTER if payload["total_exact"] else _PAGE_FOOTER_MORE
-    stdout.print(tr(footer, page=payload["page"], pages=payload["pages"],
+    stdout.print(tr(footer, page=f"{payload['page']:,}", pages=f"{payload['pages']:,}",
                     total=f"{payload['total']:,}"), highlight=False)
     if payload["next_cursor"]:
         stdout.print(tr(_NEXT_PAGE, cursor=payload["next_cursor"]), highlight=False)
@@ -331,5 +333,6 @@ def _print_run_detail(payload: dict[str, Any]) -> None:
             items.add_row(f"{item['item_type']}/{item['item_key']}", item["status"],
                           item["error_message"] or "")
         print_table(items)
-    stdout.print(tr(_ITEMS_FOOTER, page=payload["items_page"], pages=payload["items_pages"],
-                    total=payload["items_total"]), highlight=False)
+    stdout.print(tr(_ITEMS_FOOTER, page=f"{payload['items_page']:,}",
+                    pages=f"{payload['items_pages']:,}", total=f"{payload['items_total']:,}"),
+                 highlight=False)

@@ -20,11 +20,22 @@ NOT_ONE_OF = Text("{value} 不是可选值，可选值为：{allowed}",
                   "{value} is not one of {allowed}")
 EXPECTED_ONE_OF = Text("应为以下之一：{allowed}", "expected one of {allowed}")
 NOT_WHOLE_NUMBER = Text("{value} 不是整数", "{value} is not a whole number")
-NOT_DATE_TIME = Text("{value} 不是日期时间", "{value} is not a date and time")
 NOT_TRUE_OR_FALSE = Text("{value} 不是 true 或 false", "{value} is not true or false")
-PAGE_TOO_SMALL = Text("应为不小于 1 的整数", "expected a whole number of at least 1")
 OUT_OF_RANGE = Text("应为 1 到 {maximum} 之间的整数", "expected a whole number from 1 to {maximum}")
 PAGE_WITH_CURSOR = Text("page 与 cursor 只能传其一", "pass either page or cursor, not both")
+CONTAINS_NUL = Text("不能包含 NUL 字符（\\x00）", "must not contain the NUL character (\\x00)")
+
+# Each reason about the time range shows the expected form, because a bare number such as
+# 20261206 looks like a date to a person but would be read as Unix seconds by a parser.
+NOT_ISO_TIME = Text("必须是 ISO 8601 日期时间，例如 2026-12-06 或 2026-12-06T08:00:00Z",
+                    "must be an ISO 8601 date and time, such as 2026-12-06 or "
+                    "2026-12-06T08:00:00Z")
+TIME_IS_NUMBER = Text("{value} 是数字，不是 ISO 8601 日期时间；请写成 2026-12-06 或 "
+                      "2026-12-06T08:00:00Z",
+                      "{value} is a number, not an ISO 8601 date and time; write it as "
+                      "2026-12-06 or 2026-12-06T08:00:00Z")
+TIME_OUT_OF_RANGE = Text("{value} 换算成 UTC 后超出 0001-01-01 到 9999-12-31 的范围",
+                         "{value} is outside 0001-01-01 to 9999-12-31 once converted to UTC")
 
 # Reasons for pydantic validation errors, by error type; the error's ``ctx`` fills the fields.
 VALIDATION_REASONS = {
@@ -36,10 +47,12 @@ VALIDATION_REASONS = {
     "int_type": Text("必须是整数", "must be a whole number"),
     "bool_parsing": Text("必须是 true 或 false", "must be true or false"),
     "bool_type": Text("必须是 true 或 false", "must be true or false"),
-    "datetime_parsing": Text("必须是 ISO 8601 日期时间", "must be an ISO 8601 date and time"),
-    "datetime_from_date_parsing": Text("必须是 ISO 8601 日期时间",
-                                       "must be an ISO 8601 date and time"),
-    "datetime_type": Text("必须是 ISO 8601 日期时间", "must be an ISO 8601 date and time"),
+    "datetime_parsing": NOT_ISO_TIME,
+    "datetime_from_date_parsing": NOT_ISO_TIME,
+    "datetime_type": NOT_ISO_TIME,
+    # Raised by RunFilter's own time validators, with the value in the error's context.
+    "datetime_number": TIME_IS_NUMBER,
+    "datetime_out_of_range": TIME_OUT_OF_RANGE,
     "literal_error": Text("必须是以下之一：{expected}", "must be one of {expected}"),
     "string_too_long": Text("最多 {max_length} 个字符", "must be at most {max_length} characters"),
     "string_too_short": Text("至少 {min_length} 个字符",

@@ -1,8 +1,11 @@
 """The read service: the run list, run detail, items and error logs.
 
-Paging rules, the same for every list: ``page`` starts at 1 and ``limit`` is 1 to
+Paging rules, the same for every list: ``page`` is 1 to ``MAX_PAGE`` and ``limit`` is 1 to
 ``MAX_LIMIT``. Anything else raises ``InvalidQueryError`` naming the parameter, because silently
 clamping would hide a client bug. A page past the end is empty.
+
+A run_id that no run can have (longer than the column's 36 characters, or containing NUL)
+raises ``RunNotFoundError`` without a query, because PostgreSQL rejects NUL in a parameter.
 
 The run list also returns ``next_cursor``, an opaque keyset cursor. Passing it back, with the same
 filter, sort and order and ``page`` left at 1, reads the next page by seeking in an index instead
@@ -35,7 +38,6 @@ from taskrun_center.lifecycle.cursor import RunCursor, cursor_key, decode_cursor
 from taskrun_center.lifecycle.query_reasons import (
     NOT_ONE_OF,
     OUT_OF_RANGE,
-    PAGE_TOO_SMALL,
     PAGE_WITH_CURSOR,
     fill,
 )
@@ -57,6 +59,7 @@ from taskrun_center.storage.rows import RunRow
 __all__ = [
     "MAX_ERROR_LOG_ITEMS",
     "MAX_LIMIT",
+    "MAX_PAGE",
     "SORT_FIELDS",
     "TOTAL_COUNT_CAP",
     "ErrorLogs",
@@ -64,9 +67,15 @@ __all__ = [
     "RunFilter",
     "RunPage",
     "TaskRunsReadService",
+    "is_possible_run_id",
 ]
 
 MAX_LIMIT = 100
+# Deeper pages are read with the cursor. The cap also keeps the row offset, (page - 1) * limit,
+# within the 64-bit integers that SQLite and PostgreSQL accept.
+MAX_PAGE = 1_000_000
+# Length of the run_id column (a UUID in text form).
+RUN_ID_MAX_CHARS = 36
 # list_runs counts exactly up to this many matching runs; see the module docstring.
 TOTAL_COUNT_CAP = 1_000
 # Failed items returned by error_logs; error_count still counts all of them.
@@ -193,6 +202,7 @@ class TaskRunsReadService:
         Raises:
             RunNotFoundError: no run has this run_id.
         """
+        _check_run_id(run_id)
         run = self.session.scalar(select(TaskRun).where(TaskRun.run_id == run_id))
         if run is None:
             raise RunNotFoundError(run_id)
@@ -251,6 +261,7 @@ class TaskRunsReadService:
         return ErrorLogs(run=run, items=items, error_count=error_count)
 
     def _require_run(self, run_id: str) -> None:
+        _check_run_id(run_id)
         found = self.session.scalar(select(TaskRun.id).where(TaskRun.run_id == run_id))
         if found is None:
             raise RunNotFoundError(run_id)
@@ -271,8 +282,8 @@ class TaskRunsReadService:
 
 
 def _check_paging(page: int, limit: int) -> None:
-    if not _is_int(page) or page < 1:
-        raise InvalidQueryError("page", PAGE_TOO_SMALL)
+    if not _is_int(page) or not 1 <= page <= MAX_PAGE:
+        raise InvalidQueryError("page", fill(OUT_OF_RANGE, maximum=f"{MAX_PAGE:,}"))
     if not _is_int(limit) or not 1 <= limit <= MAX_LIMIT:
         raise InvalidQueryError("limit", fill(OUT_OF_RANGE, maximum=MAX_LIMIT))
 
@@ -281,6 +292,16 @@ def _item_statuses(status: str | Sequence[str] | None) -> list[str]:
     if status is None:
         return []
     values = [status] if isinstance(status, str) else list(status)
+def is_possible_run_id(run_id: object) -> bool:
+    """Return whether a run could have ``run_id``: text of at most 36 characters without NUL."""
+    return isinstance(run_id, str) and len(run_id) <= RUN_ID_MAX_CHARS and "\x00" not in run_id
+
+
+def _check_run_id(run_id: str) -> None:
+    if not is_possible_run_id(run_id):
+        raise RunNotFoundError(run_id)
+
+
     statuses = [part.strip() for value in values for part in str(value).split(",") if part.strip()]
     known = {member.value for member in ItemStatus}
     for value in statuses:

@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
+from pydantic_core import PydanticCustomError
 from sqlalchemy import ColumnElement, String, bindparam, or_
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -21,6 +22,7 @@ from sqlalchemy.sql.functions import GenericFunction
 
 from taskrun_center.errors import InvalidQueryError
 from taskrun_center.lifecycle.query_reasons import (
+    CONTAINS_NUL,
     NOT_ONE_OF,
     RANGE_REVERSED,
     SEARCH_TOO_LONG,
@@ -35,6 +37,8 @@ from taskrun_center.storage.models import TaskRun
 MAX_SEARCH_CHARS = 255
 # Values per list field; more than this is a client bug, not a filter a person builds.
 MAX_FILTER_VALUES = 100
+# Characters of a rejected time value quoted back in the error message.
+_SHOWN_VALUE_CHARS = 40
 
 _LIST_FIELDS = ("task_key", "task_category", "trigger_source", "status")
 _LIKE_ESCAPE = "/"
@@ -45,7 +49,8 @@ class RunFilter(BaseModel):
 
     Each list field accepts several values (matched with OR) given as a list, a single string
     or a comma-separated string. The time range is half-open: ``started_from <= started_at <
-    started_to``. Naive datetimes are taken as UTC. ``search`` matches a case-insensitive
+    started_to``, given as ISO 8601 text or datetimes; naive ones are taken as UTC and
+    numbers are rejected. ``search`` matches a case-insensitive
     substring of ``run_id`` or ``task_name``.
     """
 
@@ -79,6 +84,16 @@ class RunFilter(BaseModel):
                     values.append(stripped)
         return values
 
+    @field_validator("started_from", "started_to", mode="before")
+    @classmethod
+    def _reject_numbers(cls, value: Any) -> Any:
+        # Pydantic reads a number, or a string of digits, as Unix seconds: 20261206 would mean
+        # 1970-08-23. The documented form is ISO 8601, so a number is rejected instead.
+        if _is_number(value):
+            raise PydanticCustomError("datetime_number", "a number is not an ISO 8601 time",
+                                      {"value": _shown(value)})
+        return value
+
     @field_validator("started_from", "started_to")
     @classmethod
     def _to_utc(cls, value: datetime | None) -> datetime | None:
@@ -86,7 +101,12 @@ class RunFilter(BaseModel):
             return None
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
-        return value.astimezone(UTC)
+        try:
+            return value.astimezone(UTC)
+        except OverflowError:
+            # 9999-12-31T23:59:59-01:00 is a valid time whose UTC form falls in year 10000.
+            raise PydanticCustomError("datetime_out_of_range", "outside the range of datetime",
+                                      {"value": _shown(value.isoformat())}) from None
 
     @field_validator("search", mode="before")
     @classmethod
@@ -119,12 +139,16 @@ def check_filter(run_filter: RunFilter) -> None:
     """Raise InvalidQueryError unless every value of the filter can match something.
 
     Status and trigger source must be known values, each list stays within
-    ``MAX_FILTER_VALUES``, the search within ``MAX_SEARCH_CHARS``, and the time range
-    must not end before it starts.
+    ``MAX_FILTER_VALUES``, the search within ``MAX_SEARCH_CHARS``, no text contains NUL,
+    and the time range must not end before it starts.
     """
     for field in _LIST_FIELDS:
-        if len(getattr(run_filter, field)) > MAX_FILTER_VALUES:
+        values = getattr(run_filter, field)
+        if len(values) > MAX_FILTER_VALUES:
             raise InvalidQueryError(field, fill(TOO_MANY_VALUES, limit=MAX_FILTER_VALUES))
+        _check_no_nul(field, values)
+    if run_filter.search is not None:
+        _check_no_nul("search", [run_filter.search])
 
     _check_known(run_filter.status, RunStatus, "status")
     _check_known(run_filter.trigger_source, TriggerSource, "trigger_source")
@@ -135,6 +159,32 @@ def check_filter(run_filter: RunFilter) -> None:
     start, end = run_filter.started_from, run_filter.started_to
     if start is not None and end is not None and end < start:
         raise InvalidQueryError("started_to", RANGE_REVERSED)
+
+
+def _check_no_nul(parameter: str, values: list[str]) -> None:
+    # PostgreSQL rejects NUL in a text parameter with a driver error. SQLite ends the LIKE
+    # pattern at the NUL, so the search "a\x00b" would match every name ending in "a".
+    if any("\x00" in value for value in values):
+        raise InvalidQueryError(parameter, CONTAINS_NUL)
+
+
+def _is_number(value: object) -> bool:
+    if isinstance(value, int | float):
+        return True
+    if not isinstance(value, str):
+        return False
+    try:
+        float(value.strip())
+    except ValueError:
+        return False
+    return True
+
+
+def _shown(value: object) -> str:
+    text = str(value)
+    if len(text) > _SHOWN_VALUE_CHARS:
+        text = text[:_SHOWN_VALUE_CHARS] + "…"
+    return repr(text)
 
 
 _KNOWN_VALUES: dict[type[RunStatus] | type[TriggerSource], frozenset[str]] = {

@@ -1,13 +1,14 @@
 """Turn list query parameters into a ``RunFilter``, rejecting bad values by parameter name.
 
 Every filter parameter may repeat (``status=failed&status=cancelled``) or hold a comma-separated
-list (``status=failed,cancelled``). Times without a time zone are taken as UTC.
+list (``status=failed,cancelled``). Times are ISO 8601 text, read by ``RunFilter`` so that the
+API, the console and the CLI accept the same forms; times without a time zone are taken as UTC.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import datetime
 
 from taskrun_center.errors import InvalidQueryError
 from taskrun_center.lifecycle.query_reasons import (
@@ -52,13 +53,6 @@ def check_allowed(parameter: str, values: list[str], allowed: Iterable[str]) -> 
     return values
 
 
-def as_utc(value: datetime | None) -> datetime | None:
-    """Attach UTC to a naive time; convert an aware one to UTC."""
-    if value is None:
-        return None
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
 def build_run_filter(
     *,
     task_key: list[str] | None = None,
@@ -66,23 +60,22 @@ def build_run_filter(
     trigger_source: list[str] | None = None,
     status: list[str] | None = None,
     skipped: bool | None = None,
-    started_from: datetime | None = None,
-    started_to: datetime | None = None,
+    started_from: str | datetime | None = None,
+    started_to: str | datetime | None = None,
     search: str | None = None,
 ) -> RunFilter:
     """Build the read service's filter from raw query values.
 
     Raises:
         InvalidQueryError: an unknown status or trigger source, too many values, a search text
-            over ``MAX_SEARCH_CHARS`` characters, or a time range whose end precedes its start.
+            over ``MAX_SEARCH_CHARS`` characters, a time that is not ISO 8601 (a number is
+            rejected too) or falls outside years 1 to 9999 in UTC, or a time range whose end
+            precedes its start.
     """
-    start, end = as_utc(started_from), as_utc(started_to)
-    if start is not None and end is not None and end < start:
-        raise InvalidQueryError("started_to", RANGE_REVERSED)
     text = (search or "").strip() or None
     if text is not None and len(text) > MAX_SEARCH_CHARS:
         raise InvalidQueryError("search", fill(SEARCH_TOO_LONG, limit=MAX_SEARCH_CHARS))
-    return RunFilter(
+    run_filter = RunFilter.from_params(
         task_key=split_values("task_key", task_key),
         task_category=split_values("task_category", task_category),
         trigger_source=check_allowed(
@@ -90,7 +83,11 @@ def build_run_filter(
         ),
         status=check_allowed("status", split_values("status", status), RunStatus),
         skipped=skipped,
-        started_from=start,
-        started_to=end,
+        started_from=started_from or None,
+        started_to=started_to or None,
         search=text,
     )
+    start, end = run_filter.started_from, run_filter.started_to
+    if start is not None and end is not None and end < start:
+        raise InvalidQueryError("started_to", RANGE_REVERSED)
+    return run_filter

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Literal
 
 import structlog
@@ -55,8 +54,9 @@ def list_task_runs(
     trigger_source: ValueList = None,
     status: ValueList = None,
     skipped: bool | None = None,
-    started_from: datetime | None = None,
-    started_to: datetime | None = None,
+    # Text rather than datetime, because FastAPI would read a number as Unix seconds.
+    started_from: str | None = None,
+    started_to: str | None = None,
     search: Annotated[str | None, Query(max_length=MAX_SEARCH_CHARS)] = None,
     page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 20,

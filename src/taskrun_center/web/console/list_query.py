@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from datetime import datetime
 from urllib.parse import urlencode
 
 from starlette.datastructures import QueryParams
 
 from taskrun_center.errors import InvalidQueryError
 from taskrun_center.lifecycle.query_reasons import (
-    NOT_DATE_TIME,
     NOT_TRUE_OR_FALSE,
     NOT_WHOLE_NUMBER,
     fill,
@@ -20,6 +18,9 @@ from taskrun_center.web.api.query import build_run_filter
 
 SORT_FIELDS = ("started_at", "completed_at", "duration", "status", "task_key")
 DEFAULT_LIMIT = 20
+# The spellings of ``skipped`` that the REST API accepts (pydantic's, compared without case).
+_TRUE_WORDS = frozenset({"true", "t", "yes", "y", "on", "1"})
+_FALSE_WORDS = frozenset({"false", "f", "no", "n", "off", "0"})
 
 
 @dataclass
@@ -67,21 +68,13 @@ def _integer(params: QueryParams, name: str, default: int) -> int:
         raise InvalidQueryError(name, fill(NOT_WHOLE_NUMBER, value=repr(raw))) from error
 
 
-def _time(name: str, raw: str) -> datetime | None:
-    if not raw:
-        return None
-    try:
-        return datetime.fromisoformat(raw)
-    except ValueError as error:
-        raise InvalidQueryError(name, fill(NOT_DATE_TIME, value=repr(raw))) from error
-
-
 def _skipped(raw: str) -> bool | None:
-    if raw in ("", "any"):
+    word = raw.lower()
+    if word in ("", "any"):
         return None
-    if raw in ("true", "1", "yes"):
+    if word in _TRUE_WORDS:
         return True
-    if raw in ("false", "0", "no"):
+    if word in _FALSE_WORDS:
         return False
     raise InvalidQueryError("skipped", fill(NOT_TRUE_OR_FALSE, value=repr(raw)))
 
@@ -115,8 +108,8 @@ def parse_list_form(params: QueryParams) -> tuple[ListForm, RunFilter]:
         trigger_source=[form.trigger_source] if form.trigger_source else None,
         status=[form.status] if form.status else None,
         skipped=_skipped(form.skipped),
-        started_from=_time("started_from", form.started_from),
-        started_to=_time("started_to", form.started_to),
+        started_from=form.started_from or None,
+        started_to=form.started_to or None,
         search=form.search or None,
     )
     return form, run_filter

@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from sqlalchemy import select
 
 from taskrun_center.contract import default_registry
-from taskrun_center.lifecycle.read_service import TaskRunsReadService
+from taskrun_center.lifecycle.read_service import TaskRunsReadService, is_possible_run_id
 from taskrun_center.lifecycle.write_service import TaskRunsWriteService
 from taskrun_center.runners.dispatch import revoke_dispatched_run
 from taskrun_center.states import RUN_CANCELABLE, ItemStatus, RunStatus, TriggerSource
@@ -73,6 +73,8 @@ def get_run_list(
     """Render the run list with filters, sort and pagination.
 
     "Next" follows the keyset cursor, so it keeps working past the pages of a capped total.
+    A page past the end shows a notice with a link to the first page, and to the last page
+    when the total is exact.
     """
     form, run_filter = parse_list_form(request.query_params)
     reader = TaskRunsReadService(session, cursor_secret=context.secret_key)
@@ -86,6 +88,7 @@ def get_run_list(
         filtered=form.is_filtered,
         page_window=page_window(page.page, page.pages),
         page_url=lambda number: form.url(page=number),
+        past_end=not page.items and page.page > 1 and page.total > 0,
         next_url=form.url(page=1, cursor=page.next_cursor) if page.next_cursor else None,
         task_names=task_display_names(language),
         **_filter_options(language, form.task_key),
@@ -159,7 +162,9 @@ def get_live_rows(
     The list page polls this for its pending and running rows, and the detail page of a
     running run for its progress; unknown ids are left out.
     """
-    run_ids = split_values("ids", [ids])[:MAX_LIVE_IDS]
+    # An id that no run can have is dropped here, because PostgreSQL rejects NUL in a parameter.
+    run_ids = [run_id for run_id in split_values("ids", [ids])[:MAX_LIVE_IDS]
+               if is_possible_run_id(run_id)]
     runs: list[TaskRun] = []
     if run_ids:
         runs = list(session.scalars(select(TaskRun).where(TaskRun.run_id.in_(run_ids))))
