@@ -24,6 +24,7 @@ def test_port_outside_range_rejected(command: str, port: str, sqlite_url: str) -
 
     assert result.returncode == 2, result.stdout + result.stderr
     assert "--port" in result.stderr
+    assert "1 to 65535" in result.stderr
     assert "Console:" not in result.stdout
 
 

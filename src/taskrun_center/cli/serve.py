@@ -18,8 +18,11 @@ HELP = Text(
 )
 HOST_HELP = Text("监听地址，默认 TASKRUN_HOST 或 127.0.0.1。",
                  "Address to listen on; default TASKRUN_HOST or 127.0.0.1.")
-PORT_HELP = Text("监听端口，默认 TASKRUN_PORT 或 8000。",
-                 "Port to listen on; default TASKRUN_PORT or 8000.")
+PORT_HELP = Text("监听端口，1 到 65535，默认 TASKRUN_PORT 或 8000。",
+                 "Port to listen on, 1 to 65535; default TASKRUN_PORT or 8000.")
+# Click prefixes "Invalid value for '--port':", so the text states only the rule.
+PORT_INVALID = Text("{port} 超出 1 到 65535 的范围。", "{port} is outside 1 to 65535.")
+MAX_PORT = 65535
 FORWARDED_HELP = Text(
     "信任其 X-Forwarded-For / X-Forwarded-Proto 头的反向代理地址或网段，逗号分隔，"
     "默认 TASKRUN_FORWARDED_ALLOW_IPS；为空时不信任任何代理头。",
@@ -32,9 +35,24 @@ SCHEDULER_HELP = Text("是否在本进程运行调度器（多进程时只有一
 CONFIG_HELP = Text("调度任务的 TOML 文件，默认 TASKRUN_SCHEDULER_CONFIG。",
                    "TOML file of scheduler jobs; default TASKRUN_SCHEDULER_CONFIG.")
 
-# ``taskrun up`` uses the same options, so both commands accept the same port range.
+
+
+def check_port(port: int | None) -> int | None:
+    """Return ``port`` when it is unset or a TCP port number; uvicorn would wrap 70000 to 4464.
+
+    Raises:
+        typer.BadParameter: the port is outside 1..65535; Typer exits 2 with the message.
+    """
+    if port is not None and not 1 <= port <= MAX_PORT:
+        raise typer.BadParameter(tr(PORT_INVALID, port=port))
+    return port
+
+
+# ``taskrun up`` uses the same options, so both commands accept the same port range. The range
+# is checked by a callback rather than ``min``/``max``: Typer would print "[1<=x<=65535]" in a
+# column of its own, which leaves too little width for the option names at 80 columns.
 HostOption = Annotated[str | None, typer.Option("--host", help=tr(HOST_HELP))]
-PortOption = Annotated[int | None, typer.Option("--port", min=1, max=65535, help=tr(PORT_HELP))]
+PortOption = Annotated[int | None, typer.Option("--port", callback=check_port, help=tr(PORT_HELP))]
 ForwardedAllowIpsOption = Annotated[
     str | None, typer.Option("--forwarded-allow-ips", help=tr(FORWARDED_HELP))
 ]
