@@ -10,6 +10,7 @@ Violations name the JSON path and rule, never the offending value.
 
 from __future__ import annotations
 
+import errno
 import os
 import sys
 from pathlib import Path
@@ -156,8 +157,21 @@ def _read_input(file: str) -> bytes:
         with path.open("rb") as handle:
             return handle.read(DEFAULT_MAX_BYTES + 1)
     except OSError as error:
-        fail(tr(_UNREADABLE, file=file, reason=error.strerror or type(error).__name__),
-             EXIT_USAGE)
+        fail(_unreadable_text(error, path), EXIT_USAGE)
+
+
+def _unreadable_text(error: OSError, path: Path) -> str:
+    """Return why ``path`` cannot be read, in the CLI language (the OS message is English)."""
+    absolute_path = path.absolute()
+    if isinstance(error, FileNotFoundError | NotADirectoryError):
+        return tr(_FILE_NOT_FOUND, file=absolute_path)
+    if isinstance(error, PermissionError):
+        return tr(_FILE_NOT_READABLE, file=absolute_path)
+    if isinstance(error, IsADirectoryError):
+        return tr(_FILE_IS_DIRECTORY, file=absolute_path)
+    # The symbolic errno name, such as EIO, reads the same in both languages.
+    code = errno.errorcode.get(error.errno or 0, type(error).__name__)
+    return tr(_UNREADABLE, file=absolute_path, code=code)
 
 
 def _report_invalid(error: Any, task_key: str | None, output_format: OutputFormat) -> None:
@@ -219,7 +233,12 @@ _RULES_HELP = Text("列出全部规则代码及含义。", "List every rule code
 _VALID = Text("摘要有效（{size} 字节）。", "The summary is valid ({size} bytes).")
 _INVALID = Text("摘要无效，共 {count} 处问题：", "The summary is invalid, {count} violation(s):")
 _OMITTED = Text("  另有 {count} 处问题未列出。", "  {count} more not listed.")
-_UNREADABLE = Text("无法读取文件 {file}：{reason}。", "Cannot read the file {file}: {reason}.")
+_FILE_NOT_FOUND = Text("文件 {file} 不存在。", "The file {file} was not found.")
+_FILE_NOT_READABLE = Text("文件 {file} 不可读：没有读取权限。",
+                          "The file {file} is not readable: permission denied.")
+_FILE_IS_DIRECTORY = Text("{file} 是一个目录，不是文件。", "{file} is a directory, not a file.")
+_UNREADABLE = Text("无法读取文件 {file}（操作系统错误 {code}）。",
+                   "Cannot read the file {file} (operating system error {code}).")
 _FILE_TOO_LARGE = Text(
     "文件 {file} 有 {size} 字节，超过可读取的上限 {limit} 字节；摘要本身不应超过十几 KiB。",
     "The file {file} is {size} bytes, over the readable limit of {limit} bytes; a summary "
