@@ -288,10 +288,6 @@ def _check_paging(page: int, limit: int) -> None:
         raise InvalidQueryError("limit", fill(OUT_OF_RANGE, maximum=MAX_LIMIT))
 
 
-def _item_statuses(status: str | Sequence[str] | None) -> list[str]:
-    if status is None:
-        return []
-    values = [status] if isinstance(status, str) else list(status)
 def is_possible_run_id(run_id: object) -> bool:
     """Return whether a run could have ``run_id``: text of at most 36 characters without NUL."""
     return isinstance(run_id, str) and len(run_id) <= RUN_ID_MAX_CHARS and "\x00" not in run_id
@@ -302,6 +298,10 @@ def _check_run_id(run_id: str) -> None:
         raise RunNotFoundError(run_id)
 
 
+def _item_statuses(status: str | Sequence[str] | None) -> list[str]:
+    if status is None:
+        return []
+    values = [status] if isinstance(status, str) else list(status)
     statuses = [part.strip() for value in values for part in str(value).split(",") if part.strip()]
     known = {member.value for member in ItemStatus}
     for value in statuses:
