@@ -2,7 +2,8 @@
 
 Exit codes: 0 success, also for an audit that found warnings only; 1 a batch failed, the audit
 found violations or the database failed; 2 a usage error (an invalid option, or
-``purge --all`` without a terminal or ``--yes``).
+``purge --all`` without a terminal or ``--yes``); 130 Ctrl-C, after the report of the work done
+until then.
 On a terminal the long operations show a progress bar on stderr; ``--format json`` prints one
 JSON document on stdout instead of the text report.
 """
@@ -39,9 +40,14 @@ from taskrun_center.cli.runs import print_table, status_label
 from taskrun_center.config import get_settings
 from taskrun_center.errors import ConfigurationError, StorageError
 from taskrun_center.i18n import Text
-from taskrun_center.maintenance.durations import parse_duration
+from taskrun_center.maintenance.durations import format_duration, parse_duration
+from taskrun_center.maintenance.interrupts import MaintenanceInterrupted
+from taskrun_center.maintenance.reaper import MIN_PENDING_TIMEOUT, MIN_REAP_TIMEOUT
 from taskrun_center.states import RUN_TERMINAL
 from taskrun_center.storage.engine import Database
+
+# 128 + SIGINT: the status a shell reports for a process ended by Ctrl-C.
+EXIT_INTERRUPTED = 130
 
 _PURGE_HELP = Text(
     "按保留期分批删除已结束的运行及其子项；--all 删除全部运行。",
@@ -62,7 +68,8 @@ _CONFIRM_PURGE = Text(
 )
 _CONFIRM_WIPE = Text(
     "将永久删除全部 {runs} 次运行及其子项，包括正在运行的。确定继续吗？",
-    "This permanently deletes all {runs} runs and their items, running ones included. Continue?",
+    "This permanently deletes every run and its items, running ones included: {runs} "
+    "{runs_noun} in total. Continue?",
 )
 _WIPE_NEEDS_YES = Text(
     "purge --all 需要确认：请在终端中运行，或加上 --yes。",
@@ -83,20 +90,36 @@ _STATUS_CHOICE = Text("{value}（{label}）", "{value} ({label})")
 _LIST_SEPARATOR = Text("、", ", ")
 _PURGED = Text(
     "已删除 {runs} 次运行和 {items} 个子项，共 {batches} 批，用时 {seconds:.1f} 秒。",
-    "Deleted {runs} runs and {items} items in {batches} batches, {seconds:.1f} s.",
+    "Deleted {runs} {runs_noun} and {items} {items_noun} in {batches} {batches_noun}, "
+    "{seconds:.1f} s.",
 )
 _PURGE_DRY = Text(
     "试运行：将删除 {runs} 次运行和 {items} 个子项（未做任何改动），用时 {seconds:.1f} 秒。",
-    "Dry run: would delete {runs} runs and {items} items (nothing changed), {seconds:.1f} s.",
+    "Dry run: would delete {runs} {runs_noun} and {items} {items_noun} (nothing changed), "
+    "{seconds:.1f} s.",
+)
+_PURGE_INTERRUPTED = Text(
+    "已中断：已提交的 {batches} 批共删除 {runs} 次运行和 {items} 个子项，进行中的一批已回滚，"
+    "用时 {seconds:.1f} 秒。再次运行清理即可继续。",
+    "Interrupted: {batches} committed {batches_noun} deleted {runs} {runs_noun} and {items} "
+    "{items_noun}, and the batch in progress was rolled back, {seconds:.1f} s. Run the purge "
+    "again to continue.",
+)
+_PURGE_DRY_INTERRUPTED = Text(
+    "已中断：试运行在中断前统计到 {runs} 次运行和 {items} 个子项（未做任何改动），"
+    "用时 {seconds:.1f} 秒。",
+    "Interrupted: the dry run had counted {runs} {runs_noun} and {items} {items_noun} "
+    "(nothing changed), {seconds:.1f} s.",
 )
 _KEPT = Text(
     "另有 {kept} 次足够旧的运行因 --keep-last 被保留。",
-    "{kept} runs old enough were kept by --keep-last.",
+    "--keep-last kept {kept} {kept_noun} past the cutoff.",
 )
 _PURGE_FAILED = Text(
-    "第 {batch} 批删除失败并已回滚；此前已删除 {runs} 次运行和 {items} 个子项。原因：{error}",
-    "Batch {batch} failed and was rolled back; {runs} runs and {items} items had been deleted "
-    "before it. Cause: {error}",
+    "第 {batch} 批删除失败并已回滚（用时 {seconds:.1f} 秒）；此前已删除 {runs} 次运行和 "
+    "{items} 个子项。原因：{error}",
+    "Batch {batch} failed and was rolled back after {seconds:.1f} s; earlier batches deleted "
+    "{runs} {runs_noun} and {items} {items_noun}. Cause: {error}",
 )
 _TABLE_COLUMN = Text("表", "Table")
 _COUNT_COLUMN = Text("行数", "Rows")
@@ -105,10 +128,16 @@ _PROGRESS_AUDIT = Text("检查中", "Checking")
 
 _AUDIT_SUMMARY = Text(
     "检查了 {runs} 次运行和 {items} 个子项，用时 {seconds:.1f} 秒。",
-    "Checked {runs} runs and {items} items in {seconds:.1f} s.",
+    "Checked {runs} {runs_noun} and {items} {items_noun} in {seconds:.1f} s.",
+)
+_AUDIT_INTERRUPTED = Text(
+    "已中断：以下结果只涵盖中断前检查过的运行和子项。",
+    "Interrupted: the results below cover only the runs and items checked before it.",
 )
 _AUDIT_CLEAN = Text("全部符合契约。", "Everything follows the contract.")
-_AUDIT_FOUND = Text("发现 {total} 处违规：", "Found {total} violations:")
+_AUDIT_CLEAN_SO_FAR = Text("已检查的部分全部符合契约。",
+                           "Everything checked so far follows the contract.")
+_AUDIT_FOUND = Text("发现 {total} 处违规：", "Found {total} {total_noun}:")
 _AUDIT_WARNING = Text(
     "警告 {rule}（{meaning}）：共 {count} 次运行。前几个运行 ID：{examples}",
     "Warning {rule} ({meaning}). Runs: {count}. First run IDs: {examples}",
@@ -124,17 +153,54 @@ _UNREGISTERED = Text(
 
 _REAPED = Text(
     "已将 {running} 次失联的运行和 {pending} 次无人领取的排队运行标记为失败。",
-    "Marked {running} silent running runs and {pending} unclaimed pending runs as failed.",
+    "Marked {running} silent running {running_noun} and {pending} unclaimed pending "
+    "{pending_noun} as failed.",
 )
 _REAP_DRY = Text(
     "试运行：将把 {running} 次运行中和 {pending} 次排队中的运行标记为失败（未做任何改动）。",
-    "Dry run: would mark {running} running and {pending} pending runs as failed "
-    "(nothing changed).",
+    "Dry run: would mark {running} running {running_noun} and {pending} pending "
+    "{pending_noun} as failed (nothing changed).",
+)
+_REAP_INTERRUPTED = Text(
+    "已中断：进行中的那次运行已回滚，没有标记；再次运行 reap 即可继续。",
+    "Interrupted: the run in progress was rolled back and not marked; run reap again to "
+    "continue.",
 )
 _REAP_ERRORS = Text(
     "{errors} 次运行因数据库错误未能回收，下次会重试。",
-    "{errors} runs could not be reaped because of a database error; the next pass retries.",
+    "{errors} {errors_noun} could not be reaped because of a database error; the next pass "
+    "retries.",
 )
+_TIMEOUT_TOO_SHORT = Text(
+    "至少为 {minimum}，与 {variable} 的下限相同；收到 {value}。",
+    "must be at least {minimum}, the same minimum as {variable}; got {value}.",
+)
+
+# English noun forms of each count parameter of the messages above (singular, plural). Chinese
+# has no plural forms, so the Chinese templates leave these parameters out.
+_ENGLISH_NOUNS = {
+    "runs": ("run", "runs"),
+    "items": ("item", "items"),
+    "batches": ("batch", "batches"),
+    "kept": ("run", "runs"),
+    "total": ("violation", "violations"),
+    "running": ("run", "runs"),
+    "pending": ("run", "runs"),
+    "errors": ("run", "runs"),
+}
+
+
+def tr_counts(text: Text, **params: Any) -> str:
+    """Render ``text`` like ``tr`` and set ``{name_noun}`` to the English noun for each count.
+
+    For example ``runs=1`` adds ``runs_noun="run"`` and ``runs=0`` adds ``runs_noun="runs"``.
+    """
+    nouns = {
+        f"{name}_noun": forms[0] if params[name] == 1 else forms[1]
+        for name, forms in _ENGLISH_NOUNS.items()
+        if name in params
+    }
+    return tr(text, **params, **nouns)
 
 
 def register(app: typer.Typer) -> None:
@@ -145,15 +211,24 @@ def register(app: typer.Typer) -> None:
     app.command("reap", help=_REAP_HELP.render(language))(reap)
 
 
-def _duration_option(option: str) -> Callable[[str | None], timedelta | None]:
+def _duration_option(option: str, *, minimum: timedelta = timedelta(0),
+                     variable: str = "") -> Callable[[str | None], timedelta | None]:
+    """Return a parser of ``option`` that rejects a duration below ``minimum``.
+
+    ``variable`` names the setting whose lower bound ``minimum`` is, for the message.
+    """
     def parse(value: str | None) -> timedelta | None:
         if value is None:
             return None
         try:
-            return parse_duration(value, option=option)
+            duration = parse_duration(value, option=option)
         except ConfigurationError as error:
             # Typer already names the option in front of the message.
             raise typer.BadParameter(str(error).removeprefix(f"{option}: ")) from None
+        if duration < minimum:
+            raise typer.BadParameter(tr(_TIMEOUT_TOO_SHORT, minimum=format_duration(minimum),
+                                        variable=variable, value=value))
+        return duration
 
     return parse
 
@@ -195,7 +270,10 @@ def purge(
     output: FormatOption = OutputFormat.TEXT,
     database_url: DatabaseUrlOption = None,
 ) -> None:
-    """Purge by retention, or wipe everything with --all; exit 1 when a batch fails."""
+    """Purge by retention, or wipe everything with --all; exit 1 when a batch fails.
+
+    On Ctrl-C, report what the committed batches deleted and exit 130.
+    """
     from taskrun_center.maintenance.purge import (
         PurgeError,
         PurgeProgress,
@@ -228,11 +306,11 @@ def purge(
             fail(str(error), EXIT_USAGE)
         except PurgeError as error:
             _report_purge_failure(error, output)
+        except MaintenanceInterrupted as interrupt:
+            _show_purge(interrupt.result, output)
+            raise typer.Exit(EXIT_INTERRUPTED) from None
 
-    if output is OutputFormat.JSON:
-        print_json(result.to_dict())
-        return
-    _print_purge(result)
+    _show_purge(result, output)
 
 
 def _check_finished_statuses(statuses: list[str]) -> None:
@@ -263,7 +341,7 @@ def _confirm_wipe(database: Database, *, yes: bool) -> None:
         from taskrun_center.storage.models import TaskRun
 
         runs = session.scalar(select(func.count()).select_from(TaskRun))
-    if not typer.confirm(tr(_CONFIRM_WIPE, runs=runs), default=False):
+    if not typer.confirm(tr_counts(_CONFIRM_WIPE, runs=runs), default=False):
         fail(tr(_ABORTED), EXIT_FAILED)
 
 
@@ -283,20 +361,30 @@ def _report_purge_failure(error: Any, output: OutputFormat) -> None:
     if output is OutputFormat.JSON:
         print_json({**error.result.to_dict(), "error": str(error), "failed_batch": error.batch})
         raise typer.Exit(EXIT_FAILED)
-    fail(tr(_PURGE_FAILED, batch=error.batch, runs=error.result.runs, items=error.result.items,
-            error=error_text(error.__cause__ or error)), EXIT_FAILED)
+    fail(tr_counts(_PURGE_FAILED, batch=error.batch, runs=error.result.runs,
+                   items=error.result.items, seconds=error.result.duration_seconds,
+                   error=error_text(error.__cause__ or error)), EXIT_FAILED)
 
 
-def _print_purge(result: Any) -> None:
+def _show_purge(result: Any, output: OutputFormat) -> None:
+    """Print a purge result as JSON or as a table with a summary line."""
+    if output is OutputFormat.JSON:
+        print_json(result.to_dict())
+        return
+
     table = Table(tr(_TABLE_COLUMN), tr(_COUNT_COLUMN), highlight=False)
     table.add_row("task_runs", str(result.runs))
     table.add_row("task_run_items", str(result.items))
     print_table(table)
-    template = _PURGE_DRY if result.dry_run else _PURGED
-    stdout.print(tr(template, runs=result.runs, items=result.items, batches=result.batches,
-                    seconds=result.duration_seconds), highlight=False)
+    if result.interrupted:
+        template = _PURGE_DRY_INTERRUPTED if result.dry_run else _PURGE_INTERRUPTED
+    else:
+        template = _PURGE_DRY if result.dry_run else _PURGED
+    stdout.print(tr_counts(template, runs=result.runs, items=result.items,
+                           batches=result.batches, seconds=result.duration_seconds),
+                 highlight=False)
     if result.kept_runs:
-        stdout.print(tr(_KEPT, kept=result.kept_runs), highlight=False)
+        stdout.print(tr_counts(_KEPT, kept=result.kept_runs), highlight=False)
 
 
 def audit(
@@ -310,7 +398,10 @@ def audit(
     output: FormatOption = OutputFormat.TEXT,
     database_url: DatabaseUrlOption = None,
 ) -> None:
-    """Audit every stored run; exit 1 when anything violates the contract."""
+    """Audit every stored run; exit 1 when anything violates the contract.
+
+    On Ctrl-C, report the rows checked so far and exit 130.
+    """
     from taskrun_center.maintenance.audit import AuditProgress, audit_runs
     from taskrun_center.runners.loading import load_configured_tasks
 
@@ -318,34 +409,42 @@ def audit(
         load_configured_tasks()
     except ConfigurationError as error:
         fail(str(error), EXIT_USAGE)
-    with _database(database_url) as database, _progress(output, _PROGRESS_AUDIT) as draw:
-        def on_progress(progress: AuditProgress) -> None:
-            if draw is not None:
-                draw(progress.checked, progress.planned)
+    try:
+        with _database(database_url) as database, _progress(output, _PROGRESS_AUDIT) as draw:
+            def on_progress(progress: AuditProgress) -> None:
+                if draw is not None:
+                    draw(progress.checked, progress.planned)
 
-        result = audit_runs(database, batch_size=batch_size, examples_per_rule=examples,
-                            on_progress=on_progress)
+            result = audit_runs(database, batch_size=batch_size, examples_per_rule=examples,
+                                on_progress=on_progress)
+    except MaintenanceInterrupted as interrupt:
+        _show_audit(interrupt.result, output)
+        raise typer.Exit(EXIT_INTERRUPTED) from None
 
-    if output is OutputFormat.JSON:
-        print_json(result.to_dict())
-    else:
-        _print_audit(result)
+    _show_audit(result, output)
     if not result.ok:
         raise typer.Exit(EXIT_FAILED)
 
 
-def _print_audit(result: Any) -> None:
-    stdout.print(tr(_AUDIT_SUMMARY, runs=result.scanned, items=result.items_scanned,
-                    seconds=result.duration_seconds), highlight=False)
+def _show_audit(result: Any, output: OutputFormat) -> None:
+    if output is OutputFormat.JSON:
+        print_json(result.to_dict())
+        return
+
+    if result.interrupted:
+        stdout.print(tr(_AUDIT_INTERRUPTED), highlight=False)
+    stdout.print(tr_counts(_AUDIT_SUMMARY, runs=result.scanned, items=result.items_scanned,
+                           seconds=result.duration_seconds), highlight=False)
     if result.unregistered:
         keys = ", ".join(sorted(result.unregistered))
         stdout.print(tr(_UNREGISTERED, keys=keys), highlight=False)
     _print_audit_warnings(result)
     if result.ok:
-        stdout.print(tr(_AUDIT_CLEAN), highlight=False)
+        stdout.print(tr(_AUDIT_CLEAN_SO_FAR if result.interrupted else _AUDIT_CLEAN),
+                     highlight=False)
         return
 
-    stdout.print(tr(_AUDIT_FOUND, total=sum(result.counts.values())), highlight=False)
+    stdout.print(tr_counts(_AUDIT_FOUND, total=sum(result.counts.values())), highlight=False)
     table = Table(tr(_RULE_COLUMN), tr(_COUNT_COLUMN), tr(_MEANING_COLUMN), tr(_EXAMPLES_COLUMN),
                   highlight=False)
     for rule, count in sorted(result.counts.items()):
@@ -399,40 +498,61 @@ _ROW_RULES = {
 def reap(
     *,
     timeout: Annotated[timedelta | None, typer.Option(
-        "--timeout", parser=_duration_option("--timeout"), metavar="DURATION",
-        help=help_text("运行中的运行超过此时长没有心跳即回收，如 10m；"
-                   "默认 TASKRUN_REAP_TIMEOUT_SECONDS。",
-                   "Reap a running run silent for longer than this, e.g. 10m; default "
-                   "TASKRUN_REAP_TIMEOUT_SECONDS (600 s)."))] = None,
+        "--timeout", metavar="DURATION",
+        parser=_duration_option("--timeout", minimum=MIN_REAP_TIMEOUT,
+                                variable="TASKRUN_REAP_TIMEOUT_SECONDS"),
+        help=help_text(f"运行中的运行超过此时长没有心跳即回收，如 10m，"
+                   f"至少 {format_duration(MIN_REAP_TIMEOUT)}；默认 TASKRUN_REAP_TIMEOUT_SECONDS。",
+                   f"Reap a running run silent for longer than this, e.g. 10m, at least "
+                   f"{format_duration(MIN_REAP_TIMEOUT)}; default TASKRUN_REAP_TIMEOUT_SECONDS "
+                   "(600 s)."))] = None,
     pending_timeout: Annotated[timedelta | None, typer.Option(
-        "--pending-timeout", parser=_duration_option("--pending-timeout"), metavar="DURATION",
-        help=help_text("排队中的运行超过此时长未被领取即回收；"
+        "--pending-timeout", metavar="DURATION",
+        parser=_duration_option("--pending-timeout", minimum=MIN_PENDING_TIMEOUT,
+                                variable="TASKRUN_PENDING_TIMEOUT_SECONDS"),
+        help=help_text(f"排队中的运行超过此时长未被领取即回收，"
+                   f"至少 {format_duration(MIN_PENDING_TIMEOUT)}；"
                    "默认 TASKRUN_PENDING_TIMEOUT_SECONDS。",
-                   "Reap a pending run not picked up within this, e.g. 1h; default "
+                   f"Reap a pending run not picked up within this, e.g. 1h, at least "
+                   f"{format_duration(MIN_PENDING_TIMEOUT)}; default "
                    "TASKRUN_PENDING_TIMEOUT_SECONDS (3600 s)."))] = None,
     dry_run: DryRunOption = False,
     output: FormatOption = OutputFormat.TEXT,
     database_url: DatabaseUrlOption = None,
 ) -> None:
-    """Fail abandoned runs and print how many; exit 1 when some could not be reaped."""
+    """Fail abandoned runs and print how many; exit 1 when some could not be reaped.
+
+    On Ctrl-C, report the runs marked failed until then and exit 130.
+    """
     from taskrun_center.maintenance.reaper import reap_runs
 
-    with _database(database_url) as database:
-        result = reap_runs(database, timeout=timeout, pending_timeout=pending_timeout,
-                           dry_run=dry_run)
+    try:
+        with _database(database_url) as database:
+            result = reap_runs(database, timeout=timeout, pending_timeout=pending_timeout,
+                               dry_run=dry_run)
+    except MaintenanceInterrupted as interrupt:
+        _show_reap(interrupt.result, output)
+        raise typer.Exit(EXIT_INTERRUPTED) from None
 
-    if output is OutputFormat.JSON:
-        print_json(result.to_dict())
-    else:
-        template = _REAP_DRY if dry_run else _REAPED
-        stdout.print(tr(template, running=result.running, pending=result.pending),
-                     highlight=False)
-        for run_id in result.run_ids:
-            stdout.print(f"  {run_id}", highlight=False)
-        if result.errors:
-            stderr.print(tr(_REAP_ERRORS, errors=result.errors), highlight=False)
+    _show_reap(result, output)
     if result.errors:
         raise typer.Exit(EXIT_FAILED)
+
+
+def _show_reap(result: Any, output: OutputFormat) -> None:
+    if output is OutputFormat.JSON:
+        print_json(result.to_dict())
+        return
+
+    template = _REAP_DRY if result.dry_run else _REAPED
+    stdout.print(tr_counts(template, running=result.running, pending=result.pending),
+                 highlight=False)
+    for run_id in result.run_ids:
+        stdout.print(f"  {run_id}", highlight=False)
+    if result.interrupted:
+        stdout.print(tr(_REAP_INTERRUPTED), highlight=False)
+    if result.errors:
+        stderr.print(tr_counts(_REAP_ERRORS, errors=result.errors), highlight=False)
 
 
 @contextmanager

@@ -29,6 +29,9 @@ adds no warnings.
 
 A task key that is not registered in this process is not a violation: its ``ext.data`` is
 checked only against the envelope, and the result lists such task keys under ``unregistered``.
+
+On Ctrl-C the audit raises ``MaintenanceInterrupted`` with the counts of the rows checked so far
+(``result.interrupted`` is True).
 """
 
 from __future__ import annotations
@@ -51,6 +54,7 @@ from taskrun_center.contract import (
 )
 from taskrun_center.maintenance.audit_items import JSON_INVALID_RULE, audit_items
 from taskrun_center.maintenance.audit_timestamps import audit_timestamps
+from taskrun_center.maintenance.interrupts import MaintenanceInterrupted
 from taskrun_center.states import RUN_TERMINAL
 from taskrun_center.storage.engine import Database
 from taskrun_center.storage.models import TaskRun, TaskRunItem
@@ -105,6 +109,7 @@ class AuditResult:
     warning_findings: list[AuditFinding] = field(default_factory=list)
     unregistered: dict[str, int] = field(default_factory=dict)
     duration_seconds: float = 0.0
+    interrupted: bool = False
 
     @property
     def ok(self) -> bool:
@@ -121,6 +126,7 @@ class AuditResult:
             "warning_findings": [finding.to_dict() for finding in self.warning_findings],
             "unregistered": dict(sorted(self.unregistered.items())),
             "duration_seconds": round(self.duration_seconds, 3),
+            "interrupted": self.interrupted,
         }
 
 
@@ -164,37 +170,59 @@ def audit_runs(
 
     Raises:
         StorageError: the database failed while reading.
+        MaintenanceInterrupted: Ctrl-C; ``result`` counts the rows checked so far.
     """
     registry = registry or default_registry
     settings = get_settings()
     summary_limits = summary_limits or settings.summary_limits
     item_limits = item_limits or settings.item_limits
+    collector = _Collector(AuditResult(), examples_per_rule)
+    result = collector.result
     started = time.perf_counter()
 
+    try:
+        _check_everything(database, collector, registry=registry, summary_limits=summary_limits,
+                          item_limits=item_limits, batch_size=batch_size,
+                          on_progress=on_progress)
+    except KeyboardInterrupt as interrupt:
+        result.interrupted = True
+        _log_end(logger.warning, "audit_interrupted", result, started)
+        raise MaintenanceInterrupted("audit", result) from interrupt
+    _log_end(logger.info, "audit_finished", result, started)
+    return result
+
+
+def _log_end(log: Callable[..., Any], event: str, result: AuditResult, started: float) -> None:
+    result.duration_seconds = time.perf_counter() - started
+    log(event, scanned=result.scanned, items_scanned=result.items_scanned,
+                violations=sum(result.counts.values()), rules=len(result.counts),
+                warnings=sum(result.warnings.values()),
+                duration_seconds=round(result.duration_seconds, 3))
+
+
+def _check_everything(database: Database, collector: _Collector, *, registry: TaskTypeRegistry,
+                      summary_limits: SummaryLimits, item_limits: ItemLimits, batch_size: int,
+                      on_progress: Callable[[AuditProgress], None] | None) -> None:
+    result = collector.result
     with database.session() as session:
         planned = int(session.scalar(select(func.count()).select_from(TaskRun)) or 0)
         planned += int(session.scalar(select(func.count()).select_from(TaskRunItem)) or 0)
-    collector = _Collector(AuditResult(), examples_per_rule)
-    result = collector.result
 
     for rows in _batches(database, _RUN_COLUMNS, TaskRun.id, batch_size):
         for row in rows:
             _check_run(row, collector, registry, summary_limits)
-        result.scanned += len(rows)
+            # Counted per row, so that an interrupted audit counts every run it checked.
+            result.scanned += 1
         _report(on_progress, result, planned)
 
     def count_items(checked: int) -> None:
         result.items_scanned += checked
         _report(on_progress, result, planned)
 
+    # NOTE: an audit interrupted inside an item range keeps that range's findings but does not
+    # count its items in items_scanned.
     audit_items(database, item_limits, collector.add, count_items)
     audit_timestamps(database, collector.add)
-
-    result.duration_seconds = time.perf_counter() - started
-    logger.info("audit_finished", scanned=result.scanned, items_scanned=result.items_scanned,
-                violations=sum(result.counts.values()), rules=len(result.counts),
-                warnings=sum(result.warnings.values()))
-    return result
 
 
 _RUN_COLUMNS = (

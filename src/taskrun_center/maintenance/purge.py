@@ -14,14 +14,19 @@ Retention rules:
   whatever their age and whatever the status filter, so a rarely run task keeps its history.
 - Items are deleted explicitly with their runs, on SQLite and PostgreSQL alike, which gives
   exact counts per table.
-- A dry run walks the same batches and counts instead of deleting, so its counts equal what a
-  real run deletes when nothing changes in between.
+- A dry run reads the same runs in the same order and counts instead of deleting, so its counts
+  equal what a real run deletes when nothing changes in between. Its number of batches differs:
+  counting is faster than deleting, so the adaptive batch size grows sooner.
+
+On Ctrl-C the batch in progress rolls back and ``MaintenanceInterrupted`` is raised with the
+counts of the committed batches (``result.interrupted`` is True).
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, cast
@@ -32,6 +37,7 @@ from sqlalchemy.orm import Session
 
 from taskrun_center.config import get_settings
 from taskrun_center.errors import ConfigurationError, StorageError, TaskRunError
+from taskrun_center.maintenance.interrupts import InterruptGate, MaintenanceInterrupted
 from taskrun_center.states import RUN_TERMINAL
 from taskrun_center.storage.engine import Database
 from taskrun_center.storage.models import TaskRun, TaskRunItem
@@ -57,7 +63,11 @@ class PurgeProgress:
 
 @dataclass(slots=True)
 class PurgeResult:
-    """Counts of what a purge or wipe deleted, or would delete in a dry run."""
+    """Counts of what a purge or wipe deleted, or would delete in a dry run.
+
+    ``duration_seconds`` is the time from the start to the end, also when a batch failed or
+    Ctrl-C interrupted the purge (``interrupted``).
+    """
 
     runs: int = 0
     items: int = 0
@@ -66,6 +76,7 @@ class PurgeResult:
     dry_run: bool = False
     cutoff: datetime | None = None
     kept_runs: int = 0
+    interrupted: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         """Return the result as JSON-ready data (the CLI's ``--format json``)."""
@@ -76,6 +87,7 @@ class PurgeResult:
             "kept_by_keep_last": self.kept_runs,
             "batches": self.batches,
             "duration_seconds": round(self.duration_seconds, 3),
+            "interrupted": self.interrupted,
         }
 
 
@@ -142,14 +154,32 @@ def purge_runs(
     Raises:
         ConfigurationError: a status is not a finished status, or a number is out of range.
         PurgeError: a batch failed; it was rolled back and the result so far is attached.
+        MaintenanceInterrupted: Ctrl-C; the batch in progress was rolled back and ``result``
+            counts the committed batches.
     """
     settings = get_settings()
     keep_last = settings.keep_last if keep_last is None else keep_last
     batch_size = settings.purge_batch_size if batch_size is None else batch_size
     _check_options(statuses, keep_last, batch_size, older_than)
 
-    started = time.perf_counter()
-    cutoff = (now or utcnow()) - older_than
+    result = PurgeResult(dry_run=dry_run)
+    with _timed(result, "purge", "purge_interrupted"):
+        cutoff = (now or utcnow()) - older_than
+        plan = _plan_purge(database, cutoff, statuses, task_keys, keep_last)
+        result.cutoff = cutoff
+        result.kept_runs = plan.kept_runs
+        logger.info("purge_started", cutoff=cutoff.isoformat(),
+                    planned_runs=plan.planned_runs, kept_runs=plan.kept_runs, dry_run=dry_run,
+                    batch_size=batch_size)
+        _run_batches(database, plan, _BatchSizer(batch_size, batch_seconds), result,
+                     on_progress)
+    logger.info("purge_finished", runs=result.runs, items=result.items, batches=result.batches,
+                dry_run=dry_run, duration_seconds=round(result.duration_seconds, 3))
+    return result
+
+
+def _plan_purge(database: Database, cutoff: datetime, statuses: Collection[str],
+                task_keys: Collection[str], keep_last: int) -> _Plan:
     conditions = [
         TaskRun.status.in_(list(statuses) or TERMINAL_VALUES),
         TaskRun.completed_at < cutoff,
@@ -165,16 +195,8 @@ def purge_runs(
         1 for row in protected
         if row.completed_at < cutoff and (not statuses or row.status in statuses)
     )
-    plan = _Plan(conditions, frozenset(row.id for row in protected), planned - kept, cutoff, kept)
-
-    logger.info("purge_started", cutoff=cutoff.isoformat(), planned_runs=plan.planned_runs,
-                kept_runs=kept, dry_run=dry_run, batch_size=batch_size)
-    result = _run_batches(database, plan, _BatchSizer(batch_size, batch_seconds), dry_run,
-                          on_progress)
-    result.duration_seconds = time.perf_counter() - started
-    logger.info("purge_finished", runs=result.runs, items=result.items, batches=result.batches,
-                dry_run=dry_run, duration_seconds=round(result.duration_seconds, 3))
-    return result
+    return _Plan(conditions, frozenset(row.id for row in protected), planned - kept, cutoff,
+                 kept)
 
 
 def wipe_all_runs(
@@ -192,20 +214,43 @@ def wipe_all_runs(
     Raises:
         ConfigurationError: ``batch_size`` is below 1.
         PurgeError: a batch failed; it was rolled back and the result so far is attached.
+        MaintenanceInterrupted: Ctrl-C; the batch in progress was rolled back and ``result``
+            counts the committed batches.
     """
     batch_size = get_settings().purge_batch_size if batch_size is None else batch_size
     if batch_size < 1:
         raise ConfigurationError(f"batch size must be at least 1, got {batch_size}")
 
-    started = time.perf_counter()
-    with database.session() as session:
-        planned = _count(session, [])
-    logger.warning("wipe_started", planned_runs=planned, dry_run=dry_run)
-    result = _run_batches(database, _Plan([], frozenset(), planned, None),
-                          _BatchSizer(batch_size, batch_seconds), dry_run, on_progress)
-    result.duration_seconds = time.perf_counter() - started
+    result = PurgeResult(dry_run=dry_run)
+    with _timed(result, "wipe", "wipe_interrupted"):
+        with database.session() as session:
+            planned = _count(session, [])
+        logger.warning("wipe_started", planned_runs=planned, dry_run=dry_run)
+        _run_batches(database, _Plan([], frozenset(), planned, None),
+                     _BatchSizer(batch_size, batch_seconds), result, on_progress)
     logger.warning("wipe_finished", runs=result.runs, items=result.items, dry_run=dry_run)
     return result
+
+
+@contextmanager
+def _timed(result: PurgeResult, operation: str, interrupted_event: str) -> Iterator[None]:
+    """Store the block's duration in ``result`` however it ends, a failed batch included.
+
+    On Ctrl-C, mark ``result`` interrupted, log ``interrupted_event`` with the counts and raise
+    ``MaintenanceInterrupted``.
+    """
+    started = time.perf_counter()
+    try:
+        yield
+    except KeyboardInterrupt as interrupt:
+        result.interrupted = True
+        raise MaintenanceInterrupted(operation, result) from interrupt
+    finally:
+        result.duration_seconds = time.perf_counter() - started
+        if result.interrupted:
+            logger.warning(interrupted_event, runs=result.runs, items=result.items,
+                           batches=result.batches, dry_run=result.dry_run,
+                           duration_seconds=round(result.duration_seconds, 3))
 
 
 def _check_options(statuses: Collection[str], keep_last: int, batch_size: int,
@@ -253,39 +298,44 @@ def _count(session: Session, conditions: Sequence[ColumnElement[bool]]) -> int:
     return int(session.scalar(statement) or 0)
 
 
-def _run_batches(database: Database, plan: _Plan, sizer: _BatchSizer, dry_run: bool,
-                 on_progress: Callable[[PurgeProgress], None] | None) -> PurgeResult:
-    result = PurgeResult(dry_run=dry_run, cutoff=plan.cutoff, kept_runs=plan.kept_runs)
+def _run_batches(database: Database, plan: _Plan, sizer: _BatchSizer, result: PurgeResult,
+                 on_progress: Callable[[PurgeProgress], None] | None) -> None:
+    """Delete (or count) batch after batch into ``result`` until no selected run is left."""
     last_id = 0
     while True:
         batch_started = time.perf_counter()
-        try:
-            scanned, runs, items = _one_batch(database, plan, last_id, sizer.size, dry_run)
-        except StorageError as error:
-            logger.error("purge_batch_failed", batch=result.batches + 1, runs=result.runs,
-                         items=result.items, error=str(error))
-            raise PurgeError(result.batches + 1, result, error) from error
-        if scanned is None:
-            return result
+        # Ctrl-C between a batch's commit and the counts below waits for the counts.
+        with InterruptGate() as gate:
+            try:
+                scanned, runs, items = _one_batch(database, plan, last_id, sizer.size,
+                                                  dry_run=result.dry_run, gate=gate)
+            except StorageError as error:
+                logger.error("purge_batch_failed", batch=result.batches + 1, runs=result.runs,
+                             items=result.items, error=str(error))
+                raise PurgeError(result.batches + 1, result, error) from error
+            if scanned is None:
+                return
+            result.runs += runs
+            result.items += items
+            result.batches += 1
 
         last_id = scanned
         sizer.record(time.perf_counter() - batch_started)
-        result.runs += runs
-        result.items += items
-        result.batches += 1
         if on_progress is not None:
             on_progress(PurgeProgress(result.runs, result.items, result.batches,
                                       plan.planned_runs))
 
 
-def _one_batch(database: Database, plan: _Plan, last_id: int, size: int,
-               dry_run: bool) -> tuple[int | None, int, int]:
+def _one_batch(database: Database, plan: _Plan, last_id: int, size: int, *, dry_run: bool,
+               gate: InterruptGate) -> tuple[int | None, int, int]:
     """Delete (or count) one batch after ``last_id``; return the last id scanned and counts."""
     if dry_run:
         with database.session() as session:
             return _process_batch(session, plan, last_id, size, dry_run=True)
     with database.transaction("purge batch") as session:
-        return _process_batch(session, plan, last_id, size, dry_run=False)
+        counts = _process_batch(session, plan, last_id, size, dry_run=False)
+        gate.hold()
+        return counts
 
 
 def _process_batch(session: Session, plan: _Plan, last_id: int, size: int, *,

@@ -12,6 +12,9 @@ its own transaction. It first locks the run's unfinished items and then the run.
 write service's lock order, so the reaper and a worker never wait for each other in opposite
 orders, which PostgreSQL would abort as a deadlock. It then checks the silence again, so a
 heartbeat that arrives after the scan saves the run.
+
+On Ctrl-C the run in progress rolls back and ``MaintenanceInterrupted`` is raised with the counts
+of the runs already marked failed (``result.interrupted`` is True).
 """
 
 from __future__ import annotations
@@ -24,11 +27,12 @@ import structlog
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
-from taskrun_center.config import get_settings
+from taskrun_center.config import Settings, get_settings
 from taskrun_center.errors import ConfigurationError, StorageError
 from taskrun_center.i18n import Text
 from taskrun_center.lifecycle.write_service import TaskRunsWriteService
 from taskrun_center.maintenance.durations import format_duration
+from taskrun_center.maintenance.interrupts import InterruptGate, MaintenanceInterrupted
 from taskrun_center.states import ItemStatus, RunStatus
 from taskrun_center.storage.engine import Database
 from taskrun_center.storage.models import TaskRun, TaskRunItem
@@ -37,6 +41,21 @@ from taskrun_center.storage.types import utcnow
 logger = structlog.get_logger(__name__)
 
 SCAN_BATCH_SIZE = 500
+
+
+def _setting_minimum(name: str) -> timedelta:
+    """Return the lower bound (``ge``) of the ``config.Settings`` field ``name``, in seconds."""
+    for constraint in Settings.model_fields[name].metadata:
+        bound = getattr(constraint, "ge", None)
+        if bound is not None:
+            return timedelta(seconds=bound)
+    return timedelta(0)
+
+
+# The shortest timeouts TASKRUN_REAP_TIMEOUT_SECONDS and TASKRUN_PENDING_TIMEOUT_SECONDS
+# accept. ``taskrun reap`` applies the same bounds to --timeout and --pending-timeout.
+MIN_REAP_TIMEOUT = _setting_minimum("reap_timeout_seconds")
+MIN_PENDING_TIMEOUT = _setting_minimum("pending_timeout_seconds")
 # run_ids kept in the result; the counts stay exact beyond it.
 MAX_LISTED_RUN_IDS = 1000
 
@@ -60,6 +79,7 @@ class ReapResult:
     errors: int = 0
     dry_run: bool = False
     run_ids: list[str] = field(default_factory=list)
+    interrupted: bool = False
 
     @property
     def total(self) -> int:
@@ -72,6 +92,7 @@ class ReapResult:
             "counts": {"running": self.running, "pending": self.pending},
             "errors": self.errors,
             "run_ids": self.run_ids,
+            "interrupted": self.interrupted,
         }
 
 
@@ -98,11 +119,14 @@ def reap_runs(
     ``pending_timeout``; return the counts.
 
     The timeouts default to ``TASKRUN_REAP_TIMEOUT_SECONDS`` and
-    ``TASKRUN_PENDING_TIMEOUT_SECONDS``. A run that cannot be reaped because the database failed
-    is logged, counted in ``errors`` and left for the next pass.
+    ``TASKRUN_PENDING_TIMEOUT_SECONDS``. Any positive timeout is accepted here, shorter ones
+    than ``MIN_REAP_TIMEOUT`` and ``MIN_PENDING_TIMEOUT`` included. A run that cannot be reaped
+    because the database failed is logged, counted in ``errors`` and left for the next pass.
 
     Raises:
         ConfigurationError: a timeout is not positive.
+        MaintenanceInterrupted: Ctrl-C; the run in progress was rolled back and ``result``
+            counts the runs already marked failed.
     """
     settings = get_settings()
     timeout = timeout or timedelta(seconds=settings.reap_timeout_seconds)
@@ -119,8 +143,14 @@ def reap_runs(
               now - pending_timeout, pending_timeout, PENDING_REASON, counts_items=False),
     )
     result = ReapResult(dry_run=dry_run)
-    for rule in rules:
-        _reap_by_rule(database, rule, result)
+    try:
+        for rule in rules:
+            _reap_by_rule(database, rule, result)
+    except KeyboardInterrupt as interrupt:
+        result.interrupted = True
+        logger.warning("reap_interrupted", running=result.running, pending=result.pending,
+                       errors=result.errors, dry_run=dry_run)
+        raise MaintenanceInterrupted("reap", result) from interrupt
 
     logger.info("reap_finished", running=result.running, pending=result.pending,
                 errors=result.errors, dry_run=dry_run)
@@ -141,17 +171,20 @@ def _reap_by_rule(database: Database, rule: _Rule, result: ReapResult) -> None:
             return
 
         for candidate in candidates:
-            if result.dry_run:
-                reapable = _would_reap(database, rule, candidate.run_id)
-            else:
-                reapable = _reap_one(database, rule, candidate.run_id, candidate.task_key, result)
-            if reapable:
-                _count(result, rule.status, candidate.run_id)
+            # Ctrl-C between a reap's commit and its count waits for the count.
+            with InterruptGate() as gate:
+                if result.dry_run:
+                    reapable = _would_reap(database, rule, candidate.run_id)
+                else:
+                    reapable = _reap_one(database, rule, candidate.run_id, candidate.task_key,
+                                         result=result, gate=gate)
+                if reapable:
+                    _count(result, rule.status, candidate.run_id)
         last_id = candidates[-1].id
 
 
-def _reap_one(database: Database, rule: _Rule, run_id: str, task_key: str,
-              result: ReapResult) -> bool:
+def _reap_one(database: Database, rule: _Rule, run_id: str, task_key: str, *,
+              result: ReapResult, gate: InterruptGate) -> bool:
     try:
         with database.transaction("reap run") as session:
             last_sign = _lock_if_still_stale(session, rule, run_id)
@@ -164,6 +197,7 @@ def _reap_one(database: Database, rule: _Rule, run_id: str, task_key: str,
             reaped = TaskRunsWriteService(session).mark_run_failed(
                 run_id, reason, ended_at=ended_at
             )
+            gate.hold()
     except StorageError as error:
         result.errors += 1
         logger.error("reap_run_failed", run_id=run_id, task_key=task_key, error=str(error))
