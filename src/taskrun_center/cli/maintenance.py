@@ -163,8 +163,12 @@ _REAP_DRY = Text(
 )
 _REAP_INTERRUPTED = Text(
     "已中断：进行中的那次运行已回滚，没有标记；再次运行 reap 即可继续。",
-    "Interrupted: the run in progress was rolled back and not marked; run reap again to "
+    "Interrupted: the run in progress was rolled back and not marked. Run reap again to "
     "continue.",
+)
+_REAP_DRY_INTERRUPTED = Text(
+    "已中断：以上只是中断前统计到的运行（未做任何改动）。",
+    "Interrupted: the counts above cover only the runs checked before it (nothing changed).",
 )
 _REAP_ERRORS = Text(
     "{errors} 次运行因数据库错误未能回收，下次会重试。",
@@ -190,7 +194,7 @@ _ENGLISH_NOUNS = {
 }
 
 
-def tr_counts(text: Text, **params: Any) -> str:
+def _tr_counts(text: Text, **params: Any) -> str:
     """Render ``text`` like ``tr`` and set ``{name_noun}`` to the English noun for each count.
 
     For example ``runs=1`` adds ``runs_noun="run"`` and ``runs=0`` adds ``runs_noun="runs"``.
@@ -341,7 +345,7 @@ def _confirm_wipe(database: Database, *, yes: bool) -> None:
         from taskrun_center.storage.models import TaskRun
 
         runs = session.scalar(select(func.count()).select_from(TaskRun))
-    if not typer.confirm(tr_counts(_CONFIRM_WIPE, runs=runs), default=False):
+    if not typer.confirm(_tr_counts(_CONFIRM_WIPE, runs=runs), default=False):
         fail(tr(_ABORTED), EXIT_FAILED)
 
 
@@ -361,7 +365,7 @@ def _report_purge_failure(error: Any, output: OutputFormat) -> None:
     if output is OutputFormat.JSON:
         print_json({**error.result.to_dict(), "error": str(error), "failed_batch": error.batch})
         raise typer.Exit(EXIT_FAILED)
-    fail(tr_counts(_PURGE_FAILED, batch=error.batch, runs=error.result.runs,
+    fail(_tr_counts(_PURGE_FAILED, batch=error.batch, runs=error.result.runs,
                    items=error.result.items, seconds=error.result.duration_seconds,
                    error=error_text(error.__cause__ or error)), EXIT_FAILED)
 
@@ -380,11 +384,11 @@ def _show_purge(result: Any, output: OutputFormat) -> None:
         template = _PURGE_DRY_INTERRUPTED if result.dry_run else _PURGE_INTERRUPTED
     else:
         template = _PURGE_DRY if result.dry_run else _PURGED
-    stdout.print(tr_counts(template, runs=result.runs, items=result.items,
+    stdout.print(_tr_counts(template, runs=result.runs, items=result.items,
                            batches=result.batches, seconds=result.duration_seconds),
                  highlight=False)
     if result.kept_runs:
-        stdout.print(tr_counts(_KEPT, kept=result.kept_runs), highlight=False)
+        stdout.print(_tr_counts(_KEPT, kept=result.kept_runs), highlight=False)
 
 
 def audit(
@@ -433,7 +437,7 @@ def _show_audit(result: Any, output: OutputFormat) -> None:
 
     if result.interrupted:
         stdout.print(tr(_AUDIT_INTERRUPTED), highlight=False)
-    stdout.print(tr_counts(_AUDIT_SUMMARY, runs=result.scanned, items=result.items_scanned,
+    stdout.print(_tr_counts(_AUDIT_SUMMARY, runs=result.scanned, items=result.items_scanned,
                            seconds=result.duration_seconds), highlight=False)
     if result.unregistered:
         keys = ", ".join(sorted(result.unregistered))
@@ -444,7 +448,7 @@ def _show_audit(result: Any, output: OutputFormat) -> None:
                      highlight=False)
         return
 
-    stdout.print(tr_counts(_AUDIT_FOUND, total=sum(result.counts.values())), highlight=False)
+    stdout.print(_tr_counts(_AUDIT_FOUND, total=sum(result.counts.values())), highlight=False)
     table = Table(tr(_RULE_COLUMN), tr(_COUNT_COLUMN), tr(_MEANING_COLUMN), tr(_EXAMPLES_COLUMN),
                   highlight=False)
     for rule, count in sorted(result.counts.items()):
@@ -545,14 +549,15 @@ def _show_reap(result: Any, output: OutputFormat) -> None:
         return
 
     template = _REAP_DRY if result.dry_run else _REAPED
-    stdout.print(tr_counts(template, running=result.running, pending=result.pending),
+    stdout.print(_tr_counts(template, running=result.running, pending=result.pending),
                  highlight=False)
     for run_id in result.run_ids:
         stdout.print(f"  {run_id}", highlight=False)
     if result.interrupted:
-        stdout.print(tr(_REAP_INTERRUPTED), highlight=False)
+        stdout.print(tr(_REAP_DRY_INTERRUPTED if result.dry_run else _REAP_INTERRUPTED),
+                     highlight=False)
     if result.errors:
-        stderr.print(tr_counts(_REAP_ERRORS, errors=result.errors), highlight=False)
+        stderr.print(_tr_counts(_REAP_ERRORS, errors=result.errors), highlight=False)
 
 
 @contextmanager
