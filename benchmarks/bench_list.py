@@ -9,7 +9,8 @@ For each filter, on SQLite and PostgreSQL side by side, this measures ``list_run
 - the exact ``count(*)`` alone (``count_runs``), the cost that the capped total avoids;
 - the database's share of the two deep-page calls: the statements each call sent, captured with
   an engine event and replayed on a bare DBAPI connection (no ORM, no type processing);
-- deeper pages of the unfiltered list, where OFFSET has more rows to skip.
+- deeper pages of the unfiltered list, where OFFSET has more rows to skip;
+- page 1 and the next page for every sort field and order, with and without filters.
 
 Targets: p95 of the first page and of the keyset deep page at most 20 ms, and the keyset deep
 page at least 10x faster than OFFSET with ``count(*)`` (compared by median).
@@ -31,6 +32,7 @@ from sqlalchemy import Engine, event
 from benchmarks.machine import describe_machine
 from benchmarks.run_data import RunShape, benchmark_databases, load_runs, newest_default
 from taskrun_center.lifecycle.read_service import (
+    SORT_FIELDS,
     TOTAL_COUNT_CAP,
     RunFilter,
     RunPage,
@@ -51,6 +53,14 @@ FILTERS = {
     "status=failed,completed_with_errors": RunFilter(status=["failed", "completed_with_errors"]),
     "task_key=task_7 + trigger=manual,api": RunFilter(task_key=["task_7"],
                                                       trigger_source=["manual", "api"]),
+}
+
+
+# Filters of the sort table: each matches many runs, so that every page has a next page.
+SORT_FILTERS = {
+    "no filter": RunFilter(),
+    "task_key=task_7": RunFilter(task_key=["task_7"]),
+    "status=completed,running,pending": RunFilter(status=["completed", "running", "pending"]),
 }
 
 
@@ -153,9 +163,9 @@ def _captured_statements(engine: Engine) -> Iterator[list[tuple[str, Any]]]:
 def _database_share(database: Database, call: Callable[[], object], repeats: int) -> Timing:
     """Time the statements that ``call`` sends, replayed on a bare DBAPI connection.
 
-    What remains of the call's time outside this share is Python: the session, building the
-    statement, and turning rows into objects. ``BEGIN`` is left out because the replay runs
-    inside the transaction that the DBAPI connection opens by itself.
+    What remains of the call's time outside this share is Python: the session, the cursor,
+    running the cached statement, and turning rows into tuples. ``BEGIN`` is left out because
+    the replay runs inside the transaction that the DBAPI connection opens by itself.
     """
     with _captured_statements(database.engine) as statements:
         call()
@@ -196,12 +206,60 @@ def _measure_depth(name: str, database: Database, page: int, repeats: int) -> De
     return DepthRow(name, page, keyset, offset)
 
 
+@dataclass
+class SortRow:
+    """The first page and the page after it, for one sort, order and filter."""
+
+    database: str
+    filter_name: str
+    sort: str
+    order: str
+    first: Timing
+    following: Timing
+
+
+def _measure_sort(name: str, database: Database, filter_name: str, *, sort: str, order: str,
+                  repeats: int) -> SortRow:
+    run_filter = SORT_FILTERS[filter_name]
+    arguments: dict[str, object] = {"sort": sort, "order": order}
+    cursor = _page(database, run_filter, **arguments).next_cursor
+    assert cursor is not None, "not enough runs for the sort table"
+    first = _time(lambda: _page(database, run_filter, **arguments), repeats)
+    following = _time(lambda: _page(database, run_filter, cursor=cursor, **arguments), repeats)
+    return SortRow(name, filter_name, sort, order, first, following)
+
+
+def _sort_table(rows: list[SortRow]) -> list[str]:
+    worst = max((row.first.p95 for row in rows), default=0.0)
+    worst_following = max((row.following.p95 for row in rows), default=0.0)
+    verdict = "met" if max(worst, worst_following) <= TARGET_P95_MS else "NOT met"
+    lines = [
+        "## Every sort",
+        "",
+        "Page 1 and the page its cursor leads to, for each sort field and order, without a "
+        "filter and with two filters of many matches. p50 / p95 in ms through `list_runs`. "
+        f"Worst p95: page 1 {worst:.2f} ms, next page {worst_following:.2f} ms (target "
+        f"{TARGET_P95_MS:.0f} ms {verdict}).",
+        "",
+        "| database | filter | sort | order | page 1 p50 | page 1 p95 | next p50 "
+        "| next p95 |",
+        "| --- | --- | --- | --- | ---: | ---: | ---: | ---: |",
+    ]
+    for row in rows:
+        lines.append(
+            f"| {row.database} | {row.filter_name} | {row.sort} | {row.order} "
+            f"| {row.first.median:.2f} | {row.first.p95:.2f} | {row.following.median:.2f} "
+            f"| {row.following.p95:.2f} |"
+        )
+    return lines
+
+
 def _count(database: Database, run_filter: RunFilter) -> int:
     with database.session() as session:
         return TaskRunsReadService(session).count_runs(run_filter)
 
 
-def _report(rows: list[Row], depths: list[DepthRow], scale: str,
+def _report(rows: list[Row], depths: list[DepthRow], sorts: list[SortRow], scale: str,
             load: tuple[float, float]) -> str:
     runs, deep, repeats = SCALES[scale]
     lines = [
@@ -233,7 +291,8 @@ def _report(rows: list[Row], depths: list[DepthRow], scale: str,
             f"| {_ratio(row.offset, row.keyset)} "
             f"| {row.exact_count.median:.2f} | {row.exact_count.p95:.2f} |"
         )
-    lines += ["", *_verdicts(rows), "", *_share_table(rows), "", *_depth_table(depths)]
+    lines += ["", *_verdicts(rows), "", *_share_table(rows), "", *_depth_table(depths), "",
+              *_sort_table(sorts)]
     return "\n".join(lines)
 
 
@@ -247,9 +306,10 @@ def _share_table(rows: list[Row]) -> list[str]:
         "",
         "The statements that each deep-page call above sent, replayed on a bare DBAPI "
         "connection, medians in ms. `keyset Python` is the keyset call's median minus its "
-        "SQL: the session, building the statement, and turning 21 rows of 21 columns, with "
-        "their JSON and timestamps, into objects. The OFFSET call pays that part too, so it "
-        "bounds the ratio of whole calls when the database work of OFFSET is itself small. "
+        "SQL: the session, the cursor, running the cached statement, and turning 21 rows of "
+        "21 columns, with their JSON and timestamps, into `RunRow` tuples. The OFFSET call "
+        "pays that part too, so it bounds the ratio of whole calls when the database work of "
+        "OFFSET is itself small. "
         "On PostgreSQL a replayed OFFSET query can take less or more time than the same query "
         "inside the service (parallel workers and the page cache vary between runs), so the "
         "SQL columns compare with each other, not with the service columns.",
@@ -308,6 +368,7 @@ def main(scale: str) -> str:
     load_before = os.getloadavg()[0]
     rows: list[Row] = []
     depths: list[DepthRow] = []
+    sorts: list[SortRow] = []
     with benchmark_databases() as urls:
         for name, url in urls.items():
             load_runs(url, RunShape(runs=runs, items_per_run=0, newest=newest_default()))
@@ -318,6 +379,10 @@ def main(scale: str) -> str:
                                          repeats=repeats))
                 depths += [_measure_depth(name, database, page, depth_repeats)
                            for page in depth_pages]
+                sorts += [_measure_sort(name, database, filter_name, sort=sort, order=order,
+                                        repeats=depth_repeats)
+                          for filter_name in SORT_FILTERS for sort in SORT_FIELDS
+                          for order in ("asc", "desc")]
             finally:
                 database.dispose()
-    return _report(rows, depths, scale, (load_before, os.getloadavg()[0]))
+    return _report(rows, depths, sorts, scale, (load_before, os.getloadavg()[0]))

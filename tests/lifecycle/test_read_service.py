@@ -102,6 +102,53 @@ def test_cursor_pages_match_offset_pages(session: Session, service: TaskRunsRead
     assert page.total == 13
 
 
+@pytest.mark.parametrize("order", ["asc", "desc"])
+@pytest.mark.parametrize("sort", SORT_FIELDS)
+def test_many_matches_keep_sort_order(session: Session, sort: str, order: str) -> None:
+    """More matches than the cap read the sort's index; the rows and their order stay right."""
+    runs = _mixed_runs(session)
+    service = TaskRunsReadService(session, cursor_secret="test-secret", total_cap=2)
+    run_filter = RunFilter(status=["completed", "failed", "running"])
+    matching = [run for run in runs if run.status in run_filter.status]
+    expected = _expected_order(matching, _COLUMN_OF.get(sort, sort), order == "desc")
+
+    page = service.list_runs(run_filter, sort=sort, order=order, limit=2)
+    seen = [run.id for run in page.items]
+    while page.next_cursor:
+        page = service.list_runs(run_filter, sort=sort, order=order, limit=2,
+                                 cursor=page.next_cursor)
+        seen.extend(run.id for run in page.items)
+    by_offset = [run.id for number in range(1, 6)
+                 for run in service.list_runs(run_filter, sort=sort, order=order, limit=2,
+                                              page=number).items]
+
+    assert page.total_exact is False
+    assert seen == expected
+    assert by_offset == expected
+
+
+def test_many_matches_hide_other_filters() -> None:
+    """With many matches a status filter is kept out of SQLite's choice for a task key sort."""
+    from sqlalchemy.dialects import sqlite
+
+    from taskrun_center.lifecycle import run_order
+    from taskrun_center.lifecycle.run_filter import bind_filter
+
+    bound = bind_filter(RunFilter(status=["failed", "cancelled"]))
+    spec = run_order.resolve_sort("task_key", "asc")
+
+    def sql(many: bool) -> str:
+        hidden = run_order._hidden_filters(bound.shape, spec, many)
+        statement = run_order._rows_statement(bound.shape, "task_key", False, with_value=True,
+                                              after=True, hidden=hidden)
+        return str(statement.compile(dialect=sqlite.dialect()))
+
+    assert "+task_runs.status IN" in sql(many=True)
+    assert "+task_runs.status IN" not in sql(many=False)
+    assert run_order._hidden_filters(bound.shape, run_order.resolve_sort("started_at", "desc"),
+                                     True) == ()
+
+
 def test_default_list_is_newest_first(session: Session, service: TaskRunsReadService) -> None:
     old = add_run(session, started_at=NOW - timedelta(days=1))
     new = add_run(session, started_at=NOW)

@@ -164,14 +164,14 @@ class TaskRunsReadService:
             if page != 1:
                 raise InvalidQueryError("page", PAGE_WITH_CURSOR)
             position = self._open_cursor(cursor, spec, run_filter)
+            page, total, total_exact = position.page, position.total, position.total_exact
             rows = fetch_after(connection, bound, spec,
                                after=Position(position.last_value, position.last_id),
-                               count=limit + 1)
-            page, total, total_exact = position.page, position.total, position.total_exact
+                               count=limit + 1, many=self._many(total, total_exact))
         else:
             total, total_exact = self._count(bound, spec, exact_total)
             rows = fetch_from_offset(connection, bound, spec, offset=(page - 1) * limit,
-                                     count=limit + 1)
+                                     count=limit + 1, many=self._many(total, total_exact))
 
         items = rows[:limit]
         next_cursor = None
@@ -270,6 +270,10 @@ class TaskRunsReadService:
         return decode_cursor(text, self._cursor_key, sort=spec.field, order=spec.order,
                              filter_fingerprint=run_filter.fingerprint(),
                              value_kind=spec.value_kind)
+
+    def _many(self, total: int, total_exact: bool) -> bool:
+        # More matches than the cap: reading the sort's index beats sorting every match.
+        return not total_exact or total > self.total_cap
 
     def _count(self, bound: BoundFilter, spec: SortSpec, exact: bool) -> tuple[int, bool]:
         connection = self.session.connection()

@@ -260,12 +260,18 @@ def bind_filter(run_filter: RunFilter | None) -> BoundFilter:
     return BoundFilter(shape, params)
 
 
-def shape_conditions(shape: FilterShape) -> list[ColumnElement[bool]]:
-    """Return the WHERE conditions of a filter of ``shape`` (an empty list matches every run)."""
+def shape_conditions(shape: FilterShape,
+                     hidden: tuple[str, ...] = ()) -> list[ColumnElement[bool]]:
+    """Return the WHERE conditions of a filter of ``shape`` (an empty list matches every run).
+
+    The list fields named in ``hidden`` are kept out of SQLite's index choice.
+    """
     conditions: list[ColumnElement[bool]] = []
     for field in shape.lists:
         column: Any = getattr(TaskRun, field)
-        if field in ("task_category", "status") and "task_key" in shape.lists:
+        if field in hidden:
+            column = NotIndexed(column, type_=column.type)
+        elif field in ("task_category", "status") and "task_key" in shape.lists:
             # A task key is the narrowest filter, and with a trigger source it has an index of
             # its own. SQLite has no statistics unless ANALYZE ran, so hide these columns from
             # its index choice rather than let it walk the wider status index.

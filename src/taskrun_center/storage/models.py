@@ -94,8 +94,11 @@ class TaskRun(Base):
         Index("ix_task_runs_status_started_at", "status", "started_at", "id"),
         Index("ix_task_runs_category_started_at", "task_category", "started_at", "id"),
         Index("ix_task_runs_trigger_started_at", "trigger_source", "started_at", "id"),
+        # The sorts: each sort column followed by id, the tie-breaker.
         Index("ix_task_runs_completed_at_id", "completed_at", "id"),
         Index("ix_task_runs_duration_ms_id", "duration_ms", "id"),
+        Index("ix_task_runs_status_id", "status", "id"),
+        Index("ix_task_runs_task_key_id", "task_key", "id"),
         # The reaper scans in-progress runs by their last sign of life.
         Index("ix_task_runs_status_heartbeat_at", "status", "heartbeat_at"),
     )
