@@ -53,7 +53,8 @@ def post_login(
 ) -> ApiResponse[PrincipalData]:
     """Check the credentials, then replace the session cookie with a signed-in one.
 
-    Failures count toward login throttling per username and per client address.
+    Failures count toward login throttling per username and address, per client address, and
+    per username from any address.
     """
     principal = log_in(request, response, session, credentials.username, credentials.password)
     data = PrincipalData(username=principal.username, role=principal.role.value, via="session")
