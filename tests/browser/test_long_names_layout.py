@@ -7,14 +7,7 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Browser, Page
 
-from tests.browser.conftest import (  # noqa: F401 (fixtures used by name)
-    TIMEOUT_MS,
-    VIEWER_PASSWORD,
-    Site,
-    browser,
-    sign_in,
-    site,
-)
+from tests.browser.conftest import TIMEOUT_MS, VIEWER_PASSWORD, Site, sign_in
 from tests.factories import make_run
 
 pytestmark = pytest.mark.browser
@@ -24,7 +17,7 @@ LONG_KEY = "k" * 128
 
 
 @pytest.fixture
-def wide_page(browser: Browser) -> Iterator[Page]:  # noqa: F811 (the imported fixture)
+def wide_page(browser: Browser) -> Iterator[Page]:
     """A 1440 x 1000 page in English."""
     context = browser.new_context(locale="en-US", viewport={"width": 1440, "height": 1000})
     context.set_default_timeout(TIMEOUT_MS)
@@ -33,7 +26,7 @@ def wide_page(browser: Browser) -> Iterator[Page]:  # noqa: F811 (the imported f
     context.close()
 
 
-def test_run_list_keeps_columns_in_view(wide_page: Page, site: Site) -> None:  # noqa: F811
+def test_run_list_keeps_columns_in_view(wide_page: Page, site: Site) -> None:
     make_run(site.database, task_key=LONG_KEY, task_name=LONG_NAME, status="completed")
     sign_in(wide_page, site, "viewer", VIEWER_PASSWORD)
 
@@ -46,7 +39,7 @@ def test_run_list_keeps_columns_in_view(wide_page: Page, site: Site) -> None:  #
     assert last_header["x"] + last_header["width"] <= 1440
 
 
-def test_run_detail_heading_stays_in_card(wide_page: Page, site: Site) -> None:  # noqa: F811
+def test_run_detail_heading_stays_in_card(wide_page: Page, site: Site) -> None:
     run = make_run(site.database, task_key=LONG_KEY, task_name=LONG_NAME, status="completed")
     sign_in(wide_page, site, "viewer", VIEWER_PASSWORD)
 
