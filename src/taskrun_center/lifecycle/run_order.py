@@ -11,8 +11,8 @@ PostgreSQL. Only when that part runs out come the rows without a value, ordered 
 ascending index, so it would sort every matching row.
 
 Pages are read through SQLAlchemy Core into ``RunRow`` tuples, with statements cached per shape
-of query, because on SQLite the Python work around a keyset page otherwise costs ten times its
-SQL (see ``benchmarks/results/list.md``).
+of query, because on SQLite the Python work around a keyset page otherwise cost about ten times
+its SQL (see ``benchmarks/results/list.md``).
 """
 
 from __future__ import annotations
@@ -101,7 +101,7 @@ def fetch_from_offset(connection: Connection, bound: BoundFilter, spec: SortSpec
                       offset: int, count: int, many: bool = False) -> list[RunRow]:
     """Return up to ``count`` runs starting at row ``offset`` of the sorted list.
 
-    ``many`` says that more runs match than a count cap (see ``_hidden_filters``).
+    ``many`` is True when more runs match than the count cap (see ``_hidden_filters``).
     """
     hidden = _hidden_filters(bound.shape, spec, many)
     paging = {"offset": offset, "limit": count}
@@ -128,7 +128,7 @@ def fetch_after(connection: Connection, bound: BoundFilter, spec: SortSpec, *,
                 after: Position, count: int, many: bool = False) -> list[RunRow]:
     """Return up to ``count`` runs that come after ``after`` in the sorted list.
 
-    ``many`` says that more runs match than a count cap (see ``_hidden_filters``).
+    ``many`` is True when more runs match than the count cap (see ``_hidden_filters``).
     """
     hidden = _hidden_filters(bound.shape, spec, many)
     if after.value is None:
@@ -243,9 +243,10 @@ def _hidden_filters(shape: FilterShape, spec: SortSpec, many: bool) -> tuple[str
     A page sorted by another column than ``started_at`` can read the sort's index in order and
     skip the runs that do not match, or read a filter's index and sort every match. SQLite has
     no statistics to choose with, and picks the filter's index. That is right for a few
-    matches and slow for many: with 800,000 matches one page took over a second. When more
-    runs match than the count cap, the filters other than the sort column are hidden, so that
-    SQLite reads the sort's index; each page then reads about 21 rows per share of matches.
+    matches and slow for many: with 800,000 matches one page took over a second. So when more
+    runs match than the count cap, the filters other than the sort column are hidden and SQLite
+    reads the sort's index. A page then reads about 21 rows divided by the share of runs that
+    match.
     PostgreSQL chooses by its statistics and ignores the hint.
     """
     if not many or spec.field == "started_at":
