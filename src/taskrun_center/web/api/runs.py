@@ -32,6 +32,8 @@ from taskrun_center.web.task_catalog import localize_run
 
 log = structlog.get_logger(__name__)
 
+_DATE_TIME = {"format": "date-time", "examples": ["2026-12-06T08:00:00Z"]}
+
 router = APIRouter(prefix="/api/v1/task-runs", tags=["task runs"], responses=FAILURE_RESPONSES)
 
 MAX_LIMIT = 100
@@ -54,9 +56,10 @@ def list_task_runs(
     trigger_source: ValueList = None,
     status: ValueList = None,
     skipped: bool | None = None,
-    # Text rather than datetime, because FastAPI would read a number as Unix seconds.
-    started_from: str | None = None,
-    started_to: str | None = None,
+    # Text rather than datetime, because FastAPI would read a number as Unix seconds. The
+    # schema still says date-time, which is what RunFilter accepts.
+    started_from: Annotated[str | None, Query(json_schema_extra=_DATE_TIME)] = None,
+    started_to: Annotated[str | None, Query(json_schema_extra=_DATE_TIME)] = None,
     search: Annotated[str | None, Query(max_length=MAX_SEARCH_CHARS)] = None,
     page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 20,
