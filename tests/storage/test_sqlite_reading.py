@@ -77,3 +77,37 @@ def test_json_text_decoders_agree() -> None:
     assert load_json_text(None) is None
     with pytest.raises(ValueError):
         load_json_text("{not json")
+
+
+def test_date_only_timestamp_reads_as_utc_midnight(sqlite_db: Database) -> None:
+    run_id = make_run(sqlite_db, status=RunStatus.COMPLETED).run_id
+    _set_column(sqlite_db, run_id, "started_at", "2026-03-04")
+
+    started_at = _listed(sqlite_db, run_id).started_at  # type: ignore[attr-defined]
+
+    assert started_at == datetime(2026, 3, 4, tzinfo=UTC)
+    assert started_at.tzinfo is not None
+
+
+def test_number_in_timestamp_reads_as_none(sqlite_db: Database) -> None:
+    run_id = make_run(sqlite_db, status=RunStatus.COMPLETED).run_id
+    with sqlite_db.transaction() as session:
+        session.execute(text("UPDATE task_runs SET started_at = 1700000000 WHERE run_id = :id"),
+                        {"id": run_id})
+
+    assert _listed(sqlite_db, run_id).started_at is None  # type: ignore[attr-defined]
+
+
+def test_number_as_summary_is_listed_and_audited(sqlite_db: Database) -> None:
+    from taskrun_center.maintenance.audit import audit_runs
+
+    run_id = make_run(sqlite_db, status=RunStatus.COMPLETED).run_id
+    with sqlite_db.transaction() as session:
+        session.execute(text("UPDATE task_runs SET summary_json = 5 WHERE run_id = :id"),
+                        {"id": run_id})
+
+    summary = _listed(sqlite_db, run_id).summary_json  # type: ignore[attr-defined]
+    result = audit_runs(sqlite_db)
+
+    assert summary == 5
+    assert run_id in {finding.run_id for finding in result.violations}

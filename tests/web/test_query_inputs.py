@@ -22,7 +22,14 @@ from taskrun_center.storage.models import TaskRun
 from taskrun_center.web.app import create_app
 from taskrun_center.web.auth.accounts import Role, create_token, create_user
 from tests.factories import make_run, run_row
-from tests.web.conftest import SECRET_KEY, VIEWER_PASSWORD, Accounts, bearer, log_in
+from tests.web.conftest import (
+    SECRET_KEY,
+    VIEWER_PASSWORD,
+    Accounts,
+    bearer,
+    csrf_token,
+    log_in,
+)
 
 RUNS = "/api/v1/task-runs"
 DOCS = Path(__file__).resolve().parents[2] / "docs"
@@ -268,3 +275,26 @@ def test_docs_state_page_cap(language_suffix: str) -> None:
     rule = _docs_row(language_suffix, "page")
 
     assert f"{MAX_PAGE:,}" in rule
+
+
+def test_api_nul_in_trend_task_key_is_400(
+    api: tuple[TestClient, Database, dict[str, str]],
+) -> None:
+    client, _, headers = api
+
+    response = client.get("/api/v1/statistics/trends?task_key=a%00b", headers=headers)
+
+    assert response.status_code == 400, response.text
+    assert response.json()["message_code"] == "INVALID_PARAMETER"
+
+
+def test_login_with_nul_username_is_401(
+    api: tuple[TestClient, Database, dict[str, str]],
+) -> None:
+    client, _, _ = api
+
+    response = client.post("/api/v1/auth/login",
+                           json={"username": "ad\u0000min", "password": "x" * 12},
+                           headers={"X-CSRFToken": csrf_token(client)})
+
+    assert response.status_code == 401, response.text

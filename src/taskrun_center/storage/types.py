@@ -80,6 +80,9 @@ def load_json_text(value: str | bytes | None) -> Any:
     """
     if value is None:
         return None
+    if isinstance(value, int | float):
+        # SQLite stores a number written by hand as a number, and a JSON number reads as one.
+        return value
     try:
         return orjson.loads(value)
     except orjson.JSONDecodeError:
@@ -147,9 +150,11 @@ def _stored_utc_first(parse: Callable[[Any], Any]) -> Callable[[Any], Any]:
         if value is None:
             return None
         try:
-            return datetime.fromisoformat(value + _UTC_OFFSET)
+            parsed = datetime.fromisoformat(value + _UTC_OFFSET)
         except (TypeError, ValueError):
             return _other_text(value, parse)
+        # Python 3.11 drops the offset of a date without a time ("2026-05-01+00:00").
+        return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
 
     return process
 
@@ -180,7 +185,8 @@ def _tolerant(
     def process(value: Any) -> Any:
         try:
             return parse(value)
-        except ValueError:
+        except (ValueError, TypeError):
+            # TypeError: SQLite keeps a number or a blob written by hand in any column.
             text = value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
             held_back = _unreadable_warnings.due(event)
             if held_back is not None:

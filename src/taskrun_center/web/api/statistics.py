@@ -30,7 +30,8 @@ def get_trends(
     _: ViewerPrincipal,
     session: DbSession,
     language: RequestLanguage,
-    task_key: Annotated[str | None, Query(max_length=128)] = None,
+    # No NUL: PostgreSQL rejects it in text, which would read as a database failure.
+    task_key: Annotated[str | None, Query(max_length=128, pattern=r"^[^\x00]*$")] = None,
     days: Days = 14,
 ) -> ApiResponse[TrendData]:
     """Return one point per UTC day of the last ``days`` days (1-366), oldest first."""

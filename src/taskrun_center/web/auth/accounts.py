@@ -257,7 +257,11 @@ def list_users(session: Session) -> list[User]:
 
 def authenticate(session: Session, username: str, password: str) -> User | None:
     """Return the active user whose password matches, else None (in about constant time)."""
-    user = session.scalar(select(User).where(User.username == username))
+    # No stored name holds a NUL, and PostgreSQL rejects one in a query, which the login
+    # would report as a database failure instead of a failed sign-in.
+    user = None if "\x00" in username else session.scalar(
+        select(User).where(User.username == username)
+    )
     stored_hash = user.password_hash if user is not None and user.is_active else None
     if not verify_password(stored_hash, password):
         return None
