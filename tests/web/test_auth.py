@@ -291,3 +291,21 @@ def test_me_reports_token_principal(client: TestClient, accounts: Accounts) -> N
     response = client.get("/api/v1/auth/me", headers=bearer(accounts.viewer_token))
 
     assert response.json()["data"] == {"username": "viewer", "role": "viewer", "via": "token"}
+
+
+def test_throttle_flood_keeps_username_lock() -> None:
+    """Filling the counter bound from many addresses does not unlock the guessed account."""
+    from taskrun_center.web.auth import throttle as throttle_module
+
+    throttle = LoginThrottle(max_failures_per_username=50, window_seconds=300,
+                             clock=lambda: 0.0)
+    for attempt in range(50):
+        throttle.record_failure("admin", f"10.0.0.{attempt}")
+    assert throttle.retry_after("admin", "10.9.9.9") > 0
+
+    keys_needed = throttle_module.MAX_TRACKED_KEYS
+    for attempt in range(keys_needed):
+        throttle.record_failure(f"user{attempt}", f"10.1.{attempt // 250}.{attempt % 250}")
+
+    assert throttle.retry_after("admin", "10.9.9.9") > 0
+    assert len(throttle._failures) <= throttle_module.MAX_TRACKED_KEYS

@@ -60,7 +60,7 @@ class LoginThrottle:
         now = self._clock()
         with self._lock:
             if len(self._failures) >= MAX_TRACKED_KEYS:
-                self._failures.clear()
+                self._make_room(now)
             for key, _ in self._limits(username, address):
                 self._recent(key, now).append(now)
 
@@ -73,6 +73,23 @@ class LoginThrottle:
         """
         with self._lock:
             self._failures.pop(_user_key(username, address), None)
+
+    def _make_room(self, now: float) -> None:
+        """Forget counters that lock nothing, so that a flood of new keys cannot unlock a user.
+
+        Clearing every counter at the bound would let a client with enough addresses unlock
+        the account it guesses at. Expired and below-limit counters go first; only if locks
+        alone fill the bound do the oldest of them go, down to half of it.
+        """
+        limits = {"user": self.max_failures_per_user, "addr": self.max_failures_per_address,
+                  "name": self.max_failures_per_username}
+        for key in list(self._failures):
+            if len(self._recent(key, now)) < limits[key.partition(":")[0]]:
+                del self._failures[key]
+        if len(self._failures) >= MAX_TRACKED_KEYS:
+            by_age = sorted(self._failures, key=lambda key: self._failures[key][-1])
+            for key in by_age[: len(by_age) - MAX_TRACKED_KEYS // 2]:
+                del self._failures[key]
 
     def _limits(self, username: str, address: str) -> tuple[tuple[str, int], ...]:
         return (
