@@ -18,6 +18,7 @@ from taskrun_center.config_errors import (
     InvalidSettingsError,
     check_database_url,
     check_language,
+    check_proxy_addresses,
     problem_of_settings_error,
     problems_of,
 )
@@ -121,6 +122,14 @@ class Settings(BaseSettings):
     @classmethod
     def _supported_database(cls, value: str) -> str:
         problem = check_database_url(value)
+        if problem is not None:
+            raise PydanticCustomError(problem.kind, problem.rule.en, dict(problem.context))
+        return value
+
+    @field_validator("forwarded_allow_ips")
+    @classmethod
+    def _proxy_addresses(cls, value: str) -> str:
+        problem = check_proxy_addresses(value)
         if problem is not None:
             raise PydanticCustomError(problem.kind, problem.rule.en, dict(problem.context))
         return value

@@ -7,6 +7,7 @@ may carry a password.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -51,6 +52,11 @@ _RULES: dict[str, Text] = {
         "（postgresql+psycopg://…）",
         "names the database type {backend}, which is not supported; use sqlite or "
         "postgresql (postgresql+psycopg://…)",
+    ),
+    "proxy_addresses": Text(
+        "中的 {entry} 不是 IP 地址或网段；请用逗号分隔的地址或 CIDR，例如 127.0.0.1,10.0.0.0/8",
+        "holds {entry}, which is no IP address or network; use comma-separated addresses or "
+        "CIDR networks, e.g. 127.0.0.1,10.0.0.0/8",
     ),
     "database_driver": Text(
         "需要的数据库驱动 {driver} 未安装或不存在；PostgreSQL 请用 postgresql+psycopg://…",
@@ -144,6 +150,24 @@ def check_language(value: str | None, variable: str = "TASKRUN_LANGUAGE") -> Set
     if primary in ("zh", "en"):
         return None
     return SettingProblem(variable, "language")
+
+
+def check_proxy_addresses(
+    value: str | None, variable: str = "TASKRUN_FORWARDED_ALLOW_IPS"
+) -> SettingProblem | None:
+    """Return the problem of a trusted-proxy list, or None when every entry is an IP or network.
+
+    ``*`` (trust every peer) is accepted as uvicorn accepts it. uvicorn would otherwise skip an
+    entry it cannot read and trust no proxy, without a word.
+    """
+    for entry in (part.strip() for part in (value or "").split(",")):
+        if not entry or entry == "*":
+            continue
+        try:
+            ipaddress.ip_network(entry, strict=False)
+        except ValueError:
+            return SettingProblem(variable, "proxy_addresses", {"entry": repr(entry[:64])})
+    return None
 
 
 def problems_of(error: ValidationError) -> list[SettingProblem]:

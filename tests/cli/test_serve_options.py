@@ -28,6 +28,24 @@ def test_port_outside_range_rejected(command: str, port: str, sqlite_url: str) -
     assert "Console:" not in result.stdout
 
 
+@pytest.mark.parametrize("command", ["serve", "up"])
+@pytest.mark.parametrize("proxies", ["not-an-ip", "10.0.0.0/33", "127.0.0.1,nope"])
+def test_bad_proxy_list_rejected(command: str, proxies: str, sqlite_url: str) -> None:
+    env = serve_environment(sqlite_url)
+
+    by_option = run_taskrun(sqlite_url, "--lang", "en", command, "--forwarded-allow-ips",
+                            proxies, env=env, timeout=60)
+    by_variable = run_taskrun(sqlite_url, "--lang", "en", command,
+                              env={**env, "TASKRUN_FORWARDED_ALLOW_IPS": proxies}, timeout=60)
+
+    for result in (by_option, by_variable):
+        # Click draws option errors in a box that can wrap inside the phrase.
+        words = " ".join(result.stderr.replace("│", " ").split())
+        assert result.returncode == 2, result.stdout + result.stderr
+        assert "no IP address or network" in words
+        assert "Console:" not in result.stdout
+
+
 def _wait_for_password_line(log_path: Path, marker: str) -> str:
     deadline = time.monotonic() + PASSWORD_WAIT_SECONDS
     while time.monotonic() < deadline:

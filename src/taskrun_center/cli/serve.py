@@ -53,8 +53,23 @@ def check_port(port: int | None) -> int | None:
 # column of its own, which leaves too little width for the option names at 80 columns.
 HostOption = Annotated[str | None, typer.Option("--host", help=tr(HOST_HELP))]
 PortOption = Annotated[int | None, typer.Option("--port", callback=check_port, help=tr(PORT_HELP))]
+def check_proxies(value: str | None) -> str | None:
+    """Return ``value`` when every entry is an IP address, a network or ``*``.
+
+    Raises:
+        typer.BadParameter: an entry is neither; Typer exits 2 with the message.
+    """
+    from taskrun_center.config_errors import check_proxy_addresses
+
+    problem = check_proxy_addresses(value, "--forwarded-allow-ips")
+    if problem is not None:
+        raise typer.BadParameter(problem.render(cli_language()))
+    return value
+
+
 ForwardedAllowIpsOption = Annotated[
-    str | None, typer.Option("--forwarded-allow-ips", help=tr(FORWARDED_HELP))
+    str | None,
+    typer.Option("--forwarded-allow-ips", callback=check_proxies, help=tr(FORWARDED_HELP)),
 ]
 
 
