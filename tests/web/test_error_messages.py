@@ -121,5 +121,7 @@ def test_server_error_logged_once(sqlite_url: str, tmp_path: Path) -> None:
     assert record["error"] == "failure-marker"
     assert record["path"] == "/api/v1/fail-on-purpose"
     assert record["error_id"]
+    assert response.json()["error_id"] == record["error_id"]
+    assert record["error_id"] in response.json()["message"]
     # The last line of a traceback; uvicorn's own copy would add a second one.
     assert output.count("RuntimeError: failure-marker") == 1

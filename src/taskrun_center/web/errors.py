@@ -159,6 +159,10 @@ SCHEMA_MISSING = Text("数据库的表结构尚未创建或不是最新版本；
 INTERNAL_ERROR = Text("服务器内部错误，已记录日志；请稍后重试或联系管理员。",
                       "Internal server error; it has been logged. Try again later or "
                       "contact the administrator.")
+INTERNAL_ERROR_LOGGED = Text("服务器内部错误，已记入日志，编号 {error_id}；"
+                             "请稍后重试，或把这个编号告诉管理员。",
+                             "Internal server error, logged as {error_id}. Try again later, or "
+                             "give the administrator this reference.")
 
 
 JSON_CONTENT_TYPE_REQUIRED = Text(
@@ -403,11 +407,13 @@ async def _handle_database_error(request: Request, error: Exception) -> Response
 
 
 async def _handle_unexpected(request: Request, error: Exception) -> Response:
+    # The reference in the body lets an administrator find this log line from a user's report.
+    error_id = secrets.token_hex(6)
     log.error("api_error_unexpected", path=request.url.path, method=request.method,
-              error_id=secrets.token_hex(6), error_type=type(error).__name__,
+              error_id=error_id, error_type=type(error).__name__,
               error=str(error), traceback=format_traceback(error))
-    message = INTERNAL_ERROR.render(request_language(request))
-    return _respond(request, 500, message, "INTERNAL_ERROR")
+    message = INTERNAL_ERROR_LOGGED.render(request_language(request), error_id=error_id)
+    return _respond(request, 500, message, "INTERNAL_ERROR", extra={"error_id": error_id})
 
 
 class UnexpectedErrorMiddleware:
