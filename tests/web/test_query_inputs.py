@@ -167,6 +167,15 @@ def test_console_huge_page_is_400(client: TestClient) -> None:
     assert "1,000,000" in response.text
 
 
+@pytest.mark.parametrize("query", ["page=\uff13", "page=\u0663", "limit=1_0"])
+def test_console_non_ascii_number_is_400(client: TestClient, query: str) -> None:
+    log_in(client, "viewer", VIEWER_PASSWORD)
+
+    response = client.get(f"/runs?{query}")
+
+    assert response.status_code == 400
+
+
 def test_console_nul_search_is_400(client: TestClient) -> None:
     log_in(client, "viewer", VIEWER_PASSWORD)
 

@@ -62,10 +62,10 @@ def _integer(params: QueryParams, name: str, default: int) -> int:
     raw = params.get(name, "").strip()
     if not raw:
         return default
-    try:
-        return int(raw)
-    except ValueError as error:
-        raise InvalidQueryError(name, fill(NOT_WHOLE_NUMBER, value=repr(raw))) from error
+    # ASCII digits only, as the API reads them: int() also takes "1_0" and fullwidth digits.
+    if not (raw.isascii() and raw.lstrip("-").isdigit()):
+        raise InvalidQueryError(name, fill(NOT_WHOLE_NUMBER, value=repr(raw)))
+    return int(raw)
 
 
 def _skipped(raw: str) -> bool | None:
