@@ -386,3 +386,15 @@ def test_secret_category_rejected_in_cli_language(sqlite_url: str, tmp_path: Pat
     assert "ghp_" not in chinese.stderr + english.stderr
     assert not marker.exists()
     assert runs_of(Database(sqlite_url), "wrapped_job") == []
+
+
+def test_control_character_category_rejected(sqlite_url: str, tmp_path: Path) -> None:
+    marker = tmp_path / "started"
+
+    result = run_taskrun(sqlite_url, "--lang", "en", "exec", "--task-key", "wrapped_job",
+                         "--category", "bad\x01cat", "--", "touch", str(marker))
+
+    assert result.returncode == 1, result.stderr
+    assert "invalid task_category: contains a control character" in result.stderr
+    assert not marker.exists()
+    assert runs_of(Database(sqlite_url), "wrapped_job") == []

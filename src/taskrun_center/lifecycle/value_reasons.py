@@ -21,6 +21,9 @@ EMPTY = Text("不能为空", "must not be empty")
 TOO_LONG = Text("共 {length} 个字符，最多允许 {maximum} 个",
                 "{length} characters, at most {maximum} allowed")
 NUL_CHARACTER = Text("含有 NUL 字符", "contains a NUL character")
+CONTROL_CHARACTER = Text("含有控制字符（如制表符或 ESC）；请只用可见字符",
+                         "contains a control character (such as a tab or ESC); use visible "
+                         "characters only")
 CONTAINS_SECRET = Text("含有密钥（{rules}）；请改用 ID 或哈希值",
                        "contains a secret ({rules}); use an id or a hash instead")
 RUN_ID_TAKEN = Text("run_id 为 {run_id} 的运行已存在", "a run with run_id {run_id} already exists")

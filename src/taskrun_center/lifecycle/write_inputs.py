@@ -6,6 +6,7 @@ PostgreSQL would reject it, so checking here gives the same clear error on both.
 
 from __future__ import annotations
 
+import unicodedata
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ from taskrun_center.lifecycle.item_data import clean_text
 from taskrun_center.lifecycle.query_reasons import fill
 from taskrun_center.lifecycle.value_reasons import (
     CONTAINS_SECRET,
+    CONTROL_CHARACTER,
     EMPTY,
     NOT_STARTING_STATUS,
     NOT_TRIGGER_SOURCE,
@@ -106,6 +108,19 @@ def check_optional(field: str, value: str | None, max_chars: int) -> None:
         raise InvalidValueError(field, fill(TOO_LONG, length=len(value), maximum=max_chars))
     if "\x00" in value:
         raise InvalidValueError(field, NUL_CHARACTER)
+
+
+def reject_control_characters(field: str, value: str) -> None:
+    """Reject a label such as a task category that holds control characters (tab, ESC, …).
+
+    A category is shown in the console and filtered on as typed; a control character there is
+    invisible or moves the cursor of a terminal that prints it.
+
+    Raises:
+        InvalidValueError: names ``field``.
+    """
+    if any(unicodedata.category(char) == "Cc" for char in value):
+        raise InvalidValueError(field, CONTROL_CHARACTER)
 
 
 def reject_secrets(field: str, values: Sequence[str]) -> None:

@@ -65,6 +65,7 @@ from taskrun_center.lifecycle.write_inputs import (
     check_text,
     cut_name,
     item_rows,
+    reject_control_characters,
     reject_repeated_keys,
     reject_secrets,
     run_id_value,
@@ -691,6 +692,7 @@ class TaskRunsWriteService:
         if task_category:
             # A declared task's category is code; one passed per run (taskrun exec) is input.
             reject_secrets("task_category", [task_category])
+            reject_control_characters("task_category", task_category)
         check_optional("created_by", fields["created_by"], 128)
         check_optional("result_url", fields["result_url"], 2048)
         now = utcnow()
