@@ -132,3 +132,27 @@ def test_gate_keeps_ignored_sigint_ignored() -> None:
         _send_sigint()
 
     assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+
+
+def test_interrupt_while_planning_waits_for_reads(database: Database, database_url: str,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ctrl-C during the planning reads arrives after them, before any batch."""
+    from taskrun_center.maintenance import purge
+
+    add_runs(database_url, 10)
+    counted: list[int] = []
+    real_count = purge._count
+
+    def count_then_interrupt(session: object, conditions: object) -> int:
+        _send_sigint()
+        counted.append(real_count(session, conditions))  # type: ignore[arg-type]
+        return counted[-1]
+
+    monkeypatch.setattr(purge, "_count", count_then_interrupt)
+
+    with pytest.raises(MaintenanceInterrupted) as raised:
+        purge_runs(database, older_than=timedelta(days=30), keep_last=0, batch_size=5)
+
+    assert counted == [10]
+    assert raised.value.result.batches == 0
+    assert count_rows(database_url) == (10, 10)

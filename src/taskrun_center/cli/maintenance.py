@@ -105,6 +105,10 @@ _PURGE_INTERRUPTED = Text(
     "{items_noun}, and the batch in progress was rolled back, {seconds:.1f} s. Run the purge "
     "again to continue.",
 )
+_PURGE_INTERRUPTED_BEFORE_BATCHES = Text(
+    "已中断：还没有删除任何运行，用时 {seconds:.1f} 秒。",
+    "Interrupted before any run was deleted, {seconds:.1f} s.",
+)
 _PURGE_DRY_INTERRUPTED = Text(
     "已中断：试运行在中断前统计到 {runs} 次运行和 {items} 个子项（未做任何改动），"
     "用时 {seconds:.1f} 秒。",
@@ -381,7 +385,12 @@ def _show_purge(result: Any, output: OutputFormat) -> None:
     table.add_row("task_run_items", str(result.items))
     print_table(table)
     if result.interrupted:
-        template = _PURGE_DRY_INTERRUPTED if result.dry_run else _PURGE_INTERRUPTED
+        if result.dry_run:
+            template = _PURGE_DRY_INTERRUPTED
+        elif result.batches:
+            template = _PURGE_INTERRUPTED
+        else:
+            template = _PURGE_INTERRUPTED_BEFORE_BATCHES
     else:
         template = _PURGE_DRY if result.dry_run else _PURGED
     stdout.print(_tr_counts(template, runs=result.runs, items=result.items,

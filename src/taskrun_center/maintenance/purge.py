@@ -187,7 +187,10 @@ def _plan_purge(database: Database, cutoff: datetime, statuses: Collection[str],
     if task_keys:
         conditions.append(TaskRun.task_key.in_(list(task_keys)))
 
-    with database.session() as session:
+    # Ctrl-C waits for these reads: interrupted inside the driver, SQLAlchemy closes the
+    # connection and then logs a traceback for each cursor it can no longer close.
+    with InterruptGate() as gate, database.session() as session:
+        gate.hold()
         protected = _protected_runs(session, keep_last, task_keys)
         planned = _count(session, conditions)
     # Protected runs that the conditions select are kept; the others would not be deleted anyway.
@@ -223,7 +226,8 @@ def wipe_all_runs(
 
     result = PurgeResult(dry_run=dry_run)
     with _timed(result, "wipe", "wipe_interrupted"):
-        with database.session() as session:
+        with InterruptGate() as gate, database.session() as session:
+            gate.hold()
             planned = _count(session, [])
         logger.warning("wipe_started", planned_runs=planned, dry_run=dry_run)
         _run_batches(database, _Plan([], frozenset(), planned, None),
@@ -330,6 +334,9 @@ def _one_batch(database: Database, plan: _Plan, last_id: int, size: int, *, dry_
                gate: InterruptGate) -> tuple[int | None, int, int]:
     """Delete (or count) one batch after ``last_id``; return the last id scanned and counts."""
     if dry_run:
+        # A dry batch only reads, so Ctrl-C can wait for it. Interrupted inside the driver,
+        # SQLAlchemy would log a traceback for the cursor of the connection it closed.
+        gate.hold()
         with database.session() as session:
             return _process_batch(session, plan, last_id, size, dry_run=True)
     with database.transaction("purge batch") as session:
