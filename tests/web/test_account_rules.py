@@ -57,7 +57,7 @@ def test_usernames_unique_ignoring_case(database_url: str) -> None:
     with database.transaction() as session:
         create_user(session, "admin", "long-enough-1", Role.ADMIN)
 
-    for other in ("ADMIN", "Admin"):
+    for other in ("ADMIN", "Admin", "\uff41\uff44\uff4d\uff49\uff4e"):
         with pytest.raises(UserExistsError) as raised, database.transaction() as session:
             create_user(session, other, "long-enough-1")
         assert raised.value.existing == "admin"

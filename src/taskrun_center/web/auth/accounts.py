@@ -183,18 +183,24 @@ def _check_token_name(name: str) -> str:
 
 
 def _find_username_ignoring_case(session: Session, username: str) -> str | None:
-    """Return the existing username equal to ``username`` when case is ignored, else None.
+    """Return the existing username that looks the same as ``username``, else None.
 
-    SQLite's lower() folds ASCII letters only, so the comparison runs in Python on every
-    username. Console users are few, so reading them all is cheap.
+    Names are compared after NFKC normalisation and case folding, so "Ann", "ann" and the
+    fullwidth "ａｎｎ" count as one name. SQLite's lower() folds ASCII letters only, so the
+    comparison runs in Python on every username. Console users are few, so reading them all
+    is cheap.
     """
     # NOTE: there is no unique index on the folded name, so two concurrent creates of "Ann"
     # and "ann" can both pass this check.
-    folded = username.casefold()
+    folded = _folded(username)
     for existing in session.scalars(select(User.username)):
-        if existing.casefold() == folded:
+        if _folded(existing) == folded:
             return existing
     return None
+
+
+def _folded(username: str) -> str:
+    return unicodedata.normalize("NFKC", username).casefold()
 
 
 def _check_password(password: str) -> None:
