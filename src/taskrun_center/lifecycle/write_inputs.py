@@ -111,7 +111,7 @@ def check_optional(field: str, value: str | None, max_chars: int) -> None:
 
 
 def reject_control_characters(field: str, value: str) -> None:
-    """Reject a label such as a task category that holds control characters (tab, ESC, …).
+    """Reject a label such as a task category that contains control characters (tab, ESC, …).
 
     A category is shown in the console and filtered on as typed; a control character there is
     invisible or moves the cursor of a terminal that prints it.
