@@ -16,6 +16,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
 
 from taskrun_center.config_errors import (
     InvalidSettingsError,
+    SettingProblem,
     check_database_url,
     check_language,
     check_proxy_addresses,
@@ -121,26 +122,17 @@ class Settings(BaseSettings):
     @field_validator("database_url")
     @classmethod
     def _supported_database(cls, value: str) -> str:
-        problem = check_database_url(value)
-        if problem is not None:
-            raise PydanticCustomError(problem.kind, problem.rule.en, dict(problem.context))
-        return value
+        return _passing(check_database_url(value), value)
 
     @field_validator("forwarded_allow_ips")
     @classmethod
     def _proxy_addresses(cls, value: str) -> str:
-        problem = check_proxy_addresses(value)
-        if problem is not None:
-            raise PydanticCustomError(problem.kind, problem.rule.en, dict(problem.context))
-        return value
+        return _passing(check_proxy_addresses(value), value)
 
     @field_validator("language")
     @classmethod
     def _supported_language(cls, value: str) -> str:
-        problem = check_language(value)
-        if problem is not None:
-            raise PydanticCustomError(problem.kind, problem.rule.en)
-        return value
+        return _passing(check_language(value), value)
 
     @field_validator("log_level")
     @classmethod
@@ -156,6 +148,13 @@ class Settings(BaseSettings):
         if value not in LOG_FORMATS:
             raise PydanticCustomError("log_format", "unknown log format")
         return value
+
+
+def _passing(problem: SettingProblem | None, value: str) -> str:
+    """Return ``value`` when ``problem`` is None, else raise it for pydantic to report."""
+    if problem is not None:
+        raise PydanticCustomError(problem.kind, problem.rule.en, dict(problem.context))
+    return value
 
 
 @lru_cache(maxsize=1)

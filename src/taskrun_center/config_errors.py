@@ -158,7 +158,7 @@ def check_proxy_addresses(
     """Return the problem of a trusted-proxy list, or None when every entry is an IP or network.
 
     ``*`` (trust every peer) is accepted as uvicorn accepts it. uvicorn would otherwise skip an
-    entry it cannot read and trust no proxy, without a word.
+    entry it cannot read and silently trust no proxy.
     """
     for entry in (part.strip() for part in (value or "").split(",")):
         if not entry or entry == "*":

@@ -68,28 +68,36 @@ class InvalidTransitionError(TaskRunError):
         self.requested = requested
 
 
-class InvalidValueError(TaskRunError):
-    """Raised when a value given to the write service cannot be stored; names the field.
+class _NamedInputError(TaskRunError):
+    """Base of the errors that name one input and give the reason in both languages.
 
     ``reason_text`` is the reason in both languages, for the CLI and the API. ``reason`` and
     ``str()`` are English, for logs.
     """
 
-    code = "INVALID_VALUE"
-
-    def __init__(self, field: str, reason: Text) -> None:
-        super().__init__(f"invalid {field}: {reason.en}")
-        self.field = field
+    def __init__(self, message: str, name: str, reason: Text) -> None:
+        super().__init__(message)
         self.reason = reason.en
         self.reason_text = reason
+        self._name = name
 
     def render_reason(self, language: str) -> str:
         """Return the reason in ``language`` (Chinese unless it is English)."""
         return self.reason_text.render(language)
 
-    def __reduce__(self) -> tuple[type[InvalidValueError], tuple[str, Text]]:
+    def __reduce__(self) -> tuple[type[_NamedInputError], tuple[str, Text]]:
         # Exception pickling would call the class with the message alone.
-        return type(self), (self.field, self.reason_text)
+        return type(self), (self._name, self.reason_text)
+
+
+class InvalidValueError(_NamedInputError):
+    """Raised when a value given to the write service cannot be stored; names the field."""
+
+    code = "INVALID_VALUE"
+
+    def __init__(self, field: str, reason: Text) -> None:
+        super().__init__(f"invalid {field}: {reason.en}", field, reason)
+        self.field = field
 
 
 class UnknownTaskTypeError(TaskRunError):
@@ -102,28 +110,14 @@ class UnknownTaskTypeError(TaskRunError):
         self.task_key = task_key
 
 
-class InvalidQueryError(TaskRunError):
-    """Raised when a list or filter parameter is invalid; names the parameter.
-
-    ``reason_text`` is the reason in both languages, for the API and the CLI. ``reason`` and
-    ``str()`` are English, for logs.
-    """
+class InvalidQueryError(_NamedInputError):
+    """Raised when a list or filter parameter is invalid; names the parameter."""
 
     code = "INVALID_PARAMETER"
 
     def __init__(self, parameter: str, reason: Text) -> None:
-        super().__init__(f"invalid parameter {parameter!r}: {reason.en}")
+        super().__init__(f"invalid parameter {parameter!r}: {reason.en}", parameter, reason)
         self.parameter = parameter
-        self.reason = reason.en
-        self.reason_text = reason
-
-    def render_reason(self, language: str) -> str:
-        """Return the reason in ``language`` (Chinese unless it is English)."""
-        return self.reason_text.render(language)
-
-    def __reduce__(self) -> tuple[type[InvalidQueryError], tuple[str, Text]]:
-        # Exception pickling would call the class with the message alone.
-        return type(self), (self.parameter, self.reason_text)
 
 
 class StorageError(TaskRunError):

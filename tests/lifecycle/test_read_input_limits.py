@@ -6,7 +6,6 @@ cap, NUL characters in filter values, and run ids that no run can have.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
@@ -21,27 +20,10 @@ from taskrun_center.lifecycle.read_service import (
     TaskRunsReadService,
     is_possible_run_id,
 )
-from taskrun_center.storage.engine import Database
 from taskrun_center.storage.models import TaskRun
 from tests.maintenance.rows import add_items, add_run
 
 OUT_OF_RANGE_TIMES = ("9999-12-31T23:59:59-01:00", "0001-01-01T00:00:00+01:00")
-
-
-@pytest.fixture
-def session(database_url: str) -> Iterator[Session]:
-    database = Database(database_url)
-    session = database.session()
-    try:
-        yield session
-    finally:
-        session.close()
-        database.dispose()
-
-
-@pytest.fixture
-def service(session: Session) -> TaskRunsReadService:
-    return TaskRunsReadService(session, cursor_secret="test-secret")
 
 
 @pytest.mark.parametrize("parameter", ["started_from", "started_to"])

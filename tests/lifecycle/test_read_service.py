@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
@@ -14,25 +13,8 @@ from taskrun_center.lifecycle.read_service import (
     RunFilter,
     TaskRunsReadService,
 )
-from taskrun_center.storage.engine import Database
 from taskrun_center.storage.models import TaskRun
 from tests.maintenance.rows import NOW, add_items, add_run
-
-
-@pytest.fixture
-def session(database_url: str) -> Iterator[Session]:
-    database = Database(database_url)
-    session = database.session()
-    try:
-        yield session
-    finally:
-        session.close()
-        database.dispose()
-
-
-@pytest.fixture
-def service(session: Session) -> TaskRunsReadService:
-    return TaskRunsReadService(session, cursor_secret="test-secret")
 
 
 def _mixed_runs(session: Session) -> list[TaskRun]:

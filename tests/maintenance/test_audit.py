@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -29,15 +28,6 @@ def registry() -> TaskTypeRegistry:
     registry.register(TaskType("sync_accounts", "同步账号", "Sync accounts", "sync",
                                data_model=SyncData))
     return registry
-
-
-@pytest.fixture
-def database(database_url: str) -> Iterator[Database]:
-    database = Database(database_url)
-    try:
-        yield database
-    finally:
-        database.dispose()
 
 
 def _service_run(database: Database, task_key: str = "sync_accounts", items: int = 2) -> str:

@@ -30,15 +30,6 @@ def default_sigint_handler() -> Iterator[None]:
         signal.signal(signal.SIGINT, previous)
 
 
-@pytest.fixture
-def database(database_url: str) -> Iterator[Database]:
-    database = Database(database_url)
-    try:
-        yield database
-    finally:
-        database.dispose()
-
-
 def _send_sigint() -> None:
     os.kill(os.getpid(), signal.SIGINT)
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 
 import pytest
@@ -30,15 +29,6 @@ def finished_run(database: Database, completed_at: datetime, *, task_key: str = 
                     items={"completed": items} if items else None,
                     started_at=started_at or completed_at - timedelta(minutes=5),
                     completed_at=completed_at)
-
-
-@pytest.fixture
-def database(database_url: str) -> Iterator[Database]:
-    database = Database(database_url)
-    try:
-        yield database
-    finally:
-        database.dispose()
 
 
 def _run_ids(database: Database) -> set[str]:

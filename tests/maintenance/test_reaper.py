@@ -7,7 +7,6 @@ import signal
 import subprocess
 import sys
 import textwrap
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 
 import pytest
@@ -22,15 +21,6 @@ from tests.maintenance.rows import NOW, add_items, add_run
 
 TEN_MINUTES = timedelta(minutes=10)
 ONE_HOUR = timedelta(hours=1)
-
-
-@pytest.fixture
-def database(database_url: str) -> Iterator[Database]:
-    database = Database(database_url)
-    try:
-        yield database
-    finally:
-        database.dispose()
 
 
 def _status(database: Database, run_id: str) -> str:

@@ -113,8 +113,8 @@ def check_optional(field: str, value: str | None, max_chars: int) -> None:
 def reject_control_characters(field: str, value: str) -> None:
     """Reject a label such as a task category that contains control characters (tab, ESC, …).
 
-    A category is shown in the console and filtered on as typed; a control character there is
-    invisible or moves the cursor of a terminal that prints it.
+    A category is shown in the console and filtered on as typed. A control character there is
+    invisible, or it moves the cursor of a terminal that prints it.
 
     Raises:
         InvalidValueError: names ``field``.

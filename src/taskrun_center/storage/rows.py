@@ -42,7 +42,7 @@ class RunRow(NamedTuple):
     updated_at: datetime
 
 
-#: A run as read-only code sees it: an ORM object or a list row, with the same attributes.
+#: Either form of a run that read-only code accepts: an ORM object or a list row.
 AnyRun = TaskRun | RunRow
 
 #: The columns that a ``RunRow`` is built from, in its field order.

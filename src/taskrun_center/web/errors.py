@@ -178,7 +178,7 @@ _ESCAPED_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
 def quote_identifier(value: str) -> str:
     """Quote a value taken from the request for a message, escaping invisible characters.
 
-    A run ID or task key comes from the URL, so it may hold NUL or a right-to-left override
+    A run ID or task key comes from the URL, so it may contain NUL or a right-to-left override
     that would make the message display something else. Such characters become ``\\uXXXX``
     (``\\UXXXXXXXX`` above U+FFFF) and a backslash is doubled, so the quoted text is unambiguous.
     """

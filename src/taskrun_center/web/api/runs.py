@@ -57,7 +57,7 @@ def list_task_runs(
     status: ValueList = None,
     skipped: bool | None = None,
     # Text rather than datetime, because FastAPI would read a number as Unix seconds. The
-    # schema still says date-time, which is what RunFilter accepts.
+    # schema still declares date-time, the form that RunFilter accepts.
     started_from: Annotated[str | None, Query(json_schema_extra=_DATE_TIME)] = None,
     started_to: Annotated[str | None, Query(json_schema_extra=_DATE_TIME)] = None,
     search: Annotated[str | None, Query(max_length=MAX_SEARCH_CHARS)] = None,

@@ -62,7 +62,7 @@ class AccountError(TaskRunError):
 
 
 class UserExistsError(AccountError):
-    """Raised when creating a user whose username equals an existing one, ignoring case."""
+    """Raised when a new username equals an existing one, ignoring case and character width."""
 
     code = "USER_EXISTS"
 
@@ -223,14 +223,15 @@ def get_user(session: Session, username: str) -> User:
 def create_user(session: Session, username: str, password: str, role: Role = Role.VIEWER) -> User:
     """Insert a user with a hashed password.
 
-    Usernames are unique regardless of case: "ADMIN" is rejected when "admin" exists. Sign-in
-    still matches the username exactly, so accounts created before this rule keep working.
+    Usernames are unique regardless of case and character width: "ADMIN" and the fullwidth
+    "ａｄｍｉｎ" are rejected when "admin" exists. Sign-in still matches the username
+    exactly, so accounts created before this rule keep working.
 
     Raises:
         InvalidUsernameError: the username is empty, too long, or contains whitespace,
             control, format (bidi) or other invisible characters.
         WeakPasswordError: the password is too short.
-        UserExistsError: a user with the same username, ignoring case, exists.
+        UserExistsError: a user with the same username, ignoring case and width, exists.
     """
     username = _check_username(username)
     _check_password(password)
@@ -263,8 +264,8 @@ def list_users(session: Session) -> list[User]:
 
 def authenticate(session: Session, username: str, password: str) -> User | None:
     """Return the active user whose password matches, else None (in about constant time)."""
-    # No stored name holds a NUL, and PostgreSQL rejects one in a query, which the login
-    # would report as a database failure instead of a failed sign-in.
+    # No stored name contains a NUL. PostgreSQL rejects one in a query, and the login would
+    # report that as a database failure instead of a failed sign-in.
     user = None if "\x00" in username else session.scalar(
         select(User).where(User.username == username)
     )

@@ -78,7 +78,7 @@ class LoginThrottle:
         """Forget counters that lock nothing, so that a flood of new keys cannot unlock a user.
 
         Clearing every counter at the bound would let a client with enough addresses unlock
-        the account it guesses at. Expired and below-limit counters go first; only if locks
+        the account it guesses at. Expired and below-limit counters go first. Only when locks
         alone fill the bound do the oldest of them go, down to half of it.
         """
         limits = {"user": self.max_failures_per_user, "addr": self.max_failures_per_address,
