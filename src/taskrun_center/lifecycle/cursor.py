@@ -72,8 +72,7 @@ def encode_cursor(cursor: RunCursor, key: bytes) -> str:
         "x": cursor.total_exact,
     }
     body = json.dumps(payload, separators=(",", ":"), ensure_ascii=True).encode()
-    tag = hmac.new(key, body, hashlib.sha256).digest()[:_TAG_BYTES]
-    return _b64encode(body) + "." + _b64encode(tag)
+    return _b64encode(body) + "." + _b64encode(_tag(key, body))
 
 
 def decode_cursor(text: str, key: bytes, *, sort: str, order: str, filter_fingerprint: str,
@@ -131,11 +130,14 @@ def _verified_body(text: str, key: bytes) -> bytes:
         body, tag = _b64decode(body_text), _b64decode(tag_text)
     except (binascii.Error, ValueError):
         raise _invalid(Text("不是有效的 base64", "it is not valid base64")) from None
-    expected = hmac.new(key, body, hashlib.sha256).digest()[:_TAG_BYTES]
-    if not hmac.compare_digest(tag, expected):
+    if not hmac.compare_digest(tag, _tag(key, body)):
         raise _invalid(Text("签名不匹配（被修改或截断）",
                             "its signature does not match (edited or truncated)"))
     return body
+
+
+def _tag(key: bytes, body: bytes) -> bytes:
+    return hmac.digest(key, body, "sha256")[:_TAG_BYTES]
 
 
 def _parse_value(raw: Any, value_kind: type) -> datetime | int | str | None:

@@ -159,11 +159,13 @@ class TaskRunsReadService:
         _check_paging(page, limit)
         bound = bind_filter(run_filter)
         connection = self.session.connection()
+        # A cursor is tied to its filter: the fingerprint checks the one given and signs the next.
+        fingerprint = run_filter.fingerprint()
 
         if cursor:
             if page != 1:
                 raise InvalidQueryError("page", PAGE_WITH_CURSOR)
-            position = self._open_cursor(cursor, spec, run_filter)
+            position = self._open_cursor(cursor, spec, fingerprint)
             page, total, total_exact = position.page, position.total, position.total_exact
             rows = fetch_after(connection, bound, spec,
                                after=Position(position.last_value, position.last_id),
@@ -179,7 +181,7 @@ class TaskRunsReadService:
             next_position = position_of(items[-1], spec)
             next_cursor = encode_cursor(
                 RunCursor(sort=spec.field, order=spec.order, last_value=next_position.value,
-                          last_id=next_position.id, filter_fingerprint=run_filter.fingerprint(),
+                          last_id=next_position.id, filter_fingerprint=fingerprint,
                           page=page + 1, total=total, total_exact=total_exact),
                 self._cursor_key,
             )
@@ -266,10 +268,9 @@ class TaskRunsReadService:
         if found is None:
             raise RunNotFoundError(run_id)
 
-    def _open_cursor(self, text: str, spec: SortSpec, run_filter: RunFilter) -> RunCursor:
+    def _open_cursor(self, text: str, spec: SortSpec, fingerprint: str) -> RunCursor:
         return decode_cursor(text, self._cursor_key, sort=spec.field, order=spec.order,
-                             filter_fingerprint=run_filter.fingerprint(),
-                             value_kind=spec.value_kind)
+                             filter_fingerprint=fingerprint, value_kind=spec.value_kind)
 
     def _many(self, total: int, total_exact: bool) -> bool:
         # More matches than the cap: reading the sort's index beats sorting every match.
