@@ -109,6 +109,58 @@ def test_many_matches_keep_sort_order(session: Session, sort: str, order: str) -
     assert by_offset == expected
 
 
+@pytest.mark.parametrize("order", ["asc", "desc"])
+@pytest.mark.parametrize("sort", ["completed_at", "duration", "status"])
+def test_one_task_key_many_matches_ordered(session: Session, sort: str, order: str) -> None:
+    """One task key and another filter, more matches than the cap: pages stay in order."""
+    runs = _mixed_runs(session)
+    service = TaskRunsReadService(session, cursor_secret="test-secret", total_cap=2)
+    run_filter = RunFilter(task_key=["sync_accounts"], trigger_source=["scheduled", "manual"])
+    matching = [run for run in runs if run.task_key == "sync_accounts"]
+    expected = _expected_order(matching, _COLUMN_OF.get(sort, sort), order == "desc")
+
+    page = service.list_runs(run_filter, sort=sort, order=order, limit=2)
+    seen = [run.id for run in page.items]
+    while page.next_cursor:
+        page = service.list_runs(run_filter, sort=sort, order=order, limit=2,
+                                 cursor=page.next_cursor)
+        seen.extend(run.id for run in page.items)
+
+    assert len(expected) == 7
+    assert page.total_exact is False
+    assert seen == expected
+
+
+@pytest.mark.parametrize("many", [True, False])
+@pytest.mark.parametrize("sort", ["completed_at", "duration", "status"])
+def test_one_task_key_uses_task_index(sqlite_url: str, sort: str, many: bool) -> None:
+    """SQLite serves one task key and the sort from one (task_key, column, id) index."""
+    from sqlalchemy import create_engine, text
+
+    from taskrun_center.lifecycle import run_order
+    from taskrun_center.lifecycle.run_filter import bind_filter
+
+    bound = bind_filter(RunFilter(task_key=["sync_accounts"], status=["failed", "completed"],
+                                  trigger_source=["manual", "api"]))
+    spec = run_order.resolve_sort(sort, "desc")
+    statement = run_order._rows_statement(
+        bound.shape, sort, True, with_value=True, after=True,
+        hidden=run_order._hidden_filters(bound.shape, spec, many),
+    )
+    engine = create_engine(sqlite_url)
+    params = {**bound.params, "after_value": None, "after_id": 0, "limit": 21}
+    sql = statement.params(**params).compile(dialect=engine.dialect,
+                                             compile_kwargs={"literal_binds": True})
+
+    with engine.connect() as connection:
+        plan = " ".join(str(row[-1]) for row
+                        in connection.execute(text(f"EXPLAIN QUERY PLAN {sql}")))
+    engine.dispose()
+
+    column = spec.column.key
+    assert f"ix_task_runs_task_key_{column}_id" in plan
+
+
 def test_many_matches_hide_other_filters() -> None:
     """With many matches a status filter is kept out of SQLite's choice for a task key sort."""
     from sqlalchemy.dialects import sqlite
