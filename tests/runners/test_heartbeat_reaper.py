@@ -5,11 +5,15 @@ from __future__ import annotations
 import os
 import signal
 import time
+from datetime import timedelta
 from pathlib import Path
+
+from sqlalchemy import update
 
 from taskrun_center.runners import run_task
 from taskrun_center.states import RunStatus
 from taskrun_center.storage.engine import Database
+from taskrun_center.storage.models import TaskRun, TaskRunItem
 from tests.runners import sample_tasks  # noqa: F401 - declares the sample tasks
 from tests.runners.processes import start_taskrun, taskrun_env, wait_for
 from tests.runners.rows import load_items, load_run
@@ -48,8 +52,18 @@ def test_killed_task_is_reaped(database: Database, database_url: str, tmp_path: 
     assert killed.status == "running"
     done_before_kill = killed.progress_completed
     time.sleep(1.2)
+    last_beat = load_run(database, run_id).heartbeat_at
+    assert last_beat is not None
+    assert last_beat == killed.heartbeat_at
+    # The reaper takes a timeout of at least 10 s. Age the heartbeat and the item updates, the
+    # signs of life it reads, instead of waiting.
+    aged = last_beat - timedelta(seconds=30)
+    with database.transaction() as session:
+        session.execute(update(TaskRun).where(TaskRun.run_id == run_id).values(heartbeat_at=aged))
+        session.execute(update(TaskRunItem).where(TaskRunItem.run_id == run_id)
+                        .values(updated_at=aged))
 
-    outcome = run_task("task_runs_reap", database=database, arguments={"timeout_seconds": 1})
+    outcome = run_task("task_runs_reap", database=database, arguments={"timeout_seconds": 10})
 
     assert outcome.status == RunStatus.COMPLETED
     reaped = load_run(database, run_id)

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Annotated
 
 import pytest
+from pydantic import Field
 
 from taskrun_center.runners import TaskArgumentsError, run_task
 from taskrun_center.runners.arguments import check_task_arguments
@@ -79,3 +81,29 @@ def test_task_receives_converted_values(database: Database) -> None:
     assert outcome.status == "completed"
     [run] = runs_of(database, "sample_count")
     assert run.progress_completed == 2
+
+
+def _bounded(ctx: object, *, seconds: Annotated[int, Field(ge=10)] = 10) -> None:
+    """A task signature with a constrained argument."""
+
+
+def test_annotated_constraint_rejects_value() -> None:
+    with pytest.raises(TaskArgumentsError) as raised:
+        check_task_arguments("bounded", _bounded, {"seconds": 5})
+
+    error = raised.value
+    assert error.argument == "seconds"
+    assert error.reason_text is not None
+    assert "expected int" in error.reason_text.en
+    assert "10" in error.reason_text.en
+    assert check_task_arguments("bounded", _bounded, {"seconds": "12"}) == {"seconds": 12}
+
+
+def test_reap_task_rejects_short_timeout(database: Database) -> None:
+    import taskrun_center.runners.builtin  # noqa: F401 - declares the built-in tasks
+
+    with pytest.raises(TaskArgumentsError) as raised:
+        run_task("task_runs_reap", database=database, arguments={"timeout_seconds": 5})
+
+    assert raised.value.argument == "timeout_seconds"
+    assert runs_of(database, "task_runs_reap") == []

@@ -5,6 +5,7 @@ the command line, so they are checked before a run is created: an unknown or mis
 or a value that does not fit the parameter's annotation, is rejected with the argument's name
 and the expected type. Values are converted by pydantic in lax mode (``"5"`` to ``5`` for an
 ``int``, an ISO date string to a ``date``), and the task receives the converted values.
+Constraints given with ``Annotated`` apply too: ``Annotated[int, Field(ge=10)]`` rejects 5.
 """
 
 from __future__ import annotations
@@ -97,7 +98,7 @@ def _signature(func: Callable[..., Any]) -> inspect.Signature:
 def _validators(func: Callable[..., Any]) -> dict[str, _Validator]:
     """Build one validator per annotated keyword parameter, once per function."""
     try:
-        hints = typing.get_type_hints(func)
+        hints = typing.get_type_hints(func, include_extras=True)
     except Exception:
         # An annotation naming something not importable here: check names and count only.
         hints = {}
@@ -130,6 +131,8 @@ def _adapter(hint: Any) -> TypeAdapter[Any] | None:
 
 
 def _type_name(hint: Any) -> str:
+    if typing.get_origin(hint) is typing.Annotated:
+        hint = typing.get_args(hint)[0]
     if isinstance(hint, type):
         return hint.__name__
     return str(hint).replace("typing.", "")

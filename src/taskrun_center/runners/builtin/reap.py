@@ -7,13 +7,15 @@ recorded as skipped, with the reason, so the list shows at a glance that all was
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from taskrun_center.config import get_settings
 from taskrun_center.contract import MetricDefinition, Tone
 from taskrun_center.i18n import Text
 from taskrun_center.maintenance import reap_runs
+from taskrun_center.maintenance.reaper import MIN_PENDING_TIMEOUT, MIN_REAP_TIMEOUT
 from taskrun_center.runners.context import RunContext
 from taskrun_center.runners.definition import task
 from taskrun_center.runners.result import TaskResult
@@ -23,6 +25,11 @@ NOTHING_TO_REAP = Text(
     "No abandoned run (running without a heartbeat for {timeout} s, or queued for {pending} s)",
 )
 REAPED = Text("回收了 {count} 次被遗弃的运行", "Reaped {count} abandoned runs")
+
+# The same lower bounds as TASKRUN_REAP_TIMEOUT_SECONDS, TASKRUN_PENDING_TIMEOUT_SECONDS and
+# ``taskrun reap``.
+_ReapSeconds = Annotated[int | None, Field(ge=int(MIN_REAP_TIMEOUT.total_seconds()))]
+_PendingSeconds = Annotated[int | None, Field(ge=int(MIN_PENDING_TIMEOUT.total_seconds()))]
 
 
 class ReapData(BaseModel):
@@ -54,8 +61,8 @@ class ReapData(BaseModel):
 def reap_task(
     ctx: RunContext,
     *,
-    timeout_seconds: int | None = None,
-    pending_timeout_seconds: int | None = None,
+    timeout_seconds: _ReapSeconds = None,
+    pending_timeout_seconds: _PendingSeconds = None,
 ) -> TaskResult:
     """Reap runs silent for longer than the timeouts (defaults: the settings)."""
     settings = get_settings()
