@@ -307,6 +307,71 @@ def test_cursor_with_other_filter_or_sort_is_rejected(session: Session,
         service.list_runs(sort="duration", limit=2, cursor=cursor)
 
 
+def test_cursor_with_other_limit_is_rejected(session: Session,
+                                             service: TaskRunsReadService) -> None:
+    _mixed_runs(session)
+    cursor = service.list_runs(limit=2).next_cursor
+
+    with pytest.raises(InvalidQueryError, match="limit=2") as caught:
+        service.list_runs(limit=3, cursor=cursor)
+
+    assert caught.value.parameter == "cursor"
+
+
+def test_cursor_ignores_order_of_filter_values(session: Session,
+                                               service: TaskRunsReadService) -> None:
+    _mixed_runs(session)
+    first = service.list_runs(RunFilter(status=["failed", "completed"]), limit=2)
+
+    second = service.list_runs(RunFilter(status=["completed", "failed"]), limit=2,
+                               cursor=first.next_cursor)
+
+    assert second.page == 2
+    assert {run.id for run in first.items}.isdisjoint(run.id for run in second.items)
+
+
+def _forged(fields: dict[str, object], secret: str = "test-secret") -> str:
+    """Sign a cursor body as the service would, with ``fields`` replacing valid values."""
+    import base64
+    import json
+
+    from taskrun_center.lifecycle.cursor import CURSOR_VERSION, _tag, cursor_key
+
+    payload = {"v": CURSOR_VERSION, "s": "started_at", "o": "desc",
+               "k": "2026-01-01T00:00:00+00:00", "i": 5, "f": RunFilter().fingerprint(),
+               "p": 2, "l": 2, "t": 13, "x": True, **fields}
+    body = json.dumps(payload).encode()
+    tag = _tag(cursor_key(secret), body)
+
+    def encoded(raw: bytes) -> str:
+        return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+    return encoded(body) + "." + encoded(tag)
+
+
+@pytest.mark.parametrize("fields", [
+    {"i": 2**64},
+    {"t": 2**63},
+    {"p": 10**30},
+    {"k": "9999-12-31T23:59:59-01:00"},
+    {"k": "0001-01-01T00:00:00+01:00"},
+    {"k": 2**64, "s": "duration"},
+    {"k": "task\x00key", "s": "task_key"},
+])
+def test_forged_cursor_out_of_range_is_rejected(session: Session,
+                                                service: TaskRunsReadService,
+                                                fields: dict[str, object]) -> None:
+    _mixed_runs(session)
+    sort = str(fields.get("s", "started_at"))
+    valid = service.list_runs(limit=2, cursor=_forged({}))
+
+    with pytest.raises(InvalidQueryError) as caught:
+        service.list_runs(sort=sort, limit=2, cursor=_forged(fields))
+
+    assert valid.page == 2
+    assert caught.value.parameter == "cursor"
+
+
 def test_filter_by_several_task_keys(session: Session, service: TaskRunsReadService) -> None:
     _mixed_runs(session)
 

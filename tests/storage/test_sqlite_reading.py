@@ -111,3 +111,36 @@ def test_number_as_summary_is_listed_and_audited(sqlite_db: Database) -> None:
 
     assert summary == 5
     assert run_id in {finding.run_id for finding in result.violations}
+
+
+@pytest.mark.parametrize("stored", [
+    "9999-12-31 23:59:59-01:00",
+    "0001-01-01 00:00:00+01:00",
+])
+def test_offset_past_year_range_reads_as_none(sqlite_db: Database, stored: str) -> None:
+    from taskrun_center.maintenance.audit import audit_runs
+
+    run_id = make_run(sqlite_db, status=RunStatus.COMPLETED).run_id
+    _set_column(sqlite_db, run_id, "completed_at", stored)
+
+    listed = _listed(sqlite_db, run_id)
+    with sqlite_db.session() as session:
+        detail = TaskRunsReadService(session).get_run(run_id)
+    result = audit_runs(sqlite_db)
+
+    assert listed.completed_at is None  # type: ignore[attr-defined]
+    assert detail.completed_at is None
+    assert result.counts.get("row.timestamp_invalid") == 1
+
+
+def test_deeply_nested_summary_reads_as_marker(sqlite_db: Database) -> None:
+    from taskrun_center.maintenance.audit import audit_runs
+
+    run_id = make_run(sqlite_db, status=RunStatus.COMPLETED).run_id
+    _set_column(sqlite_db, run_id, "summary_json", "[" * 2000 + "]" * 2000)
+
+    summary = _listed(sqlite_db, run_id).summary_json  # type: ignore[attr-defined]
+    result = audit_runs(sqlite_db)
+
+    assert is_invalid_json(summary)
+    assert result.counts.get("row.json_invalid") == 1

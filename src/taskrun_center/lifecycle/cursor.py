@@ -1,10 +1,10 @@
 """Opaque keyset cursors for deep pages of the run list.
 
 A cursor stores the sort value and ``id`` of the last row of the previous page. It also stores
-the sort and order it belongs to, a fingerprint of the filter, the number of the page it leads
-to, and the total counted on the first page with whether it is exact. It is URL-safe base64 of
-compact JSON followed by an HMAC-SHA256 tag, so an edited or truncated cursor is rejected. The
-content is not secret: the tag only proves that this service made the cursor.
+the sort, order and page size it belongs to, a fingerprint of the filter, the number of the page
+it leads to, and the total counted on the first page with whether it is exact. It is URL-safe
+base64 of compact JSON followed by an HMAC-SHA256 tag, so an edited or truncated cursor is
+rejected. The content is not secret: the tag only proves that this service made the cursor.
 """
 
 from __future__ import annotations
@@ -15,23 +15,36 @@ import hashlib
 import hmac
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from taskrun_center.errors import InvalidQueryError
 from taskrun_center.i18n import Text
 from taskrun_center.lifecycle.query_reasons import fill
 
-CURSOR_VERSION = 1
+# Version 2 added the page size. A cursor of another version is rejected.
+CURSOR_VERSION = 2
+#: Maximum length of a cursor text. Cursors of this service stay far below it, and the bound
+#: limits the work that decoding an invalid one costs.
+MAX_CURSOR_CHARS = 2048
+# Ids, page numbers and totals are 64-bit integers in the database, so a larger one cannot be
+# bound as a parameter.
+_MAX_INT64 = 2**63 - 1
 # 12 bytes of HMAC-SHA256 are far beyond guessing and keep URLs short.
 _TAG_BYTES = 12
 # Used when no secret key is configured, so that cursors still work across processes and
 # restarts. Anyone who reads this source can then forge a tag. A forged cursor can only choose
-# where a page starts, because every field is type-checked and reaches SQL as a bound parameter.
+# where a page starts, because every field is type- and range-checked and reaches SQL as a bound
+# parameter.
 _DEFAULT_KEY = b"taskrun-center/run-list-cursor"
 _OTHER_SORT = Text(
     "它属于 sort={sort} order={order}；请传入相同的排序字段和方向，或从第一页重新开始",
     "it belongs to sort={sort} order={order}; pass the same sort and order, "
+    "or start again from the first page",
+)
+_OTHER_LIMIT = Text(
+    "它属于每页 {limit} 条（limit={limit}）；请传入相同的 limit，或从第一页重新开始",
+    "it belongs to pages of {limit} runs (limit={limit}); pass the same limit, "
     "or start again from the first page",
 )
 
@@ -46,6 +59,7 @@ class RunCursor:
     last_id: int
     filter_fingerprint: str
     page: int
+    limit: int
     total: int
     total_exact: bool = True
 
@@ -68,6 +82,7 @@ def encode_cursor(cursor: RunCursor, key: bytes) -> str:
         "i": cursor.last_id,
         "f": cursor.filter_fingerprint,
         "p": cursor.page,
+        "l": cursor.limit,
         "t": cursor.total,
         "x": cursor.total_exact,
     }
@@ -75,15 +90,15 @@ def encode_cursor(cursor: RunCursor, key: bytes) -> str:
     return _b64encode(body) + "." + _b64encode(_tag(key, body))
 
 
-def decode_cursor(text: str, key: bytes, *, sort: str, order: str, filter_fingerprint: str,
-                  value_kind: type) -> RunCursor:
-    """Verify and parse a cursor made for this sort, order and filter.
+def decode_cursor(text: str, key: bytes, *, sort: str, order: str, limit: int,
+                  filter_fingerprint: str, value_kind: type) -> RunCursor:
+    """Verify and parse a cursor made for this sort, order, page size and filter.
 
     ``value_kind`` is the Python type of the sort column.
 
     Raises:
-        InvalidQueryError: the cursor is malformed, was edited, comes from another version, or
-            belongs to another sort, order or filter.
+        InvalidQueryError: the cursor is malformed, was edited, comes from another version,
+            contains a value out of range, or belongs to another sort, order, limit or filter.
     """
     body = _verified_body(text, key)
     try:
@@ -97,15 +112,18 @@ def decode_cursor(text: str, key: bytes, *, sort: str, order: str, filter_finger
     if not all(isinstance(payload.get(field), str) for field in ("s", "o", "f")):
         raise _invalid(Text("缺少排序字段、排序方向或筛选指纹",
                             "sort, order or filter fingerprint is missing"))
-    if not all(_is_count(payload.get(field)) for field in ("i", "p", "t")) or payload["p"] < 2:
-        raise _invalid(Text("其中的末行 ID、页码或总数不是有效数字",
-                            "the last id, page or total is not a valid number"))
+    if not all(_is_count(payload.get(field)) for field in ("i", "p", "l", "t")) \
+            or payload["p"] < 2:
+        raise _invalid(Text("其中的末行 ID、页码、每页条数或总数不是有效数字",
+                            "the last id, page, limit or total is not a valid number"))
     if not isinstance(payload.get("x"), bool):
         raise _invalid(Text("未注明总数是否精确",
                             "it does not say whether its total is exact"))
     if (sort, order) != (payload["s"], payload["o"]):
         reason = fill(_OTHER_SORT, sort=payload["s"], order=payload["o"])
         raise InvalidQueryError("cursor", reason)
+    if payload["l"] != limit:
+        raise InvalidQueryError("cursor", fill(_OTHER_LIMIT, limit=payload["l"]))
     if payload["f"] != filter_fingerprint:
         raise _invalid(Text("属于另一组筛选条件", "it belongs to another filter"))
 
@@ -116,13 +134,14 @@ def decode_cursor(text: str, key: bytes, *, sort: str, order: str, filter_finger
         last_id=payload["i"],
         filter_fingerprint=filter_fingerprint,
         page=payload["p"],
+        limit=limit,
         total=payload["t"],
         total_exact=payload["x"],
     )
 
 
 def _verified_body(text: str, key: bytes) -> bytes:
-    if not isinstance(text, str) or text.count(".") != 1 or len(text) > 2048:
+    if not isinstance(text, str) or text.count(".") != 1 or len(text) > MAX_CURSOR_CHARS:
         raise _invalid(Text("不是运行列表返回的游标",
                             "it is not a cursor returned by the run list"))
     body_text, tag_text = text.split(".")
@@ -144,24 +163,36 @@ def _parse_value(raw: Any, value_kind: type) -> datetime | int | str | None:
     if raw is None:
         return None
     if value_kind is datetime and isinstance(raw, str):
-        try:
-            parsed = datetime.fromisoformat(raw)
-        except ValueError:
-            raise _invalid(Text("其中的排序值不是时间戳",
-                                "its sort value is not a timestamp")) from None
-        if parsed.tzinfo is None:
-            raise _invalid(Text("其中的排序值没有时区", "its sort value has no time zone"))
-        return parsed
+        return _parse_timestamp(raw)
     if value_kind is int and isinstance(raw, int) and not isinstance(raw, bool):
+        if abs(raw) > _MAX_INT64:
+            raise _invalid(Text("其中的排序值超出范围", "its sort value is out of range"))
         return raw
     if value_kind is str and isinstance(raw, str):
+        if "\x00" in raw:
+            raise _invalid(Text("其中的排序值含有 NUL 字符", "its sort value contains NUL"))
         return raw
     raise _invalid(Text("其中的排序值与排序字段不符",
                         "its sort value does not match the sort field"))
 
 
+def _parse_timestamp(raw: str) -> datetime:
+    try:
+        parsed = datetime.fromisoformat(raw)
+    except ValueError:
+        raise _invalid(Text("其中的排序值不是时间戳",
+                            "its sort value is not a timestamp")) from None
+    if parsed.tzinfo is None:
+        raise _invalid(Text("其中的排序值没有时区", "its sort value has no time zone"))
+    try:
+        # Stored in UTC: an offset that moves the time past year 1 or 9999 cannot be compared.
+        return parsed.astimezone(UTC)
+    except OverflowError:
+        raise _invalid(Text("其中的排序值超出范围", "its sort value is out of range")) from None
+
+
 def _is_count(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= _MAX_INT64
 
 
 def _invalid(reason: Text) -> InvalidQueryError:

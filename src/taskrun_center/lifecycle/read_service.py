@@ -165,7 +165,7 @@ class TaskRunsReadService:
         if cursor:
             if page != 1:
                 raise InvalidQueryError("page", PAGE_WITH_CURSOR)
-            position = self._open_cursor(cursor, spec, fingerprint)
+            position = self._open_cursor(cursor, spec, limit, fingerprint)
             page, total, total_exact = position.page, position.total, position.total_exact
             rows = fetch_after(connection, bound, spec,
                                after=Position(position.last_value, position.last_id),
@@ -182,7 +182,7 @@ class TaskRunsReadService:
             next_cursor = encode_cursor(
                 RunCursor(sort=spec.field, order=spec.order, last_value=next_position.value,
                           last_id=next_position.id, filter_fingerprint=fingerprint,
-                          page=page + 1, total=total, total_exact=total_exact),
+                          page=page + 1, limit=limit, total=total, total_exact=total_exact),
                 self._cursor_key,
             )
         return RunPage(items=items, total=total, page=page, pages=_page_count(total, limit),
@@ -268,9 +268,11 @@ class TaskRunsReadService:
         if found is None:
             raise RunNotFoundError(run_id)
 
-    def _open_cursor(self, text: str, spec: SortSpec, fingerprint: str) -> RunCursor:
+    def _open_cursor(self, text: str, spec: SortSpec, limit: int,
+                     fingerprint: str) -> RunCursor:
         return decode_cursor(text, self._cursor_key, sort=spec.field, order=spec.order,
-                             filter_fingerprint=fingerprint, value_kind=spec.value_kind)
+                             limit=limit, filter_fingerprint=fingerprint,
+                             value_kind=spec.value_kind)
 
     def _many(self, total: int, total_exact: bool) -> bool:
         # More matches than the cap: reading the sort's index beats sorting every match.

@@ -131,8 +131,14 @@ class RunFilter(BaseModel):
             raise InvalidQueryError(parameter, reason) from None
 
     def fingerprint(self) -> str:
-        """Return a short hash of the filter, so that a cursor is only used with its filter."""
-        return hashlib.sha256(self.model_dump_json().encode()).hexdigest()[:16]
+        """Return a short hash of the filter, so that a cursor is only used with its filter.
+
+        List values are sorted first: they match with OR, so their order leaves the filter the
+        same.
+        """
+        ordered = self.model_copy(update={field: sorted(getattr(self, field))
+                                          for field in _LIST_FIELDS})
+        return hashlib.sha256(ordered.model_dump_json().encode()).hexdigest()[:16]
 
 
 def check_filter(run_filter: RunFilter) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 import orjson
@@ -64,6 +65,8 @@ class TolerantJson(TypeDecorator[Any]):
         parse = load_json_text if dialect.name == "sqlite" else super().result_processor(
             dialect, coltype
         )
+        if parse is None:
+            return None
         return _tolerant(parse, "stored_json_invalid", invalid_json_marker)
 
 
@@ -125,11 +128,14 @@ class UTCDateTime(TypeDecorator[datetime]):
         # SQLite stores any text in a DATETIME column, so a value edited by hand would make every
         # query that reads the row raise. It reads as None, and ``taskrun audit`` names the row
         # under row.timestamp_invalid.
-        parse = _tolerant(super().result_processor(dialect, coltype),
-                          "stored_timestamp_invalid", lambda _text: None)
-        if dialect.name == "sqlite" and parse is not None:
-            return _stored_utc_first(parse)
-        return parse
+        parse = super().result_processor(dialect, coltype)
+        if parse is None:
+            return None
+        if dialect.name == "sqlite":
+            other_text = _tolerant(partial(_read_other_text, parse=parse),
+                                   "stored_timestamp_invalid", lambda _text: None)
+            return _stored_utc_first(other_text)
+        return _tolerant(parse, "stored_timestamp_invalid", lambda _text: None)
 
 
 # Appended to SQLite's stored timestamp text, so that the C parser returns an aware datetime.
@@ -137,13 +143,13 @@ class UTCDateTime(TypeDecorator[datetime]):
 _UTC_OFFSET = "+00:00"
 
 
-def _stored_utc_first(parse: Callable[[Any], Any]) -> Callable[[Any], Any]:
+def _stored_utc_first(other_text: Callable[[Any], Any]) -> Callable[[Any], Any]:
     """Read the timestamp text this schema writes on SQLite with ``datetime.fromisoformat``.
 
     The writer stores naive UTC as ISO 8601 text, and the C parser reads it many times faster
     than SQLAlchemy's regular expression. A run list reads five timestamps per row. Any other
     text (an offset of its own, another spelling, or text that is no timestamp) goes to
-    ``parse``.
+    ``other_text``.
     """
 
     def process(value: Any) -> datetime | None:
@@ -152,15 +158,20 @@ def _stored_utc_first(parse: Callable[[Any], Any]) -> Callable[[Any], Any]:
         try:
             parsed = datetime.fromisoformat(value + _UTC_OFFSET)
         except (TypeError, ValueError):
-            return _other_text(value, parse)
+            return other_text(value)
         # Python 3.11 drops the offset of a date without a time ("2026-05-01+00:00").
         return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
 
     return process
 
 
-def _other_text(value: Any, parse: Callable[[Any], Any]) -> datetime | None:
-    """Read a timestamp text that is not in the stored form: ISO 8601 first, then ``parse``."""
+def _read_other_text(value: Any, parse: Callable[[Any], Any]) -> datetime | None:
+    """Read a timestamp text that is not in the stored form: ISO 8601 first, then ``parse``.
+
+    Raises:
+        ValueError, TypeError: the text is no timestamp.
+        OverflowError: its offset moves it outside the years 1 to 9999.
+    """
     try:
         parsed = datetime.fromisoformat(value)
     except (TypeError, ValueError):
@@ -171,22 +182,23 @@ def _other_text(value: Any, parse: Callable[[Any], Any]) -> datetime | None:
 
 
 def _tolerant(
-    parse: Callable[[Any], Any] | None, event: str, fallback: Callable[[str], Any]
-) -> Callable[[Any], Any] | None:
+    parse: Callable[[Any], Any], event: str, fallback: Callable[[str], Any]
+) -> Callable[[Any], Any]:
     """Wrap a result processor so that a value it cannot parse becomes ``fallback(text)``.
+
+    Besides ``ValueError``, it catches ``TypeError`` (SQLite keeps a number or blob written by
+    hand in any column), ``OverflowError`` (an offset moves a date past year 1 or 9999) and
+    ``RecursionError`` (JSON nested deeper than the ``json`` module's recursion allows).
 
     The warning ``event`` goes through ``_unreadable_warnings``, so it is logged at most once a
     minute per process with the count of repeats held back, because the same bad row is read
     again on every page that shows it.
     """
-    if parse is None:
-        return None
 
     def process(value: Any) -> Any:
         try:
             return parse(value)
-        except (ValueError, TypeError):
-            # TypeError: SQLite keeps a number or a blob written by hand in any column.
+        except (ValueError, TypeError, OverflowError, RecursionError):
             text = value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
             held_back = _unreadable_warnings.due(event)
             if held_back is not None:

@@ -8,6 +8,7 @@ import structlog
 from fastapi import APIRouter, Query
 
 from taskrun_center.i18n import Text
+from taskrun_center.lifecycle.cursor import MAX_CURSOR_CHARS
 from taskrun_center.lifecycle.read_service import TaskRunsReadService
 from taskrun_center.lifecycle.run_filter import MAX_SEARCH_CHARS
 from taskrun_center.lifecycle.serialize import item_to_dict, run_to_dict
@@ -65,7 +66,7 @@ def list_task_runs(
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 20,
     sort: SortField = "started_at",
     order: SortOrder = "desc",
-    cursor: Annotated[str | None, Query(max_length=512)] = None,
+    cursor: Annotated[str | None, Query(max_length=MAX_CURSOR_CHARS)] = None,
     exact_total: bool = False,
 ) -> ApiResponse[RunListData]:
     """List runs, newest first by default; runs without a sort value come last in both orders.
