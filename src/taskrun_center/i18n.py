@@ -30,12 +30,17 @@ class Text:
 
 def normalize_language(value: str | None) -> Language:
     """Map a language tag such as ``en-US``, ``zh``, ``zh_CN`` to a supported language."""
-    if not value:
-        return DEFAULT_LANGUAGE
-    tag = value.strip().replace("_", "-").lower()
+    return match_language(value or "") or DEFAULT_LANGUAGE
+
+
+def match_language(tag: str) -> Language | None:
+    """Return the supported language that ``tag`` names (``en-GB``, ``zh_CN``…), else None."""
+    tag = tag.strip().replace("_", "-").lower()
     if tag == "en" or tag.startswith("en-"):
         return "en"
-    return DEFAULT_LANGUAGE
+    if tag == "zh" or tag.startswith("zh-"):
+        return "zh-CN"
+    return None
 
 
 def resolve_language(accept_language: str | None, default: str | None = None) -> Language:
@@ -56,8 +61,7 @@ def resolve_language(accept_language: str | None, default: str | None = None) ->
         if tag:
             candidates.append((-quality, position, tag.lower()))
     for _, _, tag in sorted(candidates):
-        if tag == "en" or tag.startswith("en-"):
-            return "en"
-        if tag == "zh" or tag.startswith("zh-"):
-            return "zh-CN"
+        matched = match_language(tag)
+        if matched is not None:
+            return matched
     return normalize_language(default)

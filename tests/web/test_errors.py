@@ -64,6 +64,16 @@ def test_lang_cookie_beats_accept_language(client: TestClient) -> None:
     assert body["message"].startswith("Sign in first")
 
 
+def test_unknown_lang_cookie_defers_to_header(client: TestClient) -> None:
+    client.cookies.set("lang", "fr")
+
+    english = client.get("/api/v1/task-runs", headers={"Accept-Language": "en"}).json()
+    chinese = client.get("/api/v1/task-runs").json()
+
+    assert english["message"].startswith("Sign in first")
+    assert not chinese["message"].startswith("Sign in first")
+
+
 def test_validation_reason_is_translated(client: TestClient, accounts: Accounts) -> None:
     headers = bearer(accounts.viewer_token)
 

@@ -75,6 +75,26 @@ def test_metrics_expose_counts_running_and_durations(web_db: Database) -> None:
     assert 'taskrun_run_duration_seconds_count{task_key="sync"} 3.0' in text
 
 
+def test_metrics_sum_durations_beyond_int64(database_url: str) -> None:
+    from sqlalchemy import update
+
+    from taskrun_center.storage.models import TaskRun
+
+    database = Database(database_url)
+    _seed(database)
+    huge = 2**62
+    with database.transaction() as session:
+        session.execute(update(TaskRun).where(TaskRun.task_key == "sync")
+                        .values(duration_ms=huge))
+
+    text = render_metrics(build_registry(database)).decode()
+    database.dispose()
+
+    line = next(line for line in text.splitlines()
+                if line.startswith('taskrun_run_duration_seconds_sum{task_key="sync"}'))
+    assert float(line.split()[-1]) == 3 * huge / 1000
+
+
 def test_metrics_endpoint_serves_text_format(
     client: TestClient, accounts: Accounts, web_db: Database
 ) -> None:

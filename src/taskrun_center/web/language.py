@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from taskrun_center.i18n import Language, normalize_language, resolve_language
+from taskrun_center.i18n import Language, match_language, resolve_language
 
 LANGUAGE_COOKIE = "lang"
 
@@ -15,11 +15,12 @@ def request_language(request: Request) -> Language:
     """Return the language for this request.
 
     An explicit choice (the console's switch stores it in the ``lang`` cookie) beats the
-    browser's ``Accept-Language``; without either, the configured default applies (zh-CN).
+    browser's ``Accept-Language``. A cookie naming no supported language is ignored. Without
+    either, the configured default applies (zh-CN).
     """
-    cookie = request.cookies.get(LANGUAGE_COOKIE)
-    if cookie:
-        return normalize_language(cookie)
+    chosen = match_language(request.cookies.get(LANGUAGE_COOKIE) or "")
+    if chosen is not None:
+        return chosen
     default = getattr(request.app.state, "default_language", None)
     return resolve_language(request.headers.get("accept-language"), default)
 

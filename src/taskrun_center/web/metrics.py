@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
-from sqlalchemy import func, select
+from sqlalchemy import Float, cast, func, select
 
 from taskrun_center.states import RUN_IN_PROGRESS, RunStatus
 from taskrun_center.storage.engine import Database
@@ -77,7 +77,9 @@ class RunsCollector(Collector):
                 else:
                     in_progress.setdefault(task_key, 0)
             for task_key, total_ms, count in session.execute(
-                select(TaskRun.task_key, func.sum(TaskRun.duration_ms),
+                # Summed as floating point: SQLite's integer sum() fails on overflow, and a
+                # duration written by hand can be as large as the column allows.
+                select(TaskRun.task_key, func.sum(cast(TaskRun.duration_ms, Float)),
                        func.count(TaskRun.duration_ms))
                 .where(TaskRun.duration_ms.is_not(None), TaskRun.status.in_(TIMED_STATUSES))
                 .group_by(TaskRun.task_key)
