@@ -15,11 +15,25 @@ Rules checked on each run:
 - ``row.duration_mismatch``: ``duration_ms`` differs by more than 1 ms from
   ``completed_at - started_at`` (None when either is missing), or is set on an unfinished run;
 - ``row.json_invalid``: the stored ``summary_json`` text is not valid JSON (possible on SQLite
-  only, after a hand edit); such a summary is not checked against the other summary rules.
+  only, after a hand edit); such a summary is not checked against the other summary rules;
+- ``row.status_invalid`` and ``row.trigger_source_invalid``: the value is not a member of
+  ``RunStatus`` or ``TriggerSource``. The duration is not checked against an unknown status;
+- ``row.progress_invalid``: a progress counter is not an integer or is negative (the path names
+  it), or ``progress_completed + progress_failed`` exceeds ``progress_total`` (path
+  ``progress_total``).
+
+Only a write that bypasses the write service stores values that break the last three rules.
+Most of them also break the table's CHECK constraints, so they need the checks switched off,
+as a hand edit on SQLite with ``PRAGMA ignore_check_constraints`` does.
 
 Rules checked on each item, against ``config.ItemLimits`` (sizes of compact UTF-8 JSON):
-``item.metrics_bytes``, ``item.details_bytes`` and ``item.error_chars``; and
-``row.json_invalid`` when the stored ``metrics_json`` or ``details_json`` is not valid JSON.
+``item.metrics_bytes``, ``item.details_bytes`` and ``item.error_chars``; ``row.json_invalid``
+when the stored ``metrics_json`` or ``details_json`` is not valid JSON; and
+``item.status_invalid`` for a status outside ``ItemStatus``.
+
+On SQLite, every timestamp of runs and items that is not in the stored form is reported as
+``row.timestamp_invalid`` when it reads as None, else as ``row.timestamp_not_stored_form`` (see
+``audit_timestamps``).
 
 Warnings are counted apart from violations and never make the result fail. They are the
 warnings ``check_summary`` returns for a summary it accepts, such as
@@ -55,7 +69,7 @@ from taskrun_center.contract import (
 from taskrun_center.maintenance.audit_items import JSON_INVALID_RULE, audit_items
 from taskrun_center.maintenance.audit_timestamps import audit_timestamps
 from taskrun_center.maintenance.interrupts import MaintenanceInterrupted
-from taskrun_center.states import RUN_TERMINAL
+from taskrun_center.states import RUN_TERMINAL, RunStatus, TriggerSource
 from taskrun_center.storage.engine import Database
 from taskrun_center.storage.models import TaskRun, TaskRunItem
 from taskrun_center.storage.types import is_invalid_json
@@ -70,6 +84,9 @@ MAX_UNREGISTERED_KEYS = 1000
 DURATION_TOLERANCE_MS = 1
 
 _TERMINAL_VALUES = frozenset(status.value for status in RUN_TERMINAL)
+_STATUS_VALUES = frozenset(status.value for status in RunStatus)
+_TRIGGER_SOURCE_VALUES = frozenset(source.value for source in TriggerSource)
+_PROGRESS_COLUMNS = ("progress_total", "progress_completed", "progress_failed")
 
 
 @dataclass(frozen=True, slots=True)
@@ -226,8 +243,10 @@ def _check_everything(database: Database, collector: _Collector, *, registry: Ta
 
 
 _RUN_COLUMNS = (
-    TaskRun.id, TaskRun.run_id, TaskRun.task_key, TaskRun.status, TaskRun.summary_json,
-    TaskRun.is_skipped, TaskRun.started_at, TaskRun.completed_at, TaskRun.duration_ms,
+    TaskRun.id, TaskRun.run_id, TaskRun.task_key, TaskRun.status, TaskRun.trigger_source,
+    TaskRun.summary_json, TaskRun.is_skipped, TaskRun.started_at, TaskRun.completed_at,
+    TaskRun.duration_ms, TaskRun.progress_total, TaskRun.progress_completed,
+    TaskRun.progress_failed,
 )
 
 
@@ -262,7 +281,17 @@ def _check_run(row: Any, collector: _Collector, registry: TaskTypeRegistry,
     else:
         _check_summary_rules(row, collector, registry, limits)
 
-    if not _duration_consistent(row.status, row.started_at, row.completed_at, row.duration_ms):
+    if row.trigger_source not in _TRIGGER_SOURCE_VALUES:
+        collector.add(row.run_id, "row.trigger_source_invalid", "trigger_source")
+    for path in _invalid_progress(row):
+        collector.add(row.run_id, "row.progress_invalid", path)
+
+    # Whether a duration belongs to the run depends on its status, so an unknown status is
+    # reported alone.
+    if row.status not in _STATUS_VALUES:
+        collector.add(row.run_id, "row.status_invalid", "status")
+    elif not _duration_consistent(row.status, row.started_at, row.completed_at,
+                                  row.duration_ms):
         collector.add(row.run_id, "row.duration_mismatch", "duration_ms")
 
 
@@ -289,6 +318,24 @@ def _count_unregistered(task_key: str, result: AuditResult, registry: TaskTypeRe
     unregistered = result.unregistered
     if task_key in unregistered or len(unregistered) < MAX_UNREGISTERED_KEYS:
         unregistered[task_key] = unregistered.get(task_key, 0) + 1
+
+
+def _invalid_progress(row: Any) -> list[str]:
+    """Return the progress columns that break the counters' rules, empty when none does.
+
+    SQLite keeps text written by hand in an INTEGER column, so a counter may not be a number.
+    """
+    invalid = [column for column in _PROGRESS_COLUMNS
+               if not _is_count(getattr(row, column))]
+    if invalid:
+        return invalid
+    if row.progress_completed + row.progress_failed > row.progress_total:
+        return ["progress_total"]
+    return []
+
+
+def _is_count(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
 
 def _flag_skipped(summary: Any) -> bool | None:

@@ -1,4 +1,4 @@
-"""The item part of the audit: sizes of ``metrics_json``, ``details_json`` and ``error_message``.
+"""The item part of the audit: item statuses and the sizes of the JSON and error columns.
 
 Items are read by ranges of ``id``, one aggregate query per range. The database measures the
 stored JSON text, which is never shorter than the compact UTF-8 JSON that ``ItemLimits``
@@ -6,7 +6,9 @@ bounds: SQLite stores ASCII-escaped JSON with spaces, and PostgreSQL prints json
 Only an item whose stored text exceeds a limit is loaded and measured exactly, so millions of
 items are checked without decoding their JSON in Python. On SQLite, which stores any text in a
 JSON column, the same query also flags text that ``json_valid`` rejects (``row.json_invalid``);
-PostgreSQL's jsonb cannot hold invalid JSON. Items added after the audit started are not checked.
+PostgreSQL's jsonb cannot hold invalid JSON. The query also flags a status outside ``ItemStatus``
+(``item.status_invalid``), which only a write that skipped the table's CHECK constraint stores.
+Items added after the audit started are not checked.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from taskrun_center.config import ItemLimits
 from taskrun_center.contract.capacity import serialized_size
+from taskrun_center.states import ItemStatus
 from taskrun_center.storage.engine import Database
 from taskrun_center.storage.models import TaskRunItem
 
@@ -26,13 +29,14 @@ from taskrun_center.storage.models import TaskRunItem
 ITEM_ID_RANGE = 20_000
 # Rule of a stored JSON column whose text does not decode; the run audit uses it too.
 JSON_INVALID_RULE = "row.json_invalid"
+ITEM_STATUS_INVALID_RULE = "item.status_invalid"
 
 AddFinding = Callable[[str, str, str], None]
 
 
 def audit_items(database: Database, limits: ItemLimits, add_finding: AddFinding,
                 on_range: Callable[[int], None]) -> int:
-    """Check every item's sizes; call ``add_finding(run_id, rule, path)`` per violation.
+    """Check every item's status and sizes; call ``add_finding(run_id, rule, path)`` per violation.
 
     ``on_range`` receives the number of items checked after each range. Returns the number of
     items checked.
@@ -82,7 +86,12 @@ class _SizeChecks:
             > self.limits.max_error_chars,
             self.invalid_json(TaskRunItem.metrics_json),
             self.invalid_json(TaskRunItem.details_json),
+            status_invalid(),
         )
+
+
+def status_invalid() -> ColumnElement[bool]:
+    return TaskRunItem.status.not_in([status.value for status in ItemStatus])
 
 
 def _check_exactly(session: Session, in_range: list[ColumnElement[bool]], checks: _SizeChecks,
@@ -91,12 +100,15 @@ def _check_exactly(session: Session, in_range: list[ColumnElement[bool]], checks
         select(TaskRunItem.run_id, TaskRunItem.item_type, TaskRunItem.item_key,
                TaskRunItem.metrics_json, TaskRunItem.details_json, TaskRunItem.error_message,
                checks.invalid_json(TaskRunItem.metrics_json).label("metrics_invalid"),
-               checks.invalid_json(TaskRunItem.details_json).label("details_invalid"))
+               checks.invalid_json(TaskRunItem.details_json).label("details_invalid"),
+               status_invalid().label("status_invalid"))
         .where(*in_range, checks.any_over())
         .order_by(TaskRunItem.id)
     )
     for row in rows:
         where = f"items[{row.item_type}/{row.item_key}]"
+        if row.status_invalid:
+            add_finding(row.run_id, ITEM_STATUS_INVALID_RULE, f"{where}.status")
         # The flags come from SQL because item data may hold any key, the marker's included.
         if row.metrics_invalid:
             add_finding(row.run_id, JSON_INVALID_RULE, f"{where}.metrics_json")

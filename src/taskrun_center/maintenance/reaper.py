@@ -7,6 +7,10 @@ set). It is also the run's ``completed_at``, so ``duration_ms`` covers the work 
 not the silence before the reap. A pending run that no worker picked up within
 ``pending_timeout`` of its creation is failed the same way.
 
+On SQLite a timestamp that is not in the stored form (a hand edit, which ``taskrun audit``
+reports) counts as missing, as NULL does. SQL compares these columns as text, so text such as
+``'yesterday'`` would sort after every time and keep the run alive forever.
+
 Every status change goes through ``TaskRunsWriteService.mark_run_failed``. Each run is reaped in
 its own transaction. It first locks the run's unfinished items and then the run. That is the
 write service's lock order, so the reaper and a worker never wait for each other in opposite
@@ -24,13 +28,14 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import structlog
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, case, func, select
 from sqlalchemy.orm import Session
 
 from taskrun_center.config import Settings, get_settings
 from taskrun_center.errors import ConfigurationError, StorageError
 from taskrun_center.i18n import Text
 from taskrun_center.lifecycle.write_service import TaskRunsWriteService
+from taskrun_center.maintenance.audit_timestamps import in_stored_form
 from taskrun_center.maintenance.durations import format_duration
 from taskrun_center.maintenance.interrupts import InterruptGate, MaintenanceInterrupted
 from taskrun_center.states import ItemStatus, RunStatus
@@ -105,6 +110,19 @@ class _Rule:
     reason: Text
     # Whether item updates count as activity and the run ends at its last activity.
     counts_items: bool
+    # An item's updated_at as the rule reads it.
+    item_update: ColumnElement[Any]
+
+
+def _readable(column: Any, *, is_sqlite: bool) -> ColumnElement[Any]:
+    """Return ``column``, on SQLite with NULL in place of a value not in the stored form.
+
+    The CASE yields the stored text itself, so the value keeps its microseconds, and it has
+    the column's type, so it reads as a datetime and compares with a bound datetime.
+    """
+    if not is_sqlite:
+        return column
+    return case((in_stored_form(column), column))
 
 
 def reap_runs(
@@ -135,12 +153,18 @@ def reap_runs(
         raise ConfigurationError("reap timeouts must be positive durations")
 
     now = now or utcnow()
+    is_sqlite = database.is_sqlite
+    heartbeat_at = _readable(TaskRun.heartbeat_at, is_sqlite=is_sqlite)
+    started_at = _readable(TaskRun.started_at, is_sqlite=is_sqlite)
+    created_at = _readable(TaskRun.created_at, is_sqlite=is_sqlite)
+    item_update = _readable(TaskRunItem.updated_at, is_sqlite=is_sqlite)
     rules = (
-        _Rule(RunStatus.RUNNING,
-              func.coalesce(TaskRun.heartbeat_at, TaskRun.started_at, TaskRun.created_at),
-              now - timeout, timeout, RUNNING_REASON, counts_items=True),
-        _Rule(RunStatus.PENDING, func.coalesce(TaskRun.heartbeat_at, TaskRun.created_at),
-              now - pending_timeout, pending_timeout, PENDING_REASON, counts_items=False),
+        _Rule(RunStatus.RUNNING, func.coalesce(heartbeat_at, started_at, created_at),
+              now - timeout, timeout, RUNNING_REASON, counts_items=True,
+              item_update=item_update),
+        _Rule(RunStatus.PENDING, func.coalesce(heartbeat_at, created_at),
+              now - pending_timeout, pending_timeout, PENDING_REASON, counts_items=False,
+              item_update=item_update),
     )
     result = ReapResult(dry_run=dry_run)
     try:
@@ -245,7 +269,7 @@ def _last_activity(session: Session, rule: _Rule, run_id: str, last_sign: dateti
     if not rule.counts_items:
         return last_sign
     latest_item: datetime | None = session.scalar(
-        select(func.max(TaskRunItem.updated_at)).where(TaskRunItem.run_id == run_id)
+        select(func.max(rule.item_update)).where(TaskRunItem.run_id == run_id)
     )
     if latest_item is None:
         return last_sign
