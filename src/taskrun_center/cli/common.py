@@ -132,6 +132,27 @@ def error_text(error: BaseException) -> str:
     return str(error)
 
 
+def escape_hidden(value: str) -> str:
+    """Return ``value`` for a terminal, with control, format and other hidden characters escaped.
+
+    The escaping is the API's ``quote_identifier`` without its quotes: NUL becomes ``\\u0000``, a
+    right-to-left override ``\\u202e``, and a backslash is doubled so that an escape in the
+    stored text stays distinguishable. JSON output needs none of this, because JSON escapes
+    control characters itself and keeps the exact text.
+    """
+    from taskrun_center.web.errors import quote_identifier
+
+    return quote_identifier(value)[1:-1]
+
+
+def escape_hidden_lines(value: str) -> str:
+    """Return ``value`` escaped like ``escape_hidden`` but keep its line feeds as line breaks.
+
+    Meant for multi-line text such as an error message, which stays readable on several lines.
+    """
+    return "\n".join(escape_hidden(line) for line in value.split("\n"))
+
+
 def print_json(payload: Any) -> None:
     """Write one JSON document to stdout (UTF-8, not ASCII-escaped)."""
     sys.stdout.write(json.dumps(payload, ensure_ascii=False, indent=2, default=str) + "\n")

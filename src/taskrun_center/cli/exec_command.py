@@ -13,6 +13,7 @@ from taskrun_center.cli.common import (
     DatabaseUrlOption,
     cli_language,
     error_text,
+    escape_hidden,
     fail,
     resolve_database_url,
     tr,
@@ -97,7 +98,8 @@ def exec_command(
     """Run ``command`` as a recorded run of ``task_key``; exit with the command's status."""
     # Checked first: the summary check would reject the key later, naming only ext.type.
     if re.fullmatch(TASK_KEY_PATTERN, task_key) is None:
-        fail(tr(_INVALID_TASK_KEY, key=task_key, pattern=TASK_KEY_PATTERN), EXIT_USAGE)
+        fail(tr(_INVALID_TASK_KEY, key=escape_hidden(task_key), pattern=TASK_KEY_PATTERN),
+             EXIT_USAGE)
     if not command:
         fail(tr(_NO_COMMAND), EXIT_USAGE)
     from taskrun_center.runners.command import exec_recorded

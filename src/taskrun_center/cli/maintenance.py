@@ -10,6 +10,7 @@ JSON document on stdout instead of the text report.
 
 from __future__ import annotations
 
+import re
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -19,6 +20,7 @@ from typing import Annotated, Any
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text as RichText
 
 from taskrun_center.cli.common import (
     EXIT_FAILED,
@@ -28,6 +30,7 @@ from taskrun_center.cli.common import (
     OutputFormat,
     cli_language,
     error_text,
+    escape_hidden,
     fail,
     help_text,
     print_json,
@@ -40,7 +43,11 @@ from taskrun_center.cli.runs import print_table, status_label
 from taskrun_center.config import get_settings
 from taskrun_center.errors import ConfigurationError, StorageError
 from taskrun_center.i18n import Text
-from taskrun_center.maintenance.durations import format_duration, parse_duration
+from taskrun_center.maintenance.durations import (
+    InvalidDurationError,
+    format_duration,
+    parse_duration,
+)
 from taskrun_center.maintenance.interrupts import MaintenanceInterrupted
 from taskrun_center.maintenance.reaper import MIN_PENDING_TIMEOUT, MIN_REAP_TIMEOUT
 from taskrun_center.states import RUN_TERMINAL
@@ -183,6 +190,14 @@ _TIMEOUT_TOO_SHORT = Text(
     "至少为 {minimum}，与 {variable} 的下限相同；收到 {value}。",
     "must be at least {minimum}, the same minimum as {variable}; got {value}.",
 )
+_WHOLE_NUMBER_AT_LEAST = Text(
+    "应为不小于 {minimum} 的整数，例如 {example}；收到 {value}。",
+    "must be a whole number of at least {minimum}, for example {example}; got {value}.",
+)
+_WHOLE_NUMBER_BETWEEN = Text(
+    "应为 {minimum} 到 {maximum} 之间的整数，例如 {example}；收到 {value}。",
+    "must be a whole number from {minimum} to {maximum}, for example {example}; got {value}.",
+)
 
 # English noun forms of each count parameter of the messages above (singular, plural). Chinese
 # has no plural forms, so the Chinese templates leave these parameters out.
@@ -230,13 +245,42 @@ def _duration_option(option: str, *, minimum: timedelta = timedelta(0),
             return None
         try:
             duration = parse_duration(value, option=option)
-        except ConfigurationError as error:
-            # Typer already names the option in front of the message.
-            raise typer.BadParameter(str(error).removeprefix(f"{option}: ")) from None
+        except InvalidDurationError as error:
+            # Click names the option in front of the message.
+            raise typer.BadParameter(tr(error.reason_text)) from None
         if duration < minimum:
             raise typer.BadParameter(tr(_TIMEOUT_TOO_SHORT, minimum=format_duration(minimum),
                                         variable=variable, value=value))
         return duration
+
+    return parse
+
+
+# An optional sign and ASCII digits: int() alone would also take "1_000" and non-ASCII digits.
+_WHOLE_NUMBER = re.compile(r"[+-]?[0-9]{1,18}")
+
+
+def _whole_number_option(*, minimum: int, maximum: int | None = None,
+                         example: int) -> Callable[[str | int], int]:
+    """Return a parser that accepts a whole number from ``minimum`` to ``maximum``.
+
+    It replaces Click's ``min``/``max`` range check, whose message is English only. Click
+    also passes a declared default through the parser, as an ``int``.
+    """
+    def parse(value: str | int) -> int:
+        if isinstance(value, int):
+            return value
+        text = value.strip()
+        number = int(text) if _WHOLE_NUMBER.fullmatch(text) else None
+        if number is None or number < minimum or (maximum is not None and number > maximum):
+            if maximum is None:
+                reason = tr(_WHOLE_NUMBER_AT_LEAST, minimum=minimum, example=example,
+                            value=escape_hidden(value))
+            else:
+                reason = tr(_WHOLE_NUMBER_BETWEEN, minimum=minimum, maximum=f"{maximum:,}",
+                            example=example, value=escape_hidden(value))
+            raise typer.BadParameter(reason)
+        return number
 
     return parse
 
@@ -261,13 +305,17 @@ def purge(
         "--task-key", help=help_text("只删除这些任务的运行，可重复。",
                                  "Only runs of these task keys; repeatable."))] = None,
     keep_last: Annotated[int | None, typer.Option(
-        "--keep-last", min=0, help=help_text("每个任务无论新旧都保留最新的 N 次运行；默认 10。",
-                                         "Keep the newest N runs of every task whatever their "
-                                         "age; default 10 (TASKRUN_KEEP_LAST)."))] = None,
+        "--keep-last", metavar="INTEGER",
+        parser=_whole_number_option(minimum=0, example=10),
+        help=help_text("每个任务无论新旧都保留最新的 N 次运行，N ≥ 0；默认 10。",
+                       "Keep the newest N runs of every task whatever their age, N ≥ 0; "
+                       "default 10 (TASKRUN_KEEP_LAST)."))] = None,
     batch_size: Annotated[int | None, typer.Option(
-        "--batch-size", min=1, help=help_text("每个事务最多删除的运行数；默认 2000。",
-                                          "Maximum runs deleted per transaction; default 2000 "
-                                          "(TASKRUN_PURGE_BATCH_SIZE)."))] = None,
+        "--batch-size", metavar="INTEGER",
+        parser=_whole_number_option(minimum=1, example=2000),
+        help=help_text("每个事务最多删除的运行数，至少 1；默认 2000。",
+                       "Maximum runs deleted per transaction, at least 1; default 2000 "
+                       "(TASKRUN_PURGE_BATCH_SIZE)."))] = None,
     wipe: Annotated[bool, typer.Option(
         "--all", help=help_text("删除全部运行和子项（需要确认）。",
                             "Delete every run and item (asks for confirmation)."))] = False,
@@ -292,7 +340,13 @@ def purge(
     if wipe and (older_than or status or task_key or keep_last is not None):
         fail(tr(_ALL_WITH_FILTERS), EXIT_USAGE)
     _check_finished_statuses(status or [])
+    older = older_than or timedelta(days=get_settings().retention_days)
     with _database(database_url) as database:
+        # The question comes before the progress bar, which would redraw over it.
+        if wipe:
+            _confirm_wipe(database, yes=yes or dry_run)
+        else:
+            _confirm_purge(older, keep_last, yes=yes or dry_run)
         try:
             with _progress(output, _PROGRESS_PURGE) as draw:
                 def on_progress(progress: PurgeProgress) -> None:
@@ -300,12 +354,9 @@ def purge(
                         draw(progress.runs, progress.planned_runs)
 
                 if wipe:
-                    _confirm_wipe(database, yes=yes or dry_run)
                     result = wipe_all_runs(database, batch_size=batch_size, dry_run=dry_run,
                                            on_progress=on_progress)
                 else:
-                    older = older_than or timedelta(days=get_settings().retention_days)
-                    _confirm_purge(older, keep_last, yes=yes or dry_run)
                     result = purge_runs(database, older_than=older, statuses=status or (),
                                         task_keys=task_key or (), keep_last=keep_last,
                                         batch_size=batch_size, dry_run=dry_run,
@@ -329,8 +380,8 @@ def _check_finished_statuses(statuses: list[str]) -> None:
             continue
         choices = [tr(_STATUS_CHOICE, value=member.value, label=status_label(member.value))
                    for member in finished]
-        fail(tr(_UNFINISHED_STATUS, status=status, allowed=tr(_LIST_SEPARATOR).join(choices)),
-             EXIT_USAGE)
+        allowed = tr(_LIST_SEPARATOR).join(choices)
+        fail(tr(_UNFINISHED_STATUS, status=escape_hidden(status), allowed=allowed), EXIT_USAGE)
 
 
 def stdin_is_terminal() -> bool:
@@ -403,11 +454,15 @@ def _show_purge(result: Any, output: OutputFormat) -> None:
 def audit(
     *,
     batch_size: Annotated[int, typer.Option(
-        "--batch-size", min=1, max=10_000, help=help_text("每次读取的运行数。",
-                                                      "Runs read per batch."))] = 500,
+        "--batch-size", metavar="INTEGER",
+        parser=_whole_number_option(minimum=1, maximum=10_000, example=500),
+        help=help_text("每次读取的运行数，1 到 10,000。",
+                       "Runs read per batch, 1 to 10,000."))] = 500,
     examples: Annotated[int, typer.Option(
-        "--examples", min=0, max=1000, help=help_text("每条规则列出的违规运行数上限。",
-                                                  "Offending runs listed per rule."))] = 20,
+        "--examples", metavar="INTEGER",
+        parser=_whole_number_option(minimum=0, maximum=1000, example=20),
+        help=help_text("每条规则列出的违规运行数上限，0 到 1,000。",
+                       "Offending runs listed per rule, 0 to 1,000."))] = 20,
     output: FormatOption = OutputFormat.TEXT,
     database_url: DatabaseUrlOption = None,
 ) -> None:
@@ -449,8 +504,8 @@ def _show_audit(result: Any, output: OutputFormat) -> None:
     stdout.print(_tr_counts(_AUDIT_SUMMARY, runs=result.scanned, items=result.items_scanned,
                            seconds=result.duration_seconds), highlight=False)
     if result.unregistered:
-        keys = ", ".join(sorted(result.unregistered))
-        stdout.print(tr(_UNREGISTERED, keys=keys), highlight=False)
+        keys = ", ".join(escape_hidden(key) for key in sorted(result.unregistered))
+        stdout.print(tr(_UNREGISTERED, keys=keys), highlight=False, markup=False)
     _print_audit_warnings(result)
     if result.ok:
         stdout.print(tr(_AUDIT_CLEAN_SO_FAR if result.interrupted else _AUDIT_CLEAN),
@@ -461,19 +516,22 @@ def _show_audit(result: Any, output: OutputFormat) -> None:
     table = Table(tr(_RULE_COLUMN), tr(_COUNT_COLUMN), tr(_MEANING_COLUMN), tr(_EXAMPLES_COLUMN),
                   highlight=False)
     for rule, count in sorted(result.counts.items()):
-        examples = [f"{finding.run_id} ({finding.path})" for finding in result.violations
-                    if finding.rule == rule][:3]
-        table.add_row(rule, str(count), _rule_meaning(rule), "\n".join(examples))
+        # NOTE: a path quotes keys that are not plain names with json.dumps, which escapes
+        # control characters but passes format characters such as U+202E through. Escaping the
+        # path again here would double the backslashes of the control-character escapes.
+        examples = [f"{escape_hidden(finding.run_id)} ({finding.path})"
+                    for finding in result.violations if finding.rule == rule][:3]
+        table.add_row(rule, str(count), _rule_meaning(rule), RichText("\n".join(examples)))
     print_table(table)
 
 
 def _print_audit_warnings(result: Any) -> None:
     """Print one line per warning rule: its count, meaning and first three run IDs."""
     for rule, count in sorted(result.warnings.items()):
-        run_ids = [finding.run_id for finding in result.warning_findings
+        run_ids = [escape_hidden(finding.run_id) for finding in result.warning_findings
                    if finding.rule == rule][:3]
         stdout.print(tr(_AUDIT_WARNING, rule=rule, count=count, meaning=_rule_meaning(rule),
-                        examples=", ".join(run_ids)), highlight=False)
+                        examples=", ".join(run_ids)), highlight=False, markup=False)
 
 
 def _rule_meaning(rule: str) -> str:
@@ -561,7 +619,7 @@ def _show_reap(result: Any, output: OutputFormat) -> None:
     stdout.print(_tr_counts(template, running=result.running, pending=result.pending),
                  highlight=False)
     for run_id in result.run_ids:
-        stdout.print(f"  {run_id}", highlight=False)
+        stdout.print(f"  {escape_hidden(run_id)}", highlight=False, markup=False)
     if result.interrupted:
         stdout.print(tr(_REAP_DRY_INTERRUPTED if result.dry_run else _REAP_INTERRUPTED),
                      highlight=False)

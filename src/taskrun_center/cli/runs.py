@@ -14,6 +14,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text as RichText
 from sqlalchemy.orm import Session
 
 from taskrun_center.cli.common import (
@@ -24,6 +25,8 @@ from taskrun_center.cli.common import (
     OutputFormat,
     cli_language,
     error_text,
+    escape_hidden,
+    escape_hidden_lines,
     fail,
     help_text,
     print_json,
@@ -50,6 +53,15 @@ _PAGE_FOOTER_MORE = Text(
 )
 _NEXT_PAGE = Text("下一页：--cursor {cursor}", "Next page: --cursor {cursor}")
 _NO_RUNS = Text("没有符合条件的运行。", "No runs match the filters.")
+_PAST_END = Text(
+    "第 {page} 页已超出列表末尾：共 {total} 次运行，{pages} 页。",
+    "Page {page} is past the end of the list: {total} runs on {pages} pages.",
+)
+_PAST_END_MORE = Text(
+    "第 {page} 页已超出列表末尾：共 {total}+ 次运行（加 --exact-total 可得精确总数和页数）。",
+    "Page {page} is past the end of the list: {total}+ runs (add --exact-total for the exact "
+    "count and number of pages).",
+)
 _ITEMS_FOOTER = Text(
     "子项第 {page}/{pages} 页，共 {total} 个。", "Items page {page} of {pages}, {total} in total."
 )
@@ -202,7 +214,9 @@ def show_run(
             items = service.list_items(run_id, status=item_status, page=item_page,
                                        limit=item_limit)
         except RunNotFoundError:
-            fail(tr(RUN_NOT_FOUND, run_id=run_id), EXIT_FAILED)
+            from taskrun_center.web.errors import quote_identifier
+
+            fail(tr(RUN_NOT_FOUND, run_id=quote_identifier(run_id)), EXIT_FAILED)
         except InvalidQueryError as error:
             fail(_invalid_option(error, _SHOW_OPTIONS), EXIT_USAGE)
         payload = {
@@ -286,15 +300,20 @@ def _short_time(value: str | None) -> str:
     return value.replace("T", " ")[:19] if value else ""
 
 
+def _cell(value: str) -> RichText:
+    """Return stored text as a table cell: hidden characters escaped and no rich markup read."""
+    return RichText(escape_hidden(value))
+
+
 def _print_run_table(payload: dict[str, Any]) -> None:
     if not payload["items"]:
-        stdout.print(tr(_NO_RUNS), highlight=False)
+        _print_empty_page(payload)
         return
     table = Table(*(tr(text) for text in _COLUMNS.values()), highlight=False)
     for run in payload["items"]:
         table.add_row(
-            run["run_id"], run["task_key"], status_label(run["status"]),
-            trigger_label(run["trigger_source"]), _short_time(run["started_at"]),
+            _cell(run["run_id"]), _cell(run["task_key"]), _cell(status_label(run["status"])),
+            _cell(trigger_label(run["trigger_source"])), _short_time(run["started_at"]),
             format_milliseconds(run["duration_ms"]),
             f"{run['progress_completed']}/{run['progress_failed']}/{run['progress_total']}",
             tr(_YES) if run["is_skipped"] else "",
@@ -305,6 +324,16 @@ def _print_run_table(payload: dict[str, Any]) -> None:
                     total=f"{payload['total']:,}"), highlight=False)
     if payload["next_cursor"]:
         stdout.print(tr(_NEXT_PAGE, cursor=payload["next_cursor"]), highlight=False)
+
+
+def _print_empty_page(payload: dict[str, Any]) -> None:
+    """Say that nothing matches, or that the page is past the end when runs do match."""
+    if not payload["total"]:
+        stdout.print(tr(_NO_RUNS), highlight=False)
+        return
+    template = _PAST_END if payload["total_exact"] else _PAST_END_MORE
+    stdout.print(tr(template, page=f"{payload['page']:,}", pages=f"{payload['pages']:,}",
+                    total=f"{payload['total']:,}"), highlight=False)
 
 
 _DETAIL_FIELDS = (
@@ -324,14 +353,17 @@ def _print_run_detail(payload: dict[str, Any]) -> None:
             value = f"{status_label(value)} ({value})"
         elif name == "duration_ms":
             value = format_milliseconds(value)
-        detail.add_row(name, "" if value is None else str(value))
+        stored = "" if value is None else str(value)
+        escaped = escape_hidden_lines(stored) if name == "error_message" else escape_hidden(stored)
+        detail.add_row(name, RichText(escaped))
     print_table(detail)
 
     if payload["items"]:
         items = Table(*(tr(text) for text in _ITEM_COLUMNS.values()), highlight=False)
         for item in payload["items"]:
-            items.add_row(f"{item['item_type']}/{item['item_key']}", item["status"],
-                          item["error_message"] or "")
+            items.add_row(_cell(f"{item['item_type']}/{item['item_key']}"),
+                          _cell(item["status"]),
+                          RichText(escape_hidden_lines(item["error_message"] or "")))
         print_table(items)
     stdout.print(tr(_ITEMS_FOOTER, page=f"{payload['items_page']:,}",
                     pages=f"{payload['items_pages']:,}", total=f"{payload['items_total']:,}"),

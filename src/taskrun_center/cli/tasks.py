@@ -18,6 +18,8 @@ from taskrun_center.cli.common import (
     TaskModuleOption,
     cli_language,
     error_text,
+    escape_hidden,
+    escape_hidden_lines,
     fail,
     print_json,
     resolve_database_url,
@@ -170,9 +172,11 @@ def run(
         )
     else:
         label = outcome.status.label_en if cli_language() == "en" else outcome.status.label_zh
-        stdout.print(tr(_RUN_ENDED, run_id=outcome.run_id, status=label), highlight=False)
+        stdout.print(tr(_RUN_ENDED, run_id=escape_hidden(outcome.run_id), status=label),
+                     highlight=False, markup=False)
         if outcome.error_message:
-            stdout.print(outcome.error_message, highlight=False, markup=False)
+            stdout.print(escape_hidden_lines(outcome.error_message), highlight=False,
+                         markup=False)
     raise typer.Exit(EXIT_OK if outcome.status == RunStatus.COMPLETED else EXIT_FAILED)
 
 

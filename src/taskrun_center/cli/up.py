@@ -23,6 +23,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.table import Column, Table
+from rich.text import Text as RichText
 
 from taskrun_center.cli.common import (
     EXIT_FAILED,
@@ -32,6 +33,8 @@ from taskrun_center.cli.common import (
     TaskModuleOption,
     cli_language,
     error_text,
+    escape_hidden,
+    escape_hidden_lines,
     fail,
     resolve_database_url,
     stdout,
@@ -255,7 +258,9 @@ def _print_round(outcomes: list[Any]) -> None:
     for outcome in outcomes:
         status = outcome.status.label_en if english else outcome.status.label_zh
         message = outcome.error_message or outcome.skip_reason or ""
-        table.add_row(outcome.task_key, status, outcome.run_id, message)
+        table.add_row(RichText(escape_hidden(outcome.task_key)), status,
+                      RichText(escape_hidden(outcome.run_id)),
+                      RichText(escape_hidden_lines(message)))
     stdout.print(table)
 
 

@@ -12,6 +12,7 @@ from taskrun_center.cli.common import (
     EXIT_FAILED,
     EXIT_USAGE,
     DatabaseUrlOption,
+    escape_hidden,
     fail,
     print_json,
     resolve_database_url,
@@ -172,7 +173,8 @@ def list_users_command(
     if not rows:
         stdout.print(tr(NO_USERS))
     for row in rows:
-        stdout.print(f"{row['username']}\t{row['role']}\t{row['created_at']}", highlight=False)
+        stdout.print(f"{escape_hidden(str(row['username']))}\t{row['role']}\t{row['created_at']}",
+                     highlight=False, markup=False)
 
 
 @tokens_app.command("create", help=tr(Text(
@@ -242,8 +244,10 @@ def list_tokens_command(
         return
     for row in rows:
         state = "revoked" if row["revoked_at"] else "active"
-        stdout.print(f"{row['prefix']}…\t{row['name']}\t{row['username']}\t{state}",
-                     highlight=False)
+        name = escape_hidden(str(row["name"]))
+        username = escape_hidden(str(row["username"]))
+        stdout.print(f"{row['prefix']}…\t{name}\t{username}\t{state}", highlight=False,
+                     markup=False)
 
 
 def register(app: typer.Typer) -> None:
