@@ -12,9 +12,11 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import literal, select
+from sqlalchemy.types import NullType
 
 from taskrun_center.maintenance.audit import AuditResult, audit_runs
+from taskrun_center.maintenance.audit_timestamps import in_stored_form
 from taskrun_center.states import ItemStatus, RunStatus
 from taskrun_center.storage.engine import Database
 from taskrun_center.storage.models import TaskRun
@@ -159,3 +161,31 @@ def test_progress_within_total_passes(sqlite_db: Database, sqlite_url: str) -> N
     result = audit_runs(sqlite_db)
 
     assert result.counts == {}
+
+
+@pytest.mark.parametrize(("stored", "expected"), [
+    ("2026-06-01 12:00:00.123456", True),
+    ("2026-12-31 23:59:59.999999", True),
+    ("2024-02-29 00:00:00.000000", True),
+    ("0001-01-01 00:00:00.000000", True),
+    ("2026-06-01 12:00:00", False),
+    ("2026-06-01T12:00:00.123456", False),
+    ("2026-06-01 12:00:00.12345Z", False),
+    ("2026-06-01 12:00:00.1234567", False),
+    (" 2026-06-01 12:00:00.12345", False),
+    ("2026-02-29 00:00:00.000000", False),
+    ("2026-04-31 00:00:00.000000", False),
+    ("2026-06-01 24:00:00.000000", False),
+    ("2026-06-01 23:59:60.000000", False),
+    ("0000-01-01 00:00:00.000000", False),
+    ("now", False),
+    (1764547180, False),
+    (b"2026-06-01 12:00:00.123456", False),
+])
+def test_stored_form_condition_cases(sqlite_db: Database, stored: Any, expected: bool) -> None:
+    # NullType binds the value as it is: text, integer or blob.
+    value = literal(stored, NullType())
+    with sqlite_db.session() as session:
+        matched = session.scalar(select(in_stored_form(value)))
+
+    assert bool(matched) is expected
