@@ -140,3 +140,17 @@ def test_purge_lock_failure_reports_time_waited(sqlite_url: str, tmp_path: Path,
                            completed.stderr)
         assert waited is not None, completed.stderr
         assert float(waited.group(1)) >= 0.3
+
+
+def test_every_audit_rule_has_a_meaning() -> None:
+    """Each row and item rule that the audit modules name is described in the CLI."""
+    import taskrun_center.maintenance as maintenance_package
+    from taskrun_center.cli.maintenance import _ROW_RULES
+    from taskrun_center.contract import RULES
+
+    folder = Path(maintenance_package.__file__).parent
+    named = {rule for path in folder.glob("audit*.py")
+             for rule in re.findall(r'"((?:row|item)\.[a-z_]+)"', path.read_text())}
+
+    assert "row.status_invalid" in named
+    assert named - set(_ROW_RULES) - set(RULES) == set()

@@ -563,6 +563,18 @@ _ROW_RULES = {
                                   "读取时视为空",
                                   "the stored timestamp text is not a date and time (possibly "
                                   "edited by hand); it reads as empty"),
+    "row.timestamp_not_stored_form": Text(
+        "时间文本能读出，但不是存储格式，筛选和排序会出错；"
+        "请改写为 YYYY-MM-DD HH:MM:SS.ffffff（UTC）",
+        "the timestamp text reads, but not in the stored form, so filters and sorts misplace it; "
+        "rewrite it as YYYY-MM-DD HH:MM:SS.ffffff (UTC)"),
+    "row.status_invalid": Text("运行状态不是已知取值", "the run status is not a known value"),
+    "row.trigger_source_invalid": Text("触发方式不是已知取值",
+                                       "the trigger source is not a known value"),
+    "row.progress_invalid": Text("进度计数为负数、不是整数，或完成数加失败数超过总数",
+                                 "a progress counter is negative or not an integer, or "
+                                 "completed + failed exceeds the total"),
+    "item.status_invalid": Text("子项状态不是已知取值", "the item status is not a known value"),
 }
 
 
