@@ -240,3 +240,24 @@ def test_bad_timestamp_reads_as_none(sqlite_db: Database) -> None:
     assert paths == ["items[step/0].completed_at", "started_at"]
     assert {finding.run_id for finding in result.violations
             if finding.rule == "row.timestamp_invalid"} == {broken.run_id}
+
+
+def test_text_in_integer_columns_is_served_and_audited(sqlite_db: Database,
+                                                       api_client: TestClient) -> None:
+    run_id = make_run(sqlite_db, status=RunStatus.COMPLETED).run_id
+    with sqlite_db.transaction() as session:
+        session.execute(text("UPDATE task_runs SET duration_ms = 'abc', progress_total = 'x', "
+                             "progress_completed = 'y' WHERE run_id = :run_id"),
+                        {"run_id": run_id})
+
+    pages = [api_client.get(path) for path in
+             ("/runs", f"/runs/{run_id}", "/tasks", "/api/v1/task-runs", "/metrics",
+              f"/api/v1/task-runs/{run_id}", "/api/v1/statistics/tasks")]
+    result = audit_runs(sqlite_db)
+
+    for page in pages:
+        assert page.status_code == 200, (page.url, page.text[:300])
+        assert not page.history, page.url
+    assert run_id in pages[1].text
+    assert result.counts.get("row.duration_mismatch") == 1
+    assert result.counts.get("row.progress_invalid") == 2

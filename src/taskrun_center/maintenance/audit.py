@@ -354,7 +354,8 @@ def _duration_consistent(status: str, started_at: datetime | None,
         return duration_ms is None
     if started_at is None or completed_at is None:
         return duration_ms is None
-    if duration_ms is None:
+    if not isinstance(duration_ms, int) or isinstance(duration_ms, bool):
+        # None, or text that SQLite keeps in an INTEGER column written by hand.
         return False
     expected = max(0, int((completed_at - started_at).total_seconds() * 1000))
     return abs(duration_ms - expected) <= DURATION_TOLERANCE_MS

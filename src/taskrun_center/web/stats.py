@@ -108,7 +108,7 @@ def daily_trend(
                 succeeded=int(row[2] or 0),
                 failed=int(row[3] or 0),
                 avg_duration_ms=float(row[4]) if row[4] is not None else None,
-                max_duration_ms=int(row[5]) if row[5] is not None else None,
+                max_duration_ms=_whole_milliseconds(row[5]),
             )
         )
     return points
@@ -152,3 +152,10 @@ def task_overviews(
         )
     return overviews
 
+
+def _whole_milliseconds(value: Any) -> int | None:
+    # SQLite's max() returns text that was written by hand into the INTEGER column over any
+    # number; such a duration is unknown here, and ``taskrun audit`` names the row.
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return int(value)
+    return None
