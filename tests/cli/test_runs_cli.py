@@ -62,6 +62,19 @@ def test_list_cursor_reads_next_page(sqlite_url: str) -> None:
     assert payload["page"] == 2
 
 
+def test_list_text_hint_repeats_limit(sqlite_url: str) -> None:
+    run_ids = _seed(sqlite_url)
+    first = runner.invoke(app, ["runs", "list", "--limit", "2", "--database-url", sqlite_url])
+    hint = next(line for line in first.stdout.splitlines() if "--cursor" in line)
+    options = hint[hint.index("--limit"):].split()
+
+    second = runner.invoke(app, ["runs", "list", "--format", "json", *options,
+                                 "--database-url", sqlite_url])
+
+    assert second.exit_code == 0, second.output
+    assert [run["run_id"] for run in json.loads(second.stdout)["items"]] == run_ids[2:4]
+
+
 def test_list_filters_by_status_and_key(sqlite_url: str) -> None:
     _seed(sqlite_url)
 

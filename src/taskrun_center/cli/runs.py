@@ -51,7 +51,9 @@ _PAGE_FOOTER_MORE = Text(
     "第 {page} 页，共 {total}+ 条运行（加 --exact-total 可得精确总数）。",
     "Page {page}, {total}+ runs (add --exact-total for the exact count).",
 )
-_NEXT_PAGE = Text("下一页：--cursor {cursor}", "Next page: --cursor {cursor}")
+# A cursor belongs to its page size, so the hint repeats --limit.
+_NEXT_PAGE = Text("下一页：--limit {limit} --cursor {cursor}",
+                  "Next page: --limit {limit} --cursor {cursor}")
 _NO_RUNS = Text("没有符合条件的运行。", "No runs match the filters.")
 _PAST_END = Text(
     "第 {page} 页已超出列表末尾：共 {total} 次运行，{pages} 页。",
@@ -323,7 +325,8 @@ def _print_run_table(payload: dict[str, Any]) -> None:
     stdout.print(tr(footer, page=f"{payload['page']:,}", pages=f"{payload['pages']:,}",
                     total=f"{payload['total']:,}"), highlight=False)
     if payload["next_cursor"]:
-        stdout.print(tr(_NEXT_PAGE, cursor=payload["next_cursor"]), highlight=False)
+        stdout.print(tr(_NEXT_PAGE, limit=payload["limit"], cursor=payload["next_cursor"]),
+                     highlight=False)
 
 
 def _print_empty_page(payload: dict[str, Any]) -> None:
