@@ -261,3 +261,36 @@ def test_text_in_integer_columns_is_served_and_audited(sqlite_db: Database,
     assert run_id in pages[1].text
     assert result.counts.get("row.duration_mismatch") == 1
     assert result.counts.get("row.progress_invalid") == 2
+
+
+@pytest.mark.parametrize("stored", [
+    '{"version":1,"common":{"highlights":' + "[" * 300 + "]" * 300 + "}}",
+    '{"version":1,"common":{"highlights":["\\ud800"]}}',
+])
+def test_unservable_json_reads_as_marker(sqlite_db: Database, api_client: TestClient,
+                                         stored: str) -> None:
+    run_id = make_run(sqlite_db, status=RunStatus.COMPLETED).run_id
+    with sqlite_db.transaction() as session:
+        session.execute(text("UPDATE task_runs SET summary_json = :value WHERE run_id = :run_id"),
+                        {"value": stored, "run_id": run_id})
+
+    listed = api_client.get("/api/v1/task-runs")
+    detail = api_client.get(f"/api/v1/task-runs/{run_id}")
+    page = api_client.get(f"/runs/{run_id}")
+
+    assert listed.status_code == 200, listed.text[:300]
+    assert listed.json()["data"]["items"][0]["summary_json"][INVALID_JSON_KEY] is True
+    assert detail.status_code == 200, detail.text[:300]
+    assert page.status_code == 200, page.text[:300]
+    assert audit_runs(sqlite_db).counts.get("row.json_invalid") == 1
+
+
+def test_moderate_nesting_still_reads() -> None:
+    from taskrun_center.storage.types import MAX_STORED_JSON_DEPTH, load_json_text
+
+    depth = MAX_STORED_JSON_DEPTH - 1
+    nested = load_json_text("[" * depth + "]" * depth)
+
+    assert isinstance(nested, list)
+    with pytest.raises(ValueError):
+        load_json_text("[" * (MAX_STORED_JSON_DEPTH + 1) + "]" * (MAX_STORED_JSON_DEPTH + 1))

@@ -72,11 +72,14 @@ def test_json_beyond_orjson_reads_like_json_module(sqlite_db: Database) -> None:
 
 
 def test_json_text_decoders_agree() -> None:
-    for stored in ['{"a": [1, 2.5, "x", null, true]}', '"\\ud800"', "1e400", "[]"]:
+    for stored in ['{"a": [1, 2.5, "x", null, true]}', "1e400", "[]"]:
         assert repr(load_json_text(stored)) == repr(json.loads(stored))
     assert load_json_text(None) is None
     with pytest.raises(ValueError):
         load_json_text("{not json")
+    # A lone surrogate decodes, but no UTF-8 response can carry it.
+    with pytest.raises(ValueError):
+        load_json_text('"\\ud800"')
 
 
 def test_date_only_timestamp_reads_as_utc_midnight(sqlite_db: Database) -> None:
@@ -144,3 +147,17 @@ def test_deeply_nested_summary_reads_as_marker(sqlite_db: Database) -> None:
 
     assert is_invalid_json(summary)
     assert result.counts.get("row.json_invalid") == 1
+
+
+def test_purge_plans_past_unreadable_finish_time(sqlite_db: Database) -> None:
+    from datetime import timedelta
+
+    from taskrun_center.maintenance.purge import purge_runs
+
+    run_id = make_run(sqlite_db, status=RunStatus.COMPLETED).run_id
+    _set_column(sqlite_db, run_id, "completed_at", "9999-12-31T23:00:00-05:00")
+
+    planned = purge_runs(sqlite_db, older_than=timedelta(days=1), dry_run=True)
+    purged = purge_runs(sqlite_db, older_than=timedelta(days=1))
+
+    assert planned.runs == purged.runs == 0

@@ -194,9 +194,11 @@ def _plan_purge(database: Database, cutoff: datetime, statuses: Collection[str],
         protected = _protected_runs(session, keep_last, task_keys)
         planned = _count(session, conditions)
     # Protected runs that the conditions select are kept; the others would not be deleted anyway.
+    # A finish time edited by hand into unreadable text reads as None; SQLite compared its text.
     kept = sum(
         1 for row in protected
-        if row.completed_at < cutoff and (not statuses or row.status in statuses)
+        if row.completed_at is not None and row.completed_at < cutoff
+        and (not statuses or row.status in statuses)
     )
     return _Plan(conditions, frozenset(row.id for row in protected), planned - kept, cutoff,
                  kept)

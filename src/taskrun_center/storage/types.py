@@ -75,11 +75,12 @@ def load_json_text(value: str | bytes | None) -> Any:
 
     orjson decodes a run's summary two to three times faster (measured on the benchmark's
     summaries), which matters on a list page of runs. It rejects a few texts that ``json``
-    accepts (NaN, integers beyond 64 bits, lone surrogates), so those still read as before
-    instead of as invalid.
+    accepts (NaN, integers beyond 64 bits), so those still read as before instead of as
+    invalid. Values that no response could carry are invalid: lone surrogates (they cannot be
+    encoded as UTF-8) and nesting deeper than ``MAX_STORED_JSON_DEPTH``.
 
     Raises:
-        ValueError: the text is not JSON for either.
+        ValueError: the text is not JSON for either, or holds such a value.
     """
     if value is None:
         return None
@@ -87,9 +88,41 @@ def load_json_text(value: str | bytes | None) -> Any:
         # SQLite stores a number written by hand as a number, and a JSON number reads as one.
         return value
     try:
-        return orjson.loads(value)
+        decoded = orjson.loads(value)
     except orjson.JSONDecodeError:
-        return json.loads(value)
+        decoded = json.loads(value)
+        # orjson rejects lone surrogates; encoding finds them (UnicodeEncodeError is a ValueError).
+        json.dumps(decoded, ensure_ascii=False).encode()
+    if _bracket_count(value) > MAX_STORED_JSON_DEPTH and _nested_deeper(decoded,
+                                                                         MAX_STORED_JSON_DEPTH):
+        raise ValueError(f"JSON nested deeper than {MAX_STORED_JSON_DEPTH} levels")
+    return decoded
+
+
+#: Nesting levels that a stored JSON value may have and still read. pydantic's serializer
+#: stops at about 250 levels, and the contract accepts a few (``max_depth`` counts them).
+MAX_STORED_JSON_DEPTH = 100
+
+
+def _bracket_count(text: str | bytes) -> int:
+    # An upper bound of the depth that costs two C-level scans; a summary has a few dozen.
+    if isinstance(text, bytes):
+        return text.count(b"[") + text.count(b"{")
+    return text.count("[") + text.count("{")
+
+
+def _nested_deeper(value: Any, limit: int) -> bool:
+    """Return whether ``value`` has containers nested more than ``limit`` levels deep."""
+    pending = [(value, 1)]
+    while pending:
+        node, level = pending.pop()
+        if level > limit:
+            return True
+        if isinstance(node, dict):
+            pending.extend((child, level + 1) for child in node.values())
+        elif isinstance(node, list):
+            pending.extend((child, level + 1) for child in node)
+    return False
 
 
 # Every JSON column of the schema.
