@@ -357,6 +357,7 @@ def _forged(fields: dict[str, object], secret: str = "test-secret") -> str:
     {"k": "0001-01-01T00:00:00+01:00"},
     {"k": 2**64, "s": "duration"},
     {"k": "task\x00key", "s": "task_key"},
+    {"k": "\ud800", "s": "task_key"},
 ])
 def test_forged_cursor_out_of_range_is_rejected(session: Session,
                                                 service: TaskRunsReadService,
@@ -369,6 +370,36 @@ def test_forged_cursor_out_of_range_is_rejected(session: Session,
         service.list_runs(sort=sort, limit=2, cursor=_forged(fields))
 
     assert valid.page == 2
+    assert caught.value.parameter == "cursor"
+
+
+@pytest.mark.parametrize("fields", [{"s": "\ud800"}, {"s": "\x1b[31mred"}, {"o": "up" * 30}])
+def test_forged_cursor_sort_is_not_quoted(session: Session, service: TaskRunsReadService,
+                                          fields: dict[str, object]) -> None:
+    _mixed_runs(session)
+
+    with pytest.raises(InvalidQueryError) as caught:
+        service.list_runs(limit=2, cursor=_forged(fields))
+
+    message = caught.value.reason_text.en if caught.value.reason_text else str(caught.value)
+    assert "another sort" in message
+    assert "\x1b" not in str(caught.value)
+
+
+def test_deeply_nested_cursor_is_rejected(session: Session,
+                                          service: TaskRunsReadService) -> None:
+    import base64
+
+    from taskrun_center.lifecycle.cursor import _tag, cursor_key
+
+    body = b"[" * 1500
+    cursor = (base64.urlsafe_b64encode(body).rstrip(b"=").decode() + "."
+              + base64.urlsafe_b64encode(_tag(cursor_key("test-secret"), body))
+              .rstrip(b"=").decode())
+
+    with pytest.raises(InvalidQueryError) as caught:
+        service.list_runs(limit=2, cursor=cursor)
+
     assert caught.value.parameter == "cursor"
 
 

@@ -103,7 +103,7 @@ def decode_cursor(text: str, key: bytes, *, sort: str, order: str, limit: int,
     body = _verified_body(text, key)
     try:
         payload = json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):
         raise _invalid(Text("内容不是 JSON", "its content is not JSON")) from None
     if not isinstance(payload, dict) or payload.get("v") != CURSOR_VERSION:
         raise _invalid(Text("由其他版本的服务生成",
@@ -120,6 +120,8 @@ def decode_cursor(text: str, key: bytes, *, sort: str, order: str, limit: int,
         raise _invalid(Text("未注明总数是否精确",
                             "it does not say whether its total is exact"))
     if (sort, order) != (payload["s"], payload["o"]):
+        if not all(_is_plain_word(payload[field]) for field in ("s", "o")):
+            raise _invalid(Text("属于另一种排序", "it belongs to another sort"))
         reason = fill(_OTHER_SORT, sort=payload["s"], order=payload["o"])
         raise InvalidQueryError("cursor", reason)
     if payload["l"] != limit:
@@ -169,8 +171,9 @@ def _parse_value(raw: Any, value_kind: type) -> datetime | int | str | None:
             raise _invalid(Text("其中的排序值超出范围", "its sort value is out of range"))
         return raw
     if value_kind is str and isinstance(raw, str):
-        if "\x00" in raw:
-            raise _invalid(Text("其中的排序值含有 NUL 字符", "its sort value contains NUL"))
+        if "\x00" in raw or not _encodes_as_utf8(raw):
+            raise _invalid(Text("其中的排序值含有无法存储的字符",
+                                "its sort value contains a character that cannot be stored"))
         return raw
     raise _invalid(Text("其中的排序值与排序字段不符",
                         "its sort value does not match the sort field"))
@@ -189,6 +192,19 @@ def _parse_timestamp(raw: str) -> datetime:
         return parsed.astimezone(UTC)
     except OverflowError:
         raise _invalid(Text("其中的排序值超出范围", "its sort value is out of range")) from None
+
+
+def _is_plain_word(value: str) -> bool:
+    # Only such text is quoted back: anything else could carry terminal escapes or surrogates.
+    return len(value) <= 40 and value.isascii() and value.replace("_", "").isalnum()
+
+
+def _encodes_as_utf8(text: str) -> bool:
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _is_count(value: Any) -> bool:
