@@ -89,9 +89,12 @@ class Settings(BaseSettings):
     retention_days: int = Field(30, ge=1, description="Age of finished runs that purge deletes.")
     keep_last: int = Field(10, ge=0, description="Newest runs per task key that purge keeps.")
     purge_batch_size: int = Field(2000, ge=1, description="Runs deleted per transaction.")
-    reap_timeout_seconds: int = Field(600, ge=10, description="Silence before a run is reaped.")
+    # At most ten years: a longer timeout means "never", and the cutoff would leave the dates
+    # that databases store.
+    reap_timeout_seconds: int = Field(600, ge=10, le=315_360_000,
+                                      description="Silence before a run is reaped.")
     pending_timeout_seconds: int = Field(
-        3600, ge=10, description="Wait before a pending run is reaped."
+        3600, ge=10, le=315_360_000, description="Wait before a pending run is reaped."
     )
     heartbeat_interval_seconds: float = Field(15.0, gt=0)
 

@@ -58,7 +58,8 @@ def resolve_language(accept_language: str | None, default: str | None = None) ->
                 quality = float(params.strip()[2:])
             except ValueError:
                 quality = 0.0
-        if tag:
+        # A quality of 0 marks a language as not acceptable.
+        if tag and quality > 0:
             candidates.append((-quality, position, tag.lower()))
     for _, _, tag in sorted(candidates):
         matched = match_language(tag)

@@ -12,6 +12,7 @@ from taskrun_center.runners import TaskArgumentsError, run_task
 from taskrun_center.runners.arguments import check_task_arguments
 from taskrun_center.runners.dispatch import enqueue_run
 from taskrun_center.storage.engine import Database
+from tests.runners import sample_tasks  # noqa: F401 - declares the sample tasks
 from tests.runners.rows import runs_of
 
 
@@ -107,3 +108,24 @@ def test_reap_task_rejects_short_timeout(database: Database) -> None:
 
     assert raised.value.argument == "timeout_seconds"
     assert runs_of(database, "task_runs_reap") == []
+
+
+def test_reap_task_rejects_huge_timeout(database: Database) -> None:
+    import taskrun_center.runners.builtin  # noqa: F401 - declares the built-in tasks
+
+    with pytest.raises(TaskArgumentsError) as raised:
+        run_task("task_runs_reap", database=database,
+                 arguments={"pending_timeout_seconds": 10**11})
+
+    assert raised.value.argument == "pending_timeout_seconds"
+    assert runs_of(database, "task_runs_reap") == []
+
+
+def test_reaper_rejects_timeout_past_ten_years(database: Database) -> None:
+    from datetime import timedelta
+
+    from taskrun_center.errors import ConfigurationError
+    from taskrun_center.maintenance import reap_runs
+
+    with pytest.raises(ConfigurationError, match="3650 days"):
+        reap_runs(database, timeout=timedelta(days=999_999))

@@ -205,3 +205,11 @@ def test_locked_database_is_503_storage_locked(
     assert response.status_code == 503
     assert response.headers["retry-after"] == "5"
     assert response.json()["message_code"] == "STORAGE_LOCKED"
+
+
+def test_accept_language_quality_zero_is_not_chosen() -> None:
+    from taskrun_center.i18n import resolve_language
+
+    assert resolve_language("en;q=0, fr") == "zh-CN"
+    assert resolve_language("fr, en;q=0.1") == "en"
+    assert resolve_language("zh;q=0, en;q=0.5") == "en"

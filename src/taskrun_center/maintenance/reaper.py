@@ -48,19 +48,20 @@ logger = structlog.get_logger(__name__)
 SCAN_BATCH_SIZE = 500
 
 
-def _setting_minimum(name: str) -> timedelta:
-    """Return the lower bound (``ge``) of the ``config.Settings`` field ``name``, in seconds."""
+def _setting_bound(name: str, bound: str) -> timedelta:
+    """Return the bound ``ge`` or ``le`` of the ``config.Settings`` field ``name``, in seconds."""
     for constraint in Settings.model_fields[name].metadata:
-        bound = getattr(constraint, "ge", None)
-        if bound is not None:
-            return timedelta(seconds=bound)
-    return timedelta(0)
+        value = getattr(constraint, bound, None)
+        if value is not None:
+            return timedelta(seconds=value)
+    return timedelta(0) if bound == "ge" else timedelta.max
 
 
-# The shortest timeouts TASKRUN_REAP_TIMEOUT_SECONDS and TASKRUN_PENDING_TIMEOUT_SECONDS
-# accept. ``taskrun reap`` applies the same bounds to --timeout and --pending-timeout.
-MIN_REAP_TIMEOUT = _setting_minimum("reap_timeout_seconds")
-MIN_PENDING_TIMEOUT = _setting_minimum("pending_timeout_seconds")
+# The timeouts TASKRUN_REAP_TIMEOUT_SECONDS and TASKRUN_PENDING_TIMEOUT_SECONDS accept.
+# ``taskrun reap`` applies the same minimums to --timeout and --pending-timeout.
+MIN_REAP_TIMEOUT = _setting_bound("reap_timeout_seconds", "ge")
+MIN_PENDING_TIMEOUT = _setting_bound("pending_timeout_seconds", "ge")
+MAX_TIMEOUT = _setting_bound("reap_timeout_seconds", "le")
 # run_ids kept in the result; the counts stay exact beyond it.
 MAX_LISTED_RUN_IDS = 1000
 
@@ -149,8 +150,11 @@ def reap_runs(
     settings = get_settings()
     timeout = timeout or timedelta(seconds=settings.reap_timeout_seconds)
     pending_timeout = pending_timeout or timedelta(seconds=settings.pending_timeout_seconds)
-    if timeout <= timedelta(0) or pending_timeout <= timedelta(0):
-        raise ConfigurationError("reap timeouts must be positive durations")
+    if not (timedelta(0) < timeout <= MAX_TIMEOUT
+            and timedelta(0) < pending_timeout <= MAX_TIMEOUT):
+        raise ConfigurationError(
+            f"reap timeouts must be positive and at most {MAX_TIMEOUT.days} days"
+        )
 
     now = now or utcnow()
     is_sqlite = database.is_sqlite

@@ -15,7 +15,7 @@ from taskrun_center.config import get_settings
 from taskrun_center.contract import MetricDefinition, Tone
 from taskrun_center.i18n import Text
 from taskrun_center.maintenance import reap_runs
-from taskrun_center.maintenance.reaper import MIN_PENDING_TIMEOUT, MIN_REAP_TIMEOUT
+from taskrun_center.maintenance.reaper import MAX_TIMEOUT, MIN_PENDING_TIMEOUT, MIN_REAP_TIMEOUT
 from taskrun_center.runners.context import RunContext
 from taskrun_center.runners.definition import task
 from taskrun_center.runners.result import TaskResult
@@ -26,10 +26,13 @@ NOTHING_TO_REAP = Text(
 )
 REAPED = Text("回收了 {count} 次被遗弃的运行", "Reaped {count} abandoned runs")
 
-# The same lower bounds as TASKRUN_REAP_TIMEOUT_SECONDS, TASKRUN_PENDING_TIMEOUT_SECONDS and
+# The same bounds as TASKRUN_REAP_TIMEOUT_SECONDS, TASKRUN_PENDING_TIMEOUT_SECONDS and
 # ``taskrun reap``.
-_ReapSeconds = Annotated[int | None, Field(ge=int(MIN_REAP_TIMEOUT.total_seconds()))]
-_PendingSeconds = Annotated[int | None, Field(ge=int(MIN_PENDING_TIMEOUT.total_seconds()))]
+_MAX_SECONDS = int(MAX_TIMEOUT.total_seconds())
+_ReapSeconds = Annotated[int | None, Field(ge=int(MIN_REAP_TIMEOUT.total_seconds()),
+                                           le=_MAX_SECONDS)]
+_PendingSeconds = Annotated[int | None, Field(ge=int(MIN_PENDING_TIMEOUT.total_seconds()),
+                                              le=_MAX_SECONDS)]
 
 
 class ReapData(BaseModel):
