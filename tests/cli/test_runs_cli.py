@@ -227,3 +227,24 @@ def test_list_from_date_only_is_accepted(sqlite_url: str) -> None:
 
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["total"] == 0
+
+
+def test_text_in_integer_columns_prints(sqlite_url: str) -> None:
+    import sqlite3
+
+    from sqlalchemy.engine import make_url
+
+    run_ids = _seed(sqlite_url)
+    connection = sqlite3.connect(str(make_url(sqlite_url).database))
+    connection.execute("UPDATE task_runs SET duration_ms = 'a\x1bb', progress_total = 'x' "
+                       "WHERE run_id = ?", (run_ids[0],))
+    connection.commit()
+    connection.close()
+
+    listed = runner.invoke(app, ["runs", "list", "--database-url", sqlite_url])
+    shown = runner.invoke(app, ["runs", "show", run_ids[0], "--database-url", sqlite_url])
+
+    assert listed.exit_code == 0, listed.output
+    assert shown.exit_code == 0, shown.output
+    assert "\x1b" not in listed.stdout
+    assert "\x1b" not in shown.stdout

@@ -277,6 +277,9 @@ def format_milliseconds(duration_ms: int | None) -> str:
     """Return a duration such as ``850 ms``, ``12.3 s`` or ``1 h 02 min``; empty for None."""
     if duration_ms is None:
         return ""
+    if not isinstance(duration_ms, int | float) or isinstance(duration_ms, bool):
+        # Text written by hand into SQLite's INTEGER column; shown as stored.
+        return str(duration_ms)
     if duration_ms < 1000:
         return f"{duration_ms} ms"
     seconds = duration_ms / 1000
@@ -316,8 +319,8 @@ def _print_run_table(payload: dict[str, Any]) -> None:
         table.add_row(
             _cell(run["run_id"]), _cell(run["task_key"]), _cell(status_label(run["status"])),
             _cell(trigger_label(run["trigger_source"])), _short_time(run["started_at"]),
-            format_milliseconds(run["duration_ms"]),
-            f"{run['progress_completed']}/{run['progress_failed']}/{run['progress_total']}",
+            _cell(format_milliseconds(run["duration_ms"])),
+            _cell(f"{run['progress_completed']}/{run['progress_failed']}/{run['progress_total']}"),
             tr(_YES) if run["is_skipped"] else "",
         )
     print_table(table)
