@@ -76,10 +76,18 @@ def test_url_from_environment(tmp_path: Path) -> None:
     assert migrate.current(url) == migrate.head()
 
 
-def test_unknown_revision_exits_1(tmp_path: Path) -> None:
+def test_unknown_revision_is_usage_error(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'cli.db'}"
 
-    failed = runner.invoke(app, ["db", "upgrade", "9999", "--database-url", url])
+    upgraded = runner.invoke(app, ["db", "upgrade", "0999", "--database-url", url])
+    downgraded = runner.invoke(app, ["db", "downgrade", "0999", "--yes", "--database-url", url])
+    relative = runner.invoke(app, ["db", "upgrade", "+1", "--database-url", url])
 
-    assert failed.exit_code == 1
-    assert "9999" in failed.output
+    assert upgraded.exit_code == 2, upgraded.output
+    assert "0999" in upgraded.output
+    assert "未知的迁移版本" in upgraded.output
+    assert "0001" in upgraded.output
+    assert "Can't locate" not in upgraded.output
+    assert downgraded.exit_code == 2, downgraded.output
+    assert relative.exit_code == 0, relative.output
+    assert migrate.current(url) == "0001"

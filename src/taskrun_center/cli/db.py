@@ -9,9 +9,11 @@ import typer
 
 from taskrun_center.cli.common import (
     EXIT_FAILED,
+    EXIT_USAGE,
     DatabaseUrlOption,
     cli_language,
     error_text,
+    escape_hidden,
     fail,
     resolve_database_url,
     stdout,
@@ -64,6 +66,11 @@ _NEWER = Text(
     "release does not know; upgrade TaskRun Center instead of running taskrun db upgrade.",
 )
 _ABORTED = Text("已取消，数据库未改动。", "Cancelled; the database was not changed.")
+_UNKNOWN_REVISION = Text(
+    "未知的迁移版本 {revision}；可用的版本：{known}、head、base，或相对写法如 -1。",
+    "unknown revision {revision}; known revisions: {known}, head, base, or a relative step "
+    "such as -1.",
+)
 
 
 def register(app: typer.Typer) -> None:
@@ -84,10 +91,23 @@ RevisionArgument = Annotated[
 ]
 
 
+def _check_revision(revision: str) -> None:
+    """Exit 2 for a plain revision name that no migration of this package has."""
+    from taskrun_center.storage import migrate
+
+    known = migrate.known_revisions()
+    relative = any(sign in revision for sign in "+-")
+    if revision in ("head", "heads", "base") or relative or revision in known:
+        return
+    fail(tr(_UNKNOWN_REVISION, revision=escape_hidden(repr(revision)), known=", ".join(known)),
+         EXIT_USAGE)
+
+
 def upgrade(revision: RevisionArgument = "head", database_url: DatabaseUrlOption = None) -> None:
     """Migrate the database forward and print the revision reached."""
     from taskrun_center.storage import migrate
 
+    _check_revision(revision)
     url = resolve_database_url(database_url, create_sqlite_file=True)
     try:
         migrate.upgrade(url, revision)
@@ -105,6 +125,7 @@ def downgrade(
     """Revert the database after a confirmation and print the revision reached."""
     from taskrun_center.storage import migrate
 
+    _check_revision(revision)
     if not yes and not typer.confirm(tr(_CONFIRM_DOWNGRADE, revision=revision), default=False):
         fail(tr(_ABORTED), EXIT_FAILED)
     url = resolve_database_url(database_url)

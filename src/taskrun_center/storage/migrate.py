@@ -114,7 +114,12 @@ def schema_state(connection: Connection) -> SchemaState:
 
 def is_known_revision(revision: str) -> bool:
     """Return True when ``revision`` ships with this package (False: from a newer release)."""
-    return any(script.revision == revision for script in _scripts().walk_revisions())
+    return revision in known_revisions()
+
+
+def known_revisions() -> list[str]:
+    """Return the revisions that ship with this package, oldest first."""
+    return [script.revision for script in reversed(list(_scripts().walk_revisions()))]
 
 
 @cache
