@@ -76,6 +76,17 @@ _OPTION_LINE = Text(
 _SETTINGS_ERROR_FIELD = re.compile(r'field "(\w+)"')
 
 
+def rule_text(kind: str, context: dict[str, Any]) -> Text:
+    """Return the rule of a pydantic error type (or a custom one above) in both languages.
+
+    ``context`` fills the placeholders (``ge`` for greater_than_equal); an unknown type reads
+    "is invalid (message)" with ``context["message"]``.
+    """
+    template = _RULES.get(kind, _FALLBACK_RULE)
+    values = {key: str(value) for key, value in context.items()}
+    return Text(template.zh.format(**values), template.en.format(**values))
+
+
 @dataclass(frozen=True, slots=True)
 class SettingProblem:
     """One invalid variable: its name, the rule it breaks (``kind``) and that rule's context."""
@@ -87,9 +98,7 @@ class SettingProblem:
     @property
     def rule(self) -> Text:
         """The broken rule in both languages, with the context filled in."""
-        template = _RULES.get(self.kind, _FALLBACK_RULE)
-        values = {key: str(value) for key, value in self.context.items()}
-        return Text(template.zh.format(**values), template.en.format(**values))
+        return rule_text(self.kind, self.context)
 
     def render(self, language: str) -> str:
         """Return one line naming the variable, the rule and the fix, in ``language``."""

@@ -96,7 +96,9 @@ def test_annotated_constraint_rejects_value() -> None:
     assert error.argument == "seconds"
     assert error.reason_text is not None
     assert "expected int" in error.reason_text.en
-    assert "10" in error.reason_text.en
+    assert "must be at least 10" in error.reason_text.en
+    assert "不能小于 10" in error.reason_text.zh
+    assert "Input should" not in error.reason_text.zh
     assert check_task_arguments("bounded", _bounded, {"seconds": "12"}) == {"seconds": 12}
 
 

@@ -24,6 +24,7 @@ from pydantic import (
     ValidationError,
 )
 
+from taskrun_center.config_errors import rule_text
 from taskrun_center.i18n import Text
 from taskrun_center.runners.errors import TaskArgumentsError
 
@@ -75,10 +76,15 @@ def _convert(task_key: str, name: str, validator: _Validator, value: Any) -> Any
     try:
         return adapter.validate_python(value)
     except ValidationError as error:
-        # The first pydantic message names the problem without repeating the value.
-        detail = error.errors(include_url=False, include_input=False)[0]["msg"]
-        reason_text = _fill(
-            _WRONG_TYPE, task_key=task_key, argument=name, expected=expected, detail=detail
+        # The first pydantic error names the problem without repeating the value.
+        first = error.errors(include_url=False, include_input=False)[0]
+        detail = first["msg"]
+        rule = rule_text(first["type"], {**first.get("ctx", {}), "message": detail})
+        reason_text = Text(
+            _WRONG_TYPE.zh.format(task_key=task_key, argument=name, expected=expected,
+                                  detail=rule.zh),
+            _WRONG_TYPE.en.format(task_key=task_key, argument=name, expected=expected,
+                                  detail=rule.en),
         )
         raise TaskArgumentsError(
             task_key,
