@@ -294,3 +294,18 @@ def test_moderate_nesting_still_reads() -> None:
     assert isinstance(nested, list)
     with pytest.raises(ValueError):
         load_json_text("[" * (MAX_STORED_JSON_DEPTH + 1) + "]" * (MAX_STORED_JSON_DEPTH + 1))
+
+
+def test_blob_in_text_columns_is_served(sqlite_db: Database, api_client: TestClient) -> None:
+    run_id = make_run(sqlite_db, status=RunStatus.COMPLETED).run_id
+    with sqlite_db.transaction() as session:
+        session.execute(text("UPDATE task_runs SET task_name = x'41ff42', "
+                             "error_message = x'00' WHERE run_id = :run_id"),
+                        {"run_id": run_id})
+
+    listed = api_client.get("/api/v1/task-runs")
+    detail = api_client.get(f"/api/v1/task-runs/{run_id}")
+
+    assert listed.status_code == 200, listed.text[:300]
+    assert listed.json()["data"]["items"][0]["task_name"] == "A\ufffdB"
+    assert detail.status_code == 200, detail.text[:300]

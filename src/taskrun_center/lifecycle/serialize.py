@@ -61,4 +61,7 @@ def item_to_dict(item: TaskRunItem) -> dict[str, Any]:
 def _plain(value: Any) -> Any:
     if isinstance(value, datetime):
         return format_timestamp(value)
+    if isinstance(value, bytes):
+        # SQLite keeps a blob written by hand in a text column; JSON has no bytes.
+        return value.decode("utf-8", "replace")
     return value
