@@ -111,3 +111,22 @@ def test_each_revision_states_why_and_locks() -> None:
 
         assert "Why:" in doc, path.name
         assert "Locks:" in doc, path.name
+
+
+def test_task_category_statistics_on_postgresql(postgres_url: str) -> None:
+    from sqlalchemy import text
+
+    def statistics_names() -> set[str]:
+        engine = create_engine_for(postgres_url)
+        try:
+            with engine.connect() as connection:
+                names = connection.execute(text("SELECT stxname FROM pg_statistic_ext"))
+                return set(names.scalars())
+        finally:
+            engine.dispose()
+
+    assert "st_task_runs_task_key_category" in statistics_names()
+    migrate.downgrade(postgres_url, "0004")
+    assert "st_task_runs_task_key_category" not in statistics_names()
+    migrate.upgrade(postgres_url)
+    assert "st_task_runs_task_key_category" in statistics_names()

@@ -171,7 +171,7 @@ class TaskRunsReadService:
                                after=Position(position.last_value, position.last_id),
                                count=limit + 1, many=self._many(total, total_exact))
         else:
-            total, total_exact = self._count(bound, spec, exact_total)
+            total, total_exact = self._count(bound, exact_total)
             rows = fetch_from_offset(connection, bound, spec, offset=(page - 1) * limit,
                                      count=limit + 1, many=self._many(total, total_exact))
 
@@ -278,11 +278,11 @@ class TaskRunsReadService:
         # More matches than the cap: reading the sort's index beats sorting every match.
         return not total_exact or total > self.total_cap
 
-    def _count(self, bound: BoundFilter, spec: SortSpec, exact: bool) -> tuple[int, bool]:
+    def _count(self, bound: BoundFilter, exact: bool) -> tuple[int, bool]:
         connection = self.session.connection()
         if exact:
             return count_runs(connection, bound), True
-        counted = count_runs(connection, bound, stop_after=self.total_cap, spec=spec)
+        counted = count_runs(connection, bound, stop_after=self.total_cap)
         if counted > self.total_cap:
             return self.total_cap, False
         return counted, True
