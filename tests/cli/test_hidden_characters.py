@@ -74,13 +74,13 @@ def test_json_keeps_exact_text(sqlite_url: str) -> None:
 
     listed = runner.invoke(app, ["runs", "list", "--format", "json",
                                  "--database-url", sqlite_url])
-    shown = runner.invoke(app, ["runs", "show", RUN_ID, "--format", "json",
+    detail = runner.invoke(app, ["runs", "show", RUN_ID, "--format", "json",
                                 "--database-url", sqlite_url])
 
     [run] = json.loads(listed.stdout)["items"]
     assert run["run_id"] == RUN_ID
     assert run["task_key"] == TASK_KEY
-    payload = json.loads(shown.stdout)
+    payload = json.loads(detail.stdout)
     assert payload["run"]["task_name"] == TASK_NAME
     assert payload["run"]["error_message"] == ERROR
     assert payload["items"][0]["item_key"] == ITEM_KEY
@@ -102,12 +102,12 @@ def test_rich_markup_in_stored_text_is_literal(sqlite_url: str) -> None:
     database.dispose()
 
     listed = runner.invoke(app, ["runs", "list", "--database-url", sqlite_url])
-    shown = runner.invoke(app, ["runs", "show", "markup-run", "--database-url", sqlite_url])
+    detail = runner.invoke(app, ["runs", "show", "markup-run", "--database-url", sqlite_url])
 
     assert listed.exit_code == 0, listed.output
     assert "[bold]x" in listed.stdout
-    assert shown.exit_code == 0, shown.output
-    assert "[/oops]" in shown.stdout
+    assert detail.exit_code == 0, detail.output
+    assert "[/oops]" in detail.stdout
 
 
 def test_purge_status_error_escapes_value(sqlite_url: str) -> None:

@@ -242,9 +242,9 @@ def test_text_in_integer_columns_prints(sqlite_url: str) -> None:
     connection.close()
 
     listed = runner.invoke(app, ["runs", "list", "--database-url", sqlite_url])
-    shown = runner.invoke(app, ["runs", "show", run_ids[0], "--database-url", sqlite_url])
+    detail = runner.invoke(app, ["runs", "show", run_ids[0], "--database-url", sqlite_url])
 
     assert listed.exit_code == 0, listed.output
-    assert shown.exit_code == 0, shown.output
+    assert detail.exit_code == 0, detail.output
     assert "\x1b" not in listed.stdout
-    assert "\x1b" not in shown.stdout
+    assert "\x1b" not in detail.stdout

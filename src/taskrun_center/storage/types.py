@@ -80,7 +80,7 @@ def load_json_text(value: str | bytes | None) -> Any:
     encoded as UTF-8) and nesting deeper than ``MAX_STORED_JSON_DEPTH``.
 
     Raises:
-        ValueError: the text is not JSON for either, or holds such a value.
+        ValueError: the text is not JSON for either, or contains such a value.
     """
     if value is None:
         return None
@@ -99,8 +99,9 @@ def load_json_text(value: str | bytes | None) -> Any:
     return decoded
 
 
-#: Nesting levels that a stored JSON value may have and still read. pydantic's serializer
-#: stops at about 250 levels, and the contract accepts a few (``max_depth`` counts them).
+#: Maximum nesting levels of a stored JSON value that still reads. The API's pydantic
+#: serializer failed beyond about 250 levels (measured), and the contract accepts a few
+#: (``max_depth``).
 MAX_STORED_JSON_DEPTH = 100
 
 

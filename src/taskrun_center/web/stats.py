@@ -154,8 +154,8 @@ def task_overviews(
 
 
 def _whole_milliseconds(value: Any) -> int | None:
-    # SQLite's max() returns text that was written by hand into the INTEGER column over any
-    # number; such a duration is unknown here, and ``taskrun audit`` names the row.
+    # SQLite's max() ranks text written by hand into the INTEGER column above any number.
+    # Such a duration is unknown here, and ``taskrun audit`` names the row.
     if isinstance(value, int | float) and not isinstance(value, bool):
         return int(value)
     return None
