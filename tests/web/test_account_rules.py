@@ -66,24 +66,25 @@ def test_usernames_unique_ignoring_case(database_url: str) -> None:
         assert [user.username for user in session.query(User)] == ["admin"]
 
 
-def test_existing_case_duplicates_still_sign_in(sqlite_url: str) -> None:
+def test_existing_width_duplicates_still_sign_in(sqlite_url: str) -> None:
     database = Database(sqlite_url)
-    # Rows written before usernames were compared without case.
+    # Rows written before usernames were compared without case and width. Names that differ
+    # only in ASCII case cannot coexist since revision 0006, but width variants still can.
     with database.transaction() as session:
-        session.add(User(username="ops", password_hash=hash_password("lower-pass-1"),
+        session.add(User(username="ops", password_hash=hash_password("narrow-pass-1"),
                          role="viewer"))
-        session.add(User(username="OPS", password_hash=hash_password("upper-pass-1"),
+        session.add(User(username="\uff4f\uff50\uff53", password_hash=hash_password("wide-pass-1"),
                          role="viewer"))
 
     with database.session() as session:
-        lower = authenticate(session, "ops", "lower-pass-1")
-        upper = authenticate(session, "OPS", "upper-pass-1")
-        crossed = authenticate(session, "ops", "upper-pass-1")
+        narrow = authenticate(session, "ops", "narrow-pass-1")
+        wide = authenticate(session, "\uff4f\uff50\uff53", "wide-pass-1")
+        crossed = authenticate(session, "ops", "wide-pass-1")
 
-    assert lower is not None
-    assert lower.username == "ops"
-    assert upper is not None
-    assert upper.username == "OPS"
+    assert narrow is not None
+    assert narrow.username == "ops"
+    assert wide is not None
+    assert wide.username == "\uff4f\uff50\uff53"
     assert crossed is None
 
 

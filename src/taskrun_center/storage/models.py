@@ -21,6 +21,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    func,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -156,7 +157,12 @@ class User(Base):
         UTCDateTime(), nullable=False, default=utcnow, onupdate=utcnow
     )
 
-    __table_args__ = (CheckConstraint("role IN ('viewer', 'admin')", name="role"),)
+    __table_args__ = (
+        CheckConstraint("role IN ('viewer', 'admin')", name="role"),
+        # Rejects a name equal to another under the database's lower() (revision 0006). The
+        # full rule, which also folds width and every letter, is in accounts.create_user.
+        Index("uq_users_lower_username", func.lower(username), unique=True),
+    )
 
 
 class ApiToken(Base):

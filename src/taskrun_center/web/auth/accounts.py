@@ -17,6 +17,7 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import CursorResult, func, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from taskrun_center.errors import TaskRunError
@@ -190,8 +191,9 @@ def _find_username_ignoring_case(session: Session, username: str) -> str | None:
     comparison runs in Python on every username. Console users are few, so reading them all
     is cheap.
     """
-    # NOTE: there is no unique index on the folded name, so two concurrent creates of "Ann"
-    # and "ann" can both pass this check.
+    # NOTE: the unique index on lower(username) rejects a concurrent "ann" after "Ann". It
+    # misses names that differ in width ("ａｎｎ") or in letters that the database's lower()
+    # does not fold (non-ASCII on SQLite), so two such creates at one moment can both succeed.
     folded = _folded(username)
     for existing in session.scalars(select(User.username)):
         if _folded(existing) == folded:
@@ -201,6 +203,13 @@ def _find_username_ignoring_case(session: Session, username: str) -> str | None:
 
 def _folded(username: str) -> str:
     return unicodedata.normalize("NFKC", username).casefold()
+
+
+def _find_username_as_indexed(session: Session, username: str) -> str | None:
+    """Return the existing username equal to ``username`` under the database's lower()."""
+    return session.scalar(
+        select(User.username).where(func.lower(User.username) == func.lower(username)).limit(1)
+    )
 
 
 def _check_password(password: str) -> None:
@@ -231,7 +240,9 @@ def create_user(session: Session, username: str, password: str, role: Role = Rol
         InvalidUsernameError: the username is empty, too long, or contains whitespace,
             control, format (bidi) or other invisible characters.
         WeakPasswordError: the password is too short.
-        UserExistsError: a user with the same username, ignoring case and width, exists.
+        UserExistsError: a user with the same username, ignoring case and width, exists,
+            or another transaction stored one after the check (the database's unique index
+            on lower(username) rejected the insert).
     """
     username = _check_username(username)
     _check_password(password)
@@ -239,8 +250,16 @@ def create_user(session: Session, username: str, password: str, role: Role = Rol
     if existing is not None:
         raise UserExistsError(username, existing)
     user = User(username=username, password_hash=hash_password(password), role=Role(role).value)
-    session.add(user)
-    session.flush()
+    # The savepoint keeps the caller's transaction usable after a rejected insert, which
+    # PostgreSQL would otherwise abort, so the existing name can be read for the error.
+    try:
+        with session.begin_nested():
+            session.add(user)
+    except IntegrityError as error:
+        existing = _find_username_as_indexed(session, username)
+        if existing is None:
+            raise
+        raise UserExistsError(username, existing) from error
     return user
 
 
@@ -279,12 +298,17 @@ def ensure_initial_admin(session: Session, password: str | None) -> str | None:
     """Create the ``admin`` user when there are no users at all.
 
     Returns the generated password when one was generated (the caller prints it once), else
-    None: there were users already, or ``password`` was configured.
+    None: there were users already, another process created ``admin`` at the same moment,
+    or ``password`` was configured.
     """
     if session.scalar(select(func.count()).select_from(User)):
         return None
     generated = None if password else generate_password()
-    create_user(session, INITIAL_ADMIN, password or generated or "", Role.ADMIN)
+    try:
+        create_user(session, INITIAL_ADMIN, password or generated or "", Role.ADMIN)
+    except UserExistsError:
+        # Another process that started at the same moment created the user first.
+        return None
     return generated
 
 
