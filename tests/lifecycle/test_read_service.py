@@ -122,34 +122,98 @@ def test_many_matches_keep_sort_order(session: Session, sort: str, order: str,
     assert by_offset == expected
 
 
-@pytest.mark.parametrize("many", [True, False])
-@pytest.mark.parametrize("sort", ["completed_at", "duration", "status"])
-def test_one_task_key_uses_task_index(sqlite_url: str, sort: str, many: bool) -> None:
-    """SQLite serves one task key and the sort from one (task_key, column, id) index."""
+def _sqlite_page_plan(sqlite_url: str, run_filter: RunFilter, sort: str, *, many: bool,
+                      with_value: bool = True) -> str:
+    """Return SQLite's query plan of a keyset page of ``run_filter`` on a migrated database."""
     from sqlalchemy import create_engine, text
 
     from taskrun_center.lifecycle import run_order
     from taskrun_center.lifecycle.run_filter import bind_filter
 
-    bound = bind_filter(RunFilter(task_key=["sync_accounts"], status=["failed", "completed"],
-                                  trigger_source=["manual", "api"]))
+    bound = bind_filter(run_filter)
     spec = run_order.resolve_sort(sort, "desc")
-    statement = run_order._rows_statement(
-        bound.shape, sort, True, with_value=True, after=True,
-        hidden=run_order._hidden_filters(bound.shape, spec, many),
-    )
+    statement = run_order._page_statements(bound.shape, spec, many)(with_value=with_value,
+                                                                    after=True)
     engine = create_engine(sqlite_url)
     params = {**bound.params, "after_value": None, "after_id": 0, "limit": 21}
     sql = statement.params(**params).compile(dialect=engine.dialect,
                                              compile_kwargs={"literal_binds": True})
-
     with engine.connect() as connection:
         plan = " ".join(str(row[-1]) for row
                         in connection.execute(text(f"EXPLAIN QUERY PLAN {sql}")))
     engine.dispose()
+    return plan
 
-    column = spec.column.key
+
+@pytest.mark.parametrize("sort", ["completed_at", "duration", "status"])
+def test_one_task_key_uses_task_index(sqlite_url: str, sort: str) -> None:
+    """With many matches SQLite serves one task key and the sort from one task index."""
+    run_filter = RunFilter(task_key=["sync_accounts"], status=["failed", "completed"],
+                           trigger_source=["manual", "api"])
+
+    plan = _sqlite_page_plan(sqlite_url, run_filter, sort, many=True)
+
+    column = "duration_ms" if sort == "duration" else sort
     assert f"ix_task_runs_task_key_{column}_id" in plan
+    assert "TEMP B-TREE" not in plan
+
+
+@pytest.mark.parametrize("sort", ["started_at", "completed_at", "duration", "status"])
+def test_few_matches_are_found_by_filter_then_sorted(sqlite_url: str, sort: str) -> None:
+    """Up to the count cap, a task's runs in one status come from (task_key, status, id).
+
+    Walking a sort index instead read every run of the task when none had that status.
+    """
+    run_filter = RunFilter(task_key=["sync_accounts"], status=["failed"])
+
+    few = _sqlite_page_plan(sqlite_url, run_filter, sort, many=False)
+    many = _sqlite_page_plan(sqlite_url, run_filter, sort, many=True)
+
+    assert "ix_task_runs_task_key_status_id" in few
+    assert "TEMP B-TREE FOR ORDER BY" in few
+    if sort == "started_at":
+        assert "ix_task_runs_task_key_started_at" in many
+        assert "TEMP B-TREE" not in many
+
+
+@pytest.mark.parametrize("sort", ["started_at", "completed_at", "duration"])
+def test_runs_without_value_come_from_task_index(sqlite_url: str, sort: str) -> None:
+    """A task's runs without a sort value are found by (task_key, column, id), not by status."""
+    run_filter = RunFilter(task_key=["sync_accounts"], status=["pending"])
+
+    plan = _sqlite_page_plan(sqlite_url, run_filter, sort, many=False, with_value=False)
+
+    column = "duration_ms" if sort == "duration" else sort
+    assert f"ix_task_runs_task_key_{column}" in plan
+    assert "ix_task_runs_status" not in plan
+
+
+@pytest.mark.parametrize(("sort", "first_key"), [
+    ("started_at", "(task_runs.started_at + interval '0 seconds') DESC"),
+    ("duration", "(task_runs.duration_ms + 0) DESC"),
+    ("status", "(task_runs.status || '') DESC"),
+])
+def test_few_matches_sort_by_an_expression_on_postgresql(sort: str, first_key: str) -> None:
+    """On PostgreSQL the first sort key of a page of few matches matches no index."""
+    from sqlalchemy.dialects import postgresql
+
+    from taskrun_center.lifecycle import run_order
+    from taskrun_center.lifecycle.run_filter import bind_filter
+
+    bound = bind_filter(RunFilter(task_key=["sync_accounts"], status=["failed"]))
+    statements = run_order._page_statements(bound.shape, run_order.resolve_sort(sort, "desc"),
+                                            many=False)
+
+    def sql(with_value: bool) -> str:
+        statement = statements(with_value=with_value, after=True)
+        return str(statement.compile(dialect=postgresql.dialect()))
+
+    assert f"ORDER BY {first_key}, task_runs.id DESC" in sql(with_value=True)
+    if sort != "status":
+        assert "ORDER BY (task_runs.id + 0) DESC" in sql(with_value=False)
+    many = run_order._page_statements(bound.shape, run_order.resolve_sort(sort, "desc"),
+                                      many=True)(with_value=True, after=True)
+    assert "+ interval" not in str(many.compile(dialect=postgresql.dialect()))
 
 
 def test_many_matches_hide_other_filters() -> None:
@@ -661,23 +725,24 @@ def test_error_logs_of_unknown_run_raise(service: TaskRunsReadService) -> None:
         service.error_logs("missing")
 
 
-def test_task_key_filter_hides_other_columns() -> None:
-    """Other list filters beside a task key are hidden from SQLite's index choice only."""
+def test_task_key_filter_hides_category() -> None:
+    """A category beside a task key is hidden from SQLite's index choice only."""
     from sqlalchemy import select
     from sqlalchemy.dialects import postgresql, sqlite
 
     from taskrun_center.lifecycle.run_filter import RunFilter, bind_filter, shape_conditions
     from taskrun_center.storage.models import TaskRun
 
-    bound = bind_filter(
-        RunFilter(task_key=["a"], trigger_source=["manual"], status=["failed", "cancelled"])
-    )
+    bound = bind_filter(RunFilter(task_key=["a"], task_category=["etl"],
+                                  trigger_source=["manual"], status=["failed", "cancelled"]))
     statement = select(TaskRun.id).where(*shape_conditions(bound.shape))
 
     sqlite_sql = str(statement.compile(dialect=sqlite.dialect()))
     postgres_sql = str(statement.compile(dialect=postgresql.dialect()))
-    assert "+task_runs.status IN" in sqlite_sql
+    assert "+task_runs.task_category" in sqlite_sql
+    # (task_key, status, id) serves a task key with statuses.
+    assert "+task_runs.status" not in sqlite_sql
     assert "+task_runs.task_key" not in sqlite_sql
     assert "+task_runs.trigger_source" not in sqlite_sql
     assert "+task_runs" not in postgres_sql
-    assert "task_runs.status IN" in postgres_sql
+    assert "task_runs.task_category" in postgres_sql

@@ -16,11 +16,9 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 from pydantic_core import PydanticCustomError
 from sqlalchemy import ColumnElement, String, bindparam, or_
-from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.sql.compiler import SQLCompiler
-from sqlalchemy.sql.functions import GenericFunction
 
 from taskrun_center.errors import InvalidQueryError
+from taskrun_center.lifecycle.planner_hints import NotIndexed
 from taskrun_center.lifecycle.query_reasons import (
     CONTAINS_NUL,
     NOT_ONE_OF,
@@ -277,10 +275,10 @@ def shape_conditions(shape: FilterShape,
         column: Any = getattr(TaskRun, field)
         if field in hidden:
             column = NotIndexed(column, type_=column.type)
-        elif field in ("task_category", "status") and "task_key" in shape.lists:
-            # A task key is the narrowest filter, and with a trigger source it has an index of
-            # its own. SQLite has no statistics unless ANALYZE ran, so hide these columns from
-            # its index choice rather than let it walk the wider status index.
+        elif field == "task_category" and "task_key" in shape.lists:
+            # A task's category follows from its key, so the category cannot narrow a task key
+            # down. SQLite has no statistics unless ANALYZE ran, so hide it from its index
+            # choice rather than let it walk the wider category index.
             column = NotIndexed(column, type_=column.type)
         if field in shape.many:
             conditions.append(column.in_(bindparam(_param(field), expanding=True)))
@@ -312,21 +310,3 @@ def _like_escaped(text: str) -> str:
     """Escape LIKE's wildcards, so that ``%`` and ``_`` in a search match themselves."""
     escaped = text.replace(_LIKE_ESCAPE, _LIKE_ESCAPE * 2)
     return escaped.replace("%", _LIKE_ESCAPE + "%").replace("_", _LIKE_ESCAPE + "_")
-
-
-class NotIndexed(GenericFunction[Any]):
-    """A column that the SQLite planner must not pick an index for; plain SQL elsewhere."""
-
-    name = "not_indexed"
-    inherit_cache = True
-
-
-@compiles(NotIndexed)
-def _compile_not_indexed(element: NotIndexed, compiler: SQLCompiler, **kw: Any) -> str:
-    return str(compiler.process(element.clauses, **kw))
-
-
-@compiles(NotIndexed, "sqlite")
-def _compile_not_indexed_sqlite(element: NotIndexed, compiler: SQLCompiler, **kw: Any) -> str:
-    # SQLite's unary plus returns its operand unchanged and disqualifies it from index use.
-    return "+" + str(compiler.process(element.clauses, **kw))

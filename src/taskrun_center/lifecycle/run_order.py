@@ -10,6 +10,13 @@ PostgreSQL. Only when that part runs out come the rows without a value, ordered 
 ``ORDER BY column DESC NULLS LAST`` would be simpler but PostgreSQL cannot serve it from an
 ascending index, so it would sort every matching row.
 
+How a page finds its rows depends on how many runs match, which the count of the first page
+tells (the cursor carries it to the next pages). Up to the count cap, the matches are found
+through the filters' indexes and sorted: at most a thousand rows. Beyond it, the page walks the
+sort's index and skips the runs that do not match, which stops after about 21 rows divided by
+the share of runs that match. Walking an index for a filter that matches few or no runs reads
+all of them: a task key with a status it never has took over 100 ms at 1,000,000 runs.
+
 Pages are read through SQLAlchemy Core into ``RunRow`` tuples, with statements cached per shape
 of query, because on SQLite the Python work around a keyset page otherwise cost about ten times
 its SQL (see ``benchmarks/results/list.md``).
@@ -17,9 +24,10 @@ its SQL (see ``benchmarks/results/list.md``).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import Any
 
 from sqlalchemy import (
@@ -36,6 +44,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import InstrumentedAttribute
 
 from taskrun_center.errors import InvalidQueryError
+from taskrun_center.lifecycle.planner_hints import NotIndexed, SortedAfterFiltering
 from taskrun_center.lifecycle.query_reasons import EXPECTED_ONE_OF, fill
 from taskrun_center.lifecycle.run_filter import BoundFilter, FilterShape, shape_conditions
 from taskrun_center.storage.models import TaskRun
@@ -101,13 +110,11 @@ def fetch_from_offset(connection: Connection, bound: BoundFilter, spec: SortSpec
                       offset: int, count: int, many: bool = False) -> list[RunRow]:
     """Return up to ``count`` runs starting at row ``offset`` of the sorted list.
 
-    ``many`` is True when more runs match than the count cap (see ``_hidden_filters``).
+    ``many`` is True when more runs match than the count cap (see the module docstring).
     """
-    hidden = _hidden_filters(bound.shape, spec, many)
+    statement = _page_statements(bound.shape, spec, many)
     paging = {"offset": offset, "limit": count}
-    rows = _rows(connection, _rows_statement(bound.shape, spec.field, spec.descending,
-                                             with_value=True, after=False, hidden=hidden),
-                 {**bound.params, **paging})
+    rows = _rows(connection, statement(with_value=True, after=False), {**bound.params, **paging})
     if len(rows) >= count or not spec.nullable:
         return rows
 
@@ -118,8 +125,7 @@ def fetch_from_offset(connection: Connection, bound: BoundFilter, spec: SortSpec
         with_value = _count(connection,
                             _count_statement(bound.shape, with_value_of=spec.field), bound.params)
         null_offset = max(0, offset - with_value)
-    nulls = _rows(connection, _rows_statement(bound.shape, spec.field, spec.descending,
-                                              with_value=False, after=False, hidden=hidden),
+    nulls = _rows(connection, statement(with_value=False, after=False),
                   {**bound.params, "offset": null_offset, "limit": count - len(rows)})
     return rows + nulls
 
@@ -128,23 +134,27 @@ def fetch_after(connection: Connection, bound: BoundFilter, spec: SortSpec, *,
                 after: Position, count: int, many: bool = False) -> list[RunRow]:
     """Return up to ``count`` runs that come after ``after`` in the sorted list.
 
-    ``many`` is True when more runs match than the count cap (see ``_hidden_filters``).
+    ``many`` is True when more runs match than the count cap (see the module docstring).
     """
-    hidden = _hidden_filters(bound.shape, spec, many)
+    statement = _page_statements(bound.shape, spec, many)
     if after.value is None:
-        return _rows(connection, _rows_statement(bound.shape, spec.field, spec.descending,
-                                                 with_value=False, after=True, hidden=hidden),
+        return _rows(connection, statement(with_value=False, after=True),
                      {**bound.params, "after_id": after.id, "limit": count})
 
     params = {**bound.params, "after_value": after.value, "after_id": after.id, "limit": count}
-    rows = _rows(connection, _rows_statement(bound.shape, spec.field, spec.descending,
-                                             with_value=True, after=True, hidden=hidden), params)
+    rows = _rows(connection, statement(with_value=True, after=True), params)
     if len(rows) >= count or not spec.nullable:
         return rows
-    nulls = _rows(connection, _rows_statement(bound.shape, spec.field, spec.descending,
-                                              with_value=False, after=False, hidden=hidden),
+    nulls = _rows(connection, statement(with_value=False, after=False),
                   {**bound.params, "offset": 0, "limit": count - len(rows)})
     return rows + nulls
+
+
+def _page_statements(shape: FilterShape, spec: SortSpec,
+                     many: bool) -> Callable[..., Select[Any]]:
+    """Return a builder of the page's statements (``with_value``, ``after``) for ``many``."""
+    return partial(_rows_statement, shape, spec.field, spec.descending,
+                   hidden=_hidden_filters(shape, spec, many), sort_matches=not many)
 
 
 def count_runs(connection: Connection, bound: BoundFilter, *,
@@ -185,30 +195,24 @@ _STATEMENTS_CACHED = 1024
 
 @lru_cache(maxsize=_STATEMENTS_CACHED)
 def _rows_statement(shape: FilterShape, sort: str, descending: bool, *, with_value: bool,
-                    after: bool, hidden: tuple[str, ...] = ()) -> Select[Any]:
+                    after: bool, hidden: tuple[str, ...] = (),
+                    sort_matches: bool = False) -> Select[Any]:
     """Build the page query: the rows with a sort value, or those without one, of ``shape``.
 
+    ``hidden`` filters are kept out of SQLite's index choice; with ``sort_matches`` no index
+    serves the order, so the planners find the matches by the filters and sort them.
     Parameters: the filter's, ``limit``, then ``offset`` or (with ``after``) ``after_id`` and,
     for the rows with a value, ``after_value``.
     """
     spec = _spec(sort, descending)
+    if not with_value and "task_key" in shape.lists:
+        # The task's (task_key, column, id) index finds its runs without a value directly. A
+        # visible status would let SQLite pick (status, column, id) and read every pending run.
+        hidden = (*hidden, "status")
     conditions = shape_conditions(shape, hidden)
-    ordering: tuple[ColumnElement[Any], ...]
-    if with_value:
-        if spec.nullable:
-            conditions.append(spec.column.is_not(None))
-        ordering = _ordering(spec)
-    else:
-        conditions.append(spec.column.is_(None))
-        ordering = (TaskRun.id.desc() if descending else TaskRun.id.asc(),)
-
-    if after and with_value:
-        key = tuple_(spec.column, TaskRun.id)
-        position = tuple_(bindparam("after_value", type_=spec.column.type), _after_id())
-        conditions.append(key < position if descending else key > position)
-    elif after:
-        conditions.append(TaskRun.id < _after_id() if descending else TaskRun.id > _after_id())
-
+    conditions += _sort_conditions(spec, with_value=with_value, after=after,
+                                   sort_matches=sort_matches)
+    ordering = _ordering(spec, with_value=with_value, sort_matches=sort_matches)
     statement = select(*RUN_ROW_COLUMNS).where(*conditions).order_by(*ordering)
     statement = statement.limit(bindparam("limit", type_=Integer()))
     if after:
@@ -248,8 +252,12 @@ def _hidden_filters(shape: FilterShape, spec: SortSpec, many: bool) -> tuple[str
     and the order of these sorts, so the key stays and the other filters are hidden.
     PostgreSQL chooses by its statistics and ignores the hint.
     """
-    if not many or spec.field == "started_at":
+    if not many:
         return ()
+    if spec.field == "started_at":
+        # The task's (task_key, [trigger_source,] started_at, id) index serves both the key and
+        # the order. A visible status would steer SQLite to (task_key, status, id) and a sort.
+        return ("status",) if "task_key" in shape.lists and "status" in shape.lists else ()
     indexed_field = spec.column.key
     if _one_task_key(shape) and spec.field in _TASK_SORTS:
         indexed_field = "task_key"
@@ -264,14 +272,47 @@ def _one_task_key(shape: FilterShape) -> bool:
     return "task_key" in shape.lists and "task_key" not in shape.many
 
 
+def _sort_conditions(spec: SortSpec, *, with_value: bool, after: bool,
+                     sort_matches: bool) -> list[ColumnElement[bool]]:
+    """Return the conditions on the sort column: which part of the page, and where it starts.
+
+    With ``sort_matches`` the filters alone choose the index. SQLite would otherwise read
+    ``column IS NOT NULL`` or the keyset bound as a range of (column, id) or of
+    (status, column, id), which spans the runs of every task. ``column IS NULL`` stays visible:
+    with a task key, (task_key, column, id) finds the task's runs without a value directly.
+    """
+    value: Any = _kept_from_index(spec.column) if sort_matches else spec.column
+    row_id: Any = _kept_from_index(TaskRun.id) if sort_matches else TaskRun.id
+    if not with_value:
+        conditions: list[ColumnElement[bool]] = [spec.column.is_(None)]
+        if after:
+            conditions.append(row_id < _after_id() if spec.descending else row_id > _after_id())
+        return conditions
+
+    conditions = [value.is_not(None)] if spec.nullable else []
+    if after:
+        key = tuple_(value, row_id)
+        position = tuple_(bindparam("after_value", type_=spec.column.type), _after_id())
+        conditions.append(key < position if spec.descending else key > position)
+    return conditions
+
+
+def _ordering(spec: SortSpec, *, with_value: bool,
+              sort_matches: bool) -> tuple[ColumnElement[Any], ...]:
+    """Return ORDER BY: (column, id) for the rows with a value, id for the others."""
+    first: Any = spec.column if with_value else TaskRun.id
+    if sort_matches:
+        first = SortedAfterFiltering(first, type_=first.type)
+    keys = (first, TaskRun.id) if with_value else (first,)
+    return tuple(key.desc() if spec.descending else key.asc() for key in keys)
+
+
+def _kept_from_index(column: Any) -> Any:
+    return NotIndexed(column, type_=column.type)
+
+
 def _spec(sort: str, descending: bool) -> SortSpec:
     return resolve_sort(sort, "desc" if descending else "asc")
-
-
-def _ordering(spec: SortSpec) -> tuple[ColumnElement[Any], ColumnElement[Any]]:
-    if spec.descending:
-        return spec.column.desc(), TaskRun.id.desc()
-    return spec.column.asc(), TaskRun.id.asc()
 
 
 def _after_id() -> BindParameter[int]:
