@@ -99,10 +99,20 @@ _UNNAMED = Text("数据库操作失败：{detail}", "Database operation failed: 
 _FAILED_PREFIX = re.compile(r"^(?P<operation>[^:]+?) failed: (?P<detail>.*)$", re.DOTALL)
 
 
+# ``taskrun_center.storage.migrate`` names a migration with its target revision.
+_MIGRATION_OPERATIONS: tuple[tuple[str, str], ...] = (
+    ("upgrade to revision ", "升级到版本 "),
+    ("downgrade to revision ", "降级到版本 "),
+)
+
+
 def operation_name(operation: str, language: Language) -> str:
     """Return the name of a storage operation as a user reads it in ``language``."""
     if language == "en":
         return operation
+    for prefix, chinese in _MIGRATION_OPERATIONS:
+        if operation.startswith(prefix):
+            return chinese + operation.removeprefix(prefix)
     return OPERATION_NAMES.get(operation, operation)
 
 
@@ -111,9 +121,12 @@ def storage_error_text(error: StorageError, language: Language) -> str:
     from taskrun_center.storage.errors import (
         ConnectionLostError,
         DatabaseLockedError,
+        DatabaseUnreachableError,
         SchemaMissingError,
     )
 
+    if isinstance(error, DatabaseUnreachableError):
+        return error.render(language, operation=operation_name(error.operation, language))
     if isinstance(error, DatabaseLockedError):
         operation = operation_name(error.operation, language)
         if error.busy_timeout_ms is None:

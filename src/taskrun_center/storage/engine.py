@@ -17,7 +17,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
-from taskrun_center.storage.errors import translate_errors
+from taskrun_center.storage.errors import record_connect_failures, translate_errors
 
 logger = structlog.get_logger(__name__)
 
@@ -33,8 +33,11 @@ def create_engine_for(url: str, *, busy_timeout_ms: int | None = None) -> Engine
     """
     backend = make_url(url).get_backend_name()
     if backend == "sqlite":
-        return _create_sqlite_engine(url, _busy_timeout(busy_timeout_ms))
-    return create_engine(url, pool_pre_ping=True, hide_parameters=True)
+        engine = _create_sqlite_engine(url, _busy_timeout(busy_timeout_ms))
+    else:
+        engine = create_engine(url, pool_pre_ping=True, hide_parameters=True)
+    record_connect_failures(engine)
+    return engine
 
 
 def _busy_timeout(busy_timeout_ms: int | None) -> int:

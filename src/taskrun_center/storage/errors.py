@@ -8,10 +8,16 @@ subclasses here, never a SQLAlchemy or driver exception. The original error stay
 from __future__ import annotations
 
 import re
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
 
+from sqlalchemy import Engine, event
 from sqlalchemy import exc as sa_exc
+from sqlalchemy.engine import URL, ExceptionContext
 
 from taskrun_center.errors import StorageError
 from taskrun_center.i18n import Text
@@ -80,6 +86,236 @@ class SchemaMissingError(StorageError):
         return type(self), (self.operation, self.table)
 
 
+class UnreachableReason(StrEnum):
+    """Cause of a connection to the database that could not be opened."""
+
+    REFUSED = "refused"
+    HOST_UNKNOWN = "host_unknown"
+    AUTHENTICATION_FAILED = "authentication_failed"
+    DATABASE_MISSING = "database_missing"
+    TIMED_OUT = "timed_out"
+    FILE_UNOPENABLE = "file_unopenable"
+    OTHER = "other"
+
+
+# The failure in plain words and the next step, for each reason. ``{detail}`` is the driver's
+# first line, which is English in both languages.
+_REASONS: dict[UnreachableReason, tuple[Text, Text]] = {
+    UnreachableReason.REFUSED: (
+        Text("连接被拒绝，该主机和端口上没有数据库服务在监听",
+             "the connection was refused, so no database server listens on that host and port"),
+        Text("请启动数据库服务，或检查 TASKRUN_DATABASE_URL / --database-url 中的主机和端口。",
+             "Start the database server, or check the host and port in TASKRUN_DATABASE_URL / "
+             "--database-url."),
+    ),
+    UnreachableReason.HOST_UNKNOWN: (
+        Text("无法解析主机名", "the host name could not be resolved"),
+        Text("请检查 TASKRUN_DATABASE_URL / --database-url 中的主机名。",
+             "Check the host name in TASKRUN_DATABASE_URL / --database-url."),
+    ),
+    UnreachableReason.AUTHENTICATION_FAILED: (
+        Text("服务器拒绝了登录（身份验证失败）",
+             "the server rejected the login (authentication failed)"),
+        Text("请检查 TASKRUN_DATABASE_URL / --database-url 中的用户名和密码。",
+             "Check the user name and password in TASKRUN_DATABASE_URL / --database-url."),
+    ),
+    UnreachableReason.DATABASE_MISSING: (
+        Text("服务器上没有这个数据库", "the server has no database of that name"),
+        Text("请先在服务器上创建该数据库（例如用 createdb），再运行 taskrun db upgrade；"
+             "或检查 TASKRUN_DATABASE_URL / --database-url 中的数据库名。",
+             "Create the database on the server (for example with createdb), then run "
+             "taskrun db upgrade; or check the database name in TASKRUN_DATABASE_URL / "
+             "--database-url."),
+    ),
+    UnreachableReason.TIMED_OUT: (
+        Text("连接超时", "the connection timed out"),
+        Text("请确认数据库服务已启动且本机可以访问，"
+             "并检查 TASKRUN_DATABASE_URL / --database-url 中的主机和端口。",
+             "Check that the database server is running and reachable from this machine, "
+             "and check the host and port in TASKRUN_DATABASE_URL / --database-url."),
+    ),
+    UnreachableReason.FILE_UNOPENABLE: (
+        Text("无法打开 SQLite 数据库文件", "the SQLite database file cannot be opened"),
+        Text("请确认该路径是文件而不是文件夹、所在文件夹存在且可写，"
+             "或检查 TASKRUN_DATABASE_URL / --database-url。",
+             "Check that the path is a file, not a folder, and that its folder exists and is "
+             "writable, or check TASKRUN_DATABASE_URL / --database-url."),
+    ),
+    UnreachableReason.OTHER: (
+        Text("{detail}", "{detail}"),
+        Text("请启动数据库服务，或检查 TASKRUN_DATABASE_URL / --database-url。",
+             "Start the database server, or check TASKRUN_DATABASE_URL / --database-url."),
+    ),
+}
+_UNREACHABLE = Text("无法连接数据库 {database}：{reason}。{advice}",
+                    "cannot connect to the database {database}: {reason}. {advice}")
+_UNREACHABLE_UNNAMED = Text("无法连接数据库：{reason}。{advice}",
+                            "cannot connect to the database: {reason}. {advice}")
+_OTHER_IN_LOG = Text("驱动程序报告了其他错误，详情见服务器日志",
+                     "the driver reported another error, written to the server log")
+_OPERATION_FAILED = Text("{operation}失败：{problem}", "{operation} failed: {problem}")
+
+
+class DatabaseUnreachableError(StorageError):
+    """Raised when no connection to the database could be opened at all.
+
+    Unlike ``ConnectionLostError``, the work never reached the database: the server is down or
+    unknown, it rejected the login or has no such database, or the SQLite file cannot be
+    opened. ``database`` is ``host:port/dbname`` (the SQLite file's path), never with the user
+    name or password. ``str()`` is English, for logs.
+    """
+
+    code = "STORAGE_UNREACHABLE"
+
+    def __init__(
+        self, operation: str, database: str, reason: UnreachableReason, detail: str = ""
+    ) -> None:
+        self.operation = operation
+        self.database = database
+        self.reason = reason
+        self.detail = detail
+        super().__init__(self.render("en"))
+
+    def render_problem(self, language: str, *, show_address: bool = True) -> str:
+        """Return what failed and the next step in ``language``, without the operation.
+
+        Without ``show_address`` the message leaves out the database's address and the
+        driver's text, which names the host too. The API uses that form, because any client
+        reads it.
+        """
+        problem = self._problem(language, show_address=show_address)
+        return problem[:1].upper() + problem[1:]
+
+    def render(self, language: str, *, operation: str | None = None) -> str:
+        """Return the message in ``language``, naming ``operation`` (the stored one by default)."""
+        return _OPERATION_FAILED.render(
+            language,
+            operation=self.operation if operation is None else operation,
+            problem=self._problem(language),
+        )
+
+    def _problem(self, language: str, *, show_address: bool = True) -> str:
+        reason, advice = _REASONS[self.reason]
+        if not show_address:
+            if self.reason is UnreachableReason.OTHER:
+                reason = _OTHER_IN_LOG
+            return _UNREACHABLE_UNNAMED.render(
+                language, reason=reason.render(language), advice=advice.render(language)
+            )
+        return _UNREACHABLE.render(
+            language,
+            database=self.database,
+            reason=reason.render(language, detail=self.detail or "?"),
+            advice=advice.render(language),
+        )
+
+    def __reduce__(
+        self,
+    ) -> tuple[type[DatabaseUnreachableError], tuple[str, str, UnreachableReason, str]]:
+        # Exception pickling would call the class with the message alone.
+        return type(self), (self.operation, self.database, self.reason, self.detail)
+
+
+@dataclass(frozen=True)
+class ConnectFailure:
+    """Cause and address that ``record_connect_failures`` attaches to a connect error."""
+
+    database: str
+    reason: UnreachableReason
+    detail: str
+
+
+_CONNECT_FAILURE_ATTRIBUTE = "taskrun_connect_failure"
+
+# psycopg 3 (checked on 3.3) gives no SQLSTATE for an error while connecting: ``sqlstate`` is
+# None even when the server sent 28P01 (wrong password) or 3D000 (unknown database). A refused
+# or unknown host is a plain OperationalError too, so the text is all there is to match. These
+# are the English messages of libpq and the server. A server or client that translates its
+# messages (lc_messages, LANG) gives OTHER, whose message keeps the driver's own first line.
+_CONNECT_MESSAGES: tuple[tuple[re.Pattern[str], UnreachableReason], ...] = (
+    (re.compile(r"failed to resolve host|could not translate host name"),
+     UnreachableReason.HOST_UNKNOWN),
+    (re.compile(r"Connection refused"), UnreachableReason.REFUSED),
+    (re.compile(r'authentication failed for user|no password supplied|role "[^"]*" does not exist'),
+     UnreachableReason.AUTHENTICATION_FAILED),
+    (re.compile(r'database "[^"]*" does not exist'), UnreachableReason.DATABASE_MISSING),
+    (re.compile(r"timeout expired"), UnreachableReason.TIMED_OUT),
+)
+
+
+def record_connect_failures(engine: Engine) -> None:
+    """Mark the errors raised while ``engine`` opens a connection with the database's address.
+
+    ``to_storage_error`` turns a marked error into ``DatabaseUnreachableError``. SQLAlchemy calls
+    ``handle_error`` without a connection when the driver's ``connect()`` failed, which includes
+    the pool replacing a connection that failed its pre-ping.
+    """
+    event.listen(engine, "handle_error", _mark_connect_failure)
+
+
+def _mark_connect_failure(context: ExceptionContext) -> None:
+    error = context.sqlalchemy_exception
+    if context.connection is not None or context.is_pre_ping or context.engine is None:
+        return
+    if not isinstance(error, sa_exc.OperationalError):
+        return
+    url = context.engine.url
+    reason = _unreachable_reason(context.original_exception, url)
+    if reason is None:
+        return
+    failure = ConnectFailure(
+        database=_database_address(url, context.original_exception),
+        reason=reason,
+        detail=_first_line_without(str(context.original_exception), url.password),
+    )
+    setattr(error, _CONNECT_FAILURE_ATTRIBUTE, failure)
+
+
+def _unreachable_reason(original: BaseException, url: URL) -> UnreachableReason | None:
+    if url.get_backend_name() == "sqlite":
+        # Other SQLite errors at connect time (a lock, a file that is not a database) keep their
+        # own handling: the file was opened.
+        if getattr(original, "sqlite_errorcode", None) == sqlite3.SQLITE_CANTOPEN:
+            return UnreachableReason.FILE_UNOPENABLE
+        return None
+    from psycopg.errors import ConnectionTimeout
+
+    if isinstance(original, ConnectionTimeout):
+        return UnreachableReason.TIMED_OUT
+    text = str(original)
+    for pattern, reason in _CONNECT_MESSAGES:
+        if pattern.search(text):
+            return reason
+    return UnreachableReason.OTHER
+
+
+def _database_address(url: URL, original: BaseException) -> str:
+    """Return ``host:port/dbname`` (a SQLite file's absolute path), without user or password."""
+    if url.get_backend_name() == "sqlite":
+        path = url.database or ""
+        return path if not path or path == ":memory:" else str(Path(path).absolute())
+    # A URL without a host, port or name leaves them to libpq's defaults (a Unix socket, 5432,
+    # the user name). The connection that failed records the values it used.
+    pgconn = getattr(original, "pgconn", None)
+    host = url.host or _pgconn_field(pgconn, "host") or "localhost"
+    port = url.port or _pgconn_field(pgconn, "port") or 5432
+    name = url.database or _pgconn_field(pgconn, "db") or "?"
+    if ":" in host:
+        host = f"[{host}]"
+    return f"{host}:{port}/{name}"
+
+
+def _pgconn_field(pgconn: object, name: str) -> str:
+    value = getattr(pgconn, name, b"")
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else ""
+
+
+def _first_line_without(text: str, secret: str | None) -> str:
+    """Return the first line of a driver message with ``secret`` blanked out."""
+    line = text.splitlines()[0] if text else ""
+    return line.replace(secret, "***") if secret else line
+
+
 def missing_table(error: BaseException) -> str | None:
     """Return the missing table's name when ``error`` reports one ("" when unnamed), else None."""
     if not isinstance(error, sa_exc.DBAPIError):
@@ -112,6 +348,11 @@ def to_storage_error(
     table = missing_table(error)
     if table is not None:
         return SchemaMissingError(operation, table or None)
+    failure = getattr(error, _CONNECT_FAILURE_ATTRIBUTE, None)
+    if isinstance(failure, ConnectFailure):
+        return DatabaseUnreachableError(
+            operation, failure.database, failure.reason, failure.detail
+        )
     if isinstance(error, sa_exc.DBAPIError) and error.connection_invalidated:
         return ConnectionLostError(operation)
     # The driver's first line names the failure (constraint, syntax, type) without the
@@ -128,6 +369,8 @@ def translate_errors(operation: str, *, busy_timeout_ms: int | None = None) -> I
         DatabaseLockedError: SQLite stayed locked beyond the busy timeout.
         ConnectionLostError: the connection broke; the pool reconnects on the next checkout.
         SchemaMissingError: a table is missing; the database needs ``taskrun db upgrade``.
+        DatabaseUnreachableError: no connection could be opened (on an engine from
+            ``create_engine_for``, which records connect failures).
         StorageError: any other database failure.
     """
     try:

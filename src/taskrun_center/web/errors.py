@@ -32,7 +32,11 @@ from taskrun_center.errors import (
 )
 from taskrun_center.i18n import Text
 from taskrun_center.lifecycle.query_reasons import INVALID_VALUE, validation_reason
-from taskrun_center.storage.errors import SchemaMissingError, to_storage_error
+from taskrun_center.storage.errors import (
+    DatabaseUnreachableError,
+    SchemaMissingError,
+    to_storage_error,
+)
 from taskrun_center.web.language import request_language
 
 log = structlog.get_logger(__name__)
@@ -211,9 +215,17 @@ def _message_of(error: TaskRunError, language: str) -> str:
         return INVALID_TRANSITION.render(language, object_id=error.object_id,
                                          current=error.current, requested=error.requested)
     if isinstance(error, StorageError):
-        advice = SCHEMA_MISSING if isinstance(error, SchemaMissingError) else STORAGE_UNAVAILABLE
-        return advice.render(language)
+        return _storage_message(error, language)
     return INTERNAL_ERROR.render(language)
+
+
+def _storage_message(error: StorageError, language: str) -> str:
+    # An unreachable database gets its cause and the fix, which a retry alone would not bring.
+    # The database's address stays in the log: any client, signed in or not, reads this body.
+    if isinstance(error, DatabaseUnreachableError):
+        return error.render_problem(language, show_address=False)
+    advice = SCHEMA_MISSING if isinstance(error, SchemaMissingError) else STORAGE_UNAVAILABLE
+    return advice.render(language)
 
 
 # HTTP status of each of the package's errors that a request can cause; any other is a 500.
@@ -247,6 +259,7 @@ API_MESSAGE_CODES: dict[str, int] = {
     "STORAGE_LOCKED": 503,
     "STORAGE_CONNECTION_LOST": 503,
     "STORAGE_SCHEMA_MISSING": 503,
+    "STORAGE_UNREACHABLE": 503,
 }
 
 
