@@ -296,6 +296,36 @@ def test_page_past_end_is_empty(session: Session, service: TaskRunsReadService) 
     assert result.total == 13
 
 
+@pytest.mark.parametrize(("run_filter", "page"), [
+    (RunFilter(task_key=["no_such_task"]), 1),
+    (RunFilter(), 9),
+])
+def test_page_that_the_count_leaves_empty_reads_no_rows(
+    session: Session, service: TaskRunsReadService, run_filter: RunFilter, page: int
+) -> None:
+    """An exact count at or below the offset answers the page alone."""
+    from sqlalchemy import event
+
+    _mixed_runs(session)
+    statements: list[str] = []
+
+    def record(_connection: object, _cursor: object, statement: str, *_: object) -> None:
+        statements.append(statement)
+
+    engine = session.get_bind()
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        result = service.list_runs(run_filter, limit=5, page=page)
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+    assert result.items == []
+    assert result.total_exact is True
+    selects = [sql for sql in statements if sql.lstrip().upper().startswith("SELECT")]
+    assert len(selects) == 1
+    assert "count(*)" in selects[0]
+
+
 def test_empty_table_has_zero_pages(service: TaskRunsReadService) -> None:
     result = service.list_runs()
 

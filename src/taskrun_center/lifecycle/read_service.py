@@ -172,8 +172,12 @@ class TaskRunsReadService:
                                count=limit + 1, many=self._many(total, total_exact))
         else:
             total, total_exact = self._count(bound, exact_total)
-            rows = fetch_from_offset(connection, bound, spec, offset=(page - 1) * limit,
-                                     count=limit + 1, many=self._many(total, total_exact))
+            offset = (page - 1) * limit
+            # An exact count at or below the offset means an empty page: no need to look again
+            # for runs that the count just found missing.
+            rows = [] if total_exact and offset >= total else fetch_from_offset(
+                connection, bound, spec, offset=offset, count=limit + 1,
+                many=self._many(total, total_exact))
 
         items = rows[:limit]
         next_cursor = None
