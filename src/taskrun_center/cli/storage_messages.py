@@ -142,6 +142,10 @@ def storage_error_text(error: StorageError, language: Language) -> str:
         return _CONNECTION_LOST.render(
             language, operation=operation_name(error.operation, language)
         )
+    # An error that carries its message in both languages, such as a migration that stops.
+    own_text = getattr(error, "text", None)
+    if isinstance(own_text, Text):
+        return own_text.render(language)
     return _other_error_text(str(error), language)
 
 
