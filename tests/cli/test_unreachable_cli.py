@@ -14,21 +14,21 @@ import pytest
 from tests.runners.processes import run_in
 from tests.support.servers import PostgresServer, free_port
 from tests.support.unreachable import (
+    CASE_NAMES,
     EXPECTED_WORDS,
     PASSWORD_ROLE,
     URL_PASSWORD,
     UnreachableCase,
-    unreachable_cases,
+    cases_by_name,
 )
 
 pytestmark = pytest.mark.postgres
-CASE_NAMES = ["refused", "wrong-password", "missing-database"]
 
 
 @pytest.fixture(scope="module")
 def cases(postgres_server: PostgresServer) -> dict[str, UnreachableCase]:
     """The unreachable URLs on this session's server, by name."""
-    return {case.name: case for case in unreachable_cases(postgres_server)}
+    return cases_by_name(postgres_server)
 
 
 def _taskrun(cwd: Path, url: str, *arguments: str, language: str = "zh-CN",

@@ -169,11 +169,25 @@ def test_few_matches_are_found_by_filter_then_sorted(sqlite_url: str, sort: str)
     few = _sqlite_page_plan(sqlite_url, run_filter, sort, many=False)
     many = _sqlite_page_plan(sqlite_url, run_filter, sort, many=True)
 
-    assert "ix_task_runs_task_key_status_id" in few
+    # (task_key, status, id) or (task_key, status, started_at, id): both hold just the matches.
+    assert "ix_task_runs_task_key_status_" in few
+    assert "(task_key=? AND status=?)" in few
     assert "TEMP B-TREE FOR ORDER BY" in few
     if sort == "started_at":
         assert "ix_task_runs_task_key_started_at" in many
         assert "TEMP B-TREE" not in many
+
+
+@pytest.mark.parametrize("sort", ["started_at", "completed_at", "status"])
+def test_task_status_and_time_range_use_one_index(sqlite_url: str, sort: str) -> None:
+    """A task's runs in a status within a time range come from one index, whatever the sort."""
+    run_filter = RunFilter(task_key=["sync_accounts"], status=["failed"],
+                           started_from=NOW - timedelta(days=7))
+
+    plan = _sqlite_page_plan(sqlite_url, run_filter, sort, many=False)
+
+    assert "ix_task_runs_task_key_status_started_at" in plan
+    assert "started_at>" in plan
 
 
 @pytest.mark.parametrize("sort", ["started_at", "completed_at", "duration"])

@@ -27,21 +27,21 @@ from taskrun_center.storage.models import TaskRun
 from tests.conftest import TEMPLATE_DATABASE
 from tests.support.servers import PostgresServer
 from tests.support.unreachable import (
+    CASE_NAMES,
     EXPECTED_WORDS,
     MISSING_DATABASE,
     URL_PASSWORD,
     UnreachableCase,
-    unreachable_cases,
+    cases_by_name,
 )
 
 pytestmark = pytest.mark.postgres
-CASE_NAMES = ["refused", "wrong-password", "missing-database"]
 
 
 @pytest.fixture(scope="module")
 def cases(postgres_server: PostgresServer) -> dict[str, UnreachableCase]:
     """The unreachable URLs on this session's server, by name."""
-    return {case.name: case for case in unreachable_cases(postgres_server)}
+    return cases_by_name(postgres_server)
 
 
 def _read_runs(url: str) -> DatabaseUnreachableError:

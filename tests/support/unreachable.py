@@ -55,6 +55,15 @@ def password_role(server: PostgresServer) -> None:
             connection.execute("SELECT pg_reload_conf()")
 
 
+# The names of the cases that ``unreachable_cases`` returns, for parametrized tests.
+CASE_NAMES = ("refused", "wrong-password", "missing-database")
+
+
+def cases_by_name(server: PostgresServer) -> dict[str, UnreachableCase]:
+    """Return ``unreachable_cases`` keyed by name."""
+    return {case.name: case for case in unreachable_cases(server)}
+
+
 def unreachable_cases(server: PostgresServer) -> list[UnreachableCase]:
     """Return the three failures: nothing listening, a wrong password, a missing database.
 

@@ -16,7 +16,11 @@ from fastapi.testclient import TestClient
 from taskrun_center.storage.engine import Database
 from taskrun_center.web.app import create_app
 from tests.support.servers import PostgresServer
-from tests.support.unreachable import URL_PASSWORD, UnreachableCase, unreachable_cases
+from tests.support.unreachable import (
+    URL_PASSWORD,
+    UnreachableCase,
+    cases_by_name,
+)
 from tests.web.conftest import SECRET_KEY
 
 pytestmark = pytest.mark.postgres
@@ -44,7 +48,7 @@ API_WORDS: dict[str, dict[str, tuple[str, ...]]] = {
 @pytest.fixture(scope="module")
 def cases(postgres_server: PostgresServer) -> dict[str, UnreachableCase]:
     """The unreachable URLs on this session's server, by name."""
-    return {case.name: case for case in unreachable_cases(postgres_server)}
+    return cases_by_name(postgres_server)
 
 
 @pytest.fixture(params=list(API_WORDS))

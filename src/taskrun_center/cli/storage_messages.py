@@ -142,14 +142,15 @@ def storage_error_text(error: StorageError, language: Language) -> str:
         return _CONNECTION_LOST.render(
             language, operation=operation_name(error.operation, language)
         )
+    return _other_error_text(error, language)
+
+
+def _other_error_text(error: StorageError, language: Language) -> str:
     # An error that carries its message in both languages, such as a migration that stops.
     own_text = getattr(error, "text", None)
     if isinstance(own_text, Text):
         return own_text.render(language)
-    return _other_error_text(str(error), language)
-
-
-def _other_error_text(message: str, language: Language) -> str:
+    message = str(error)
     match = _FAILED_PREFIX.match(message)
     if match is None:
         return _UNNAMED.render(language, detail=message)

@@ -106,6 +106,9 @@ class TaskRun(Base):
         Index("ix_task_runs_task_key_completed_at_id", "task_key", "completed_at", "id"),
         Index("ix_task_runs_task_key_duration_ms_id", "task_key", "duration_ms", "id"),
         Index("ix_task_runs_task_key_status_id", "task_key", "status", "id"),
+        # One task's runs in a status within a time range: "the failed runs of this task".
+        Index("ix_task_runs_task_key_status_started_at", "task_key", "status", "started_at",
+              "id"),
         # The reaper scans in-progress runs by their last sign of life.
         Index("ix_task_runs_status_heartbeat_at", "status", "heartbeat_at"),
     )
