@@ -11,6 +11,8 @@ cells). Typer has no setting for that overflow, so ``use_translated_help`` repla
 highlighter that every help text passes through with one that marks the text ``fold``: a word
 wider than its cell is then broken across lines. This depends on Typer calling the module
 attribute ``typer.rich_utils.highlighter``, which the help tests check at 80 columns.
+
+The same classes print usage errors in the CLI language (``usage_errors``).
 """
 
 from __future__ import annotations
@@ -23,6 +25,10 @@ from typer import rich_utils
 from typer.core import TyperCommand, TyperGroup
 
 from taskrun_center.cli.common import tr
+from taskrun_center.cli.usage_errors import (
+    GroupUsageErrorsInCliLanguage,
+    UsageErrorsInCliLanguage,
+)
 from taskrun_center.i18n import Text
 
 USAGE_PREFIX = Text("用法：", "Usage: ")
@@ -61,12 +67,12 @@ class _TranslatedHelp:
         super().format_help(ctx, formatter)  # type: ignore[misc]
 
 
-class TaskrunCommand(_TranslatedHelp, TyperCommand):
-    """A ``taskrun`` command whose help page is in the CLI language."""
+class TaskrunCommand(_TranslatedHelp, UsageErrorsInCliLanguage, TyperCommand):
+    """A ``taskrun`` command whose help page and usage errors are in the CLI language."""
 
 
-class TaskrunGroup(_TranslatedHelp, TyperGroup):
-    """A ``taskrun`` command group whose help page is in the CLI language."""
+class TaskrunGroup(_TranslatedHelp, GroupUsageErrorsInCliLanguage, TyperGroup):
+    """A ``taskrun`` command group whose help page and usage errors are in the CLI language."""
 
 
 class _FoldingHighlighter(rich_utils.OptionHighlighter):
