@@ -190,3 +190,24 @@ def test_rejected_final_summary_keeps_last_valid(database: Database) -> None:
     assert run.status == "completed_with_errors"
     assert run.summary_json["common"]["metrics"][0]["key"] == "rows"
     assert "secret.key_name" in (run.error_message or "")
+
+
+@pytest.mark.parametrize("failure", [None, "database"])
+def test_interrupt_propagates_even_if_not_recorded(
+    database: Database, monkeypatch: pytest.MonkeyPatch, failure: str | None
+) -> None:
+    """Ctrl-C inside a run cancels it; when that write fails, the interrupt still propagates."""
+    from taskrun_center.errors import StorageError
+
+    if failure == "database":
+        def refuse(self: TaskRunsWriteService, run_id: str) -> bool:
+            raise StorageError("cancel interrupted run failed: the disk is full")
+
+        monkeypatch.setattr(TaskRunsWriteService, "cancel_run", refuse)
+
+    with pytest.raises(KeyboardInterrupt), record_run("adhoc_interrupted",
+                                                      database=database) as ctx:
+        raise KeyboardInterrupt
+
+    run = load_run(database, ctx.run_id)
+    assert run.status == ("cancelled" if failure is None else "running")

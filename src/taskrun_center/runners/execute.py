@@ -13,7 +13,11 @@ from taskrun_center.lifecycle.write_service import ClaimedRun
 from taskrun_center.runners.context import RunContext
 from taskrun_center.runners.definition import TaskDefinition, get_task
 from taskrun_center.runners.errors import RunCancelledError
-from taskrun_center.runners.recording import DEFAULT_CANCEL_CHECK_INTERVAL_SECONDS, RunRecorder
+from taskrun_center.runners.recording import (
+    DEFAULT_CANCEL_CHECK_INTERVAL_SECONDS,
+    RunRecorder,
+    record_interrupt,
+)
 from taskrun_center.runners.result import RunOutcome
 from taskrun_center.states import RunStatus, TriggerSource
 from taskrun_center.storage.engine import Database
@@ -81,7 +85,7 @@ def _drive(
     except Exception as error:
         return recorder.finish_failed(error)
     except BaseException:
-        recorder.finish_interrupted()
+        record_interrupt(recorder)
         raise
     return recorder.finish(result)
 

@@ -393,6 +393,19 @@ def record_run(
         recorder.finish_failed(error)
         raise
     except BaseException:
-        recorder.finish_interrupted()
+        record_interrupt(recorder)
         raise
     recorder.finish(recorder.context.result)
+
+
+def record_interrupt(recorder: RunRecorder) -> None:
+    """Cancel the run of an interrupted process, or log why that failed.
+
+    The caller re-raises the interrupt either way. A database error raised here would replace
+    it, and Ctrl-C would then end ``taskrun run`` with a storage error (exit 1) instead of 130.
+    A run left running is ended by the reaper once its heartbeat stops.
+    """
+    try:
+        recorder.finish_interrupted()
+    except TaskRunError as error:
+        recorder.context.log.error("run_interrupt_not_recorded", error=str(error))
