@@ -13,10 +13,11 @@ import base64
 import binascii
 import hashlib
 import hmac
-import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
+
+import orjson
 
 from taskrun_center.errors import InvalidQueryError
 from taskrun_center.i18n import Text
@@ -86,7 +87,7 @@ def encode_cursor(cursor: RunCursor, key: bytes) -> str:
         "t": cursor.total,
         "x": cursor.total_exact,
     }
-    body = json.dumps(payload, separators=(",", ":"), ensure_ascii=True).encode()
+    body = orjson.dumps(payload)
     return _b64encode(body) + "." + _b64encode(_tag(key, body))
 
 
@@ -102,8 +103,8 @@ def decode_cursor(text: str, key: bytes, *, sort: str, order: str, limit: int,
     """
     body = _verified_body(text, key)
     try:
-        payload = json.loads(body)
-    except (ValueError, RecursionError):
+        payload = orjson.loads(body)
+    except orjson.JSONDecodeError:
         raise _invalid(Text("内容不是 JSON", "its content is not JSON")) from None
     if not isinstance(payload, dict) or payload.get("v") != CURSOR_VERSION:
         raise _invalid(Text("由其他版本的服务生成",

@@ -134,9 +134,10 @@ class RunFilter(BaseModel):
         List values are sorted first: they match with OR, so their order leaves the filter the
         same.
         """
-        ordered = self.model_copy(update={field: sorted(getattr(self, field))
-                                          for field in _LIST_FIELDS})
-        return hashlib.sha256(ordered.model_dump_json().encode()).hexdigest()[:16]
+        # repr of plain values is stable across processes and, unlike JSON, takes any text.
+        values = tuple(sorted(value) if field in _LIST_FIELDS else value
+                       for field, value in self.__dict__.items())
+        return hashlib.sha256(repr(values).encode()).hexdigest()[:16]
 
 
 def check_filter(run_filter: RunFilter) -> None:
