@@ -47,6 +47,12 @@ _RULES: dict[str, Text] = {
         "不是有效的数据库 URL，格式应为 sqlite:///路径 或 postgresql+psycopg://用户@主机/库名",
         "is not a database URL; use sqlite:///PATH or postgresql+psycopg://USER@HOST/DATABASE",
     ),
+    "database_url_at_sign": Text(
+        "的用户名或密码中有未转义的 @，主机名因此无法识别；请把其中的 @ 写成 %40"
+        "（例如 postgresql+psycopg://用户:pa%40ss@主机/库名）",
+        "has an unescaped @ in its user name or password, so the host cannot be told apart; "
+        "write that @ as %40 (e.g. postgresql+psycopg://USER:pa%40ss@HOST/DATABASE)",
+    ),
     "database_backend": Text(
         "指定的数据库类型 {backend} 不受支持，只支持 sqlite 和 postgresql"
         "（postgresql+psycopg://…）",
@@ -133,6 +139,11 @@ def check_database_url(url: str, variable: str = DATABASE_URL_VARIABLE) -> Setti
         parsed = make_url(url)
     except ArgumentError:
         return SettingProblem(variable, "database_url_syntax")
+
+    # make_url splits at the first @, so a raw @ in the password leaves its end in the host,
+    # where a message or a DNS lookup would carry it.
+    if parsed.host is not None and "@" in parsed.host:
+        return SettingProblem(variable, "database_url_at_sign")
 
     backend = parsed.get_backend_name()
     if backend not in SUPPORTED_BACKENDS:

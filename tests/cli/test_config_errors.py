@@ -117,3 +117,26 @@ def test_language_tags_are_accepted(tmp_path: Path, tag: str) -> None:
 
     assert from_variable.returncode == 0, from_variable.stderr
     assert from_option.returncode == 0, from_option.stderr
+
+
+@pytest.mark.parametrize("source", ["variable", "option"])
+def test_raw_at_sign_in_password_is_rejected(tmp_path: Path, source: str) -> None:
+    """A raw @ would leave the end of the password in the host name; nothing connects."""
+    url = "postgresql+psycopg://app:Tr0ub4dor@3xyz@127.0.0.1:1/prod"
+    if source == "variable":
+        completed = run_in(tmp_path, "runs", "list", TASKRUN_LANGUAGE="en",
+                           TASKRUN_DATABASE_URL=url)
+    else:
+        completed = run_in(tmp_path, "--lang", "en", "runs", "list", "--database-url", url)
+
+    assert completed.returncode == 2, completed.stderr
+    assert "unescaped @" in completed.stderr
+    assert "%40" in completed.stderr
+    assert "3xyz" not in completed.stderr + completed.stdout
+    assert "Tr0ub4dor" not in completed.stderr + completed.stdout
+
+
+def test_percent_encoded_at_sign_is_accepted() -> None:
+    from taskrun_center.config_errors import check_database_url
+
+    assert check_database_url("postgresql+psycopg://app:Tr0ub4dor%403xyz@127.0.0.1/prod") is None

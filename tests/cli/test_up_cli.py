@@ -59,3 +59,16 @@ def test_up_once_leaves_audited_runs(tmp_path: Path) -> None:
     report = json.loads(audit.stdout)
     assert report["scanned"] == 4
     assert report["counts"] == {}
+
+
+def test_displayed_url_masks_passwords_in_query() -> None:
+    from taskrun_center.cli.up import _display_url
+
+    shown = _display_url("postgresql+psycopg://u1:pw1@127.0.0.1:5/t1?password=pw2&sslpassword=pw3"
+                         "&application_name=taskrun")
+
+    assert "pw1" not in shown
+    assert "pw2" not in shown
+    assert "pw3" not in shown
+    assert "application_name=taskrun" in shown
+    assert "127.0.0.1:5/t1" in shown

@@ -191,6 +191,20 @@ def test_unanswered_connect_times_out(silent_listener: int) -> None:
     assert "the connection timed out" in error.render("en")
 
 
+def test_connect_times_out_without_url_setting(silent_listener: int,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without ``connect_timeout`` in the URL the engine's default ends the wait."""
+    from taskrun_center.storage import engine
+
+    # The smallest value libpq honours, so the test does not wait the default 10 seconds.
+    monkeypatch.setattr(engine, "POSTGRES_CONNECT_TIMEOUT_SECONDS", 2)
+    url = f"postgresql+psycopg://u:{URL_PASSWORD}@127.0.0.1:{silent_listener}/taskrun"
+
+    error = _read_runs(url)
+
+    assert error.reason is UnreachableReason.TIMED_OUT
+
+
 def test_unknown_host_names_host(monkeypatch: pytest.MonkeyPatch) -> None:
     # psycopg resolves the host name itself with socket.getaddrinfo. Failing that call here
     # keeps the test off the network: no name server is asked.

@@ -162,10 +162,16 @@ def _migrate(url: str) -> None:
     stdout.print(tr(_MIGRATED, url=_display_url(url)), highlight=False)
 
 
+# Query parameters that libpq reads as passwords; shown masked like the password of the URL.
+_SECRET_QUERY_KEYS = frozenset({"password", "sslpassword"})
+
+
 def _display_url(url: str) -> str:
     from sqlalchemy.engine import make_url
 
-    return make_url(url).render_as_string(hide_password=True)
+    parsed = make_url(url)
+    masked = {key: "***" for key in parsed.query if key.lower() in _SECRET_QUERY_KEYS}
+    return parsed.update_query_dict(masked).render_as_string(hide_password=True)
 
 
 def _task_modules(given: list[str] | None) -> list[str]:

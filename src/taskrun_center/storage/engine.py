@@ -35,9 +35,22 @@ def create_engine_for(url: str, *, busy_timeout_ms: int | None = None) -> Engine
     if backend == "sqlite":
         engine = _create_sqlite_engine(url, _busy_timeout(busy_timeout_ms))
     else:
-        engine = create_engine(url, pool_pre_ping=True, hide_parameters=True)
+        engine = create_engine(url, pool_pre_ping=True, hide_parameters=True,
+                               connect_args=postgres_connect_args(url))
     record_connect_failures(engine)
     return engine
+
+
+#: Seconds that opening a PostgreSQL connection may take. libpq sets no limit of its own, so a
+#: server that accepts the connection and never replies would hold a command forever.
+POSTGRES_CONNECT_TIMEOUT_SECONDS = 10
+
+
+def postgres_connect_args(url: str) -> dict[str, Any]:
+    """Return the driver arguments for ``url``: the connect timeout unless the URL sets one."""
+    if "connect_timeout" in make_url(url).query:
+        return {}
+    return {"connect_timeout": POSTGRES_CONNECT_TIMEOUT_SECONDS}
 
 
 def _busy_timeout(busy_timeout_ms: int | None) -> int:
