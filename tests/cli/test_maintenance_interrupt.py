@@ -1,8 +1,9 @@
-"""Ctrl-C (SIGINT) sent to real ``taskrun purge``, ``audit`` and ``reap`` processes.
+"""Ctrl-C (SIGINT) and SIGTERM sent to real ``taskrun purge``, ``audit`` and ``reap`` processes.
 
 Each command reports what it did before the signal, logs an ``*_interrupted`` event and exits
-130. On PostgreSQL a lock held by the test stops the command at a known point, so the test can
-tell which work was committed and which transaction the signal rolled back.
+130 (143 after SIGTERM). On PostgreSQL a lock held by the test stops the command at a known
+point, so the test can tell which work was committed and which transaction the signal rolled
+back.
 """
 
 from __future__ import annotations
@@ -111,6 +112,24 @@ def test_purge_sigint_prints_json_on_sqlite(sqlite_url: str, tmp_path: Path) -> 
 
 
 @pytest.mark.postgres
+def test_purge_sigterm_reports_like_ctrl_c(sqlite_url: str, tmp_path: Path) -> None:
+    """SIGTERM (a service manager stopping the command) ends it like Ctrl-C, exit 143."""
+    add_runs(sqlite_url, 5000)
+
+    with _taskrun(sqlite_url, tmp_path, "purge", "--yes", "--keep-last", "0", "--batch-size",
+                  "1", "--format", "json") as process:
+        wait_for(lambda: count_rows(sqlite_url)[0] < 5000, 60, "the purge deleted a run")
+        process.send_signal(signal.SIGTERM)
+        exit_code = process.wait(timeout=60)
+
+    runs, items = count_rows(sqlite_url)
+    payload = json.loads(_stdout(tmp_path))
+    assert exit_code == 128 + signal.SIGTERM
+    assert payload["interrupted"] is True
+    assert payload["counts"] == {"task_runs": 5000 - runs, "task_run_items": 5000 - items}
+    assert "purge_interrupted" in _events(tmp_path)
+
+
 def test_purge_sigint_rolls_back_batch_on_postgres(postgres_url: str, tmp_path: Path) -> None:
     add_runs(postgres_url, 100)
     locked_run = run_ids_in_order(postgres_url)[34]

@@ -115,6 +115,25 @@ def test_gate_passes_signal_before_hold() -> None:
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
 
 
+def test_gate_holds_sigterm_with_a_handler() -> None:
+    """The CLI makes SIGTERM raise KeyboardInterrupt; the gate holds it like SIGINT."""
+    from taskrun_center.cli.common import sigterm_as_interrupt
+
+    steps: list[str] = []
+    before = signal.getsignal(signal.SIGTERM)
+    with sigterm_as_interrupt() as received:
+        with pytest.raises(KeyboardInterrupt), InterruptGate() as gate:
+            gate.hold()
+            os.kill(os.getpid(), signal.SIGTERM)
+            steps.append("counted")
+        handler_inside = signal.getsignal(signal.SIGTERM)
+
+    assert steps == ["counted"]
+    assert received == {"signum": signal.SIGTERM}
+    assert callable(handler_inside)
+    assert signal.getsignal(signal.SIGTERM) is before
+
+
 def test_gate_keeps_ignored_sigint_ignored() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 

@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
+from types import FrameType
 from typing import Annotated, Any, NoReturn
 
 import typer
@@ -221,3 +226,42 @@ TaskModuleOption = Annotated[
         show_default=False,
     ),
 ]
+
+
+#: A command stopped by signal N exits with 128 + N, the code a shell reports for it.
+SIGNAL_EXIT_BASE = 128
+
+
+@contextmanager
+def sigterm_as_interrupt() -> Iterator[dict[str, int]]:
+    """Make SIGTERM raise KeyboardInterrupt inside the block, as Ctrl-C does.
+
+    Yields a dict that gets ``signum`` when either signal arrives. Without it SIGTERM ends the
+    process at once: no ``finally`` runs and no report of the work done is printed. The
+    previous handlers come back when the block ends. Outside the main thread nothing changes.
+    """
+    received: dict[str, int] = {}
+    if threading.current_thread() is not threading.main_thread():
+        yield received
+        return
+
+    def interrupt(signum: int, _frame: FrameType | None) -> None:
+        received["signum"] = signum
+        raise KeyboardInterrupt
+
+    def note_interrupt(signum: int, frame: FrameType | None) -> None:
+        received["signum"] = signum
+        signal.default_int_handler(signum, frame)
+
+    previous_term = signal.signal(signal.SIGTERM, interrupt)
+    previous_int = signal.signal(signal.SIGINT, note_interrupt)
+    try:
+        yield received
+    finally:
+        signal.signal(signal.SIGTERM, previous_term)
+        signal.signal(signal.SIGINT, previous_int)
+
+
+def interrupt_exit_code(received: dict[str, int]) -> int:
+    """Return the exit code after the signal in ``received`` (Ctrl-C when it names none)."""
+    return SIGNAL_EXIT_BASE + received.get("signum", signal.SIGINT)

@@ -2,8 +2,8 @@
 
 Exit codes: 0 success, also for an audit that found warnings only; 1 a batch failed, the audit
 found violations or the database failed; 2 a usage error (an invalid option, or
-``purge --all`` without a terminal or ``--yes``); 130 Ctrl-C, after the report of the work done
-until then.
+``purge --all`` without a terminal or ``--yes``); 130 Ctrl-C and 143 SIGTERM, after the report
+of the work done until then.
 On a terminal the long operations show a progress bar on stderr; ``--format json`` prints one
 JSON document on stdout instead of the text report.
 """
@@ -33,8 +33,10 @@ from taskrun_center.cli.common import (
     escape_hidden,
     fail,
     help_text,
+    interrupt_exit_code,
     print_json,
     resolve_database_url,
+    sigterm_as_interrupt,
     stderr,
     stdout,
     tr,
@@ -54,7 +56,6 @@ from taskrun_center.states import RUN_TERMINAL
 from taskrun_center.storage.engine import Database
 
 # 128 + SIGINT: the status a shell reports for a process ended by Ctrl-C.
-EXIT_INTERRUPTED = 130
 
 _PURGE_HELP = Text(
     "按保留期分批删除已结束的运行及其子项；--all 删除全部运行。",
@@ -328,7 +329,7 @@ def purge(
 ) -> None:
     """Purge by retention, or wipe everything with --all; exit 1 when a batch fails.
 
-    On Ctrl-C, report what the committed batches deleted and exit 130.
+    On Ctrl-C or SIGTERM, report what the committed batches deleted and exit 130 or 143.
     """
     from taskrun_center.maintenance.purge import (
         PurgeError,
@@ -341,7 +342,7 @@ def purge(
         fail(tr(_ALL_WITH_FILTERS), EXIT_USAGE)
     _check_finished_statuses(status or [])
     older = older_than or timedelta(days=get_settings().retention_days)
-    with _database(database_url) as database:
+    with sigterm_as_interrupt() as stop_signal, _database(database_url) as database:
         # The question comes before the progress bar, which would redraw over it.
         if wipe:
             _confirm_wipe(database, yes=yes or dry_run)
@@ -367,7 +368,7 @@ def purge(
             _report_purge_failure(error, output)
         except MaintenanceInterrupted as interrupt:
             _show_purge(interrupt.result, output)
-            raise typer.Exit(EXIT_INTERRUPTED) from None
+            raise typer.Exit(interrupt_exit_code(stop_signal)) from None
 
     _show_purge(result, output)
 
@@ -468,7 +469,7 @@ def audit(
 ) -> None:
     """Audit every stored run; exit 1 when anything violates the contract.
 
-    On Ctrl-C, report the rows checked so far and exit 130.
+    On Ctrl-C or SIGTERM, report the rows checked so far and exit 130 or 143.
     """
     from taskrun_center.maintenance.audit import AuditProgress, audit_runs
     from taskrun_center.runners.loading import load_configured_tasks
@@ -478,7 +479,8 @@ def audit(
     except ConfigurationError as error:
         fail(str(error), EXIT_USAGE)
     try:
-        with _database(database_url) as database, _progress(output, _PROGRESS_AUDIT) as draw:
+        with sigterm_as_interrupt() as stop_signal, _database(database_url) as database, \
+                _progress(output, _PROGRESS_AUDIT) as draw:
             def on_progress(progress: AuditProgress) -> None:
                 if draw is not None:
                     draw(progress.checked, progress.planned)
@@ -487,7 +489,7 @@ def audit(
                                 on_progress=on_progress)
     except MaintenanceInterrupted as interrupt:
         _show_audit(interrupt.result, output)
-        raise typer.Exit(EXIT_INTERRUPTED) from None
+        raise typer.Exit(interrupt_exit_code(stop_signal)) from None
 
     _show_audit(result, output)
     if not result.ok:
@@ -605,17 +607,17 @@ def reap(
 ) -> None:
     """Fail abandoned runs and print how many; exit 1 when some could not be reaped.
 
-    On Ctrl-C, report the runs marked failed until then and exit 130.
+    On Ctrl-C or SIGTERM, report the runs marked failed until then and exit 130 or 143.
     """
     from taskrun_center.maintenance.reaper import reap_runs
 
     try:
-        with _database(database_url) as database:
+        with sigterm_as_interrupt() as stop_signal, _database(database_url) as database:
             result = reap_runs(database, timeout=timeout, pending_timeout=pending_timeout,
                                dry_run=dry_run)
     except MaintenanceInterrupted as interrupt:
         _show_reap(interrupt.result, output)
-        raise typer.Exit(EXIT_INTERRUPTED) from None
+        raise typer.Exit(interrupt_exit_code(stop_signal)) from None
 
     _show_reap(result, output)
     if result.errors:

@@ -36,7 +36,9 @@ from taskrun_center.cli.common import (
     escape_hidden,
     escape_hidden_lines,
     fail,
+    interrupt_exit_code,
     resolve_database_url,
+    sigterm_as_interrupt,
     stdout,
     tr,
 )
@@ -51,8 +53,6 @@ EXAMPLE_TASK = "dbstats_collect"
 # The audit runs last so that it checks the runs of this round too.
 ROUND_ORDER = ("task_runs_reap", "task_runs_purge", EXAMPLE_TASK)
 AUDIT_TASK = "task_runs_audit"
-# Exit status after a signal N follows the shell's convention, 128+N.
-SIGNAL_EXIT_BASE = 128
 
 _HELP = Text(
     "一键启动：迁移数据库，注册内置任务和示例任务并加入调度，立即运行一轮，然后提供控制台，"
@@ -109,46 +109,24 @@ def up(
     stdout.print(tr(_LOADED, count=len(keys), keys=", ".join(keys)), highlight=False)
 
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
-    stop_signal = _interrupt_on_sigterm()
-    scheduler = _start_scheduler(url, config)
-    try:
-        outcomes = run_round(url, keys)
-        _print_round(outcomes)
-        if once:
-            failed = any(outcome.status == RunStatus.FAILED for outcome in outcomes)
-            raise typer.Exit(EXIT_FAILED if failed else EXIT_OK)
-        _serve_or_wait(url, host or settings.host, port or settings.port, forwarded_allow_ips)
-        if "signum" in stop_signal:
-            raise typer.Exit(SIGNAL_EXIT_BASE + stop_signal["signum"])
-    except KeyboardInterrupt:
-        # Ctrl-C or SIGTERM: the round's run in progress was cancelled; stop the scheduler below.
-        raise typer.Exit(SIGNAL_EXIT_BASE + stop_signal.get("signum", signal.SIGINT)) from None
-    finally:
-        # Releases the leader lock and marks the leader record released, so that
-        # ``taskrun scheduler status`` does not name this process after it is gone.
-        scheduler.shutdown(wait=True)
-
-
-def _interrupt_on_sigterm() -> dict[str, int]:
-    """Make SIGTERM raise KeyboardInterrupt, as Ctrl-C does; return the signal received.
-
-    Without it SIGTERM ends the process at once, or after the console server re-raises it,
-    and the ``finally`` that stops the scheduler never runs.
-    """
-    received: dict[str, int] = {}
-
-    def interrupt(signum: int, _frame: FrameType | None) -> None:
-        received["signum"] = signum
-        raise KeyboardInterrupt
-
-    def note_interrupt(signum: int, frame: FrameType | None) -> None:
-        received["signum"] = signum
-        signal.default_int_handler(signum, frame)
-
-    if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGTERM, interrupt)
-        signal.signal(signal.SIGINT, note_interrupt)
-    return received
+    with sigterm_as_interrupt() as stop_signal:
+        scheduler = _start_scheduler(url, config)
+        try:
+            outcomes = run_round(url, keys)
+            _print_round(outcomes)
+            if once:
+                failed = any(outcome.status == RunStatus.FAILED for outcome in outcomes)
+                raise typer.Exit(EXIT_FAILED if failed else EXIT_OK)
+            _serve_or_wait(url, host or settings.host, port or settings.port, forwarded_allow_ips)
+            if "signum" in stop_signal:
+                raise typer.Exit(interrupt_exit_code(stop_signal))
+        except KeyboardInterrupt:
+            # Ctrl-C or SIGTERM: the round's run in progress was cancelled; stop the scheduler.
+            raise typer.Exit(interrupt_exit_code(stop_signal)) from None
+        finally:
+            # Releases the leader lock and marks the leader record released, so that
+            # ``taskrun scheduler status`` does not name this process after it is gone.
+            scheduler.shutdown(wait=True)
 
 
 def _migrate(url: str) -> None:

@@ -1,9 +1,9 @@
-"""Ctrl-C (SIGINT) during a maintenance operation: report the work already committed.
+"""Ctrl-C (SIGINT) or SIGTERM during a maintenance operation: report the work already committed.
 
 A purge, wipe or reap commits in many short transactions. On Ctrl-C the transaction in
 progress rolls back, and the operation raises ``MaintenanceInterrupted`` carrying the counts of
 what the committed transactions did. ``InterruptGate`` makes those counts exact: from the
-moment a transaction is about to commit until its counts are added, SIGINT waits.
+moment a transaction is about to commit until its counts are added, the signal waits.
 """
 
 from __future__ import annotations
@@ -31,53 +31,56 @@ class MaintenanceInterrupted(KeyboardInterrupt, Generic[ResultT]):
 
 
 class InterruptGate:
-    """Let SIGINT through until ``hold()``, then deliver it when the ``with`` block ends.
+    """Let SIGINT and SIGTERM through until ``hold()``, then deliver them when the block ends.
 
     Call ``hold()`` as the last step of a transaction body, just before the commit, and add the
-    committed counts inside the same block. A SIGINT received in between is delivered after the
+    committed counts inside the same block. A signal received in between is delivered after the
     counts are added, so a batch is never committed without being counted.
 
     Only the main thread receives signals, so in any other thread the gate does nothing. It
-    does nothing either unless SIGINT has a Python handler, such as the default one that raises
-    ``KeyboardInterrupt``: an ignored SIGINT stays ignored.
+    gates a signal only while it has a Python handler: the default SIGINT handler that raises
+    ``KeyboardInterrupt``, or the CLI's SIGTERM handler that does the same. An ignored signal
+    stays ignored, and a SIGTERM without a handler still ends the process at once.
     """
+
+    _SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
     def __init__(self) -> None:
         self._holding = False
-        self._pending = False
-        self._pending_frame: FrameType | None = None
-        self._previous: Callable[[int, FrameType | None], Any] | None = None
+        self._pending: tuple[int, FrameType | None] | None = None
+        self._previous: dict[int, Callable[[int, FrameType | None], Any]] = {}
 
     def __enter__(self) -> InterruptGate:
         if threading.current_thread() is not threading.main_thread():
             return self
-        previous = signal.getsignal(signal.SIGINT)
-        if not callable(previous):
-            return self
-        self._previous = previous
-        signal.signal(signal.SIGINT, self._on_signal)
+        for signum in self._SIGNALS:
+            previous = signal.getsignal(signum)
+            if callable(previous):
+                self._previous[signum] = previous
+                signal.signal(signum, self._on_signal)
         return self
 
     def hold(self) -> None:
-        """Make a SIGINT received from now on wait for the end of the ``with`` block."""
+        """Make a signal received from now on wait for the end of the ``with`` block."""
         self._holding = True
 
     def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
                  traceback: TracebackType | None) -> None:
-        if self._previous is None:
-            return
-        signal.signal(signal.SIGINT, self._previous)
-        if self._pending:
-            self._deliver(self._pending_frame)
+        for signum, previous in self._previous.items():
+            signal.signal(signum, previous)
+        if self._pending is not None:
+            self._deliver(*self._pending)
 
     def _on_signal(self, signum: int, frame: FrameType | None) -> None:
         if self._holding:
-            self._pending = True
-            self._pending_frame = frame
+            # A second signal while one waits changes nothing: one interrupt is delivered.
+            self._pending = self._pending or (signum, frame)
             return
-        self._deliver(frame)
+        self._deliver(signum, frame)
 
-    def _deliver(self, frame: FrameType | None) -> None:
-        # The handler in place before the gate; Python's default raises KeyboardInterrupt.
-        if self._previous is not None:
-            self._previous(signal.SIGINT, frame)
+    def _deliver(self, signum: int, frame: FrameType | None) -> None:
+        # The handler in place before the gate; Python's default SIGINT handler raises
+        # KeyboardInterrupt.
+        previous = self._previous.get(signum)
+        if previous is not None:
+            previous(signum, frame)
