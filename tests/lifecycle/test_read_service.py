@@ -224,6 +224,8 @@ def test_few_matches_sort_by_an_expression_on_postgresql(sort: str, first_key: s
         return str(statement.compile(dialect=postgresql.dialect()))
 
     assert f"ORDER BY {first_key}, task_runs.id DESC" in sql(with_value=True)
+    # The keyset bound matches no index either, so the filters choose it.
+    assert f"({first_key.removesuffix(' DESC')}, (task_runs.id + 0)) <" in sql(with_value=True)
     if sort != "status":
         assert "ORDER BY (task_runs.id + 0) DESC" in sql(with_value=False)
     many = run_order._page_statements(bound.shape, run_order.resolve_sort(sort, "desc"),

@@ -24,14 +24,16 @@ class NotIndexed(GenericFunction[Any]):
     inherit_cache = True
 
 
-class SortedAfterFiltering(GenericFunction[Any]):
-    """A sort key that no index can serve: the planner finds the matches first, then sorts.
+class Unindexable(GenericFunction[Any]):
+    """A column's value in a form that no index can serve, on SQLite and PostgreSQL alike.
 
-    Only the first key of an ORDER BY needs it. An index that yields the first key in order
-    could otherwise be walked with the rest sorted per group (PostgreSQL's incremental sort).
+    As the first key of an ORDER BY it makes the planner find the matches first and sort them
+    (only the first key needs it: PostgreSQL could otherwise walk an index that yields the
+    first key and sort the rest per group). In a keyset bound it keeps the bound out of the
+    choice of index.
     """
 
-    name = "sorted_after_filtering"
+    name = "unindexable"
     inherit_cache = True
 
 
@@ -44,7 +46,7 @@ def _unary_plus(element: GenericFunction[Any], compiler: SQLCompiler, **kw: Any)
     return "+" + _operand(element, compiler, **kw)
 
 
-def _sort_expression(element: GenericFunction[Any], compiler: SQLCompiler, **kw: Any) -> str:
+def _unindexable_expression(element: GenericFunction[Any], compiler: SQLCompiler, **kw: Any) -> str:
     # An expression of the same value and order that matches no PostgreSQL index.
     operand = _operand(element, compiler, **kw)
     column_type = element.type.impl if isinstance(element.type, TypeDecorator) else element.type
@@ -57,7 +59,7 @@ def _sort_expression(element: GenericFunction[Any], compiler: SQLCompiler, **kw:
 
 # Elsewhere both are the plain operand.
 compiles(NotIndexed)(_operand)
-compiles(SortedAfterFiltering)(_operand)
+compiles(Unindexable)(_operand)
 compiles(NotIndexed, "sqlite")(_unary_plus)
-compiles(SortedAfterFiltering, "sqlite")(_unary_plus)
-compiles(SortedAfterFiltering, "postgresql")(_sort_expression)
+compiles(Unindexable, "sqlite")(_unary_plus)
+compiles(Unindexable, "postgresql")(_unindexable_expression)

@@ -44,7 +44,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import InstrumentedAttribute
 
 from taskrun_center.errors import InvalidQueryError
-from taskrun_center.lifecycle.planner_hints import NotIndexed, SortedAfterFiltering
+from taskrun_center.lifecycle.planner_hints import NotIndexed, Unindexable
 from taskrun_center.lifecycle.query_reasons import EXPECTED_ONE_OF, fill
 from taskrun_center.lifecycle.run_filter import BoundFilter, FilterShape, shape_conditions
 from taskrun_center.storage.models import TaskRun
@@ -276,21 +276,24 @@ def _sort_conditions(spec: SortSpec, *, with_value: bool, after: bool,
                      sort_matches: bool) -> list[ColumnElement[bool]]:
     """Return the conditions on the sort column: which part of the page, and where it starts.
 
-    With ``sort_matches`` the filters alone choose the index. SQLite would otherwise read
-    ``column IS NOT NULL`` or the keyset bound as a range of (column, id) or of
-    (status, column, id), which spans the runs of every task. ``column IS NULL`` stays visible:
-    with a task key, (task_key, column, id) finds the task's runs without a value directly.
+    With ``sort_matches`` the filters alone choose the index. The planners would otherwise
+    read ``column IS NOT NULL`` (SQLite) or the keyset bound (both) as a range of (column, id)
+    or of (status, column, id), which spans the runs of every task. ``column IS NULL`` stays
+    visible: with a task key, (task_key, column, id) finds the task's runs without a value.
     """
-    value: Any = _kept_from_index(spec.column) if sort_matches else spec.column
-    row_id: Any = _kept_from_index(TaskRun.id) if sort_matches else TaskRun.id
+    row_id: Any = Unindexable(TaskRun.id, type_=TaskRun.id.type) if sort_matches else TaskRun.id
     if not with_value:
         conditions: list[ColumnElement[bool]] = [spec.column.is_(None)]
         if after:
             conditions.append(row_id < _after_id() if spec.descending else row_id > _after_id())
         return conditions
 
-    conditions = [value.is_not(None)] if spec.nullable else []
+    present: Any = NotIndexed(spec.column, type_=spec.column.type) if sort_matches \
+        else spec.column
+    conditions = [present.is_not(None)] if spec.nullable else []
     if after:
+        value: Any = Unindexable(spec.column, type_=spec.column.type) if sort_matches \
+            else spec.column
         key = tuple_(value, row_id)
         position = tuple_(bindparam("after_value", type_=spec.column.type), _after_id())
         conditions.append(key < position if spec.descending else key > position)
@@ -302,13 +305,9 @@ def _ordering(spec: SortSpec, *, with_value: bool,
     """Return ORDER BY: (column, id) for the rows with a value, id for the others."""
     first: Any = spec.column if with_value else TaskRun.id
     if sort_matches:
-        first = SortedAfterFiltering(first, type_=first.type)
+        first = Unindexable(first, type_=first.type)
     keys = (first, TaskRun.id) if with_value else (first,)
     return tuple(key.desc() if spec.descending else key.asc() for key in keys)
-
-
-def _kept_from_index(column: Any) -> Any:
-    return NotIndexed(column, type_=column.type)
 
 
 def _spec(sort: str, descending: bool) -> SortSpec:
