@@ -27,9 +27,9 @@ class NotIndexed(GenericFunction[Any]):
 class Unindexable(GenericFunction[Any]):
     """A column's value in a form that no index can serve, on SQLite and PostgreSQL alike.
 
-    As the first key of an ORDER BY it makes the planner find the matches first and sort them
-    (only the first key needs it: PostgreSQL could otherwise walk an index that yields the
-    first key and sort the rest per group). In a keyset bound it keeps the bound out of the
+    As the first key of an ORDER BY it makes the planner find the matches first and sort them.
+    Only the first key needs it, because PostgreSQL could otherwise walk an index that yields
+    the first key and sort the rest per group. In a keyset bound it keeps the bound out of the
     choice of index.
     """
 
