@@ -33,6 +33,7 @@ from typer import rich_utils
 from typer._click import exceptions as click_exceptions
 
 from taskrun_center.cli.common import EXIT_USAGE, cli_language, escape_hidden, tr
+from taskrun_center.config_errors import rule_text
 from taskrun_center.i18n import Text
 
 ERROR_PANEL_TITLE = Text("错误", "Error")
@@ -69,12 +70,8 @@ NOT_A_DATETIME = Text("{value} 不是有效的日期时间。", "{value} is not 
 NOT_IN_FORMATS = Text("{value} 不符合以下任一格式：{formats}。",
                       "{value} does not match the formats {formats}.")
 NOT_A_CHOICE = Text("{value} 不是可选值之一：{choices}。", "{value} is not one of {choices}.")
-AT_LEAST = Text("必须大于或等于 {limit}，收到 {value}。",
-                "must be greater than or equal to {limit}, got {value}.")
-ABOVE = Text("必须大于 {limit}，收到 {value}。", "must be greater than {limit}, got {value}.")
-AT_MOST = Text("必须小于或等于 {limit}，收到 {value}。",
-               "must be less than or equal to {limit}, got {value}.")
-BELOW = Text("必须小于 {limit}，收到 {value}。", "must be less than {limit}, got {value}.")
+# A bound rule (from config_errors.rule_text) followed by the value typed.
+BOUND_WITH_VALUE = Text("{rule}，收到 {value}。", "{rule}, got {value}.")
 NOT_VALID = Text("{value} 不是有效的值。", "{value} is not a valid value.")
 NEEDS_SEVERAL_VALUES = Text("应为多个值。", "Value must be an iterable.")
 
@@ -318,11 +315,8 @@ _CONVERSION_REASONS = {
     "finite_number": NOT_A_FINITE_NUMBER,
     "bool_parsing": NOT_A_BOOLEAN, "bool_type": NOT_A_BOOLEAN,
 }
-# Bound errors: the reason and the key of the bound in the error's ``ctx``.
-_BOUND_REASONS = {
-    "greater_than_equal": (AT_LEAST, "ge"), "greater_than": (ABOVE, "gt"),
-    "less_than_equal": (AT_MOST, "le"), "less_than": (BELOW, "lt"),
-}
+# Bound errors, worded by the same rules as the TASKRUN_* settings.
+_BOUND_KINDS = frozenset({"greater_than_equal", "greater_than", "less_than_equal", "less_than"})
 
 
 def _conversion_reason(detail: Any, parameter: Any) -> str:
@@ -338,9 +332,9 @@ def _conversion_reason(detail: Any, parameter: Any) -> str:
         return _value_error_reason(context.get("error"), value, parameter)
     if kind in _CONVERSION_REASONS:
         return tr(_CONVERSION_REASONS[kind], value=value)
-    if kind in _BOUND_REASONS:
-        text, key = _BOUND_REASONS[kind]
-        return tr(text, limit=context.get(key), value=value)
+    if kind in _BOUND_KINDS:
+        rule = rule_text(kind, context)
+        return BOUND_WITH_VALUE.render(cli_language(), rule=tr(rule), value=value)
     if kind.startswith(("datetime_", "date_")):
         return tr(NOT_A_DATETIME, value=value)
     return tr(NOT_VALID, value=value)
