@@ -48,10 +48,11 @@ _RULES: dict[str, Text] = {
         "is not a database URL; use sqlite:///PATH or postgresql+psycopg://USER@HOST/DATABASE",
     ),
     "database_url_at_sign": Text(
-        "的用户名或密码中有未转义的 @，主机名因此无法识别；请把其中的 @ 写成 %40"
+        "含有多个未转义的 @，主机名因此无法识别；请把用户名、密码或参数中的 @ 写成 %40"
         "（例如 postgresql+psycopg://用户:pa%40ss@主机/库名）",
-        "has an unescaped @ in its user name or password, so the host cannot be told apart; "
-        "write that @ as %40 (e.g. postgresql+psycopg://USER:pa%40ss@HOST/DATABASE)",
+        "has more than one unescaped @, so the host cannot be told apart; write an @ in the "
+        "user name, password or a parameter as %40 "
+        "(e.g. postgresql+psycopg://USER:pa%40ss@HOST/DATABASE)",
     ),
     "database_backend": Text(
         "指定的数据库类型 {backend} 不受支持，只支持 sqlite 和 postgresql"
@@ -135,15 +136,19 @@ def check_database_url(url: str, variable: str = DATABASE_URL_VARIABLE) -> Setti
     Only SQLite and PostgreSQL are supported. The driver is imported here, so that a missing
     one is reported as a setting and not as an ``ImportError`` at the first query.
     """
+    # Only one @ may stand in a server URL: with a raw @ in the user name or password (or a
+    # /, ? or : after it), part of the password ends up in the host name or the port, where a
+    # message or a DNS lookup would carry it. A SQLite path may contain @.
+    scheme, _, rest = url.partition("://")
+    if not scheme.startswith("sqlite") and rest.count("@") > 1:
+        return SettingProblem(variable, "database_url_at_sign")
+
     try:
         parsed = make_url(url)
-    except ArgumentError:
+    except (ArgumentError, ValueError):
+        # ValueError: a port that is no number. The message never quotes the URL, which may
+        # hold a password.
         return SettingProblem(variable, "database_url_syntax")
-
-    # make_url splits at the first @, so a raw @ in the password leaves its end in the host,
-    # where a message or a DNS lookup would carry it.
-    if parsed.host is not None and "@" in parsed.host:
-        return SettingProblem(variable, "database_url_at_sign")
 
     backend = parsed.get_backend_name()
     if backend not in SUPPORTED_BACKENDS:

@@ -119,10 +119,15 @@ def test_language_tags_are_accepted(tmp_path: Path, tag: str) -> None:
     assert from_option.returncode == 0, from_option.stderr
 
 
+@pytest.mark.parametrize("url", [
+    "postgresql+psycopg://app:Tr0ub4dor@3xyz@127.0.0.1:1/prod",
+    "postgresql+psycopg://app:Tr0ub4dor@3xyz/w0rd@127.0.0.1/prod",
+    "postgresql+psycopg://app:Tr0ub4dor@3xyz?w0rd@127.0.0.1/prod",
+    "postgresql+psycopg://app:Tr0ub4dor@3xyz:w0rd@127.0.0.1/prod",
+], ids=["at", "at-slash", "at-question", "at-colon"])
 @pytest.mark.parametrize("source", ["variable", "option"])
-def test_raw_at_sign_in_password_is_rejected(tmp_path: Path, source: str) -> None:
+def test_raw_at_sign_in_password_is_rejected(tmp_path: Path, source: str, url: str) -> None:
     """A raw @ would leave the end of the password in the host name; nothing connects."""
-    url = "postgresql+psycopg://app:Tr0ub4dor@3xyz@127.0.0.1:1/prod"
     if source == "variable":
         completed = run_in(tmp_path, "runs", "list", TASKRUN_LANGUAGE="en",
                            TASKRUN_DATABASE_URL=url)
@@ -133,10 +138,27 @@ def test_raw_at_sign_in_password_is_rejected(tmp_path: Path, source: str) -> Non
     assert "unescaped @" in completed.stderr
     assert "%40" in completed.stderr
     assert "3xyz" not in completed.stderr + completed.stdout
+    assert "w0rd" not in completed.stderr + completed.stdout
     assert "Tr0ub4dor" not in completed.stderr + completed.stdout
+    assert "Traceback" not in completed.stderr
 
 
 def test_percent_encoded_at_sign_is_accepted() -> None:
     from taskrun_center.config_errors import check_database_url
 
     assert check_database_url("postgresql+psycopg://app:Tr0ub4dor%403xyz@127.0.0.1/prod") is None
+
+
+def test_port_that_is_no_number_is_a_syntax_error() -> None:
+    from taskrun_center.config_errors import check_database_url
+
+    problem = check_database_url("postgresql+psycopg://u:p@127.0.0.1:notaport/db")
+
+    assert problem is not None
+    assert problem.kind == "database_url_syntax"
+
+
+def test_at_sign_in_sqlite_path_is_accepted() -> None:
+    from taskrun_center.config_errors import check_database_url
+
+    assert check_database_url("sqlite:////srv/runs@2026/taskrun.db") is None

@@ -8,6 +8,7 @@ and record what that buffer held when the question was asked.
 
 from __future__ import annotations
 
+import contextlib
 import io
 from typing import Any
 
@@ -78,3 +79,33 @@ def test_purge_all_question_shows_run_count(sqlite_url: str,
     runner.invoke(app, ["purge", "--all", "--database-url", sqlite_url], env=CHINESE)
 
     assert session.questions == ["将永久删除全部 3 次运行及其子项，包括正在运行的。确定继续吗？"]
+
+
+@pytest.mark.parametrize(("signum", "exit_code"), [(None, 1), (2, 130), (15, 143)],
+                         ids=["end-of-input", "ctrl-c", "sigterm"])
+def test_interrupted_question_cancels_in_language(sqlite_url: str,
+                                                  monkeypatch: pytest.MonkeyPatch,
+                                                  signum: int | None, exit_code: int) -> None:
+    """A signal or the end of input at the y/N question cancels the purge in its language."""
+    import signal
+
+    add_runs(sqlite_url, 3)
+    monkeypatch.setattr("taskrun_center.cli.maintenance.stdin_is_terminal", lambda: True)
+
+    def interrupted_confirm(*_args: Any, **_kwargs: Any) -> bool:
+        if signum is not None:
+            # The handler that the command installed records the signal, then interrupts.
+            handler = signal.getsignal(signum)
+            assert callable(handler)
+            with contextlib.suppress(KeyboardInterrupt):
+                handler(signum, None)
+        raise typer.Abort
+
+    monkeypatch.setattr(typer, "confirm", interrupted_confirm)
+
+    result = runner.invoke(app, ["purge", "--older-than", "30d", "--keep-last", "0",
+                                 "--database-url", sqlite_url], env=CHINESE)
+
+    assert result.exit_code == exit_code, result.output
+    assert "已取消，没有删除任何数据。" in result.output
+    assert "Aborted" not in result.output

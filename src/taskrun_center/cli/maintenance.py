@@ -345,9 +345,9 @@ def purge(
     with sigterm_as_interrupt() as stop_signal, _database(database_url) as database:
         # The question comes before the progress bar, which would redraw over it.
         if wipe:
-            _confirm_wipe(database, yes=yes or dry_run)
+            _confirm_wipe(database, yes=yes or dry_run, stop_signal=stop_signal)
         else:
-            _confirm_purge(older, keep_last, yes=yes or dry_run)
+            _confirm_purge(older, keep_last, yes=yes or dry_run, stop_signal=stop_signal)
         try:
             with _progress(output, _PROGRESS_PURGE) as draw:
                 def on_progress(progress: PurgeProgress) -> None:
@@ -390,7 +390,7 @@ def stdin_is_terminal() -> bool:
     return sys.stdin.isatty()
 
 
-def _confirm_wipe(database: Database, *, yes: bool) -> None:
+def _confirm_wipe(database: Database, *, yes: bool, stop_signal: dict[str, int]) -> None:
     if yes:
         return
     if not stdin_is_terminal():
@@ -401,11 +401,12 @@ def _confirm_wipe(database: Database, *, yes: bool) -> None:
         from taskrun_center.storage.models import TaskRun
 
         runs = session.scalar(select(func.count()).select_from(TaskRun))
-    if not typer.confirm(_tr_counts(_CONFIRM_WIPE, runs=runs), default=False):
+    if not _confirmed(_tr_counts(_CONFIRM_WIPE, runs=runs), stop_signal):
         fail(tr(_ABORTED), EXIT_FAILED)
 
 
-def _confirm_purge(older_than: timedelta, keep_last: int | None, *, yes: bool) -> None:
+def _confirm_purge(older_than: timedelta, keep_last: int | None, *, yes: bool,
+                   stop_signal: dict[str, int]) -> None:
     # Scheduled purges run without a terminal and proceed; a person at a terminal confirms.
     if yes or not stdin_is_terminal():
         return
@@ -413,8 +414,21 @@ def _confirm_purge(older_than: timedelta, keep_last: int | None, *, yes: bool) -
 
     cutoff = (utcnow() - older_than).isoformat(timespec="seconds")
     kept = get_settings().keep_last if keep_last is None else keep_last
-    if not typer.confirm(tr(_CONFIRM_PURGE, cutoff=cutoff, keep_last=kept), default=False):
+    if not _confirmed(tr(_CONFIRM_PURGE, cutoff=cutoff, keep_last=kept), stop_signal):
         fail(tr(_ABORTED), EXIT_FAILED)
+
+
+def _confirmed(question: str, stop_signal: dict[str, int]) -> bool:
+    """Ask ``question``; Ctrl-C, SIGTERM or end of input at the prompt cancel the command.
+
+    Click answers those with its English "Aborted." and exit 1, so the cancel is worded here
+    and exits 130 or 143 after a signal, 1 at the end of input.
+    """
+    try:
+        return typer.confirm(question, default=False)
+    except typer.Abort:
+        code = interrupt_exit_code(stop_signal) if stop_signal else EXIT_FAILED
+        fail(tr(_ABORTED), code)
 
 
 def _report_purge_failure(error: Any, output: OutputFormat) -> None:
