@@ -421,7 +421,7 @@ def _confirm_purge(older_than: timedelta, keep_last: int | None, *, yes: bool,
 def _confirmed(question: str, stop_signal: dict[str, int]) -> bool:
     """Ask ``question``; Ctrl-C, SIGTERM or end of input at the prompt cancel the command.
 
-    Click answers those with its English "Aborted." and exit 1, so the cancel is worded here
+    Click reports those with its English "Aborted." and exit 1, so the cancel is worded here
     and exits 130 or 143 after a signal, 1 at the end of input.
     """
     try:
