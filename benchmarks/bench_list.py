@@ -112,9 +112,9 @@ def _time(call: Callable[[], object], repeats: int) -> Timing:
 
 
 def _time_alternating(calls: list[Callable[[], object]], repeats: int) -> list[Timing]:
-    """Time ``calls`` in turn, ``repeats`` rounds, so that each round sees the same machine.
+    """Time ``calls`` in turn for ``repeats`` rounds, so that they run under the same load.
 
-    The load of a shared machine drifts within seconds; timing one call 40 times and then the
+    The load of a shared machine drifts within seconds. Timing one call 40 times and then the
     other 40 times made their ratio move by a third between runs.
     """
     for call in calls:

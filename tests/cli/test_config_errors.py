@@ -149,7 +149,7 @@ def test_percent_encoded_at_sign_is_accepted() -> None:
     assert check_database_url("postgresql+psycopg://app:Tr0ub4dor%403xyz@127.0.0.1/prod") is None
 
 
-def test_port_that_is_no_number_is_a_syntax_error() -> None:
+def test_non_numeric_port_is_syntax_error() -> None:
     from taskrun_center.config_errors import check_database_url
 
     problem = check_database_url("postgresql+psycopg://u:p@127.0.0.1:notaport/db")

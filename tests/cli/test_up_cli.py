@@ -64,11 +64,11 @@ def test_up_once_leaves_audited_runs(tmp_path: Path) -> None:
 def test_displayed_url_masks_passwords_in_query() -> None:
     from taskrun_center.cli.up import _display_url
 
-    shown = _display_url("postgresql+psycopg://u1:pw1@127.0.0.1:5/t1?password=pw2&sslpassword=pw3"
+    displayed = _display_url("postgresql+psycopg://u1:pw1@127.0.0.1:5/t1?password=pw2&sslpassword=pw3"
                          "&application_name=taskrun")
 
-    assert "pw1" not in shown
-    assert "pw2" not in shown
-    assert "pw3" not in shown
-    assert "application_name=taskrun" in shown
-    assert "127.0.0.1:5/t1" in shown
+    assert "pw1" not in displayed
+    assert "pw2" not in displayed
+    assert "pw3" not in displayed
+    assert "application_name=taskrun" in displayed
+    assert "127.0.0.1:5/t1" in displayed

@@ -317,10 +317,10 @@ def test_page_past_end_is_empty(session: Session, service: TaskRunsReadService) 
     (RunFilter(task_key=["no_such_task"]), 1),
     (RunFilter(), 9),
 ])
-def test_page_that_the_count_leaves_empty_reads_no_rows(
+def test_empty_page_skips_rows_query(
     session: Session, service: TaskRunsReadService, run_filter: RunFilter, page: int
 ) -> None:
-    """An exact count at or below the offset answers the page alone."""
+    """An exact count at or below the offset is enough to return the empty page."""
     from sqlalchemy import event
 
     _mixed_runs(session)

@@ -116,7 +116,7 @@ def test_gate_passes_signal_before_hold() -> None:
 
 
 def test_gate_holds_sigterm_with_a_handler() -> None:
-    """The CLI makes SIGTERM raise KeyboardInterrupt; the gate holds it like SIGINT."""
+    """The CLI makes SIGTERM raise KeyboardInterrupt, and the gate delays it like SIGINT."""
     from taskrun_center.cli.common import sigterm_as_interrupt
 
     steps: list[str] = []

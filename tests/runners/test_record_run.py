@@ -200,10 +200,10 @@ def test_interrupt_propagates_even_if_not_recorded(
     from taskrun_center.errors import StorageError
 
     if failure == "database":
-        def refuse(self: TaskRunsWriteService, run_id: str) -> bool:
+        def reject_cancel(self: TaskRunsWriteService, run_id: str) -> bool:
             raise StorageError("cancel interrupted run failed: the disk is full")
 
-        monkeypatch.setattr(TaskRunsWriteService, "cancel_run", refuse)
+        monkeypatch.setattr(TaskRunsWriteService, "cancel_run", reject_cancel)
 
     with pytest.raises(KeyboardInterrupt), record_run("adhoc_interrupted",
                                                       database=database) as ctx:

@@ -10,12 +10,12 @@ PostgreSQL. Only when that part runs out come the rows without a value, ordered 
 ``ORDER BY column DESC NULLS LAST`` would be simpler but PostgreSQL cannot serve it from an
 ascending index, so it would sort every matching row.
 
-How a page finds its rows depends on how many runs match, which the count of the first page
-tells (the cursor carries it to the next pages). Up to the count cap, the matches are found
+How a page finds its rows depends on how many runs match, a number that the count of the first
+page gives (the cursor carries it to the next pages). Up to the count cap, the matches are found
 through the filters' indexes and sorted: at most a thousand rows. Beyond it, the page walks the
 sort's index and skips the runs that do not match, which stops after about 21 rows divided by
 the share of runs that match. Walking an index for a filter that matches few or no runs reads
-all of them: a task key with a status it never has took over 100 ms at 1,000,000 runs.
+every run in it. A task key with a status it never has took over 100 ms at 1,000,000 runs.
 
 Pages are read through SQLAlchemy Core into ``RunRow`` tuples, with statements cached per shape
 of query, because on SQLite the Python work around a keyset page otherwise cost about ten times
