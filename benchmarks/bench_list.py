@@ -68,6 +68,8 @@ FEW_FILTERS = {
         task_key=["task_3", "task_7"], status=["failed", "running"]),
     "task_category=cat_2 + status=running": RunFilter(task_category=["cat_2"],
                                                       status=["running"]),
+    "task_category=cat_1 + status=failed,completed_with_errors": RunFilter(
+        task_category=["cat_1"], status=["failed", "completed_with_errors"]),
     "task_key=task_7 + status=cancelled + last 30 days": RunFilter(
         task_key=["task_7"], status=["cancelled"],
         started_from=newest_default() - timedelta(days=30)),
@@ -82,6 +84,7 @@ SORT_FILTERS = {
     "no filter": RunFilter(),
     "task_key=task_7": RunFilter(task_key=["task_7"]),
     "status=completed,running,pending": RunFilter(status=["completed", "running", "pending"]),
+    "task_category=cat_1": RunFilter(task_category=["cat_1"]),
 }
 
 

@@ -179,6 +179,31 @@ def test_few_matches_are_found_by_filter_then_sorted(sqlite_url: str, sort: str)
         assert "TEMP B-TREE" not in many
 
 
+@pytest.mark.parametrize("sort", ["started_at", "completed_at", "duration", "status",
+                                  "task_key"])
+def test_few_matches_of_category_and_status_use_category_index(sqlite_url: str,
+                                                               sort: str) -> None:
+    """A category's runs in a status come from one index, not from every run in the status."""
+    run_filter = RunFilter(task_category=["sync"], status=["failed", "running"])
+
+    plan = _sqlite_page_plan(sqlite_url, run_filter, sort, many=False)
+
+    assert "ix_task_runs_category_status_started_at" in plan
+    assert "ix_task_runs_status" not in plan
+
+
+@pytest.mark.parametrize("status", [None, ["failed", "completed"]])
+def test_one_category_by_task_key_walks_category_index(sqlite_url: str,
+                                                       status: list[str] | None) -> None:
+    """Many runs of one category sorted by task key start at the category's first run."""
+    run_filter = RunFilter(task_category=["sync"], status=status)
+
+    plan = _sqlite_page_plan(sqlite_url, run_filter, "task_key", many=True)
+
+    assert "ix_task_runs_category_task_key_id" in plan
+    assert "TEMP B-TREE" not in plan
+
+
 @pytest.mark.parametrize("sort", ["started_at", "completed_at", "status"])
 def test_task_status_and_time_range_use_one_index(sqlite_url: str, sort: str) -> None:
     """A task's runs in a status within a time range come from one index, whatever the sort."""

@@ -249,7 +249,8 @@ def _hidden_filters(shape: FilterShape, spec: SortSpec, many: bool) -> tuple[str
     reads the sort's index. A page then reads about 21 rows divided by the share of runs that
     match.
     One task key is the exception: an index on ``(task_key, column, id)`` serves both the key
-    and the order of these sorts, so the key stays and the other filters are hidden.
+    and the order of these sorts, so the key stays and the other filters are hidden. So is one
+    category in the task key sort, with ``(task_category, task_key, id)``.
     PostgreSQL chooses by its statistics and ignores the hint.
     """
     if not many:
@@ -259,8 +260,14 @@ def _hidden_filters(shape: FilterShape, spec: SortSpec, many: bool) -> tuple[str
         # the order. A visible status would steer SQLite to (task_key, status, id) and a sort.
         return ("status",) if "task_key" in shape.lists and "status" in shape.lists else ()
     indexed_field = spec.column.key
-    if _one_task_key(shape) and spec.field in _TASK_SORTS:
+    if _one_value(shape, "task_key") and spec.field in _TASK_SORTS:
         indexed_field = "task_key"
+    elif spec.field == "task_key" and "task_key" not in shape.lists \
+            and _one_value(shape, "task_category"):
+        # A category's runs are those of a few task keys, so walking the (task_key, id) index
+        # passes every run of the keys sorted before them. (task_category, task_key, id)
+        # starts at the category's first run.
+        indexed_field = "task_category"
     return tuple(field for field in shape.lists if field != indexed_field)
 
 
@@ -268,8 +275,8 @@ def _hidden_filters(shape: FilterShape, spec: SortSpec, many: bool) -> tuple[str
 _TASK_SORTS = frozenset({"completed_at", "duration", "status"})
 
 
-def _one_task_key(shape: FilterShape) -> bool:
-    return "task_key" in shape.lists and "task_key" not in shape.many
+def _one_value(shape: FilterShape, field: str) -> bool:
+    return field in shape.lists and field not in shape.many
 
 
 def _sort_conditions(spec: SortSpec, *, with_value: bool, after: bool,

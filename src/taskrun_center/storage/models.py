@@ -109,6 +109,11 @@ class TaskRun(Base):
         # One task's runs in a status within a time range: "the failed runs of this task".
         Index("ix_task_runs_task_key_status_started_at", "task_key", "status", "started_at",
               "id"),
+        # The same for a category, whose runs in a status are otherwise found by reading every
+        # run in that status; and a category's runs sorted by task key.
+        Index("ix_task_runs_category_status_started_at", "task_category", "status",
+              "started_at", "id"),
+        Index("ix_task_runs_category_task_key_id", "task_category", "task_key", "id"),
         # The reaper scans in-progress runs by their last sign of life.
         Index("ix_task_runs_status_heartbeat_at", "status", "heartbeat_at"),
     )
