@@ -120,12 +120,13 @@ def storage_error_text(error: StorageError, language: Language) -> str:
     """Return the message of a database error in ``language``, naming the failed operation."""
     from taskrun_center.storage.errors import (
         ConnectionLostError,
+        DatabaseFileInvalidError,
         DatabaseLockedError,
         DatabaseUnreachableError,
         SchemaMissingError,
     )
 
-    if isinstance(error, DatabaseUnreachableError):
+    if isinstance(error, DatabaseUnreachableError | DatabaseFileInvalidError):
         return error.render(language, operation=operation_name(error.operation, language))
     if isinstance(error, DatabaseLockedError):
         operation = operation_name(error.operation, language)

@@ -216,6 +216,53 @@ class DatabaseUnreachableError(StorageError):
         return type(self), (self.operation, self.database, self.reason, self.detail)
 
 
+class DatabaseFileInvalidError(StorageError):
+    """Raised when the SQLite file is not a database, or is a damaged one.
+
+    ``damaged`` is True for SQLite's "database disk image is malformed". ``str()`` is English,
+    for logs. ``render`` returns the message in the CLI's language.
+    """
+
+    code = "STORAGE_FILE_INVALID"
+
+    def __init__(self, operation: str, path: str, damaged: bool) -> None:
+        self.operation = operation
+        self.path = path
+        self.damaged = damaged
+        super().__init__(self.render("en"))
+
+    def render(self, language: str, *, operation: str | None = None) -> str:
+        """Return the message in ``language``, naming ``operation`` (the stored one by default)."""
+        problem = _DAMAGED_FILE if self.damaged else _NOT_A_DATABASE
+        return _OPERATION_FAILED.render(
+            language,
+            operation=self.operation if operation is None else operation,
+            problem=problem.render(language, path=self.path),
+        )
+
+    def __reduce__(self) -> tuple[type[DatabaseFileInvalidError], tuple[str, str, bool]]:
+        # Exception pickling would call the class with the message alone.
+        return type(self), (self.operation, self.path, self.damaged)
+
+
+_NOT_A_DATABASE = Text(
+    "SQLite 文件 {path} 不是数据库文件。请检查 TASKRUN_DATABASE_URL / --database-url "
+    "是否指向正确的文件；要新建数据库，请指定一个尚不存在的文件，再运行 taskrun db upgrade。",
+    "the SQLite file {path} is not a database. Check that TASKRUN_DATABASE_URL / "
+    "--database-url names the right file; for a new database, name a file that does not exist "
+    "yet and run taskrun db upgrade.",
+)
+_DAMAGED_FILE = Text(
+    "SQLite 文件 {path} 已损坏（database disk image is malformed）。请从备份恢复该文件；"
+    "sqlite3 命令的 PRAGMA integrity_check 可列出损坏之处。",
+    "the SQLite file {path} is damaged (database disk image is malformed). Restore it from a "
+    "backup; PRAGMA integrity_check in the sqlite3 shell lists what is damaged.",
+)
+# SQLite's result codes of a file that is no database or a damaged one.
+_INVALID_FILE_CODES = {sqlite3.SQLITE_NOTADB: False, sqlite3.SQLITE_CORRUPT: True}
+_INVALID_FILE_ATTRIBUTE = "taskrun_invalid_file"
+
+
 @dataclass(frozen=True)
 class ConnectFailure:
     """Cause and address that ``record_connect_failures`` attaches to a connect error."""
@@ -251,6 +298,8 @@ def record_connect_failures(engine: Engine) -> None:
     the pool replacing a connection that failed its pre-ping.
     """
     event.listen(engine, "handle_error", _mark_connect_failure)
+    if engine.url.get_backend_name() == "sqlite":
+        event.listen(engine, "handle_error", _mark_invalid_file)
 
 
 def _mark_connect_failure(context: ExceptionContext) -> None:
@@ -269,6 +318,15 @@ def _mark_connect_failure(context: ExceptionContext) -> None:
         detail=_first_line_without(str(context.original_exception), url.password),
     )
     setattr(error, _CONNECT_FAILURE_ATTRIBUTE, failure)
+
+
+def _mark_invalid_file(context: ExceptionContext) -> None:
+    # At connect time (the first PRAGMA reads the header) or on any later read of a bad page.
+    damaged = _INVALID_FILE_CODES.get(getattr(context.original_exception, "sqlite_errorcode", -1))
+    if damaged is None or context.engine is None:
+        return
+    path = _database_address(context.engine.url, context.original_exception)
+    setattr(context.sqlalchemy_exception, _INVALID_FILE_ATTRIBUTE, (path, damaged))
 
 
 def _unreachable_reason(original: BaseException, url: URL) -> UnreachableReason | None:
@@ -353,6 +411,9 @@ def to_storage_error(
         return DatabaseUnreachableError(
             operation, failure.database, failure.reason, failure.detail
         )
+    invalid_file = getattr(error, _INVALID_FILE_ATTRIBUTE, None)
+    if invalid_file is not None:
+        return DatabaseFileInvalidError(operation, *invalid_file)
     if isinstance(error, sa_exc.DBAPIError) and error.connection_invalidated:
         return ConnectionLostError(operation)
     # The driver's first line names the failure (constraint, syntax, type) without the
@@ -371,6 +432,8 @@ def translate_errors(operation: str, *, busy_timeout_ms: int | None = None) -> I
         SchemaMissingError: a table is missing; the database needs ``taskrun db upgrade``.
         DatabaseUnreachableError: no connection could be opened (on an engine from
             ``create_engine_for``, which records connect failures).
+        DatabaseFileInvalidError: the SQLite file is no database or is damaged (on such an
+            engine too).
         StorageError: any other database failure.
     """
     try:

@@ -33,6 +33,7 @@ from taskrun_center.errors import (
 from taskrun_center.i18n import Text
 from taskrun_center.lifecycle.query_reasons import INVALID_VALUE, validation_reason
 from taskrun_center.storage.errors import (
+    DatabaseFileInvalidError,
     DatabaseUnreachableError,
     SchemaMissingError,
     to_storage_error,
@@ -160,6 +161,11 @@ SCHEMA_MISSING = Text("数据库的表结构尚未创建或不是最新版本；
                       "请管理员运行 taskrun db upgrade 后重试。",
                       "The database schema was never created or is out of date; an "
                       "administrator should run taskrun db upgrade, then try again.")
+FILE_INVALID = Text("服务器的 SQLite 数据库文件不是数据库或已损坏，重试无济于事；"
+                    "请管理员检查数据库设置或从备份恢复该文件。",
+                    "The server's SQLite database file is not a database or is damaged, so a "
+                    "retry will not help; an administrator should check the database setting "
+                    "or restore the file from a backup.")
 INTERNAL_ERROR = Text("服务器内部错误，已记录日志；请稍后重试或联系管理员。",
                       "Internal server error; it has been logged. Try again later or "
                       "contact the administrator.")
@@ -224,6 +230,8 @@ def _storage_message(error: StorageError, language: str) -> str:
     # The database's address stays in the log: any client, signed in or not, reads this body.
     if isinstance(error, DatabaseUnreachableError):
         return error.render_problem(language, show_address=False)
+    if isinstance(error, DatabaseFileInvalidError):
+        return FILE_INVALID.render(language)
     advice = SCHEMA_MISSING if isinstance(error, SchemaMissingError) else STORAGE_UNAVAILABLE
     return advice.render(language)
 
@@ -260,6 +268,7 @@ API_MESSAGE_CODES: dict[str, int] = {
     "STORAGE_CONNECTION_LOST": 503,
     "STORAGE_SCHEMA_MISSING": 503,
     "STORAGE_UNREACHABLE": 503,
+    "STORAGE_FILE_INVALID": 503,
     "STORAGE_USERNAME_COLLISION": 503,
 }
 
