@@ -104,6 +104,13 @@ def test_help_headings_are_chinese(path: tuple[str, ...]) -> None:
     assert "Show this message and exit." not in result.output
 
 
+def test_parameter_markers_are_chinese() -> None:
+    result = CliRunner().invoke(app, ["purge", "--help"], env={"COLUMNS": "200"})
+
+    assert "[默认值：text]" in result.output
+    assert "[default:" not in result.output
+
+
 def test_root_help_names_command_panel_and_version() -> None:
     result = CliRunner().invoke(app, ["--help"], env={"COLUMNS": COLUMNS})
 

@@ -57,6 +57,18 @@ def test_downgrade_without_confirmation_changes_nothing(tmp_path: Path) -> None:
     assert migrate.current(url) == migrate.head()
 
 
+def test_downgrade_question_at_end_of_input_cancels_in_chinese(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    migrate.upgrade(url)
+
+    ended = runner.invoke(app, ["db", "downgrade", "base", "--database-url", url], input="")
+
+    assert ended.exit_code == 1
+    assert "已取消。" in ended.output
+    assert "Aborted" not in ended.output
+    assert migrate.current(url) == migrate.head()
+
+
 def test_downgrade_with_yes_reverts(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'cli.db'}"
     migrate.upgrade(url)

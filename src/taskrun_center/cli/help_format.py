@@ -3,7 +3,8 @@
 Typer (0.29) prints help with rich and its own copy of Click, whose headings are English. The
 supported hooks are used where they exist: each command and group is built from the classes
 here, which name the usage prefix, the ``--help`` text and every panel (``rich_help_panel``)
-in the CLI language.
+in the CLI language. The markers after a parameter's help ("[default: …]", "[required]") have
+no hook, so the classes set the module attributes that Typer reads them from.
 
 rich wraps text only at whitespace. A Chinese sentence has none, so rich measured it as one
 long word, and Typer's help tables cut such a word with "…" (rich's default overflow for table
@@ -36,6 +37,14 @@ HELP_OPTION_HELP = Text("显示本帮助并退出。", "Show this message and ex
 ARGUMENTS_PANEL = Text("参数", "Arguments")
 OPTIONS_PANEL = Text("选项", "Options")
 COMMANDS_PANEL = Text("命令", "Commands")
+# The markers after a parameter's help. Typer formats them from module attributes of
+# ``typer.rich_utils`` while it prints, so they are set there before each page.
+_PARAMETER_MARKERS = {
+    "DEFAULT_STRING": Text("[默认值：{}]", "[default: {}]"),
+    "ENVVAR_STRING": Text("[环境变量：{}]", "[env var: {}]"),
+    "REQUIRED_LONG_STRING": Text("[必填]", "[required]"),
+    "DEPRECATED_STRING": Text("（已弃用）", "(deprecated) "),
+}
 
 
 class _TranslatedHelp:
@@ -54,7 +63,9 @@ class _TranslatedHelp:
         return option
 
     def format_help(self, ctx: Any, formatter: Any) -> None:
-        """Name every panel in the CLI language, then print the help page."""
+        """Name every panel and marker in the CLI language, then print the help page."""
+        for attribute, marker in _PARAMETER_MARKERS.items():
+            setattr(rich_utils, attribute, tr(marker))
         # Typer leaves an unset panel as None or as a false DefaultPlaceholder.
         for param in self.get_params(ctx):  # type: ignore[attr-defined]
             if not getattr(param, "rich_help_panel", None):
