@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
 from taskrun_center.errors import ConfigurationError
@@ -53,6 +53,11 @@ _RULES: dict[str, Text] = {
         "has more than one unescaped @, so the host cannot be told apart; write an @ in the "
         "user name, password or a parameter as %40 "
         "(e.g. postgresql+psycopg://USER:pa%40ss@HOST/DATABASE)",
+    ),
+    "database_connect_timeout": Text(
+        "的 connect_timeout 参数应为一个表示秒数的整数（例如 ?connect_timeout=10），且只能出现一次",
+        "has a connect_timeout parameter that is not one whole number of seconds; "
+        "give it once, e.g. ?connect_timeout=10",
     ),
     "database_backend": Text(
         "指定的数据库类型 {backend} 不受支持，只支持 sqlite 和 postgresql"
@@ -154,6 +159,12 @@ def check_database_url(url: str, variable: str = DATABASE_URL_VARIABLE) -> Setti
     if backend not in SUPPORTED_BACKENDS:
         return SettingProblem(variable, "database_backend", {"backend": backend})
 
+    if backend == "postgresql" and not _whole_seconds(parsed.query.get("connect_timeout", "0")):
+        return SettingProblem(variable, "database_connect_timeout")
+    return _driver_problem(parsed, variable)
+
+
+def _driver_problem(parsed: URL, variable: str) -> SettingProblem | None:
     try:
         parsed.get_dialect().import_dbapi()
     except NoSuchModuleError:
@@ -161,6 +172,11 @@ def check_database_url(url: str, variable: str = DATABASE_URL_VARIABLE) -> Setti
     except ImportError as error:
         return SettingProblem(variable, "database_driver", {"driver": error.name or "?"})
     return None
+
+
+def _whole_seconds(value: str | tuple[str, ...]) -> bool:
+    # SQLAlchemy reads a repeated parameter as a tuple, which the driver rejects.
+    return isinstance(value, str) and value.strip().lstrip("-").isdigit()
 
 
 def check_language(value: str | None, variable: str = "TASKRUN_LANGUAGE") -> SettingProblem | None:

@@ -162,3 +162,26 @@ def test_at_sign_in_sqlite_path_is_accepted() -> None:
     from taskrun_center.config_errors import check_database_url
 
     assert check_database_url("sqlite:////srv/runs@2026/taskrun.db") is None
+
+
+@pytest.mark.parametrize("query", ["connect_timeout=abc", "connect_timeout=5&connect_timeout=7",
+                                   "connect_timeout=1.5"],
+                         ids=["word", "repeated", "fraction"])
+def test_invalid_connect_timeout_is_setting_error(tmp_path: Path, query: str) -> None:
+    url = f"postgresql+psycopg://app:Tr0ub4dor@127.0.0.1:1/prod?{query}"
+
+    completed = run_in(tmp_path, "runs", "list", TASKRUN_DATABASE_URL=url)
+
+    assert completed.returncode == 2, completed.stderr
+    assert "TASKRUN_DATABASE_URL 的 connect_timeout 参数应为一个表示秒数的整数" in completed.stderr
+    assert "Tr0ub4dor" not in completed.stderr + completed.stdout
+    assert "Traceback" not in completed.stderr
+
+
+@pytest.mark.parametrize("value", ["10", "0", "-1"])
+def test_whole_connect_timeout_is_accepted(value: str) -> None:
+    from taskrun_center.config_errors import check_database_url
+
+    url = f"postgresql+psycopg://u@127.0.0.1/db?connect_timeout={value}"
+
+    assert check_database_url(url) is None
