@@ -123,6 +123,39 @@ def test_filtered_pages_keep_sort_order(session: Session, sort: str, order: str,
     assert by_offset == expected
 
 
+@pytest.mark.parametrize("order", ["asc", "desc"])
+@pytest.mark.parametrize("sort", ["started_at", "completed_at", "duration"])
+def test_in_progress_runs_with_edited_values_keep_order(session: Session, sort: str,
+                                                        order: str) -> None:
+    """Running and pending runs have no finish time; one edited by hand to have it still lists."""
+    runs = [add_run(session, status="running", started_at=NOW - timedelta(minutes=minutes))
+            for minutes in range(4)]
+    runs += [add_run(session, status="pending", started_at=None) for _ in range(3)]
+    edited = add_run(session, status="running", started_at=NOW - timedelta(hours=1),
+                     completed_at=NOW - timedelta(minutes=50))
+    edited.duration_ms = 600_000
+    runs.append(edited)
+    add_run(session, status="completed")
+    session.commit()
+    service = TaskRunsReadService(session, cursor_secret="test-secret", total_cap=2)
+    run_filter = RunFilter(status=["running", "pending"])
+    expected = _expected_order(runs, _COLUMN_OF.get(sort, sort), order == "desc")
+
+    page = service.list_runs(run_filter, sort=sort, order=order, limit=3)
+    seen = [run.id for run in page.items]
+    while page.next_cursor:
+        page = service.list_runs(run_filter, sort=sort, order=order, limit=3,
+                                 cursor=page.next_cursor)
+        seen.extend(run.id for run in page.items)
+    by_offset = [run.id for number in range(1, 4)
+                 for run in service.list_runs(run_filter, sort=sort, order=order, limit=3,
+                                              page=number).items]
+
+    assert page.total_exact is False
+    assert seen == expected
+    assert by_offset == expected
+
+
 def _sqlite_page_plan(sqlite_url: str, run_filter: RunFilter, sort: str, *, many: bool,
                       with_value: bool = True) -> str:
     """Return SQLite's query plan of a keyset page of ``run_filter`` on a migrated database."""
@@ -133,7 +166,7 @@ def _sqlite_page_plan(sqlite_url: str, run_filter: RunFilter, sort: str, *, many
 
     bound = bind_filter(run_filter)
     spec = run_order.resolve_sort(sort, "desc")
-    statement = run_order._page_statements(bound.shape, spec, many)(with_value=with_value,
+    statement = run_order._page_statements(bound, spec, many)(with_value=with_value,
                                                                     after=True)
     engine = create_engine(sqlite_url)
     params = {**bound.params, "after_value": None, "after_id": 0, "limit": 21}
@@ -170,9 +203,9 @@ def test_few_matches_are_found_by_filter_then_sorted(sqlite_url: str, sort: str)
     few = _sqlite_page_plan(sqlite_url, run_filter, sort, many=False)
     many = _sqlite_page_plan(sqlite_url, run_filter, sort, many=True)
 
-    # (task_key, status, id) or (task_key, status, started_at, id): both hold just the matches.
-    assert "ix_task_runs_task_key_status_" in few
-    assert "(task_key=? AND status=?)" in few
+    # (task_key, status, id), (task_key, status, started_at, id) or (status, task_key, id):
+    # each holds just the matches.
+    assert "(task_key=? AND status=?)" in few or "(status=? AND task_key=?)" in few
     assert "TEMP B-TREE FOR ORDER BY" in few
     if sort == "started_at":
         assert "ix_task_runs_task_key_started_at" in many
@@ -190,6 +223,41 @@ def test_few_matches_of_category_and_status_use_category_index(sqlite_url: str,
 
     assert "ix_task_runs_category_status_started_at" in plan
     assert "ix_task_runs_status" not in plan
+
+
+@pytest.mark.parametrize("trigger", [None, ["manual", "api"]])
+def test_one_status_by_task_key_walks_status_index(sqlite_url: str,
+                                                   trigger: list[str] | None) -> None:
+    """Many runs of one status sorted by task key start at the first match."""
+    run_filter = RunFilter(status=["failed"], trigger_source=trigger)
+
+    plan = _sqlite_page_plan(sqlite_url, run_filter, "task_key", many=True)
+
+    assert "ix_task_runs_status_task_key_id" in plan
+    assert "TEMP B-TREE" not in plan
+
+
+@pytest.mark.parametrize("sort", ["completed_at", "duration"])
+def test_in_progress_runs_with_value_found_by_status(sqlite_url: str, sort: str) -> None:
+    """Running runs have no finish time: the sort's index is not walked to look for one."""
+    run_filter = RunFilter(status=["running", "pending"], task_category=["sync"])
+
+    with_value = _sqlite_page_plan(sqlite_url, run_filter, sort, many=True)
+    without = _sqlite_page_plan(sqlite_url, run_filter, sort, many=True, with_value=False)
+
+    column = "duration_ms" if sort == "duration" else sort
+    assert f"ix_task_runs_{column}_id" not in with_value
+    assert "status" in with_value
+    assert f"ix_task_runs_{column}_id" in without
+
+
+@pytest.mark.parametrize("sort", ["started_at", "completed_at", "duration", "status",
+                                  "task_key"])
+def test_few_skipped_runs_come_from_partial_index(sqlite_url: str, sort: str) -> None:
+    """Skipped runs are read from their own index, not found among every run."""
+    plan = _sqlite_page_plan(sqlite_url, RunFilter(skipped=True), sort, many=False)
+
+    assert "ix_task_runs_skipped_started_at" in plan
 
 
 @pytest.mark.parametrize("status", [None, ["failed", "completed"]])
@@ -241,7 +309,7 @@ def test_few_matches_sort_by_an_expression_on_postgresql(sort: str, first_key: s
     from taskrun_center.lifecycle.run_filter import bind_filter
 
     bound = bind_filter(RunFilter(task_key=["sync_accounts"], status=["failed"]))
-    statements = run_order._page_statements(bound.shape, run_order.resolve_sort(sort, "desc"),
+    statements = run_order._page_statements(bound, run_order.resolve_sort(sort, "desc"),
                                             many=False)
 
     def sql(with_value: bool) -> str:
@@ -253,7 +321,7 @@ def test_few_matches_sort_by_an_expression_on_postgresql(sort: str, first_key: s
     assert f"({first_key.removesuffix(' DESC')}, (task_runs.id + 0)) <" in sql(with_value=True)
     if sort != "status":
         assert "ORDER BY (task_runs.id + 0) DESC" in sql(with_value=False)
-    many = run_order._page_statements(bound.shape, run_order.resolve_sort(sort, "desc"),
+    many = run_order._page_statements(bound, run_order.resolve_sort(sort, "desc"),
                                       many=True)(with_value=True, after=True)
     assert "+ interval" not in str(many.compile(dialect=postgresql.dialect()))
 
@@ -269,15 +337,37 @@ def test_many_matches_hide_other_filters() -> None:
     spec = run_order.resolve_sort("task_key", "asc")
 
     def sql(many: bool) -> str:
-        hidden = run_order._hidden_filters(bound.shape, spec, many)
+        hidden = run_order._hidden_filters(bound, spec, many)
         statement = run_order._rows_statement(bound.shape, "task_key", False, with_value=True,
                                               after=True, hidden=hidden)
         return str(statement.compile(dialect=sqlite.dialect()))
 
     assert "+task_runs.status IN" in sql(many=True)
     assert "+task_runs.status IN" not in sql(many=False)
-    assert run_order._hidden_filters(bound.shape, run_order.resolve_sort("started_at", "desc"),
+    assert run_order._hidden_filters(bound, run_order.resolve_sort("started_at", "desc"),
                                      True) == ()
+
+
+@pytest.mark.parametrize(("status", "walked", "kept_out"), [
+    ("completed", "task_category", "status"),
+    ("failed", "status", "task_category"),
+])
+def test_category_and_status_by_task_key_walk_one_index(status: str, walked: str,
+                                                        kept_out: str) -> None:
+    """Both databases walk the category's index for completed runs, the status's otherwise."""
+    from sqlalchemy.dialects import postgresql
+
+    from taskrun_center.lifecycle import run_order
+    from taskrun_center.lifecycle.run_filter import bind_filter
+
+    bound = bind_filter(RunFilter(task_category=["sync"], status=[status]))
+    spec = run_order.resolve_sort("task_key", "desc")
+
+    statement = run_order._page_statements(bound, spec, True)(with_value=True, after=True)
+    sql = str(statement.compile(dialect=postgresql.dialect()))
+
+    assert f"(task_runs.{kept_out} || '') =" in sql
+    assert f"task_runs.{walked} = " in sql
 
 
 def test_default_list_is_newest_first(session: Session, service: TaskRunsReadService) -> None:

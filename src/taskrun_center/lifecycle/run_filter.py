@@ -18,7 +18,7 @@ from pydantic_core import PydanticCustomError
 from sqlalchemy import ColumnElement, String, bindparam, or_
 
 from taskrun_center.errors import InvalidQueryError
-from taskrun_center.lifecycle.planner_hints import NotIndexed
+from taskrun_center.lifecycle.planner_hints import NotIndexed, Unindexable
 from taskrun_center.lifecycle.query_reasons import (
     CONTAINS_NUL,
     NOT_ONE_OF,
@@ -235,6 +235,13 @@ class BoundFilter:
     shape: FilterShape
     params: dict[str, Any]
 
+    def values_of(self, field: str) -> tuple[Any, ...]:
+        """Return the values of the list field ``field``, none when it is not set."""
+        if field not in self.shape.lists:
+            return ()
+        value = self.params[_param(field)]
+        return tuple(value) if field in self.shape.many else (value,)
+
 
 def bind_filter(run_filter: RunFilter | None) -> BoundFilter:
     """Return the shape of ``run_filter`` and the parameters that ``shape_conditions`` binds."""
@@ -265,16 +272,19 @@ def bind_filter(run_filter: RunFilter | None) -> BoundFilter:
     return BoundFilter(shape, params)
 
 
-def shape_conditions(shape: FilterShape,
-                     hidden: tuple[str, ...] = ()) -> list[ColumnElement[bool]]:
+def shape_conditions(shape: FilterShape, hidden: tuple[str, ...] = (),
+                     unindexable: tuple[str, ...] = ()) -> list[ColumnElement[bool]]:
     """Return the WHERE conditions of a filter of ``shape`` (an empty list matches every run).
 
-    The list fields named in ``hidden`` are kept out of SQLite's index choice.
+    The list fields named in ``hidden`` are kept out of SQLite's index choice, those in
+    ``unindexable`` out of PostgreSQL's too.
     """
     conditions: list[ColumnElement[bool]] = []
     for field in shape.lists:
         column: Any = getattr(TaskRun, field)
-        if field in hidden:
+        if field in unindexable:
+            column = Unindexable(column, type_=column.type)
+        elif field in hidden:
             column = NotIndexed(column, type_=column.type)
         elif field == "task_category" and "task_key" in shape.lists:
             # A task's category follows from its key, so the category cannot narrow a task key

@@ -23,6 +23,7 @@ from sqlalchemy import (
     UniqueConstraint,
     func,
 )
+from sqlalchemy import text as sql_text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from taskrun_center.states import ItemStatus, RunStatus, TriggerSource
@@ -38,6 +39,11 @@ NAMING_CONVENTION = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
+
+
+#: The condition of the partial index of skipped runs, per dialect: the form in which
+#: ``TaskRun.is_skipped.is_(True)`` compiles there.
+SKIPPED_CONDITION = {"sqlite": "is_skipped IS 1", "postgresql": "is_skipped IS true"}
 
 
 def _in_values(
@@ -109,11 +115,19 @@ class TaskRun(Base):
         # One task's runs in a status within a time range: "the failed runs of this task".
         Index("ix_task_runs_task_key_status_started_at", "task_key", "status", "started_at",
               "id"),
-        # The same for a category, whose runs in a status are otherwise found by reading every
-        # run in that status; and a category's runs sorted by task key.
+        # The same for a category. Without it, a category's runs in a status were found by
+        # reading every run in that status. The next index serves a category by task key.
         Index("ix_task_runs_category_status_started_at", "task_category", "status",
               "started_at", "id"),
         Index("ix_task_runs_category_task_key_id", "task_category", "task_key", "id"),
+        # The runs in one status sorted by task key.
+        Index("ix_task_runs_status_task_key_id", "status", "task_key", "id"),
+        # Skipped runs only, so a list of them does not read every run. The condition is
+        # written as the queries write it: SQLite uses a partial index only for a query whose
+        # WHERE clause contains the index's condition.
+        Index("ix_task_runs_skipped_started_at", "started_at", "id",
+              sqlite_where=sql_text(SKIPPED_CONDITION["sqlite"]),
+              postgresql_where=sql_text(SKIPPED_CONDITION["postgresql"])),
         # The reaper scans in-progress runs by their last sign of life.
         Index("ix_task_runs_status_heartbeat_at", "status", "heartbeat_at"),
     )
