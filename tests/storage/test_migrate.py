@@ -113,20 +113,32 @@ def test_each_revision_states_why_and_locks() -> None:
         assert "Locks:" in doc, path.name
 
 
-def test_task_category_statistics_on_postgresql(postgres_url: str) -> None:
+def _statistics_names(postgres_url: str) -> set[str]:
     from sqlalchemy import text
 
-    def statistics_names() -> set[str]:
-        engine = create_engine_for(postgres_url)
-        try:
-            with engine.connect() as connection:
-                names = connection.execute(text("SELECT stxname FROM pg_statistic_ext"))
-                return set(names.scalars())
-        finally:
-            engine.dispose()
+    engine = create_engine_for(postgres_url)
+    try:
+        with engine.connect() as connection:
+            names = connection.execute(text("SELECT stxname FROM pg_statistic_ext"))
+            return set(names.scalars())
+    finally:
+        engine.dispose()
 
-    assert "st_task_runs_task_key_category" in statistics_names()
+
+def test_task_category_statistics_on_postgresql(postgres_url: str) -> None:
+    assert "st_task_runs_task_key_category" in _statistics_names(postgres_url)
     migrate.downgrade(postgres_url, "0004")
-    assert "st_task_runs_task_key_category" not in statistics_names()
+    assert "st_task_runs_task_key_category" not in _statistics_names(postgres_url)
     migrate.upgrade(postgres_url)
-    assert "st_task_runs_task_key_category" in statistics_names()
+    assert "st_task_runs_task_key_category" in _statistics_names(postgres_url)
+
+
+def test_status_null_statistics_on_postgresql(postgres_url: str) -> None:
+    names = {"st_task_runs_status_started_at", "st_task_runs_status_completed_at",
+             "st_task_runs_status_duration_ms"}
+
+    assert names <= _statistics_names(postgres_url)
+    migrate.downgrade(postgres_url, "0009")
+    assert not names & _statistics_names(postgres_url)
+    migrate.upgrade(postgres_url)
+    assert names <= _statistics_names(postgres_url)
