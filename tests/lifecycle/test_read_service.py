@@ -94,6 +94,23 @@ _MANY_MATCH_FILTERS = {
 }
 
 
+def _both_pagings(service: TaskRunsReadService, run_filter: RunFilter, sort: str, order: str,
+                  *, limit: int) -> tuple[list[int], list[int], bool]:
+    """Return the run ids by cursor pages, by page numbers, and whether the total was exact."""
+    page = service.list_runs(run_filter, sort=sort, order=order, limit=limit)
+    by_cursor = [run.id for run in page.items]
+    while page.next_cursor:
+        page = service.list_runs(run_filter, sort=sort, order=order, limit=limit,
+                                 cursor=page.next_cursor)
+        by_cursor.extend(run.id for run in page.items)
+
+    by_offset = []
+    for number in range(1, page.page + 2):
+        by_offset.extend(run.id for run in service.list_runs(
+            run_filter, sort=sort, order=order, limit=limit, page=number).items)
+    return by_cursor, by_offset, page.total_exact
+
+
 @pytest.mark.parametrize("cap", [2, 1000])
 @pytest.mark.parametrize("case", list(_MANY_MATCH_FILTERS))
 @pytest.mark.parametrize("order", ["asc", "desc"])
@@ -107,18 +124,10 @@ def test_filtered_pages_keep_sort_order(session: Session, sort: str, order: str,
     matching = [run for run in runs if matches(run)]
     expected = _expected_order(matching, _COLUMN_OF.get(sort, sort), order == "desc")
 
-    page = service.list_runs(run_filter, sort=sort, order=order, limit=2)
-    seen = [run.id for run in page.items]
-    while page.next_cursor:
-        page = service.list_runs(run_filter, sort=sort, order=order, limit=2,
-                                 cursor=page.next_cursor)
-        seen.extend(run.id for run in page.items)
-    by_offset = [run.id for number in range(1, 6)
-                 for run in service.list_runs(run_filter, sort=sort, order=order, limit=2,
-                                              page=number).items]
+    seen, by_offset, total_exact = _both_pagings(service, run_filter, sort, order, limit=2)
 
     assert len(expected) >= 7
-    assert page.total_exact is (cap > len(expected))
+    assert total_exact is (cap > len(expected))
     assert seen == expected
     assert by_offset == expected
 
@@ -141,17 +150,9 @@ def test_in_progress_runs_with_edited_values_keep_order(session: Session, sort: 
     run_filter = RunFilter(status=["running", "pending"])
     expected = _expected_order(runs, _COLUMN_OF.get(sort, sort), order == "desc")
 
-    page = service.list_runs(run_filter, sort=sort, order=order, limit=3)
-    seen = [run.id for run in page.items]
-    while page.next_cursor:
-        page = service.list_runs(run_filter, sort=sort, order=order, limit=3,
-                                 cursor=page.next_cursor)
-        seen.extend(run.id for run in page.items)
-    by_offset = [run.id for number in range(1, 4)
-                 for run in service.list_runs(run_filter, sort=sort, order=order, limit=3,
-                                              page=number).items]
+    seen, by_offset, total_exact = _both_pagings(service, run_filter, sort, order, limit=3)
 
-    assert page.total_exact is False
+    assert total_exact is False
     assert seen == expected
     assert by_offset == expected
 
