@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -55,9 +56,10 @@ _RULES: dict[str, Text] = {
         "(e.g. postgresql+psycopg://USER:pa%40ss@HOST/DATABASE)",
     ),
     "database_connect_timeout": Text(
-        "的 connect_timeout 参数应为一个表示秒数的整数（例如 ?connect_timeout=10），且只能出现一次",
-        "has a connect_timeout parameter that is not one whole number of seconds; "
-        "give it once, e.g. ?connect_timeout=10",
+        "的 connect_timeout 参数应为 0 到 86400 之间表示秒数的整数（例如 ?connect_timeout=10），"
+        "参数名小写，且只能出现一次",
+        "has a connect_timeout parameter that is not one whole number of seconds from 0 to "
+        "86400; give it once, in lower case, e.g. ?connect_timeout=10",
     ),
     "database_backend": Text(
         "指定的数据库类型 {backend} 不受支持，只支持 sqlite 和 postgresql"
@@ -159,7 +161,9 @@ def check_database_url(url: str, variable: str = DATABASE_URL_VARIABLE) -> Setti
     if backend not in SUPPORTED_BACKENDS:
         return SettingProblem(variable, "database_backend", {"backend": backend})
 
-    if backend == "postgresql" and not _whole_seconds(parsed.query.get("connect_timeout", "0")):
+    timeouts = _connect_timeout_values(parsed.query) if backend == "postgresql" else []
+    if timeouts and (len(timeouts) > 1 or "connect_timeout" not in parsed.query
+                     or not _whole_seconds(timeouts[0])):
         return SettingProblem(variable, "database_connect_timeout")
     return _driver_problem(parsed, variable)
 
@@ -174,9 +178,23 @@ def _driver_problem(parsed: URL, variable: str) -> SettingProblem | None:
     return None
 
 
+#: The longest ``connect_timeout`` accepted, in seconds (a day). 0 waits without a limit.
+MAX_CONNECT_TIMEOUT_SECONDS = 86_400
+
+
 def _whole_seconds(value: str | tuple[str, ...]) -> bool:
-    # SQLAlchemy reads a repeated parameter as a tuple, which the driver rejects.
-    return isinstance(value, str) and value.strip().lstrip("-").isdigit()
+    # SQLAlchemy reads a repeated parameter as a tuple, which the driver rejects. ASCII digits
+    # only: str.isdigit() also accepts "²", which libpq does not.
+    if not isinstance(value, str) or not value.strip().isascii() or not value.strip().isdigit():
+        return False
+    return int(value) <= MAX_CONNECT_TIMEOUT_SECONDS
+
+
+def _connect_timeout_values(
+    query: Mapping[str, str | tuple[str, ...]],
+) -> list[str | tuple[str, ...]]:
+    # libpq's parameter names are lower case, so Connect_Timeout would reach the driver unchecked.
+    return [value for key, value in query.items() if key.lower() == "connect_timeout"]
 
 
 def check_language(value: str | None, variable: str = "TASKRUN_LANGUAGE") -> SettingProblem | None:

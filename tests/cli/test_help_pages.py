@@ -124,3 +124,4 @@ def test_trigger_help_wraps_instead_of_cut() -> None:
 
     assert "触发方式：scheduled、manual…" not in result.output
     assert "scheduled、manual、api、cli、celery，可重复。" in _flat(result.output)
+

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
+import signal
 import sqlite3
 from pathlib import Path
 
+import pytest
+import typer
 from typer.testing import CliRunner
 
 from taskrun_center.cli.app import app
@@ -64,8 +68,30 @@ def test_downgrade_question_at_end_of_input_cancels_in_chinese(tmp_path: Path) -
     ended = runner.invoke(app, ["db", "downgrade", "base", "--database-url", url], input="")
 
     assert ended.exit_code == 1
-    assert "已取消。" in ended.output
+    assert "已取消，数据库未改动。" in ended.output
     assert "Aborted" not in ended.output
+    assert migrate.current(url) == migrate.head()
+
+
+def test_downgrade_question_cancelled_by_sigterm(tmp_path: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    migrate.upgrade(url)
+
+    def terminated_confirm(*_args: object, **_kwargs: object) -> bool:
+        # The handler that the command installed records the signal, then interrupts.
+        handler = signal.getsignal(signal.SIGTERM)
+        assert callable(handler)
+        with contextlib.suppress(KeyboardInterrupt):
+            handler(signal.SIGTERM, None)
+        raise typer.Abort
+
+    monkeypatch.setattr(typer, "confirm", terminated_confirm)
+
+    result = runner.invoke(app, ["db", "downgrade", "base", "--database-url", url])
+
+    assert result.exit_code == 143
+    assert "已取消，数据库未改动。" in result.output
     assert migrate.current(url) == migrate.head()
 
 

@@ -6,6 +6,7 @@ The CLI prints the path and what to do in its language. The API returns 503
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -84,7 +85,43 @@ def test_api_answers_503_without_path(client: TestClient, tmp_path: Path, langua
                                    "Accept-Language": language})
 
     assert response.status_code == 503
+    assert "retry-after" not in response.headers
     body = response.json()
     assert body["message_code"] == "STORAGE_FILE_INVALID"
     assert words in body["message"]
     assert str(tmp_path) not in response.text
+
+
+def test_other_programs_database_keeps_its_journal_mode(tmp_path: Path) -> None:
+    path = tmp_path / "other.db"
+    with sqlite3.connect(path) as connection:
+        connection.execute("CREATE TABLE notes (body TEXT)")
+    connection.close()
+    header = path.read_bytes()[:100]
+
+    completed = run_in(tmp_path, "runs", "list", TASKRUN_DATABASE_URL=f"sqlite:///{path}")
+
+    assert completed.returncode == 1
+    assert "taskrun db upgrade" in completed.stderr
+    assert path.read_bytes()[:100] == header
+
+
+def test_empty_file_stays_empty(tmp_path: Path) -> None:
+    path = tmp_path / "empty.db"
+    path.touch()
+
+    run_in(tmp_path, "runs", "list", TASKRUN_DATABASE_URL=f"sqlite:///{path}")
+
+    assert path.stat().st_size == 0
+
+
+def test_upgraded_file_uses_wal(tmp_path: Path) -> None:
+    path = tmp_path / "new.db"
+
+    completed = run_in(tmp_path, "db", "upgrade", TASKRUN_DATABASE_URL=f"sqlite:///{path}")
+
+    assert completed.returncode == 0, completed.stderr
+    with sqlite3.connect(path) as connection:
+        mode = connection.execute("PRAGMA journal_mode").fetchone()[0]
+    connection.close()
+    assert mode == "wal"

@@ -265,3 +265,16 @@ def sigterm_as_interrupt() -> Iterator[dict[str, int]]:
 def interrupt_exit_code(received: dict[str, int]) -> int:
     """Return the exit code after the signal in ``received`` (Ctrl-C when it names none)."""
     return SIGNAL_EXIT_BASE + received.get("signum", signal.SIGINT)
+
+
+def confirm_or_cancel(question: str, cancelled: str, received: dict[str, int]) -> bool:
+    """Ask ``question`` (default no). Ctrl-C, SIGTERM or end of input print ``cancelled``.
+
+    Call it inside ``sigterm_as_interrupt()``, whose dict is ``received``. Click reports those
+    with its English "Aborted." and exit 1, so the cancel is worded by the caller and exits
+    130 or 143 after a signal, 1 at the end of input.
+    """
+    try:
+        return typer.confirm(question, default=False)
+    except typer.Abort:
+        fail(cancelled, interrupt_exit_code(received) if received else EXIT_FAILED)

@@ -12,10 +12,12 @@ from taskrun_center.cli.common import (
     EXIT_USAGE,
     DatabaseUrlOption,
     cli_language,
+    confirm_or_cancel,
     error_text,
     escape_hidden,
     fail,
     resolve_database_url,
+    sigterm_as_interrupt,
     stdout,
     tr,
 )
@@ -126,8 +128,10 @@ def downgrade(
     from taskrun_center.storage import migrate
 
     _check_revision(revision)
-    if not yes and not typer.confirm(tr(_CONFIRM_DOWNGRADE, revision=revision), default=False):
-        fail(tr(_ABORTED), EXIT_FAILED)
+    with sigterm_as_interrupt() as received:
+        question = tr(_CONFIRM_DOWNGRADE, revision=revision)
+        if not yes and not confirm_or_cancel(question, tr(_ABORTED), received):
+            fail(tr(_ABORTED), EXIT_FAILED)
     url = resolve_database_url(database_url)
     try:
         migrate.downgrade(url, revision)

@@ -29,6 +29,7 @@ from taskrun_center.cli.common import (
     FormatOption,
     OutputFormat,
     cli_language,
+    confirm_or_cancel,
     error_text,
     escape_hidden,
     fail,
@@ -401,7 +402,7 @@ def _confirm_wipe(database: Database, *, yes: bool, stop_signal: dict[str, int])
         from taskrun_center.storage.models import TaskRun
 
         runs = session.scalar(select(func.count()).select_from(TaskRun))
-    if not _confirmed(_tr_counts(_CONFIRM_WIPE, runs=runs), stop_signal):
+    if not confirm_or_cancel(_tr_counts(_CONFIRM_WIPE, runs=runs), tr(_ABORTED), stop_signal):
         fail(tr(_ABORTED), EXIT_FAILED)
 
 
@@ -414,21 +415,9 @@ def _confirm_purge(older_than: timedelta, keep_last: int | None, *, yes: bool,
 
     cutoff = (utcnow() - older_than).isoformat(timespec="seconds")
     kept = get_settings().keep_last if keep_last is None else keep_last
-    if not _confirmed(tr(_CONFIRM_PURGE, cutoff=cutoff, keep_last=kept), stop_signal):
+    if not confirm_or_cancel(tr(_CONFIRM_PURGE, cutoff=cutoff, keep_last=kept), tr(_ABORTED),
+                             stop_signal):
         fail(tr(_ABORTED), EXIT_FAILED)
-
-
-def _confirmed(question: str, stop_signal: dict[str, int]) -> bool:
-    """Ask ``question``; Ctrl-C, SIGTERM or end of input at the prompt cancel the command.
-
-    Click reports those with its English "Aborted." and exit 1, so the cancel is worded here
-    and exits 130 or 143 after a signal, 1 at the end of input.
-    """
-    try:
-        return typer.confirm(question, default=False)
-    except typer.Abort:
-        code = interrupt_exit_code(stop_signal) if stop_signal else EXIT_FAILED
-        fail(tr(_ABORTED), code)
 
 
 def _report_purge_failure(error: Any, output: OutputFormat) -> None:

@@ -38,8 +38,6 @@ from taskrun_center.i18n import Text
 
 ERROR_PANEL_TITLE = Text("错误", "Error")
 HELP_HINT = Text("运行 {command} 查看帮助。", "Try {command} for help.")
-# Typer prints this when a prompt ends with Ctrl-C or the end of input.
-ABORTED = Text("已取消。", "Aborted.")
 
 NO_SUCH_OPTION = Text("没有名为 {option} 的选项。", "No such option: {option}")
 SIMILAR_OPTIONS = Text("相近的选项：{options}。", "Possible options: {options}.")
@@ -425,7 +423,6 @@ class UsageErrorsInCliLanguage:
 
     def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
         """Parse ``args`` as Click does, with its usage errors printed by ``report_usage_error``."""
-        rich_utils.ABORTED_TEXT = tr(ABORTED)
         # While Click parses resiliently (completion, help defaults) errors must reach it as
         # they are.
         if ctx.resilient_parsing:

@@ -74,7 +74,12 @@ def _create_sqlite_engine(url: str, busy_timeout_ms: int) -> Engine:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         try:
-            cursor.execute("PRAGMA journal_mode=WAL")
+            # The journal mode is stored in the file. Only a file that has this schema is
+            # switched, so another program's database, or an empty file that a command opened by
+            # mistake, stays as it was. ``taskrun db upgrade`` creates the schema, and the next
+            # connection switches the new file.
+            if _holds_schema(cursor):
+                cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
             cursor.execute("PRAGMA foreign_keys=ON")
             # In WAL mode NORMAL keeps the database consistent after a crash; only the last
@@ -98,6 +103,14 @@ def _create_sqlite_engine(url: str, busy_timeout_ms: int) -> Engine:
         driver.execute("BEGIN")
 
     return engine
+
+
+def _holds_schema(cursor: Any) -> bool:
+    """Return True when the SQLite file has the table of applied schema revisions."""
+    found = cursor.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'alembic_version'"
+    ).fetchone()
+    return found is not None
 
 
 class Database:

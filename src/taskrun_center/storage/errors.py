@@ -322,7 +322,9 @@ def _mark_connect_failure(context: ExceptionContext) -> None:
 
 def _mark_invalid_file(context: ExceptionContext) -> None:
     # At connect time (the first PRAGMA reads the header) or on any later read of a bad page.
-    damaged = _INVALID_FILE_CODES.get(getattr(context.original_exception, "sqlite_errorcode", -1))
+    # Python gives the extended code (SQLITE_CORRUPT_INDEX is 779); its low byte is the primary.
+    code = getattr(context.original_exception, "sqlite_errorcode", None)
+    damaged = _INVALID_FILE_CODES.get(code & 0xFF) if isinstance(code, int) else None
     if damaged is None or context.engine is None:
         return
     path = _database_address(context.engine.url, context.original_exception)

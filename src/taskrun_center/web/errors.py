@@ -362,7 +362,9 @@ async def _handle_taskrun_error(request: Request, error: Exception) -> Response:
     if status == 503:
         log.error("api_storage_error", path=request.url.path, error_code=error.code,
                   traceback=format_traceback(error))
-        return _respond(request, 503, message, error.code, headers={"Retry-After": "5"})
+        # A file that is not a database stays so until someone restores it, so no retry time.
+        retry = {} if isinstance(error, DatabaseFileInvalidError) else {"Retry-After": "5"}
+        return _respond(request, 503, message, error.code, headers=retry)
     if status >= 500:
         log.error("api_error_unmapped", path=request.url.path, error_code=error.code,
                   traceback=format_traceback(error))
