@@ -69,9 +69,10 @@ _NEWER = Text(
 )
 _ABORTED = Text("已取消，数据库未改动。", "Cancelled; the database was not changed.")
 _UNKNOWN_REVISION = Text(
-    "未知的迁移版本 {revision}；可用的版本：{known}、head、base，或相对写法如 -1。",
+    "未知的迁移版本 {revision}；可用的版本：{known}、head、base，或写在 -- 之后的相对写法，"
+    "如 taskrun db downgrade -- -1。",
     "unknown revision {revision}; known revisions: {known}, head, base, or a relative step "
-    "such as -1.",
+    "after --, such as taskrun db downgrade -- -1.",
 )
 
 
