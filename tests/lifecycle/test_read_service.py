@@ -134,7 +134,7 @@ def test_filtered_pages_keep_sort_order(session: Session, sort: str, order: str,
 
 @pytest.mark.parametrize("order", ["asc", "desc"])
 @pytest.mark.parametrize("sort", ["started_at", "completed_at", "duration"])
-def test_in_progress_runs_with_edited_values_keep_order(session: Session, sort: str,
+def test_in_progress_edited_values_order(session: Session, sort: str,
                                                         order: str) -> None:
     """Running and pending runs have no finish time; one edited by hand to have it still lists."""
     runs = [add_run(session, status="running", started_at=NOW - timedelta(minutes=minutes))
@@ -205,7 +205,7 @@ def test_few_matches_are_found_by_filter_then_sorted(sqlite_url: str, sort: str)
     many = _sqlite_page_plan(sqlite_url, run_filter, sort, many=True)
 
     # (task_key, status, id), (task_key, status, started_at, id) or (status, task_key, id):
-    # each holds just the matches.
+    # each contains just the matches.
     assert "(task_key=? AND status=?)" in few or "(status=? AND task_key=?)" in few
     assert "TEMP B-TREE FOR ORDER BY" in few
     if sort == "started_at":
@@ -215,7 +215,7 @@ def test_few_matches_are_found_by_filter_then_sorted(sqlite_url: str, sort: str)
 
 @pytest.mark.parametrize("sort", ["started_at", "completed_at", "duration", "status",
                                   "task_key"])
-def test_few_matches_of_category_and_status_use_category_index(sqlite_url: str,
+def test_category_status_few_matches_plan(sqlite_url: str,
                                                                sort: str) -> None:
     """A category's runs in a status come from one index, not from every run in the status."""
     run_filter = RunFilter(task_category=["sync"], status=["failed", "running"])

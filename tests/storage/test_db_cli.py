@@ -61,7 +61,7 @@ def test_downgrade_without_confirmation_changes_nothing(tmp_path: Path) -> None:
     assert migrate.current(url) == migrate.head()
 
 
-def test_downgrade_question_at_end_of_input_cancels_in_chinese(tmp_path: Path) -> None:
+def test_downgrade_prompt_end_of_input(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'cli.db'}"
     migrate.upgrade(url)
 
@@ -73,7 +73,7 @@ def test_downgrade_question_at_end_of_input_cancels_in_chinese(tmp_path: Path) -
     assert migrate.current(url) == migrate.head()
 
 
-def test_downgrade_question_cancelled_by_sigterm(tmp_path: Path,
+def test_downgrade_prompt_sigterm(tmp_path: Path,
                                                 monkeypatch: pytest.MonkeyPatch) -> None:
     url = f"sqlite:///{tmp_path / 'cli.db'}"
     migrate.upgrade(url)
