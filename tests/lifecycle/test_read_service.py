@@ -353,8 +353,7 @@ def test_many_matches_hide_other_filters() -> None:
     ("completed", "task_category", "status"),
     ("failed", "status", "task_category"),
 ])
-def test_category_and_status_by_task_key_walk_one_index(status: str, walked: str,
-                                                        kept_out: str) -> None:
+def test_category_status_task_key_plan(status: str, walked: str, kept_out: str) -> None:
     """Both databases walk the category's index for completed runs, the status's otherwise."""
     from sqlalchemy.dialects import postgresql
 

@@ -41,7 +41,7 @@ def _damaged_file(folder: Path) -> Path:
     (_text_file, "不是数据库文件"),
     (_damaged_file, "已损坏"),
 ], ids=["text", "damaged"])
-def test_cli_names_file_and_next_step(tmp_path: Path, make: Callable[[Path], Path],
+def test_cli_names_file_and_step(tmp_path: Path, make: Callable[[Path], Path],
                                       words: str) -> None:
     path = make(tmp_path)
     size = path.stat().st_size

@@ -56,8 +56,6 @@ from taskrun_center.maintenance.reaper import MIN_PENDING_TIMEOUT, MIN_REAP_TIME
 from taskrun_center.states import RUN_TERMINAL
 from taskrun_center.storage.engine import Database
 
-# 128 + SIGINT: the status a shell reports for a process ended by Ctrl-C.
-
 _PURGE_HELP = Text(
     "按保留期分批删除已结束的运行及其子项；--all 删除全部运行。",
     "Delete finished runs past retention, with their items, in batches; --all deletes every run.",

@@ -306,9 +306,10 @@ def _unindexable_filters(bound: BoundFilter, spec: SortSpec, many: bool) -> tupl
     that ``_task_key_walk`` picks: by its statistics it took the status index for completed
     runs, 371 ms at 1,000,000 runs.
     """
-    walked = _task_key_walk(bound) if many and spec.field == "task_key" else None
-    if walked is None or not _one_value(bound.shape, "status"):
+    both = _one_value(bound.shape, "task_category") and _one_value(bound.shape, "status")
+    if not (many and spec.field == "task_key" and both):
         return ()
+    walked = _task_key_walk(bound)
     return tuple(field for field in ("task_category", "status") if field != walked)
 
 

@@ -78,7 +78,7 @@ def _create_sqlite_engine(url: str, busy_timeout_ms: int) -> Engine:
             # switched, so another program's database, or an empty file that a command opened by
             # mistake, stays as it was. ``taskrun db upgrade`` creates the schema, and the next
             # connection switches the new file.
-            if _holds_schema(cursor):
+            if _has_schema(cursor):
                 cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
             cursor.execute("PRAGMA foreign_keys=ON")
@@ -105,7 +105,7 @@ def _create_sqlite_engine(url: str, busy_timeout_ms: int) -> Engine:
     return engine
 
 
-def _holds_schema(cursor: Any) -> bool:
+def _has_schema(cursor: Any) -> bool:
     """Return True when the SQLite file has the table of applied schema revisions."""
     found = cursor.execute(
         "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'alembic_version'"

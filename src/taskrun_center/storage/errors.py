@@ -258,7 +258,7 @@ _DAMAGED_FILE = Text(
     "the SQLite file {path} is damaged (database disk image is malformed). Restore it from a "
     "backup; PRAGMA integrity_check in the sqlite3 shell lists what is damaged.",
 )
-# SQLite's result codes of a file that is no database or a damaged one.
+# SQLite's result codes of a file that is not a database, or is a damaged one.
 _INVALID_FILE_CODES = {sqlite3.SQLITE_NOTADB: False, sqlite3.SQLITE_CORRUPT: True}
 _INVALID_FILE_ATTRIBUTE = "taskrun_invalid_file"
 
@@ -321,7 +321,7 @@ def _mark_connect_failure(context: ExceptionContext) -> None:
 
 
 def _mark_invalid_file(context: ExceptionContext) -> None:
-    # At connect time (the first PRAGMA reads the header) or on any later read of a bad page.
+    # At connect time (the first statement reads the header) or on any later read of a bad page.
     # Python gives the extended code (SQLITE_CORRUPT_INDEX is 779); its low byte is the primary.
     code = getattr(context.original_exception, "sqlite_errorcode", None)
     damaged = _INVALID_FILE_CODES.get(code & 0xFF) if isinstance(code, int) else None
@@ -434,7 +434,7 @@ def translate_errors(operation: str, *, busy_timeout_ms: int | None = None) -> I
         SchemaMissingError: a table is missing; the database needs ``taskrun db upgrade``.
         DatabaseUnreachableError: no connection could be opened (on an engine from
             ``create_engine_for``, which records connect failures).
-        DatabaseFileInvalidError: the SQLite file is no database or is damaged (on such an
+        DatabaseFileInvalidError: the SQLite file is not a database or is damaged (on such an
             engine too).
         StorageError: any other database failure.
     """
