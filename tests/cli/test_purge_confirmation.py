@@ -25,7 +25,7 @@ CHINESE = {"TASKRUN_LANGUAGE": "zh-CN"}
 
 
 class _TerminalSession:
-    """A stderr console that counts as a terminal, and a confirm() that records the bar."""
+    """A stderr console that counts as a terminal, and a prompt() that records the bar."""
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch, answer: bool) -> None:
         self.stderr = io.StringIO()
@@ -35,12 +35,12 @@ class _TerminalSession:
         console = Console(file=self.stderr, force_terminal=True, width=100)
         monkeypatch.setattr("taskrun_center.cli.maintenance.stderr", console)
         monkeypatch.setattr("taskrun_center.cli.maintenance.stdin_is_terminal", lambda: True)
-        monkeypatch.setattr(typer, "confirm", self._confirm)
+        monkeypatch.setattr(typer, "prompt", self._prompt)
 
-    def _confirm(self, text: str, *args: Any, **kwargs: Any) -> bool:
+    def _prompt(self, text: str, *args: Any, **kwargs: Any) -> str:
         self.questions.append(text)
         self.stderr_at_question.append(self.stderr.getvalue())
-        return self._answer
+        return "y" if self._answer else "n"
 
 
 @pytest.mark.parametrize("scope", [["--older-than", "30d", "--keep-last", "0"], ["--all"]])
@@ -92,7 +92,7 @@ def test_interrupted_question_cancels_in_language(sqlite_url: str,
     add_runs(sqlite_url, 3)
     monkeypatch.setattr("taskrun_center.cli.maintenance.stdin_is_terminal", lambda: True)
 
-    def interrupted_confirm(*_args: Any, **_kwargs: Any) -> bool:
+    def interrupted_prompt(*_args: Any, **_kwargs: Any) -> str:
         if signum is not None:
             # The handler that the command installed records the signal, then interrupts.
             handler = signal.getsignal(signum)
@@ -101,7 +101,7 @@ def test_interrupted_question_cancels_in_language(sqlite_url: str,
                 handler(signum, None)
         raise typer.Abort
 
-    monkeypatch.setattr(typer, "confirm", interrupted_confirm)
+    monkeypatch.setattr(typer, "prompt", interrupted_prompt)
 
     result = runner.invoke(app, ["purge", "--older-than", "30d", "--keep-last", "0",
                                  "--database-url", sqlite_url], env=CHINESE)
@@ -109,3 +109,24 @@ def test_interrupted_question_cancels_in_language(sqlite_url: str,
     assert result.exit_code == exit_code, result.output
     assert "已取消，没有删除任何数据。" in result.output
     assert "Aborted" not in result.output
+
+
+@pytest.mark.parametrize(("environment", "hint", "done"),
+                         [(CHINESE, "请输入 y（是）或 n（否）。", "已删除 3 次运行"),
+                          ({"TASKRUN_LANGUAGE": "en"}, "Please answer y (yes) or n (no).",
+                           "Deleted 3 runs")])
+def test_other_answer_asks_again_in_language(sqlite_url: str, monkeypatch: pytest.MonkeyPatch,
+                                             environment: dict[str, str], hint: str,
+                                             done: str) -> None:
+    """An answer other than yes or no repeats the question with a hint in the CLI language."""
+    add_runs(sqlite_url, 3)
+    monkeypatch.setattr("taskrun_center.cli.maintenance.stdin_is_terminal", lambda: True)
+
+    result = runner.invoke(app, ["purge", "--all", "--database-url", sqlite_url],
+                           input="maybe\n是\n", env=environment)
+
+    assert result.exit_code == 0, result.output
+    assert result.output.count("[y/N]: ") == 2
+    assert hint in result.output
+    assert "invalid input" not in result.output
+    assert done in result.output

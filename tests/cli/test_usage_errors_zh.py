@@ -56,7 +56,8 @@ def _assert_no_hidden(output: str) -> None:
         assert character not in output, repr(character)
 
 
-# (arguments, the help command path, Chinese message, English message as Typer prints it)
+# (arguments, the help command path, Chinese message, English message). English messages are
+# Typer's, except that a value failing conversion is worded as in Chinese mode.
 CASES = [
     (["runs", "list", "--foo"], "taskrun runs list",
      "没有名为 --foo 的选项。相近的选项：--format、--from、--to。",
@@ -66,17 +67,16 @@ CASES = [
     (["--foo"], "taskrun", "没有名为 --foo 的选项。", "No such option: --foo"),
     (["runs", "list", "--limit", "abc"], "taskrun runs list",
      "'--limit' 的值无效：'abc' 不是有效的整数。",
-     "Invalid value for '--limit': Input should be a valid integer, unable to parse string "
-     "as an integer"),
+     "Invalid value for '--limit': 'abc' is not a valid integer."),
     (["serve", "--port", "1.5"], "taskrun serve",
      "'--port' 的值无效：'1.5' 不是有效的整数。",
-     "Invalid value for '--port': Input should be a valid integer"),
+     "Invalid value for '--port': '1.5' is not a valid integer."),
     (["exec", "--task-key", "job", "--tail-lines", "500", "--", "true"], "taskrun exec",
      "'--tail-lines' 的值无效：不能大于 200，收到 '500'。",
-     "Invalid value for '--tail-lines': Input should be less than or equal to 200"),
+     "Invalid value for '--tail-lines': must be at most 200, got '500'."),
     (["exec", "--task-key", "job", "--tail-lines", "-1", "--", "true"], "taskrun exec",
      "'--tail-lines' 的值无效：不能小于 0，收到 '-1'。",
-     "Invalid value for '--tail-lines': Input should be greater than or equal to 0"),
+     "Invalid value for '--tail-lines': must be at least 0, got '-1'."),
     (["purge", "--keep-last", "x"], "taskrun purge",
      "'--keep-last' 的值无效：应为不小于 0 的整数，例如 10；收到 x。",
      "Invalid value for '--keep-last': "),
@@ -259,10 +259,18 @@ def test_conversion_error_in_chinese(tmp_path: Path, arguments: list[str],
     _assert_chinese_only(result)
 
 
-def test_conversion_error_in_english() -> None:
-    result = runner.invoke(_conversion_app(), ["convert", "--colour", "blue"], env=ENGLISH)
+@pytest.mark.parametrize(("arguments", "english"), [
+    (["convert", "--colour", "blue"],
+     "Invalid value for '--colour': 'blue' is not one of 'red', 'green'."),
+    (["convert", "--ratio", "abc"], "Invalid value for '--ratio': 'abc' is not a valid number."),
+    (["convert", "--when", "2026"],
+     "Invalid value for '--when': '2026' does not match the formats '%Y-%m-%d'."),
+])
+def test_conversion_error_in_english(arguments: list[str], english: str) -> None:
+    result = runner.invoke(_conversion_app(), arguments, env=ENGLISH)
 
     assert result.exit_code == 2, result.output
-    _assert_shows(result, "Invalid value for '--colour': Value error, 'blue' is not one of "
-                          "'red', 'green'.")
-    assert "可选值" not in result.output
+    _assert_shows(result, english)
+    assert "Input should" not in result.output
+    assert "Value error" not in result.output
+    assert "、" not in result.output

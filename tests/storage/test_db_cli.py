@@ -78,7 +78,7 @@ def test_downgrade_prompt_sigterm(tmp_path: Path,
     url = f"sqlite:///{tmp_path / 'cli.db'}"
     migrate.upgrade(url)
 
-    def terminated_confirm(*_args: object, **_kwargs: object) -> bool:
+    def terminated_prompt(*_args: object, **_kwargs: object) -> str:
         # The handler that the command installed records the signal, then interrupts.
         handler = signal.getsignal(signal.SIGTERM)
         assert callable(handler)
@@ -86,7 +86,7 @@ def test_downgrade_prompt_sigterm(tmp_path: Path,
             handler(signal.SIGTERM, None)
         raise typer.Abort
 
-    monkeypatch.setattr(typer, "confirm", terminated_confirm)
+    monkeypatch.setattr(typer, "prompt", terminated_prompt)
 
     result = runner.invoke(app, ["db", "downgrade", "base", "--database-url", url])
 

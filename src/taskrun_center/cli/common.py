@@ -275,6 +275,27 @@ def confirm_or_cancel(question: str, cancelled: str, received: dict[str, int]) -
     130 or 143 after a signal, 1 at the end of input.
     """
     try:
-        return typer.confirm(question, default=False)
+        return _ask_yes_no(question)
     except typer.Abort:
         fail(cancelled, interrupt_exit_code(received) if received else EXIT_FAILED)
+
+
+# Answers to a y/N question; an empty answer is the default, no. The prompt is Chinese by
+# default, so the Chinese words for yes and no count too.
+_ANSWERS = {"y": True, "yes": True, "是": True, "n": False, "no": False, "否": False, "": False}
+_YES_OR_NO = Text("请输入 y（是）或 n（否）。", "Please answer y (yes) or n (no).")
+
+
+def _ask_yes_no(question: str) -> bool:
+    """Ask until the answer is yes or no; Click's confirm meets any other reply in English.
+
+    Raises:
+        typer.Abort: Ctrl-C or the end of input.
+    """
+    while True:
+        answer = typer.prompt(question, default="", show_default=False,
+                              prompt_suffix=" [y/N]: ")
+        choice = _ANSWERS.get(answer.strip().lower())
+        if choice is not None:
+            return choice
+        typer.echo(tr(_YES_OR_NO))

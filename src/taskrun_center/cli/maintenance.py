@@ -43,6 +43,7 @@ from taskrun_center.cli.common import (
     tr,
 )
 from taskrun_center.cli.runs import print_table, status_label
+from taskrun_center.cli.usage_errors import join_list
 from taskrun_center.config import get_settings
 from taskrun_center.errors import ConfigurationError, StorageError
 from taskrun_center.i18n import Text
@@ -94,7 +95,6 @@ _UNFINISHED_STATUS = Text(
     "{allowed}.",
 )
 _STATUS_CHOICE = Text("{value}（{label}）", "{value} ({label})")
-_LIST_SEPARATOR = Text("、", ", ")
 _PURGED = Text(
     "已删除 {runs} 次运行和 {items} 个子项，共 {batches} 批，用时 {seconds:.1f} 秒。",
     "Deleted {runs} {runs_noun} and {items} {items_noun} in {batches} {batches_noun}, "
@@ -380,7 +380,7 @@ def _check_finished_statuses(statuses: list[str]) -> None:
             continue
         choices = [tr(_STATUS_CHOICE, value=member.value, label=status_label(member.value))
                    for member in finished]
-        allowed = tr(_LIST_SEPARATOR).join(choices)
+        allowed = join_list(choices)
         fail(tr(_UNFINISHED_STATUS, status=escape_hidden(status), allowed=allowed), EXIT_USAGE)
 
 

@@ -8,8 +8,8 @@ error where it is raised, print the same layout in Chinese and exit with code 2 
 value goes through ``escape_hidden`` so a control or bidi character cannot reach the terminal.
 
 In English mode an error is re-raised untouched, so Typer prints what it always did, unless
-its message contains a hidden character that Typer leaves unescaped (see
-``report_usage_error``). The language comes from ``cli_language()``, which scans the raw argv
+its message contains a hidden character that Typer leaves unescaped or is pydantic's reason
+for a value that failed conversion (see ``report_usage_error``). The language comes from ``cli_language()``, which scans the raw argv
 for ``--lang`` before anything is parsed, so it is known even when parsing fails. Because the
 error ends in ``typer.Exit``, a caller that runs the app with ``standalone_mode=False`` gets
 the exit code 2 back instead of the exception.
@@ -20,7 +20,7 @@ from __future__ import annotations
 import errno
 import os
 import stat
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from difflib import get_close_matches
 from functools import partial
@@ -59,6 +59,8 @@ EXTRA_ARGUMENTS = Text("多余的参数：{arguments}。",
                        "Got unexpected extra argument(s) ({arguments})")
 INVALID_VALUE_FOR = Text("{name} 的值无效：{reason}", "Invalid value for {name}: {reason}")
 INVALID_VALUE = Text("值无效：{reason}", "Invalid value: {reason}")
+#: Between the items of a list inside a message.
+LIST_SEPARATOR = Text("、", ", ")
 ENV_VAR_HINT = Text("（环境变量 {variable}）", " (env var: {variable})")
 
 NOT_AN_INTEGER = Text("{value} 不是有效的整数。", "{value} is not a valid integer.")
@@ -92,16 +94,23 @@ OS_REASONS = {
 OS_ERROR_NUMBER = Text("操作系统错误 {number}", "operating system error {number}")
 
 
-def report_usage_error(error: click_exceptions.UsageError, chinese: Callable[[], str]) -> None:
-    """Print ``error`` with the message ``chinese()`` in Chinese mode and exit with code 2.
+def join_list(items: Iterable[str]) -> str:
+    """Join ``items`` with the list separator of the CLI language."""
+    return tr(LIST_SEPARATOR).join(items)
+
+
+def report_usage_error(error: click_exceptions.UsageError, described: Callable[[], str]) -> None:
+    """Print ``error`` with the message ``described()`` and exit with code 2.
 
     In English mode this returns, and the caller re-raises ``error`` for Typer to print, unless
-    the English message still contains a hidden character. Typer escapes only C0 and C1
-    controls, so a message with a bidi override or a zero-width character is printed here
-    instead, in Typer's English layout with that character escaped.
+    the English message still contains a hidden character or comes from pydantic. Typer escapes
+    only C0 and C1 controls, so a message with a bidi override or a zero-width character is
+    printed here instead, in Typer's English layout with that character escaped. A value that
+    failed conversion gets the wording of Chinese mode ("'abc' is not a valid integer."),
+    because pydantic's own leaves out the value typed.
     """
-    if cli_language() != "en":
-        fail_in_cli_language(error.ctx, chinese(), error)
+    if cli_language() != "en" or _validation_errors(error.__cause__):
+        fail_in_cli_language(error.ctx, described(), error)
     message = error.format_message()
     escaped = "".join(_escape_character(character) for character in message)
     if escaped != message:
@@ -175,7 +184,7 @@ def no_such_command(name: str, commands: Sequence[str]) -> str:
     message = tr(NO_SUCH_COMMAND, command=quote(name))
     matches = get_close_matches(name, list(commands))
     if matches:
-        message += tr(SIMILAR_COMMANDS, commands="、".join(quote(match) for match in matches))
+        message += tr(SIMILAR_COMMANDS, commands=join_list(quote(match) for match in matches))
     return message
 
 
@@ -192,7 +201,7 @@ def extra_arguments(arguments: Sequence[str]) -> str:
 def _no_such_option(error: click_exceptions.NoSuchOption) -> str:
     message = tr(NO_SUCH_OPTION, option=escape_hidden(error.option_name))
     if error.possibilities:
-        options = "、".join(sorted(error.possibilities))
+        options = join_list(sorted(error.possibilities))
         message += tr(SIMILAR_OPTIONS, options=options)
     return message
 
@@ -239,7 +248,7 @@ def _missing_parameter(error: click_exceptions.MissingParameter) -> str:
     message = tr(MISSING_ARGUMENT if kind == "argument" else MISSING_OPTION, name=name)
     choices = _choices(parameter)
     if choices:
-        message += tr(CHOOSE_FROM, choices="、".join(choices))
+        message += tr(CHOOSE_FROM, choices=join_list(choices))
     return message
 
 
@@ -349,9 +358,9 @@ def _value_error_reason(cause: object, value: str, parameter: Any) -> str:
     if descriptor is not None and info is not None and info.parser is None:
         choices = _choices(parameter)
         if choices:
-            return tr(NOT_A_CHOICE, value=value, choices="、".join(choices))
+            return tr(NOT_A_CHOICE, value=value, choices=join_list(choices))
         if descriptor.annotation is datetime and info.formats:
-            formats = "、".join(quote(form) for form in info.formats)
+            formats = join_list(quote(form) for form in info.formats)
             return tr(NOT_IN_FORMATS, value=value, formats=formats)
     if cause is None or (isinstance(cause, BaseException) and _raised_by_typer(cause)):
         # Typer's own ValueErrors (a tuple given too few values) are English strings only.
