@@ -129,3 +129,61 @@ def test_unknown_revision_is_usage_error(tmp_path: Path) -> None:
     assert downgraded.exit_code == 2, downgraded.output
     assert relative.exit_code == 0, relative.output
     assert migrate.current(url) == "0001"
+
+
+def _other_programs_file(path: Path, *tables: str) -> bytes:
+    """Create a SQLite file with ``tables`` of another program; return its bytes."""
+    with contextlib.closing(sqlite3.connect(path)) as connection:
+        for table in tables:
+            connection.execute(f'CREATE TABLE "{table}" (id INTEGER PRIMARY KEY, name TEXT)')
+        connection.execute(f'INSERT INTO "{tables[0]}" (name) VALUES (\'kept\')')
+        connection.commit()
+    return path.read_bytes()
+
+
+@pytest.mark.parametrize(("language", "expected"), [
+    ("zh-CN", "已有其他程序的表（customers, orders, payments, …），但没有 TaskRun Center 的表"),
+    ("en", "holds tables of another program (customers, orders, payments, …) and none of "
+           "TaskRun Center"),
+])
+def test_upgrade_refuses_other_programs_file(tmp_path: Path, language: str,
+                                             expected: str) -> None:
+    path = tmp_path / "shop.db"
+    before = _other_programs_file(path, "customers", "orders", "payments", "refunds")
+
+    result = runner.invoke(app, ["db", "upgrade", "--database-url", f"sqlite:///{path}"],
+                           env={"TASKRUN_LANGUAGE": language, "COLUMNS": "400"})
+
+    assert result.exit_code == 1, result.output
+    assert expected in result.output
+    assert str(path) in result.output
+    assert "--allow-other-tables" in result.output
+    # Not one byte changed: no tables added and the journal mode is still the file's own.
+    assert path.read_bytes() == before
+    assert not Path(f"{path}-wal").exists()
+
+
+def test_upgrade_with_allow_other_tables_keeps_them(tmp_path: Path) -> None:
+    path = tmp_path / "shop.db"
+    _other_programs_file(path, "customers")
+    url = f"sqlite:///{path}"
+
+    result = runner.invoke(app, ["db", "upgrade", "--allow-other-tables", "--database-url", url])
+
+    assert result.exit_code == 0, result.output
+    assert migrate.current(url) == migrate.head()
+    with contextlib.closing(sqlite3.connect(path)) as connection:
+        assert connection.execute("SELECT name FROM customers").fetchall() == [("kept",)]
+    # Once the schema is there, later upgrades need no flag.
+    assert runner.invoke(app, ["db", "upgrade", "--database-url", url]).exit_code == 0
+
+
+def test_refused_table_name_with_control_character_is_escaped(tmp_path: Path) -> None:
+    path = tmp_path / "odd.db"
+    _other_programs_file(path, "bad\x1b[31mname")
+
+    result = runner.invoke(app, ["db", "upgrade", "--database-url", f"sqlite:///{path}"])
+
+    assert result.exit_code == 1
+    assert "\x1b" not in result.output
+    assert "bad\\x1b[31mname" in result.output

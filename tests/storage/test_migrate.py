@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib
+import pickle
+import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,6 +17,7 @@ from sqlalchemy import inspect
 from taskrun_center.errors import StorageError
 from taskrun_center.storage import migrate
 from taskrun_center.storage.engine import create_engine_for
+from taskrun_center.storage.errors import ForeignTablesError
 from taskrun_center.storage.models import Base
 from tests.support.servers import PostgresServer
 
@@ -142,3 +146,19 @@ def test_status_null_statistics_on_postgresql(postgres_url: str) -> None:
     assert not names & _statistics_names(postgres_url)
     migrate.upgrade(postgres_url)
     assert names <= _statistics_names(postgres_url)
+
+
+def test_upgrade_refuses_sqlite_file_of_another_program(tmp_path: Path) -> None:
+    path = tmp_path / "other.db"
+    with contextlib.closing(sqlite3.connect(path)) as connection:
+        connection.execute("CREATE TABLE notes (id INTEGER PRIMARY KEY)")
+        connection.commit()
+
+    with pytest.raises(ForeignTablesError) as refused:
+        migrate.upgrade(f"sqlite:///{path}")
+
+    assert refused.value.code == "STORAGE_FOREIGN_TABLES"
+    assert refused.value.tables == ["notes"]
+    assert migrate.current(f"sqlite:///{path}") is None
+    # The error survives pickling, as errors raised in a worker process must.
+    assert pickle.loads(pickle.dumps(refused.value)).tables == ["notes"]

@@ -42,6 +42,11 @@ _REVISION_HELP = Text(
     "目标版本号，例如 0001、head 或 base。", "Target revision, e.g. 0001, head or base."
 )
 _YES_HELP = Text("不询问，直接执行。", "Do not ask for confirmation.")
+_ALLOW_OTHER_TABLES_HELP = Text(
+    "允许把表加进已有其他程序的表的 SQLite 文件（默认拒绝，以免误指的文件被改动）。",
+    "Add the tables to a SQLite file that already holds another program's tables (refused "
+    "by default, so that a mistyped URL changes no other database).",
+)
 
 _UPGRADED = Text("数据库已迁移到版本 {revision}。", "Database migrated to revision {revision}.")
 _DOWNGRADED = Text(
@@ -106,14 +111,19 @@ def _check_revision(revision: str) -> None:
          EXIT_USAGE)
 
 
-def upgrade(revision: RevisionArgument = "head", database_url: DatabaseUrlOption = None) -> None:
+AllowOtherTablesOption = Annotated[bool, typer.Option(
+    "--allow-other-tables", help=_ALLOW_OTHER_TABLES_HELP.render(cli_language()))]
+
+
+def upgrade(revision: RevisionArgument = "head", database_url: DatabaseUrlOption = None,
+            allow_other_tables: AllowOtherTablesOption = False) -> None:
     """Migrate the database forward and print the revision reached."""
     from taskrun_center.storage import migrate
 
     _check_revision(revision)
     url = resolve_database_url(database_url, create_sqlite_file=True)
     try:
-        migrate.upgrade(url, revision)
+        migrate.upgrade(url, revision, allow_other_tables=allow_other_tables)
         reached = migrate.current(url)
     except StorageError as error:
         fail(error_text(error), EXIT_FAILED)

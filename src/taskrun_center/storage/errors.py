@@ -245,6 +245,44 @@ class DatabaseFileInvalidError(StorageError):
         return type(self), (self.operation, self.path, self.damaged)
 
 
+class ForeignTablesError(StorageError):
+    """Raised by ``upgrade`` for a SQLite file that has other tables and none of this schema.
+
+    ``text`` is the message in both languages, for the CLI; ``str()`` is English, for logs.
+    """
+
+    code = "STORAGE_FOREIGN_TABLES"
+
+    def __init__(self, path: str, tables: list[str]) -> None:
+        self.path = path
+        self.tables = tables
+        # Another program chose these names: one with a control character is shown escaped.
+        names_shown = ", ".join(name if name.isprintable() else ascii(name)
+                          for name in tables[:_FOREIGN_TABLES_SHOWN])
+        if len(tables) > _FOREIGN_TABLES_SHOWN:
+            names_shown += ", …"
+        params = {"path": path, "tables": names_shown}
+        self.text = Text(_FOREIGN_TABLES.zh.format(**params), _FOREIGN_TABLES.en.format(**params))
+        super().__init__(self.text.en)
+
+    def __reduce__(self) -> tuple[type[ForeignTablesError], tuple[str, list[str]]]:
+        return type(self), (self.path, self.tables)
+
+
+# Table names of another program quoted in the message, so that a user recognises the file.
+_FOREIGN_TABLES_SHOWN = 3
+_FOREIGN_TABLES = Text(
+    "SQLite 文件 {path} 已有其他程序的表（{tables}），但没有 TaskRun Center 的表。"
+    "请检查 TASKRUN_DATABASE_URL / --database-url 是否指向了别的数据库；若确实要把 TaskRun "
+    "Center 的表加进这个文件，请运行 taskrun db upgrade --allow-other-tables（文件会切换为 "
+    "WAL 模式）。",
+    "The SQLite file {path} holds tables of another program ({tables}) and none of "
+    "TaskRun Center. Check that TASKRUN_DATABASE_URL / --database-url names the right "
+    "database; to add TaskRun Center's tables to this file anyway, run taskrun db upgrade "
+    "--allow-other-tables (the file then switches to WAL mode).",
+)
+
+
 _NOT_A_DATABASE = Text(
     "SQLite 文件 {path} 不是数据库文件。请检查 TASKRUN_DATABASE_URL / --database-url "
     "是否指向正确的文件；要新建数据库，请指定一个尚不存在的文件，再运行 taskrun db upgrade。",

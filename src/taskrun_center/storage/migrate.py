@@ -19,10 +19,11 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from alembic.util.exc import CommandError
 from sqlalchemy import Connection, inspect
+from sqlalchemy.engine import make_url
 
 from taskrun_center.errors import StorageError
 from taskrun_center.storage.engine import create_engine_for
-from taskrun_center.storage.errors import translate_errors
+from taskrun_center.storage.errors import ForeignTablesError, translate_errors
 from taskrun_center.storage.models import Base
 
 logger = structlog.get_logger(__name__)
@@ -39,17 +40,44 @@ def _config(url: str) -> Config:
     return config
 
 
-def upgrade(url: str, revision: str = "head") -> None:
+def upgrade(url: str, revision: str = "head", *, allow_other_tables: bool = False) -> None:
     """Migrate the database at ``url`` forward to ``revision`` (the newest by default).
 
+    A SQLite file that has another program's tables and none of this schema is refused
+    unless ``allow_other_tables``: a mistyped URL would otherwise add the tables to that
+    program's database and switch it to WAL mode. A PostgreSQL database is often shared by
+    several programs, so it is never refused.
+
     Raises:
+        ForeignTablesError: the SQLite file has other tables only; nothing was changed.
         StorageError: the revision is unknown or the database failed; nothing of the failing
             revision stays applied, because each revision runs in one transaction.
     """
+    if not allow_other_tables:
+        _check_file_is_ours(url)
     logger.info("migration_upgrade_started", revision=revision)
     with translate_errors(f"upgrade to revision {revision}"), _alembic_errors(revision):
         command.upgrade(_config(url), revision)
     logger.info("migration_upgrade_finished", revision=revision, current=current(url))
+
+
+def _check_file_is_ours(url: str) -> None:
+    """Raise ForeignTablesError when the SQLite file at ``url`` has tables but none of ours."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite":
+        return
+    engine = create_engine_for(url)
+    try:
+        with translate_errors("read the schema revision"), engine.connect() as connection:
+            # The dialect leaves out SQLite's own tables (sqlite_sequence and the like).
+            present = set(inspect(connection).get_table_names())
+    finally:
+        engine.dispose()
+    if "alembic_version" in present:
+        return
+    other = sorted(present - set(Base.metadata.tables))
+    if other:
+        raise ForeignTablesError(str(Path(parsed.database or "").resolve()), other)
 
 
 def downgrade(url: str, revision: str) -> None:
