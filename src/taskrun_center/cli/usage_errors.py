@@ -9,10 +9,10 @@ value goes through ``escape_hidden`` so a control or bidi character cannot reach
 
 In English mode an error is re-raised untouched, so Typer prints what it always did, unless
 its message contains a hidden character that Typer leaves unescaped or is pydantic's reason
-for a value that failed conversion (see ``report_usage_error``). The language comes from ``cli_language()``, which scans the raw argv
-for ``--lang`` before anything is parsed, so it is known even when parsing fails. Because the
-error ends in ``typer.Exit``, a caller that runs the app with ``standalone_mode=False`` gets
-the exit code 2 back instead of the exception.
+for a value that failed conversion (see ``report_usage_error``). The language comes from
+``cli_language()``, which scans the raw argv for ``--lang`` before anything is parsed, so it is
+known even when parsing fails. Because the error ends in ``typer.Exit``, a caller that runs the
+app with ``standalone_mode=False`` gets the exit code 2 back instead of the exception.
 """
 
 from __future__ import annotations
