@@ -132,6 +132,81 @@ def test_filtered_pages_keep_sort_order(session: Session, sort: str, order: str,
     assert by_offset == expected
 
 
+def _task_blocks(session: Session) -> list[TaskRun]:
+    """Add 40 runs of eight tasks; each task has one status, and two tasks share a category.
+
+    The tasks sorted first have none of the statuses and categories that the filters below
+    ask for, as on a real list where a status belongs to a few tasks.
+    """
+    runs = []
+    for index in range(40):
+        task = index % 8
+        runs.append(add_run(
+            session,
+            task_key=f"task_{task}",
+            task_category=f"cat_{task // 2}",
+            status=("completed", "completed", "completed", "completed", "failed",
+                    "completed_with_errors", "cancelled", "failed")[task],
+            trigger_source=("scheduled", "manual")[index % 2],
+            started_at=NOW - timedelta(minutes=index // 3),
+        ))
+    session.commit()
+    return runs
+
+
+_BRANCHED_FILTERS = {
+    "statuses": (RunFilter(status=["failed", "completed_with_errors"]),
+                 lambda run: run.status in ("failed", "completed_with_errors")),
+    "categories": (RunFilter(task_category=["cat_3", "cat_2"]),
+                   lambda run: run.task_category in ("cat_2", "cat_3")),
+    "statuses and categories": (
+        RunFilter(status=["failed", "cancelled"], task_category=["cat_2", "cat_3"]),
+        lambda run: run.status in ("failed", "cancelled")
+        and run.task_category in ("cat_2", "cat_3")),
+    "statuses and trigger": (
+        RunFilter(status=["failed", "completed_with_errors"], trigger_source=["manual"]),
+        lambda run: run.status in ("failed", "completed_with_errors")
+        and run.trigger_source == "manual"),
+    "no match": (RunFilter(status=["pending", "running"]), lambda run: False),
+}
+
+
+@pytest.mark.parametrize("cap", [2, 1000])
+@pytest.mark.parametrize("case", list(_BRANCHED_FILTERS))
+@pytest.mark.parametrize("order", ["asc", "desc"])
+def test_several_values_by_task_key_keep_order(session: Session, order: str, case: str,
+                                               cap: int) -> None:
+    """Several statuses or categories sorted by task key: one branch per value, same rows."""
+    runs = _task_blocks(session)
+    service = TaskRunsReadService(session, cursor_secret="test-secret", total_cap=cap)
+    run_filter, matches = _BRANCHED_FILTERS[case]
+    expected = _expected_order([run for run in runs if matches(run)], "task_key",
+                               order == "desc")
+
+    for limit in (1, 3, 100):
+        seen, by_offset, _ = _both_pagings(service, run_filter, "task_key", order, limit=limit)
+
+        assert seen == expected
+        assert by_offset == expected
+
+
+@pytest.mark.parametrize(("run_filter", "index"), [
+    (RunFilter(status=["failed", "completed_with_errors"]), "ix_task_runs_status_task_key_id"),
+    (RunFilter(status=["failed", "cancelled"], trigger_source=["manual", "api"]),
+     "ix_task_runs_status_task_key_id"),
+    (RunFilter(task_category=["cat_1", "cat_2", "cat_3"]), "ix_task_runs_category_task_key_id"),
+], ids=["statuses", "statuses and triggers", "categories"])
+def test_several_values_by_task_key_seek_each(sqlite_url: str, run_filter: RunFilter,
+                                              index: str) -> None:
+    """Each value seeks in its own index range instead of walking every task's runs."""
+    plan = _sqlite_page_plan(sqlite_url, run_filter, "task_key", many=True)
+
+    values = len(run_filter.status or run_filter.task_category)
+    assert plan.count(f"USING INDEX {index}") + plan.count(f"USING COVERING INDEX {index}") \
+        == values
+    assert "ix_task_runs_task_key_id" not in plan
+
+
 @pytest.mark.parametrize("order", ["asc", "desc"])
 @pytest.mark.parametrize("sort", ["started_at", "completed_at", "duration"])
 def test_in_progress_edited_values_order(session: Session, sort: str,

@@ -254,6 +254,9 @@ def bind_filter(run_filter: RunFilter | None) -> BoundFilter:
     for field in lists:
         values = getattr(run_filter, field)
         params[_param(field)] = values if field in many else values[0]
+        if field in many:
+            # Each value on its own as well, for plans that read one index range per value.
+            params.update({value_param(field, index): value for index, value in enumerate(values)})
     if run_filter.started_from is not None:
         params[_param("started_from")] = run_filter.started_from
     if run_filter.started_to is not None:
@@ -310,6 +313,11 @@ def shape_conditions(shape: FilterShape, hidden: tuple[str, ...] = (),
         conditions.append(or_(TaskRun.run_id.icontains(pattern, escape=_LIKE_ESCAPE),
                               TaskRun.task_name.icontains(pattern, escape=_LIKE_ESCAPE)))
     return conditions
+
+
+def value_param(field: str, index: int) -> str:
+    """Return the name of the parameter of value ``index`` of the list field ``field``."""
+    return f"{_param(field)}_{index}"
 
 
 def _param(field: str) -> str:

@@ -25,7 +25,7 @@ its SQL (see ``benchmarks/results/list.md``).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from functools import lru_cache, partial
 from typing import Any
@@ -40,13 +40,19 @@ from sqlalchemy import (
     func,
     select,
     tuple_,
+    union_all,
 )
 from sqlalchemy.orm import InstrumentedAttribute
 
 from taskrun_center.errors import InvalidQueryError
 from taskrun_center.lifecycle.planner_hints import NotIndexed, Unindexable
 from taskrun_center.lifecycle.query_reasons import EXPECTED_ONE_OF, fill
-from taskrun_center.lifecycle.run_filter import BoundFilter, FilterShape, shape_conditions
+from taskrun_center.lifecycle.run_filter import (
+    BoundFilter,
+    FilterShape,
+    shape_conditions,
+    value_param,
+)
 from taskrun_center.storage.models import TaskRun
 from taskrun_center.storage.rows import RUN_ROW_COLUMNS, RunRow
 
@@ -153,6 +159,11 @@ def fetch_after(connection: Connection, bound: BoundFilter, spec: SortSpec, *,
 def _page_statements(bound: BoundFilter, spec: SortSpec,
                      many: bool) -> Callable[..., Select[Any]]:
     """Return a builder of the page's statements (``with_value``, ``after``) for ``many``."""
+    branched = _branch_field(bound, spec, many)
+    if branched is not None:
+        return partial(_branched_statement, bound.shape, spec.field, spec.descending,
+                       field=branched, branches=len(bound.values_of(branched)))
+
     walk = partial(_rows_statement, bound.shape, spec.field, spec.descending,
                    hidden=_hidden_filters(bound, spec, many),
                    unindexable=_unindexable_filters(bound, spec, many),
@@ -252,6 +263,42 @@ def _rows_statement(shape: FilterShape, sort: str, descending: bool, *, with_val
 
 
 @lru_cache(maxsize=_STATEMENTS_CACHED)
+def _branched_statement(shape: FilterShape, sort: str, descending: bool, *, field: str,
+                        branches: int, with_value: bool, after: bool) -> Select[Any]:
+    """Build the page query as one branch per value of ``field``, merged in the page's order.
+
+    Each branch reads the ``(field, column, id)`` index from where the page starts. It stops
+    after the rows the page could need: the limit, plus the offset without ``after``. The other
+    filters are checked on the rows it reads. Parameters: those of ``_rows_statement``, with
+    the values of ``field`` one by one (``value_param``).
+    """
+    spec = _spec(sort, descending)
+    rest = replace(shape, lists=tuple(name for name in shape.lists if name != field),
+                   many=tuple(name for name in shape.many if name != field))
+    shared = shape_conditions(rest, hidden=rest.lists)
+    shared += _sort_conditions(spec, with_value=with_value, after=after, sort_matches=False)
+    ordering = _ordering(spec, with_value=with_value, sort_matches=False)
+    limit = bindparam("limit", type_=Integer())
+    reach = limit if after else limit + bindparam("offset", type_=Integer())
+    column = getattr(TaskRun, field)
+    parts = [
+        select(*RUN_ROW_COLUMNS)
+        .where(column == bindparam(value_param(field, index), type_=column.type), *shared)
+        .order_by(*ordering).limit(reach).subquery(f"branch_{index}")
+        for index in range(branches)
+    ]
+
+    merged = union_all(*(select(part) for part in parts)).subquery("merged")
+    keys = (merged.c[spec.column.key], merged.c.id) if with_value else (merged.c.id,)
+    statement = (
+        select(*(merged.c[name] for name in RunRow._fields))
+        .order_by(*(key.desc() if spec.descending else key.asc() for key in keys))
+        .limit(limit)
+    )
+    return statement if after else statement.offset(bindparam("offset", type_=Integer()))
+
+
+@lru_cache(maxsize=_STATEMENTS_CACHED)
 def _count_statement(shape: FilterShape, *, with_value_of: str | None = None,
                      capped: bool = False) -> Select[Any]:
     """Build ``count(*)`` of the runs of ``shape``, or of those with a ``with_value_of`` value.
@@ -332,6 +379,28 @@ def _task_key_walk(bound: BoundFilter) -> str | None:
     if category:
         return "task_category"
     return "status" if status else None
+
+
+# The list fields with an index on (field, task_key, id), for a task key sort.
+_TASK_KEY_BRANCH_FIELDS = ("status", "task_category")
+
+
+def _branch_field(bound: BoundFilter, spec: SortSpec, many: bool) -> str | None:
+    """Return the list field whose values a page reads one at a time, if any.
+
+    Take several statuses or categories sorted by task key. Walking the (task_key, id) index
+    passes every run of the keys that have none of them: 330 ms at 1,000,000 runs for the
+    failed and completed_with_errors runs. The (status, task_key, id) index serves one status
+    only. So each value gets a branch that seeks in that index and reads at most a page, and
+    the page merges the branches. A single status or category is walked as
+    ``_task_key_walk`` says.
+    """
+    shape = bound.shape
+    if not many or spec.field != "task_key" or "task_key" in shape.lists:
+        return None
+    if _task_key_walk(bound) is not None:
+        return None
+    return next((name for name in _TASK_KEY_BRANCH_FIELDS if name in shape.many), None)
 
 
 # The sorts with an index on (task_key, column, id). The task key sort has its own index.
