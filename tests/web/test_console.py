@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import insert
+from structlog.testing import capture_logs
 
 from taskrun_center.lifecycle.read_service import TOTAL_COUNT_CAP
 from taskrun_center.storage.engine import Database
@@ -371,6 +372,48 @@ def test_custom_renderer_is_used_for_its_type(
     page = client.get("/runs").text
 
     assert '<p class="sync">42 accounts, &lt;b&gt;synced&lt;/b&gt;</p>' in page
+
+
+def test_failing_renderer_falls_back_to_generic_view(
+    client: TestClient, web_db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A renderer that fails on one run's summary leaves the list and the detail page usable."""
+    (tmp_path / "sync_overview.html").write_text(
+        '<p class="sync">{{ view.data.accounts | number }} accounts</p>', encoding="utf-8"
+    )
+
+    class SyncRenderer(RunRenderer):
+        overview_template = "sync_overview.html"
+
+        def detail_context(self, view: SummaryView, run: object, language: str) -> dict:
+            raise KeyError("accounts")
+
+    registry = RendererRegistry()
+    registry.add_template_dir(tmp_path)
+    registry.register("sync_accounts", SyncRenderer())
+    monkeypatch.setattr(default_renderers, "_by_type", registry._by_type)
+    monkeypatch.setattr(default_renderers, "_template_dirs", registry.template_dirs)
+    make_run(web_db, task_key="sync_accounts", status="completed",
+             summary_json=base_summary("sync_accounts", accounts=42))
+    # A running run's ext.data is still {}, which the template above does not expect.
+    running = make_run(web_db, task_key="sync_accounts", status="running",
+                       summary_json=base_summary("sync_accounts"))
+    log_in(client, "viewer", VIEWER_PASSWORD)
+
+    with capture_logs() as logs:
+        listed = client.get("/runs")
+        detail = client.get(f"/runs/{running.run_id}", headers={"Accept-Language": "en"})
+
+    assert listed.status_code == 200
+    assert '<p class="sync">42 accounts</p>' in listed.text
+    assert listed.text.count('data-testid="renderer-fallback"') == 1
+    assert "此任务类型的专用展示出错" in listed.text
+    assert detail.status_code == 200
+    assert "the generic view is shown" in detail.text
+    failures = [entry for entry in logs if entry["event"] == "renderer_failed"]
+    assert {(entry["part"], entry["error_type"]) for entry in failures} == {
+        ("overview", "UndefinedError"), ("detail", "KeyError")}
+    assert all(entry["run_id"] == running.run_id for entry in failures)
 
 
 def test_api_docs_page_uses_local_assets(client: TestClient) -> None:

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import structlog
 from jinja2 import (
     BaseLoader,
     ChoiceLoader,
@@ -17,11 +18,18 @@ from jinja2 import (
 )
 from markupsafe import Markup
 
+from taskrun_center.log_throttle import LogThrottle
 from taskrun_center.storage.rows import AnyRun
 from taskrun_center.web.console import formatting
-from taskrun_center.web.console.renderers import RendererRegistry, default_renderers
+from taskrun_center.web.console.renderers import (
+    RendererRegistry,
+    RunRenderer,
+    default_renderers,
+)
 from taskrun_center.web.console.summary_view import SummaryView
 from taskrun_center.web.task_catalog import registered_metric_labels
+
+logger = structlog.get_logger(__name__)
 
 TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "templates"
 
@@ -102,8 +110,33 @@ def _render_part(
     language: str,
     part: str,
 ) -> Markup:
+    """Render the run's overview or detail part with its renderer, or the generic one.
+
+    A renderer registered for a task type may fail on a summary it did not expect (a running
+    run's ``ext.data`` is often ``{}``). One failing cell would otherwise turn the whole list
+    into an error page, so the generic renderer draws that part instead, under a note.
+    """
     view = SummaryView(run.summary_json, registered_metric_labels(run.task_key, language))
     renderer = registry.for_view(view)
+    if renderer is registry.generic:
+        return _render_with(environment, renderer, view, run, language=language, part=part)
+    try:
+        return _render_with(environment, renderer, view, run, language=language, part=part)
+    except Exception as error:
+        held_back = _renderer_failures.due((type(renderer).__name__, part))
+        if held_back is not None:
+            # The message may quote a summary value; the summary is masked when stored.
+            logger.warning("renderer_failed", renderer=type(renderer).__name__, part=part,
+                           run_id=run.run_id, error_type=type(error).__name__,
+                           error=str(error)[:200], held_back=held_back)
+    fallback = _render_with(environment, registry.generic, view, run, language=language,
+                            part=part)
+    note = environment.get_template("_renderer_fallback.html").render(lang=language)
+    return Markup(note) + fallback
+
+
+def _render_with(environment: Environment, renderer: RunRenderer, view: SummaryView,
+                 run: AnyRun, *, language: str, part: str) -> Markup:
     if part == "overview":
         name, extra = renderer.overview_template, renderer.overview_context(view, run, language)
     else:
@@ -111,3 +144,7 @@ def _render_part(
     html = environment.get_template(name).render(view=view, run=run, lang=language, **extra)
     # The template escaped every value from the summary; the result is safe markup.
     return Markup(html)
+
+
+# A failing renderer fails on every page that shows its task type.
+_renderer_failures = LogThrottle(interval_seconds=60)
