@@ -7,6 +7,7 @@ example ``TASKRUN_SUMMARY_LIMITS__MAX_BYTES=32768``. An invalid value raises
 
 from __future__ import annotations
 
+import importlib.util
 from functools import lru_cache
 from pathlib import Path
 
@@ -127,6 +128,15 @@ class Settings(BaseSettings):
     def _supported_database(cls, value: str) -> str:
         return _passing(check_database_url(value), value)
 
+    @field_validator("celery_enabled")
+    @classmethod
+    def _celery_installed(cls, value: bool) -> bool:
+        # Checked here, so that every command stops before it does anything (a server would
+        # otherwise create its first admin and fail on the first run-now).
+        if value and not _installed("celery"):
+            raise PydanticCustomError("celery_missing", "the celery package is not installed")
+        return value
+
     @field_validator("forwarded_allow_ips")
     @classmethod
     def _proxy_addresses(cls, value: str) -> str:
@@ -151,6 +161,14 @@ class Settings(BaseSettings):
         if value not in LOG_FORMATS:
             raise PydanticCustomError("log_format", "unknown log format")
         return value
+
+
+def _installed(package: str) -> bool:
+    try:
+        return importlib.util.find_spec(package) is not None
+    except (ImportError, ValueError):
+        # ValueError: an entry of None in sys.modules, which blocks the import.
+        return False
 
 
 def _passing(problem: SettingProblem | None, value: str) -> str:

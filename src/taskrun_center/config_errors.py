@@ -72,6 +72,13 @@ _RULES: dict[str, Text] = {
         "holds {entry}, which is no IP address or network; use comma-separated addresses or "
         "CIDR networks, e.g. 127.0.0.1,10.0.0.0/8",
     ),
+    "celery_missing": Text(
+        "为 true，但未安装 celery 包；请安装（pip install 'taskrun-center[celery]'，在源码目录中为 "
+        ".venv/bin/pip install -e '.[celery]'），或把它设为 false",
+        "is true, but the celery package is not installed; install it (pip install "
+        "'taskrun-center[celery]', or .venv/bin/pip install -e '.[celery]' in a checkout) or "
+        "set it to false",
+    ),
     "database_driver": Text(
         "需要的数据库驱动 {driver} 未安装或不存在；PostgreSQL 请用 postgresql+psycopg://…",
         "needs the database driver {driver}, which is not installed or does not exist; "
