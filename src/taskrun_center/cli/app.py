@@ -20,7 +20,7 @@ from taskrun_center.cli.common import (
 )
 from taskrun_center.cli.help_format import use_translated_help
 from taskrun_center.config_errors import InvalidSettingsError, check_language
-from taskrun_center.errors import ConfigurationError, StorageError
+from taskrun_center.errors import ConfigurationError, StorageError, TaskRunError
 from taskrun_center.i18n import Text
 
 # Each module defines ``register(app)``, which adds its commands or sub-groups.
@@ -115,6 +115,10 @@ def main() -> None:
         _print_errors([str(error)])
         sys.exit(EXIT_USAGE)
     except StorageError as error:
+        _print_errors([error_text(error)])
+        sys.exit(EXIT_FAILED)
+    except TaskRunError as error:
+        # Any other error raised on purpose (the console's port taken): its message, no trace.
         _print_errors([error_text(error)])
         sys.exit(EXIT_FAILED)
 

@@ -131,9 +131,10 @@ def error_text(error: BaseException) -> str:
         return storage_error_text(error, cli_language())
     if isinstance(error, InvalidValueError):
         return tr(_INVALID_VALUE, field=error.field, reason=tr(error.reason_text))
-    reason_text = getattr(error, "reason_text", None)
-    if isinstance(reason_text, Text):
-        return tr(reason_text)
+    for attribute in ("reason_text", "text"):
+        own_text = getattr(error, attribute, None)
+        if isinstance(own_text, Text):
+            return tr(own_text)
     return str(error)
 
 

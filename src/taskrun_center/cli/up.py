@@ -102,6 +102,11 @@ def up(
     from taskrun_center.config import get_settings
 
     settings = get_settings()
+    if not once:
+        from taskrun_center.web.listen_address import check_listen_address
+
+        # Before the round: a taken port would otherwise show only after it, in English.
+        check_listen_address(host or settings.host, port or settings.port)
     url = resolve_database_url(database_url, create_sqlite_file=True)
     _migrate(url)
     modules = _task_modules(task_module)

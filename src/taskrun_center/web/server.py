@@ -14,6 +14,7 @@ from taskrun_center.i18n import Text
 from taskrun_center.storage.engine import Database
 from taskrun_center.web.app import create_app
 from taskrun_center.web.auth.accounts import INITIAL_ADMIN, ensure_initial_admin
+from taskrun_center.web.listen_address import check_listen_address
 
 log = structlog.get_logger(__name__)
 
@@ -77,11 +78,14 @@ def serve(
     header. ``language`` sets the language of the first admin's password message.
 
     Raises:
+        ListenAddressError: the server cannot listen on ``host:port``; nothing was started.
         StorageError: creating the first admin failed, so nothing was served. ``taskrun``
             prints it as one line and exits 1.
     """
     from taskrun_center.runners.loading import load_configured_tasks
 
+    # Before anything else, so that a taken port creates no admin and starts no scheduler.
+    check_listen_address(host, port)
     # Run-now and the task overview need the tasks declared in this process.
     load_configured_tasks()
     trusted_proxies = proxy_allow_list(
