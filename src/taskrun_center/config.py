@@ -16,6 +16,7 @@ from pydantic_core import PydanticCustomError
 from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
 
 from taskrun_center.config_errors import (
+    ENV_PREFIX,
     InvalidSettingsError,
     SettingProblem,
     check_database_url,
@@ -176,6 +177,18 @@ def _passing(problem: SettingProblem | None, value: str) -> str:
     if problem is not None:
         raise PydanticCustomError(problem.kind, problem.rule.en, dict(problem.context))
     return value
+
+
+def setting_variables() -> frozenset[str]:
+    """Return every environment variable that sets something, nested limits included."""
+    names = set()
+    for name, field in Settings.model_fields.items():
+        names.add(f"{ENV_PREFIX}{name.upper()}")
+        nested = field.annotation
+        if isinstance(nested, type) and issubclass(nested, BaseModel):
+            names.update(f"{ENV_PREFIX}{name.upper()}__{inner.upper()}"
+                         for inner in nested.model_fields)
+    return frozenset(names)
 
 
 @lru_cache(maxsize=1)

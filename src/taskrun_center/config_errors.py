@@ -7,9 +7,10 @@ may carry a password.
 
 from __future__ import annotations
 
+import difflib
 import ipaddress
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -254,3 +255,26 @@ def problem_of_settings_error(message: str) -> SettingProblem:
     match = _SETTINGS_ERROR_FIELD.search(message)
     name = match.group(1).upper() if match else "*"
     return SettingProblem(ENV_PREFIX + name, "json_invalid")
+
+
+# Variables with the prefix that are no setting: the test suite's own.
+_NOT_SETTINGS_PREFIX = "TASKRUN_TEST_"
+
+
+def unknown_variables(environment: Mapping[str, str],
+                      known: Collection[str]) -> list[tuple[str, str | None]]:
+    """Return the ``TASKRUN_*`` variables that name no setting, each with the closest known one.
+
+    ``known`` lists the variables of the settings, nested ones included
+    (``TASKRUN_SUMMARY_LIMITS__MAX_BYTES``). A misspelt variable is otherwise ignored without
+    a word, and the default it meant to replace stays in force.
+    """
+    unknown = []
+    for name in sorted(environment):
+        if not name.startswith(ENV_PREFIX) or name.startswith(_NOT_SETTINGS_PREFIX):
+            continue
+        if name.upper() in known:
+            continue
+        matches = difflib.get_close_matches(name.upper(), known, n=1, cutoff=0.8)
+        unknown.append((name, matches[0] if matches else None))
+    return unknown

@@ -15,7 +15,9 @@ from taskrun_center.cli.common import (
     EXIT_USAGE,
     cli_language,
     error_text,
+    escape_hidden,
     print_error,
+    print_warning,
     tr,
 )
 from taskrun_center.cli.help_format import use_translated_help
@@ -88,10 +90,27 @@ def root(
                      help=tr(Text("显示版本号并退出。", "Show the version and exit."))),
     ] = False,
 ) -> None:
-    """Configure logging for every command."""
+    """Configure logging for every command and warn about misspelt setting variables."""
     from taskrun_center.logging_setup import configure_logging
 
     configure_logging()
+    _warn_unknown_variables()
+
+
+_UNKNOWN_VARIABLE = Text("环境变量 {name} 不是任何配置项，已忽略。",
+                         "The environment variable {name} is no setting and is ignored.")
+_DID_YOU_MEAN = Text("是否想写 {name}？", " Did you mean {name}?")
+
+
+def _warn_unknown_variables() -> None:
+    from taskrun_center.config import setting_variables
+    from taskrun_center.config_errors import unknown_variables
+
+    for name, closest in unknown_variables(os.environ, setting_variables()):
+        message = tr(_UNKNOWN_VARIABLE, name=escape_hidden(name))
+        if closest is not None:
+            message += tr(_DID_YOU_MEAN, name=closest)
+        print_warning(message)
 
 
 for _name in COMMAND_MODULES:

@@ -183,6 +183,15 @@ def print_error(message: str) -> None:
 ERROR_PREFIX = Text("错误：", "Error:")
 
 
+def print_warning(message: str) -> None:
+    """Print one warning line to stderr behind a yellow prefix; escaped as ``print_error``."""
+    stderr.print(f"[bold yellow]{tr(WARNING_PREFIX)}[/] {escape(message)}", markup=True,
+                 highlight=False)
+
+
+WARNING_PREFIX = Text("警告：", "Warning:")
+
+
 def help_text(zh: str, en: str) -> str:
     """Render option help in the CLI language (help is built before options are parsed)."""
     return Text(zh, en).render(cli_language())
