@@ -307,3 +307,45 @@ def test_login_with_nul_username_is_401(
                            headers={"X-CSRFToken": csrf_token(client)})
 
     assert response.status_code == 401, response.text
+
+
+@pytest.mark.parametrize(("language", "expected"), [
+    ("zh-CN", '参数 "limt" 无效：不是这个接口的参数（是否想写 limit？）；可用的参数：'),
+    ("en", 'Invalid parameter "limt": is not a parameter of this endpoint (did you mean '
+           'limit?); it takes: '),
+])
+def test_misspelt_parameter_is_refused(api: tuple[TestClient, Database, dict[str, str]],
+                                       language: str, expected: str) -> None:
+    """A misspelt parameter is named instead of ignored with its default used."""
+    client, database, headers = api
+    make_run(database, status="completed")
+
+    response = client.get(f"{RUNS}?limt=5", headers={**headers, "Accept-Language": language})
+
+    assert response.status_code == 400
+    body = response.json()
+    assert body["message_code"] == "INVALID_PARAMETER"
+    assert expected in body["message"]
+    assert "task_key" in body["message"]
+
+
+def test_unknown_parameter_name_is_escaped(
+        api: tuple[TestClient, Database, dict[str, str]]) -> None:
+    client, _, headers = api
+
+    response = client.get(f"{RUNS}?{quote(chr(0x202e))}x=1", headers=headers)
+
+    assert response.status_code == 400
+    assert "\u202e" not in response.text
+    assert "\\u202e" in response.json()["message"]
+
+
+def test_declared_parameters_and_health_probe_pass(
+        api: tuple[TestClient, Database, dict[str, str]]) -> None:
+    client, _, headers = api
+
+    listed = client.get(f"{RUNS}?limit=5&status=failed&sort=task_key", headers=headers)
+    probed = client.get("/healthz?nocache=123")
+
+    assert listed.status_code == 200
+    assert probed.status_code == 200

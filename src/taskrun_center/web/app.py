@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 
 import structlog
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
 from taskrun_center.config import get_settings
 from taskrun_center.storage.engine import Database
@@ -15,6 +15,7 @@ from taskrun_center.web.api import runs as runs_api
 from taskrun_center.web.api import statistics as statistics_api
 from taskrun_center.web.api import tasks as tasks_api
 from taskrun_center.web.api.docs_page import OPENAPI_URL, install_docs_page
+from taskrun_center.web.api.query import reject_unknown_parameters
 from taskrun_center.web.auth.sessions import SessionCodec
 from taskrun_center.web.context import WebContext
 from taskrun_center.web.errors import install_error_handlers
@@ -67,9 +68,10 @@ def create_app(
     install_error_handlers(app)
     app.add_middleware(SecurityHeadersMiddleware)
     install_docs_page(app)
-    for router in (runs_api.router, auth_api.router, tasks_api.router, statistics_api.router,
-                   health_api.router):
-        app.include_router(router)
+    for router in (runs_api.router, auth_api.router, tasks_api.router, statistics_api.router):
+        app.include_router(router, dependencies=[Depends(reject_unknown_parameters)])
+    # A health probe may carry parameters of its own (a cache buster); it answers regardless.
+    app.include_router(health_api.router)
     if console:
         from taskrun_center.web.console import install_console
 

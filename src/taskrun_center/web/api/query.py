@@ -7,10 +7,15 @@ API, the console and the CLI accept the same forms; times without a time zone ar
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Iterable
 from datetime import datetime
 
+from fastapi import Request
+from fastapi.dependencies.models import Dependant
+
 from taskrun_center.errors import InvalidQueryError
+from taskrun_center.i18n import Text
 from taskrun_center.lifecycle.query_reasons import (
     NOT_ONE_OF,
     RANGE_REVERSED,
@@ -91,3 +96,47 @@ def build_run_filter(
     if start is not None and end is not None and end < start:
         raise InvalidQueryError("started_to", RANGE_REVERSED)
     return run_filter
+
+
+_UNKNOWN_PARAMETER = Text("不是这个接口的参数{hint}；可用的参数：{known}",
+                          "is not a parameter of this endpoint{hint}; it takes: {known}")
+_NO_PARAMETERS = Text("不是这个接口的参数；这个接口不接受查询参数",
+                      "is not a parameter of this endpoint, which takes no query parameters")
+_DID_YOU_MEAN = Text("（是否想写 {name}？）", " (did you mean {name}?)")
+
+
+def reject_unknown_parameters(request: Request) -> None:
+    """Refuse a query parameter that the route does not declare, naming the closest one.
+
+    A misspelt parameter (``limt=5``) would otherwise be ignored and its default used, which
+    reads as a server that does not honour the request.
+
+    Raises:
+        InvalidQueryError: the first unknown parameter, with the ones the route takes.
+    """
+    from taskrun_center.web.errors import quote_identifier
+
+    route = request.scope.get("route")
+    dependant = getattr(route, "dependant", None)
+    if dependant is None:
+        return
+    known = sorted(_query_names(dependant))
+    for name in request.query_params:
+        if name in known:
+            continue
+        if not known:
+            raise InvalidQueryError(quote_identifier(name), _NO_PARAMETERS)
+        closest = difflib.get_close_matches(name, known, n=1, cutoff=0.7)
+        hint = fill(_DID_YOU_MEAN, name=closest[0]) if closest else Text("", "")
+        raise InvalidQueryError(quote_identifier(name), Text(
+            _UNKNOWN_PARAMETER.zh.format(hint=hint.zh, known="、".join(known)),
+            _UNKNOWN_PARAMETER.en.format(hint=hint.en, known=", ".join(known)),
+        ))
+
+
+def _query_names(dependant: Dependant) -> set[str]:
+    """Return the query parameters of a route and of the dependencies it uses."""
+    names = {field.alias for field in dependant.query_params}
+    for dependency in dependant.dependencies:
+        names |= _query_names(dependency)
+    return names
