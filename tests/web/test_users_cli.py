@@ -28,7 +28,7 @@ def test_users_create_rejects_short_password(sqlite_url: str) -> None:
     result = runner.invoke(app, ["users", "create", "bob", "--password", "short",
                                  "--database-url", sqlite_url])
 
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert "至少需要 8 个字符" in result.output
 
 

@@ -73,8 +73,10 @@ ACCOUNT_ERRORS = {
         "characters.",
     ),
 }
-# Errors about the text given on the command line exit with the usage status.
-USAGE_ERRORS = frozenset({"USERNAME_INVALID", "TOKEN_NAME_INVALID"})
+# Errors about the text given on the command line (or the password read from standard input)
+# exit with the usage status. A name already taken or not found exits 1: the input is
+# well-formed, and the database's state is what rejects it.
+USAGE_ERRORS = frozenset({"USERNAME_INVALID", "TOKEN_NAME_INVALID", "PASSWORD_TOO_SHORT"})
 
 
 def _fail_account(error: AccountError) -> NoReturn:
