@@ -8,7 +8,7 @@ import pytest
 
 from taskrun_center.runners import SchedulerConfigError
 from taskrun_center.runners.scheduler import load_jobs
-from taskrun_center.runners.scheduler.jobs import parse_duration
+from taskrun_center.runners.scheduler.jobs import interval_seconds
 from tests.runners import sample_tasks  # noqa: F401 - declares the sample tasks
 from tests.runners.processes import run_taskrun
 
@@ -137,7 +137,7 @@ def test_entry_reports_wrong_argument_type(tmp_path: Path) -> None:
 
     assert "invalid cron expression" in raised.value.reason
     assert "seconds" in raised.value.reason
-    assert "float" in raised.value.reason
+    assert "abc" in raised.value.reason
 
 
 def test_job_time_zone_overrides_file(tmp_path: Path) -> None:
@@ -178,10 +178,11 @@ def test_unknown_time_zone_is_rejected(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    ("text", "seconds"), [("30s", 30), ("15m", 900), ("2h", 7200), ("1d", 86400)]
+    ("text", "seconds"),
+    [("30s", 30), ("15m", 900), ("2h", 7200), ("1d", 86400), ("1w", 604800)],
 )
 def test_duration_forms(text: str, seconds: int) -> None:
-    assert parse_duration(text) == seconds
+    assert interval_seconds(text) == (seconds, None)
 
 
 def test_scheduler_cli_refuses_bad_file(sqlite_url: str, tmp_path: Path) -> None:

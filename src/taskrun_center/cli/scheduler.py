@@ -113,7 +113,7 @@ def scheduler(
             dispatcher_factory=scheduler_dispatcher_for,
         )
     except ConfigurationError as error:
-        fail(str(error), EXIT_USAGE)
+        fail(error_text(error), EXIT_USAGE)
 
     stop = threading.Event()
 
