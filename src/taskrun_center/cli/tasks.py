@@ -97,7 +97,7 @@ def load_tasks(task_modules: list[str] | None) -> None:
     try:
         load_configured_tasks(task_modules or ())
     except ConfigurationError as error:
-        fail(str(error), EXIT_USAGE)
+        fail(error_text(error), EXIT_USAGE)
 
 
 def list_tasks(

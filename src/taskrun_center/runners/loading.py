@@ -17,10 +17,56 @@ from collections.abc import Iterable
 import structlog
 
 from taskrun_center.errors import ConfigurationError
+from taskrun_center.i18n import Text
 
 logger = structlog.get_logger(__name__)
 
 BUILTIN_TASKS_MODULE = "taskrun_center.runners.builtin"
+
+_IMPORT_FAILED = Text(
+    "无法导入任务模块 {module}：{cause}。请检查 TASKRUN_TASK_MODULES 或 --task-module 中的模块名，"
+    "并确认该模块在 Python 路径上（Python 路径已包含当前工作目录）。",
+    "cannot import the task module {module}: {cause}. Check the module name in "
+    "TASKRUN_TASK_MODULES or --task-module, and that the module is on the Python path, which "
+    "includes the working directory.",
+)
+_SYNTAX_ERROR = Text(
+    "无法导入任务模块 {module}：{cause}。请修正该模块源码中的语法错误。",
+    "cannot import the task module {module}: {cause}. Fix the syntax error in the module's "
+    "source.",
+)
+_NO_MODULE_NAMED = Text("找不到模块 {name}", "no module named {name}")
+
+
+class TaskModuleImportError(ConfigurationError):
+    """Raised when a configured task module cannot be imported.
+
+    ``reason_text`` is the whole message in both languages, for the CLI. ``str()`` is English,
+    for logs.
+    """
+
+    def __init__(self, module: str, reason_text: Text) -> None:
+        super().__init__(reason_text.en)
+        self.module = module
+        self.reason_text = reason_text
+
+    @classmethod
+    def from_error(cls, module: str, error: ImportError | SyntaxError) -> TaskModuleImportError:
+        """Build the error for ``module`` from the exception its import raised."""
+        if isinstance(error, ModuleNotFoundError) and error.name:
+            name = repr(error.name)
+            cause = Text(_NO_MODULE_NAMED.zh.format(name=name),
+                         _NO_MODULE_NAMED.en.format(name=name))
+        else:
+            detail = f"{type(error).__name__}: {error}"
+            cause = Text(detail, detail)
+        template = _SYNTAX_ERROR if isinstance(error, SyntaxError) else _IMPORT_FAILED
+        return cls(module, Text(template.zh.format(module=repr(module), cause=cause.zh),
+                                template.en.format(module=repr(module), cause=cause.en)))
+
+    def __reduce__(self) -> tuple[type[TaskModuleImportError], tuple[str, Text]]:
+        # Exception pickling would call the class with the message alone.
+        return type(self), (self.module, self.reason_text)
 
 
 def parse_module_list(value: str | None) -> list[str]:
@@ -32,7 +78,8 @@ def load_task_modules(modules: Iterable[str]) -> list[str]:
     """Import each named module; return the names imported.
 
     Raises:
-        ConfigurationError: a module cannot be imported; names the module and the cause.
+        TaskModuleImportError: a module cannot be imported (it or a module it imports is
+            missing, or its source has a syntax error); names the module, the cause and the fix.
     """
     cwd = os.getcwd()
     if cwd not in sys.path:
@@ -41,11 +88,8 @@ def load_task_modules(modules: Iterable[str]) -> list[str]:
     for name in modules:
         try:
             importlib.import_module(name)
-        except ImportError as error:
-            raise ConfigurationError(
-                f"task module {name!r} cannot be imported: {error}; check TASKRUN_TASK_MODULES "
-                "and that the module is on the Python path (the working directory is)"
-            ) from error
+        except (ImportError, SyntaxError) as error:
+            raise TaskModuleImportError.from_error(name, error) from error
         loaded.append(name)
     if loaded:
         logger.info("task_modules_loaded", modules=loaded)
@@ -61,7 +105,7 @@ def load_configured_tasks(extra_modules: Iterable[str] = ()) -> list[str]:
     """Declare the built-in tasks and import ``TASKRUN_TASK_MODULES`` plus ``extra_modules``.
 
     Raises:
-        ConfigurationError: a module cannot be imported.
+        TaskModuleImportError: a module cannot be imported.
     """
     from taskrun_center.config import get_settings
 
