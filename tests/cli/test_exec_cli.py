@@ -76,7 +76,8 @@ def test_missing_command_exits_127(sqlite_url: str) -> None:
     run = _only_run(Database(sqlite_url))
     assert code == 127
     assert run.status == "failed"
-    assert run.error_message == "command not found: no-such-command-xyz"
+    assert run.error_message is not None
+    assert run.error_message.startswith("找不到命令 no-such-command-xyz：")
 
 
 def test_metric_lines_become_summary_metrics(sqlite_url: str) -> None:

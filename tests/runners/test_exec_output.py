@@ -162,7 +162,8 @@ def test_run_command_missing_program() -> None:
     result = run_command(["/definitely/not/here"], passthrough=False)
 
     assert result.exit_code == 127
-    assert result.start_error == "command not found: /definitely/not/here"
+    assert result.start_error is not None
+    assert result.start_error.en.startswith("command not found: /definitely/not/here;")
 
 
 def test_run_command_not_executable(tmp_path) -> None:  # type: ignore[no-untyped-def]

@@ -23,7 +23,13 @@ from typing import IO, Any
 
 import structlog
 
-from taskrun_center.runners.command.output import DEFAULT_TAIL_LINES, OutputTail, StreamPump
+from taskrun_center.i18n import Text
+from taskrun_center.runners.command.output import (
+    DEFAULT_TAIL_LINES,
+    OutputTail,
+    StreamPump,
+    storable_text,
+)
 
 logger = structlog.get_logger(__name__)
 
@@ -37,6 +43,25 @@ POLL_SECONDS = 0.2
 # prctl(2) option that sets the signal a process gets when the thread that forked it exits.
 _PR_SET_PDEATHSIG = 1
 
+COMMAND_NOT_FOUND = Text(
+    "找不到命令 {program}：请检查命令名和 PATH，或写出程序的完整路径",
+    "command not found: {program}; check the name and PATH, or give the program's full path",
+)
+COMMAND_IS_DIRECTORY = Text(
+    "无法执行 {program}：它是目录；请在 -- 之后写要运行的程序",
+    "cannot execute {program}: it is a directory; give the program to run after --",
+)
+COMMAND_NOT_EXECUTABLE = Text(
+    "没有执行 {program} 的权限：请用 chmod +x 给它执行权限，或通过解释器运行它（例如 sh 脚本.sh）",
+    "permission denied: {program} is not executable; make it executable (chmod +x) or run "
+    "it through its interpreter (such as sh script.sh)",
+)
+COMMAND_CANNOT_START = Text(
+    "无法执行 {program}：{reason}；请确认它是本机可以运行的程序或带 #! 行的脚本",
+    "cannot execute {program}: {reason}; check that it is a program for this machine or a "
+    "script with a #! line",
+)
+
 
 @dataclass
 class CommandResult:
@@ -45,7 +70,8 @@ class CommandResult:
     exit_code: int
     duration_ms: int
     signal_name: str | None = None
-    start_error: str | None = None
+    # Why the command could not start, in both languages, or None when it started.
+    start_error: Text | None = None
     forwarded_signal: str | None = None
     stopped_on_request: bool = False
     stdout: OutputTail = field(default_factory=OutputTail)
@@ -93,13 +119,12 @@ def run_command(
             # The hook makes two system calls and touches no lock, so it is safe with threads.
             preexec_fn=_die_with_parent_hook(),  # noqa: PLW1509
         )
-    except FileNotFoundError:
-        return _start_failed(EXIT_NOT_FOUND, f"command not found: {argv[0]}", started)
-    except PermissionError:
-        return _start_failed(EXIT_NOT_EXECUTABLE, f"permission denied: {argv[0]}", started)
     except OSError as error:
-        return _start_failed(
-            EXIT_NOT_EXECUTABLE, f"cannot execute {argv[0]}: {error.strerror}", started
+        exit_code, reason = _start_failure(argv[0], error)
+        return CommandResult(
+            exit_code=exit_code,
+            duration_ms=int((time.monotonic() - started) * 1000),
+            start_error=reason,
         )
 
     result = CommandResult(exit_code=0, duration_ms=0)
@@ -160,12 +185,23 @@ def _die_with_parent_hook() -> Callable[[], None] | None:
     return set_death_signal
 
 
-def _start_failed(exit_code: int, message: str, started: float) -> CommandResult:
-    return CommandResult(
-        exit_code=exit_code,
-        duration_ms=int((time.monotonic() - started) * 1000),
-        start_error=message,
-    )
+def _start_failure(program: str, error: OSError) -> tuple[int, Text]:
+    """Return the exit status and the reason of a command that could not start."""
+    storable_program = storable_text(program)
+    if isinstance(error, FileNotFoundError):
+        return EXIT_NOT_FOUND, _fill(COMMAND_NOT_FOUND, program=storable_program)
+    # A bare name is looked up on PATH, so only a path names the directory that failed.
+    if os.sep in program and os.path.isdir(program):
+        return EXIT_NOT_EXECUTABLE, _fill(COMMAND_IS_DIRECTORY, program=storable_program)
+    if isinstance(error, PermissionError):
+        return EXIT_NOT_EXECUTABLE, _fill(COMMAND_NOT_EXECUTABLE, program=storable_program)
+    return EXIT_NOT_EXECUTABLE, _fill(COMMAND_CANNOT_START, program=storable_program,
+                                      reason=error.strerror or str(error))
+
+
+def _fill(template: Text, **params: object) -> Text:
+    """Return ``template`` with ``params`` filled in, in both languages."""
+    return Text(template.zh.format(**params), template.en.format(**params))
 
 
 def _terminal(stream: Any, passthrough: bool) -> IO[bytes] | None:

@@ -145,7 +145,7 @@ def _details(
         "signal": result.signal_name,
         "forwarded_signal": result.forwarded_signal,
         "duration_ms": result.duration_ms,
-        "start_error": result.start_error,
+        "start_error": _start_error(result),
         "stdout_tail": result.stdout.masked_lines(),
         "stderr_tail": result.stderr.masked_lines(),
         "stdout_lines": result.stdout.line_count,
@@ -155,10 +155,17 @@ def _details(
     }
 
 
+def _start_error(result: CommandResult) -> str | None:
+    # Stored in the product's language, like the other failure reasons of a run.
+    if result.start_error is None:
+        return None
+    return result.start_error.render(get_settings().language)
+
+
 def _failure_message(result: CommandResult) -> str | None:
     language = get_settings().language
     if result.start_error is not None:
-        return result.start_error
+        return result.start_error.render(language)
     if result.signal_name is not None:
         return KILLED_BY.render(language, signal=result.signal_name)
     if result.exit_code != 0:
