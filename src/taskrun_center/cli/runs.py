@@ -36,7 +36,7 @@ from taskrun_center.cli.common import (
 )
 from taskrun_center.errors import InvalidQueryError, RunNotFoundError, StorageError
 from taskrun_center.i18n import Text
-from taskrun_center.states import RunStatus, TriggerSource
+from taskrun_center.states import ItemStatus, RunStatus, TriggerSource
 
 _HELP = Text("查看已记录的运行。", "Read recorded runs.")
 _LIST_HELP = Text("按条件列出运行，最新的在前。", "List runs matching filters, newest first.")
@@ -264,6 +264,15 @@ def status_label(status: str) -> str:
     return member.label_en if cli_language() == "en" else member.label_zh
 
 
+def item_status_label(status: str) -> str:
+    """Return the item status in the CLI language, or the raw value when it is unknown."""
+    try:
+        member = ItemStatus(status)
+    except ValueError:
+        return status
+    return member.label_en if cli_language() == "en" else member.label_zh
+
+
 def trigger_label(trigger: str) -> str:
     """Return the trigger source in the CLI language, or the raw value when it is unknown."""
     try:
@@ -368,7 +377,7 @@ def _print_run_detail(payload: dict[str, Any]) -> None:
         items = Table(*(tr(text) for text in _ITEM_COLUMNS.values()), highlight=False)
         for item in payload["items"]:
             items.add_row(_cell(f"{item['item_type']}/{item['item_key']}"),
-                          _cell(item["status"]),
+                          _cell(f"{item_status_label(item['status'])} ({item['status']})"),
                           RichText(escape_hidden_lines(item["error_message"] or "")))
         print_table(items)
     stdout.print(tr(_ITEMS_FOOTER, page=f"{payload['items_page']:,}",
