@@ -131,6 +131,6 @@ _KEY_NAME = Text(
 )
 _VALUE = Text(
     "值中含有敏感信息（{kind_zh}），摘要中不允许存放；请删除，或改存不含敏感信息的描述。",
-    "the value contains a {kind_en}; a summary must not hold sensitive data. Remove it or store "
-    "a description without it.",
+    "the value contains sensitive data ({kind_en}), which a summary must not hold; remove it "
+    "or store a description without it.",
 )
