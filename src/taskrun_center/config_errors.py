@@ -12,6 +12,7 @@ import ipaddress
 import re
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
 from pydantic import ValidationError
@@ -61,6 +62,20 @@ _RULES: dict[str, Text] = {
         "参数名小写，且只能出现一次",
         "has a connect_timeout parameter that is not one whole number of seconds from 0 to "
         "86400; give it once, in lower case, e.g. ?connect_timeout=10",
+    ),
+    "database_url_port": Text(
+        "的端口 {port} 超出 1 到 65535 的范围（PostgreSQL 默认端口为 5432）",
+        "has the port {port}, outside 1 to 65535 (PostgreSQL listens on 5432 by default)",
+    ),
+    "database_url_parameter": Text(
+        "的参数 {name} 不是 PostgreSQL 的连接参数（是否想写 {closest}？）",
+        "has the parameter {name}, which is no PostgreSQL connection parameter (did you mean "
+        "{closest}?)",
+    ),
+    "database_url_parameter_unknown": Text(
+        "的参数 {name} 不是 PostgreSQL 的连接参数（参见 libpq 文档中的连接参数列表）",
+        "has the parameter {name}, which is no PostgreSQL connection parameter (libpq's "
+        "documentation lists them)",
     ),
     "database_backend": Text(
         "指定的数据库类型 {backend} 不受支持，只支持 sqlite 和 postgresql"
@@ -169,11 +184,49 @@ def check_database_url(url: str, variable: str = DATABASE_URL_VARIABLE) -> Setti
     if backend not in SUPPORTED_BACKENDS:
         return SettingProblem(variable, "database_backend", {"backend": backend})
 
-    timeouts = _connect_timeout_values(parsed.query) if backend == "postgresql" else []
+    if backend == "postgresql":
+        problem = _server_url_problem(parsed, variable)
+        if problem is not None:
+            return problem
+    return _driver_problem(parsed, variable)
+
+
+def _server_url_problem(parsed: URL, variable: str) -> SettingProblem | None:
+    """Return the problem of a PostgreSQL URL's port and parameters, which libpq would reject.
+
+    libpq's own messages are English and, for a port out of range, advise starting the server.
+    """
+    if parsed.port is not None and not 1 <= parsed.port <= MAX_PORT:
+        return SettingProblem(variable, "database_url_port", {"port": parsed.port})
+    timeouts = _connect_timeout_values(parsed.query)
     if timeouts and (len(timeouts) > 1 or "connect_timeout" not in parsed.query
                      or not _whole_seconds(timeouts[0])):
         return SettingProblem(variable, "database_connect_timeout")
-    return _driver_problem(parsed, variable)
+    known = _libpq_parameters()
+    for name in parsed.query:
+        if known and name not in known and name.lower() != "connect_timeout":
+            closest = difflib.get_close_matches(name, sorted(known), n=1, cutoff=0.7)
+            shown = name if name.isprintable() else ascii(name)
+            hint = {"name": shown, "closest": closest[0] if closest else None}
+            return SettingProblem(variable, "database_url_parameter"
+                                  if closest else "database_url_parameter_unknown", hint)
+    return None
+
+
+#: Highest TCP port number.
+MAX_PORT = 65535
+
+
+@cache
+def _libpq_parameters() -> frozenset[str]:
+    """Return the connection parameters that the installed libpq accepts (none when unknown)."""
+    try:
+        from psycopg import pq
+
+        return frozenset(option.keyword.decode() for option in pq.Conninfo.get_defaults())
+    except Exception:
+        # No check is better than a wrong one: the driver still reports an unknown parameter.
+        return frozenset()
 
 
 def _driver_problem(parsed: URL, variable: str) -> SettingProblem | None:
