@@ -131,7 +131,7 @@ def main() -> None:
         _print_errors(error.render_lines(cli_language()))
         sys.exit(EXIT_USAGE)
     except ConfigurationError as error:
-        _print_errors([str(error)])
+        _print_errors([error_text(error)])
         sys.exit(EXIT_USAGE)
     except StorageError as error:
         _print_errors([error_text(error)])

@@ -362,7 +362,7 @@ def purge(
                                         batch_size=batch_size, dry_run=dry_run,
                                         on_progress=on_progress)
         except ConfigurationError as error:
-            fail(str(error), EXIT_USAGE)
+            fail(error_text(error), EXIT_USAGE)
         except PurgeError as error:
             _report_purge_failure(error, output)
         except MaintenanceInterrupted as interrupt:
@@ -478,7 +478,7 @@ def audit(
     try:
         load_configured_tasks()
     except ConfigurationError as error:
-        fail(str(error), EXIT_USAGE)
+        fail(error_text(error), EXIT_USAGE)
     try:
         with sigterm_as_interrupt() as stop_signal, _database(database_url) as database, \
                 _progress(output, _PROGRESS_AUDIT) as draw:

@@ -25,6 +25,7 @@ from taskrun_center.cli.common import (
     OutputFormat,
     TaskModuleOption,
     cli_language,
+    error_text,
     fail,
     help_text,
     print_json,
@@ -139,7 +140,7 @@ def _load_task_types(task_modules: list[str] | None) -> None:
     try:
         load_configured_tasks(task_modules or ())
     except ConfigurationError as error:
-        fail(str(error), EXIT_USAGE)
+        fail(error_text(error), EXIT_USAGE)
 
 
 def _read_input(file: str) -> bytes:

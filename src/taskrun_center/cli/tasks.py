@@ -21,8 +21,10 @@ from taskrun_center.cli.common import (
     escape_hidden,
     escape_hidden_lines,
     fail,
+    interrupt_exit_code,
     print_json,
     resolve_database_url,
+    sigterm_as_interrupt,
     stdout,
     tr,
 )
@@ -51,6 +53,8 @@ _ENQUEUE_HELP = Text(
     "Do not run it here: create the pending run, send it to the Celery workers "
     "(TASKRUN_CELERY_BROKER_URL), print its run_id and return at once.",
 )
+_RUN_INTERRUPTED = Text("已中断：运行已标记为已取消。",
+                        "Interrupted: the run was marked cancelled.")
 _RUN_ENQUEUED = Text(
     "运行 {run_id} 已发送给 Celery 工作进程，状态：等待中",
     "Run {run_id} was sent to the Celery workers; status: pending",
@@ -149,13 +153,19 @@ def run(
     from taskrun_center.runners import run_task
     from taskrun_center.runners.recording import database_for
 
+    stop_signal: dict[str, int] = {}
     try:
-        outcome = run_task(
-            task_key,
-            database=database_for(resolve_database_url(database_url)),
-            trigger_source=TriggerSource.CLI,
-            arguments=arguments,
-        )
+        # SIGTERM (a service manager, ``timeout``) cancels the run as Ctrl-C does. Without the
+        # handler the process ended at once and the run stayed running until the reaper came.
+        with sigterm_as_interrupt() as stop_signal:
+            outcome = run_task(
+                task_key,
+                database=database_for(resolve_database_url(database_url)),
+                trigger_source=TriggerSource.CLI,
+                arguments=arguments,
+            )
+    except KeyboardInterrupt:
+        fail(tr(_RUN_INTERRUPTED), interrupt_exit_code(stop_signal))
     except (UnknownTaskTypeError, ConfigurationError) as error:
         fail(describe_error(error), EXIT_USAGE)
     except TaskRunError as error:

@@ -181,7 +181,7 @@ def _load(modules: list[str]) -> list[str]:
         load_builtin_tasks()
         load_task_modules(modules)
     except ConfigurationError as error:
-        fail(str(error), EXIT_USAGE)
+        fail(error_text(error), EXIT_USAGE)
     return [definition.key for definition in all_tasks()]
 
 
@@ -202,7 +202,7 @@ def _start_scheduler(url: str, config: str | None) -> Any:
     try:
         return start_scheduler_in_background(url, config, extra_jobs=extra)
     except ConfigurationError as error:
-        fail(str(error), EXIT_USAGE)
+        fail(error_text(error), EXIT_USAGE)
 
 
 def run_round(url: str, keys: list[str]) -> list[Any]:
