@@ -985,3 +985,13 @@ def test_task_key_filter_hides_category() -> None:
     assert "+task_runs.trigger_source" not in sqlite_sql
     assert "+task_runs" not in postgres_sql
     assert "task_runs.task_category" in postgres_sql
+
+
+def test_many_values_by_task_key_walk_instead_of_branching(sqlite_url: str) -> None:
+    """Beyond the branch limit the values are common enough for the walk to meet them soon."""
+    run_filter = RunFilter(task_category=[f"cat_{index}" for index in range(21)])
+
+    plan = _sqlite_page_plan(sqlite_url, run_filter, "task_key", many=True)
+
+    assert "ix_task_runs_task_key_id" in plan
+    assert "UNION ALL" not in plan

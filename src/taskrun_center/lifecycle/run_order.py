@@ -400,7 +400,15 @@ def _branch_field(bound: BoundFilter, spec: SortSpec, many: bool) -> str | None:
         return None
     if _task_key_walk(bound) is not None:
         return None
-    return next((name for name in _TASK_KEY_BRANCH_FIELDS if name in shape.many), None)
+    field = next((name for name in _TASK_KEY_BRANCH_FIELDS if name in shape.many), None)
+    if field is None or len(bound.values_of(field)) > _MAX_BRANCHES:
+        return None
+    return field
+
+
+# More values than this are walked as before: a branch costs up to a page of rows, while so
+# many values of one field make their runs common enough for the walk to meet them soon.
+_MAX_BRANCHES = 20
 
 
 # The sorts with an index on (task_key, column, id). The task key sort has its own index.
