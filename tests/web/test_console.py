@@ -347,6 +347,16 @@ def test_static_files_are_served(client: TestClient) -> None:
     assert "pollRows" in client.get("/static/console.js").text
 
 
+def _use_renderer(monkeypatch: pytest.MonkeyPatch, template_dir: Path,
+                  renderer: RunRenderer) -> None:
+    """Serve the sync_accounts type with ``renderer`` and templates from ``template_dir``."""
+    registry = RendererRegistry()
+    registry.add_template_dir(template_dir)
+    registry.register("sync_accounts", renderer)
+    monkeypatch.setattr(default_renderers, "_by_type", registry._by_type)
+    monkeypatch.setattr(default_renderers, "_template_dirs", registry.template_dirs)
+
+
 def test_custom_renderer_is_used_for_its_type(
     client: TestClient, web_db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -360,11 +370,7 @@ def test_custom_renderer_is_used_for_its_type(
         def overview_context(self, view: SummaryView, run: object, language: str) -> dict:
             return {"note": "<b>synced</b>"}
 
-    registry = RendererRegistry()
-    registry.add_template_dir(tmp_path)
-    registry.register("sync_accounts", SyncRenderer())
-    monkeypatch.setattr(default_renderers, "_by_type", registry._by_type)
-    monkeypatch.setattr(default_renderers, "_template_dirs", registry.template_dirs)
+    _use_renderer(monkeypatch, tmp_path, SyncRenderer())
     make_run(web_db, task_key="sync_accounts", status="completed",
              summary_json=base_summary("sync_accounts", accounts=42))
     log_in(client, "viewer", VIEWER_PASSWORD)
@@ -388,11 +394,7 @@ def test_failing_renderer_falls_back_to_generic_view(
         def detail_context(self, view: SummaryView, run: object, language: str) -> dict:
             raise KeyError("accounts")
 
-    registry = RendererRegistry()
-    registry.add_template_dir(tmp_path)
-    registry.register("sync_accounts", SyncRenderer())
-    monkeypatch.setattr(default_renderers, "_by_type", registry._by_type)
-    monkeypatch.setattr(default_renderers, "_template_dirs", registry.template_dirs)
+    _use_renderer(monkeypatch, tmp_path, SyncRenderer())
     make_run(web_db, task_key="sync_accounts", status="completed",
              summary_json=base_summary("sync_accounts", accounts=42))
     # A running run's ext.data is still {}, which the template above does not expect.

@@ -257,28 +257,24 @@ def _invalid_option(error: InvalidQueryError, options: dict[str, str]) -> str:
 
 def status_label(status: str) -> str:
     """Return the run status in the CLI language, or the raw value when it is unknown."""
-    try:
-        member = RunStatus(status)
-    except ValueError:
-        return status
-    return member.label_en if cli_language() == "en" else member.label_zh
+    return _label(RunStatus, status)
 
 
 def item_status_label(status: str) -> str:
     """Return the item status in the CLI language, or the raw value when it is unknown."""
-    try:
-        member = ItemStatus(status)
-    except ValueError:
-        return status
-    return member.label_en if cli_language() == "en" else member.label_zh
+    return _label(ItemStatus, status)
 
 
 def trigger_label(trigger: str) -> str:
     """Return the trigger source in the CLI language, or the raw value when it is unknown."""
+    return _label(TriggerSource, trigger)
+
+
+def _label(vocabulary: type[RunStatus | ItemStatus | TriggerSource], value: str) -> str:
     try:
-        member = TriggerSource(trigger)
+        member = vocabulary(value)
     except ValueError:
-        return trigger
+        return value
     return member.label_en if cli_language() == "en" else member.label_zh
 
 
