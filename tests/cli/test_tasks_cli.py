@@ -91,7 +91,7 @@ def test_run_wrong_argument_type_is_usage_error(sqlite_url: str) -> None:
 
         assert result.returncode == 2
         assert "seconds" in result.stderr
-        assert "float" in result.stderr
+        assert "应为数字" in result.stderr
     assert runs_of(Database(sqlite_url), "sample_slow") == []
 
 

@@ -33,8 +33,8 @@ def test_wrong_type_names_argument(value: object) -> None:
     assert error.argument == "seconds"
     assert error.reason_text is not None
     assert "seconds" in error.reason_text.zh
-    assert "float" in error.reason_text.zh
-    assert "expected float" in error.reason_text.en
+    assert "应为数字" in error.reason_text.zh
+    assert "expected a number" in error.reason_text.en
     assert "seconds" in str(error)
 
 
@@ -95,7 +95,7 @@ def test_annotated_constraint_rejects_value() -> None:
     error = raised.value
     assert error.argument == "seconds"
     assert error.reason_text is not None
-    assert "expected int" in error.reason_text.en
+    assert "Invalid argument seconds" in error.reason_text.en
     assert "must be at least 10" in error.reason_text.en
     assert "不能小于 10" in error.reason_text.zh
     assert "Input should" not in error.reason_text.zh
