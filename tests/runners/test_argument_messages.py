@@ -140,3 +140,34 @@ def test_task_validator_message_masked() -> None:
     assert "fails the task's own check (Value error, cannot reach" in reason.en
     assert "s3cretpass" not in reason.zh
     assert "s3cretpass" not in reason.en
+
+
+def _needs_source(ctx: object, *, source: str, limit: int = 5) -> None:
+    """A task with one required argument."""
+
+
+def _no_arguments(ctx: object) -> None:
+    """A task that takes no arguments."""
+
+
+@pytest.mark.parametrize(("func", "arguments", "argument", "zh", "en"), [
+    (_typed, {"cuont": 3}, "cuont", "任务 typed 没有参数 cuont；它的参数有：targets, count,",
+     "task typed has no parameter cuont; it takes: targets, count,"),
+    (_needs_source, {"limit": 2}, "source",
+     "任务 typed 缺少必填参数 source（命令行用 --arg source=值 传入）",
+     "task typed needs the argument source (on the command line: --arg source=VALUE)"),
+    (_no_arguments, {"x": 1}, "x", "任务 typed 不接受参数，收到了 x",
+     "task typed takes no arguments, but got x"),
+], ids=["unknown", "missing", "none-taken"])
+def test_signature_mismatch_names_the_argument(func: object, arguments: dict[str, object],
+                                               argument: str, zh: str, en: str) -> None:
+    """Python's own TypeError text (English, with the function's name) is not shown."""
+    with pytest.raises(TaskArgumentsError) as raised:
+        check_task_arguments("typed", func, arguments)  # type: ignore[arg-type]
+
+    reason = raised.value.reason_text
+    assert reason is not None
+    assert raised.value.argument == argument
+    assert zh in reason.zh
+    assert en in reason.en
+    assert "keyword argument" not in reason.zh + reason.en

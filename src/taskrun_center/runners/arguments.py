@@ -53,6 +53,19 @@ _TEXT_NOTE = Text(
     "A value given with --arg is read as JSON, and a value that is not valid JSON is read as "
     "text: ['x'] with single quotes is text, while [\"x\"] with double quotes is a list.",
 )
+_UNKNOWN_ARGUMENT = Text(
+    "任务 {task_key} 没有参数 {argument}；它的参数有：{names}",
+    "task {task_key} has no parameter {argument}; it takes: {names}",
+)
+_NO_ARGUMENTS = Text(
+    "任务 {task_key} 不接受参数，收到了 {argument}",
+    "task {task_key} takes no arguments, but got {argument}",
+)
+_MISSING_ARGUMENT = Text(
+    "任务 {task_key} 缺少必填参数 {argument}（命令行用 --arg {argument}=值 传入）",
+    "task {task_key} needs the argument {argument} (on the command line: "
+    "--arg {argument}=VALUE)",
+)
 _NOT_BOUND = Text(
     "任务 {task_key} 的参数与函数签名不符（Python 提示：{detail}）",
     "the arguments do not fit the signature of task {task_key}: {detail}",
@@ -80,9 +93,7 @@ def check_task_arguments(
     try:
         signature.bind(None, **given)
     except TypeError as error:
-        raise TaskArgumentsError(
-            task_key, str(error), reason_text=_fill(_NOT_BOUND, task_key=task_key, detail=error)
-        ) from None
+        raise _mismatch(task_key, signature, given, error) from None
 
     validators = _validators(func)
     converted: dict[str, Any] = {}
@@ -90,6 +101,31 @@ def check_task_arguments(
         validator = validators.get(name)
         converted[name] = value if validator is None else _convert(task_key, name, validator, value)
     return converted
+
+
+_KEYWORD_KINDS = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+
+
+def _mismatch(task_key: str, signature: inspect.Signature, given: Mapping[str, Any],
+              error: TypeError) -> TaskArgumentsError:
+    """Name the unknown or the missing argument; Python's own words are the last resort."""
+    parameters = list(signature.parameters.values())[1:]
+    names = [parameter.name for parameter in parameters if parameter.kind in _KEYWORD_KINDS]
+    takes_any = any(parameter.kind is inspect.Parameter.VAR_KEYWORD for parameter in parameters)
+    unknown = [] if takes_any else [name for name in given if name not in names]
+    missing = [parameter.name for parameter in parameters if parameter.kind in _KEYWORD_KINDS
+               and parameter.default is inspect.Parameter.empty and parameter.name not in given]
+    if unknown:
+        listed = ", ".join(names)
+        text = _fill(_UNKNOWN_ARGUMENT, task_key=task_key, argument=unknown[0],
+                     names=listed) if names else _fill(_NO_ARGUMENTS, task_key=task_key,
+                                                       argument=unknown[0])
+        return TaskArgumentsError(task_key, text.en, argument=unknown[0], reason_text=text)
+    if missing:
+        text = _fill(_MISSING_ARGUMENT, task_key=task_key, argument=missing[0])
+        return TaskArgumentsError(task_key, text.en, argument=missing[0], reason_text=text)
+    return TaskArgumentsError(task_key, str(error),
+                              reason_text=_fill(_NOT_BOUND, task_key=task_key, detail=error))
 
 
 def _convert(task_key: str, name: str, validator: _Validator, value: Any) -> Any:
