@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import signal
 import threading
 from datetime import timedelta
@@ -20,6 +21,7 @@ from taskrun_center.cli.common import (
     TaskModuleOption,
     cli_language,
     error_text,
+    escape_hidden,
     fail,
     print_json,
     resolve_database_url,
@@ -186,7 +188,8 @@ def _print_status(leader: Any, alive: bool) -> None:
     table = Table(*(tr(column) for column in _COLUMNS))
     for job in leader.jobs:
         table.add_row(
-            job["job_id"], job["task_key"], job["trigger"], _short_time(job["next_fire_time"])
+            job["job_id"], job["task_key"], _trigger_text(job["trigger"]),
+            _short_time(job["next_fire_time"])
         )
     stdout.print(table)
 
@@ -202,3 +205,15 @@ def _short_time(value: str | None) -> str:
     if not value:
         return "-"
     return value[:19].replace("T", " ")
+
+
+_EVERY = re.compile(r"every (\d+) s")
+_EVERY_TEXT = Text("每 {seconds} 秒", "every {seconds} s")
+
+
+def _trigger_text(stored: str) -> str:
+    """Return a stored trigger description in the CLI language (cron lines stay as written)."""
+    interval = _EVERY.fullmatch(stored)
+    if interval is None:
+        return escape_hidden(stored)
+    return tr(_EVERY_TEXT, seconds=interval.group(1))

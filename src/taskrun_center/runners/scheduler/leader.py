@@ -28,6 +28,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from taskrun_center.errors import ConfigurationError
+from taskrun_center.i18n import Text
 from taskrun_center.storage.engine import Database
 from taskrun_center.storage.errors import translate_errors
 from taskrun_center.storage.models import SchedulerLeader
@@ -145,16 +146,27 @@ class PostgresAdvisoryLock:
                 pass
 
 
+class InMemoryDatabaseError(ConfigurationError):
+    """Raised when the scheduler is given an in-memory SQLite database; ``text`` has both."""
+
+    text = Text(
+        "调度器需要 SQLite 数据库文件（或 PostgreSQL），不能用内存数据库，"
+        "因为各副本靠数据库文件旁的锁文件选出主调度器。",
+        "the scheduler needs a SQLite database file (or PostgreSQL), not an in-memory "
+        "database, because replicas elect their leader with a lock file next to it",
+    )
+
+    def __init__(self) -> None:
+        super().__init__(self.text.en)
+
+
 class SqliteFileLock:
     """An exclusive OS lock on ``<database file>.scheduler-<name>.lock``."""
 
     def __init__(self, database: Database, name: str) -> None:
         database_file = make_url(database.url).database
         if not database_file or database_file == ":memory:":
-            raise ConfigurationError(
-                "the scheduler needs a SQLite database file (or PostgreSQL), not an in-memory "
-                "database, because replicas elect their leader with a lock file next to it"
-            )
+            raise InMemoryDatabaseError
         self.path = Path(f"{database_file}.scheduler-{name}.lock")
         self._lock = FileLock(str(self.path), timeout=0, thread_local=False)
 
