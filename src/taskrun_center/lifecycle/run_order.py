@@ -16,6 +16,8 @@ through the filters' indexes and sorted: at most a thousand rows. Beyond it, the
 sort's index and skips the runs that do not match, which stops after about 21 rows divided by
 the share of runs that match. Walking an index for a filter that matches few or no runs reads
 every run in it. A task key with a status it never has took over 100 ms at 1,000,000 runs.
+Several statuses or categories sorted by task key are read one value at a time instead, each
+from its own index, and merged (``_branch_field``).
 
 Pages are read through SQLAlchemy Core into ``RunRow`` tuples, with statements cached per shape
 of query, because on SQLite the Python work around a keyset page otherwise cost about ten times
