@@ -12,11 +12,19 @@ MAX_MESSAGE_CHARS = 2000
 
 def describe_error(error: BaseException) -> str:
     """Return ``"ExceptionType: message"`` with secrets and personal data masked."""
-    text = f"{type(error).__name__}: {error}".strip()
+    text = f"{type(error).__name__}: {_message_of(error)}".strip()
     masked = mask_text(text).value
     if len(masked) > MAX_MESSAGE_CHARS:
         masked = masked[: MAX_MESSAGE_CHARS - 1] + "…"
     return masked
+
+
+def _message_of(error: BaseException) -> str:
+    # A task's own exception class may fail to turn into text; the run must still end.
+    try:
+        return str(error)
+    except Exception as failure:
+        return f"(no message: str() raised {type(failure).__name__})"
 
 
 def masked_traceback(error: BaseException) -> str:

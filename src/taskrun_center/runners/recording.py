@@ -28,6 +28,7 @@ from taskrun_center.runners.heartbeat import Heartbeat
 from taskrun_center.runners.item_writer import ItemEvent, ItemWriter
 from taskrun_center.runners.result import RunOutcome, TaskResult
 from taskrun_center.runners.summary import (
+    invalid_result_status_message,
     items_dropped_message,
     items_failed_message,
     rejection_message,
@@ -35,7 +36,7 @@ from taskrun_center.runners.summary import (
     summary_from_result,
     unsupported_result_message,
 )
-from taskrun_center.states import RunStatus, TriggerSource
+from taskrun_center.states import RUN_TERMINAL, RunStatus, TriggerSource
 from taskrun_center.storage.engine import Database
 from taskrun_center.storage.errors import translate_errors
 from taskrun_center.storage.models import TaskRun
@@ -234,6 +235,10 @@ class RunRecorder:
             counts = self.context.counts
             error_message = items_failed_message(counts.completed, counts.failed, self._language)
         if isinstance(result, TaskResult):
+            if result.status is not None and result.status not in RUN_TERMINAL:
+                # The run would otherwise stay running until the reaper ended it.
+                message = invalid_result_status_message(result.status, self._language)
+                return self.context.last_valid_summary, RunStatus.FAILED, message
             status = result.status or (None if result.skipped else status)
             error_message = result.error_message or error_message
         if result is not None and not isinstance(result, TaskResult | Mapping):

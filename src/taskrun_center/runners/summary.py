@@ -21,9 +21,15 @@ ITEMS_FAILED = Text(
     "{failed} items failed, {completed} completed",
 )
 ITEMS_DROPPED = Text(
-    "{dropped} 个子项变更被拒绝，未能记录（原因见日志 item_event_dropped）",
-    "{dropped} item changes were rejected and not recorded (see the log line "
-    "item_event_dropped for the reason)",
+    "{dropped} 个子项变更未能记录（原因见日志 item_batch_dropped 或 item_event_dropped）",
+    "{dropped} item changes could not be recorded (the log lines item_batch_dropped and "
+    "item_event_dropped give the reason)",
+)
+INVALID_RESULT_STATUS = Text(
+    "任务返回的 TaskResult.status 为 {status}，它不是结束状态；请用 completed、"
+    "completed_with_errors、failed 或 cancelled。",
+    "The task returned TaskResult.status {status}, which is no final status; use completed, "
+    "completed_with_errors, failed or cancelled.",
 )
 UNSUPPORTED_RESULT = Text(
     "任务返回了 {kind}；请返回 TaskResult、摘要字典或 None。",
@@ -91,6 +97,11 @@ def rejection_message(error: SummaryValidationError, language: str) -> str:
 def unsupported_result_message(result: object, language: str) -> str:
     """Describe a task's return value that is neither a ``TaskResult``, a dict nor None."""
     return UNSUPPORTED_RESULT.render(language, kind=type(result).__name__)
+
+
+def invalid_result_status_message(status: object, language: str) -> str:
+    """Describe a ``TaskResult.status`` that cannot end a run."""
+    return INVALID_RESULT_STATUS.render(language, status=repr(str(status))[:80])
 
 
 def items_dropped_message(dropped: int, language: str) -> str:
