@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import pytest
+
 from taskrun_center.runners import RunContext, TaskResult, run_task, task
+from taskrun_center.runners.item_writer import ItemWriter
 from taskrun_center.states import RunStatus
 from taskrun_center.storage.engine import Database
-from tests.runners.rows import load_run
+from taskrun_center.storage.errors import DatabaseLockedError
+from tests.runners.rows import load_items, load_run
 
 
 class _Unprintable(Exception):
@@ -43,3 +47,33 @@ def test_result_with_a_status_that_cannot_end_a_run_fails_it(database: Database)
     run = load_run(database, outcome.run_id)
     assert run.status == "failed"
     assert "TaskResult.status 为 'running'，它不是结束状态" in (run.error_message or "")
+
+
+@task(key="sample_three_items", name_zh="三个子项", name_en="Three items", category="sample")
+def sample_three_items(ctx: RunContext) -> None:
+    ctx.init_items([("step", str(index), f"Step {index}") for index in range(3)])
+    for index in range(3):
+        with ctx.item("step", str(index)):
+            pass
+
+
+def test_items_whose_changes_were_lost_fail_with_the_run_end(
+        database: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Item changes the writer gave up on leave no pending or running item in a finished run."""
+
+    def locked(self: ItemWriter, batch: object) -> None:
+        raise DatabaseLockedError("record items", busy_timeout_ms=5)
+
+    monkeypatch.setattr(ItemWriter, "_write_batch", locked)
+    monkeypatch.setattr(ItemWriter, "store", lambda *args, **kwargs: (_ for _ in ()).throw(
+        DatabaseLockedError("record items", busy_timeout_ms=5)))
+
+    outcome = run_task("sample_three_items", database=database)
+
+    assert outcome.status == RunStatus.COMPLETED_WITH_ERRORS
+    items = load_items(database, outcome.run_id)
+    assert {item.status for item in items.values()} == {"failed"}
+    assert all("最终状态未能记录" in (item.error_message or "") for item in items.values())
+    run = load_run(database, outcome.run_id)
+    assert (run.progress_total, run.progress_completed, run.progress_failed) == (3, 0, 3)
+    assert "item_batch_dropped" in (run.error_message or "")

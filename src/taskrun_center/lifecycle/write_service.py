@@ -626,6 +626,27 @@ class TaskRunsWriteService:
                 run_id, item_type, item_key, ItemStatus.CANCELLED, values={}, counter=None
             )
 
+    def fail_unfinished_items(self, run_id: str, error_message: str) -> int:
+        """Fail the pending and running items of a run in progress; return how many changed.
+
+        For a runner that ends a run after some item changes could not be stored: those
+        items would otherwise stay pending or running in a finished run. The run is left for
+        ``finalize_run*``, which recounts the counters. Does not commit.
+
+        Raises:
+            StorageError: the database failed.
+        """
+        with self._operation("fail unfinished items"):
+            message = self._prepare_message(run_id, None, error_message)
+            now = utcnow()
+            return self._execute_update(
+                update(TaskRunItem)
+                .where(TaskRunItem.run_id == run_id,
+                       TaskRunItem.status.in_(_UNFINISHED_ITEMS), _run_in_progress(run_id))
+                .values(status=ItemStatus.FAILED.value, completed_at=now, updated_at=now,
+                        error_message=message)
+            )
+
     # --- statements -----------------------------------------------------------------------
 
     @contextmanager

@@ -31,6 +31,7 @@ from taskrun_center.runners.summary import (
     invalid_result_status_message,
     items_dropped_message,
     items_failed_message,
+    items_unrecorded_message,
     rejection_message,
     summary_from_counts,
     summary_from_result,
@@ -191,6 +192,10 @@ class RunRecorder:
             service = TaskRunsWriteService(connection, defer_counters=True)
             if events:
                 self._writer.store(connection, events, service=service)
+            if self._writer.dropped:
+                # Their last change was lost: their true status is unknown, so they fail.
+                service.fail_unfinished_items(
+                    self.run_id, items_unrecorded_message(self._language))
             final = service.finalize_run_with_summary(
                 self.run_id, summary, status=status, error_message=error_message, claimed=self.run
             )

@@ -25,6 +25,11 @@ ITEMS_DROPPED = Text(
     "{dropped} item changes could not be recorded (the log lines item_batch_dropped and "
     "item_event_dropped give the reason)",
 )
+ITEM_UNRECORDED = Text(
+    "这个子项的最终状态未能记录（数据库写入失败，原因见日志 item_batch_dropped）",
+    "The final status of this item could not be recorded (a database write failed; the log "
+    "line item_batch_dropped gives the reason)",
+)
 INVALID_RESULT_STATUS = Text(
     "任务返回的 TaskResult.status 为 {status}，它不是结束状态；请用 completed、"
     "completed_with_errors、failed 或 cancelled。",
@@ -107,6 +112,11 @@ def invalid_result_status_message(status: object, language: str) -> str:
 def items_dropped_message(dropped: int, language: str) -> str:
     """Describe item changes that the write service rejected, for the run's ``error_message``."""
     return ITEMS_DROPPED.render(language, dropped=dropped)
+
+
+def items_unrecorded_message(language: str) -> str:
+    """Describe, on an item, why a runner failed it when ending its run."""
+    return ITEM_UNRECORDED.render(language)
 
 
 def items_failed_message(completed: int, failed: int, language: str) -> str:
