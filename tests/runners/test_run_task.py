@@ -167,7 +167,7 @@ def test_rejected_item_marks_run_with_errors(database: Database) -> None:
     run = load_run(database, outcome.run_id)
     assert outcome.status == RunStatus.COMPLETED_WITH_ERRORS
     assert run.status == "completed_with_errors"
-    assert "个子项变更被拒绝" in (run.error_message or "")
+    assert "个子项变更未能记录" in (run.error_message or "")
     assert sorted(load_items(database, outcome.run_id)) == ["ok"]
 
 
@@ -185,6 +185,6 @@ def test_rejected_failing_item_is_not_completed(database: Database) -> None:
 
     run = load_run(database, outcome.run_id)
     assert run.status == "completed_with_errors"
-    assert "个子项变更被拒绝" in (run.error_message or "")
+    assert "个子项变更未能记录" in (run.error_message or "")
     assert "pw1111111" not in (run.error_message or "")
     assert load_items(database, outcome.run_id) == {}

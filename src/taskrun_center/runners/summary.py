@@ -26,9 +26,9 @@ ITEMS_DROPPED = Text(
     "item_event_dropped give the reason)",
 )
 ITEM_UNRECORDED = Text(
-    "这个子项的最终状态未能记录（数据库写入失败，原因见日志 item_batch_dropped）",
-    "The final status of this item could not be recorded (a database write failed; the log "
-    "line item_batch_dropped gives the reason)",
+    "这个子项的最终状态未能记录（原因见日志 item_batch_dropped 或 item_event_dropped）",
+    "The final status of this item could not be recorded (the log lines item_batch_dropped "
+    "and item_event_dropped give the reason)",
 )
 INVALID_RESULT_STATUS = Text(
     "任务返回的 TaskResult.status 为 {status}，它不是结束状态；请用 completed、"
