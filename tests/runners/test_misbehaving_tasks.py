@@ -9,7 +9,7 @@ from taskrun_center.runners.item_writer import ItemWriter
 from taskrun_center.states import RunStatus
 from taskrun_center.storage.engine import Database
 from taskrun_center.storage.errors import DatabaseLockedError
-from tests.runners.rows import load_items, load_run
+from tests.runners.rows import load_items, load_run, runs_of
 
 
 class _Unprintable(Exception):
@@ -77,3 +77,32 @@ def test_items_whose_changes_were_lost_fail_with_the_run_end(
     run = load_run(database, outcome.run_id)
     assert (run.progress_total, run.progress_completed, run.progress_failed) == (3, 0, 3)
     assert "item_batch_dropped" in (run.error_message or "")
+
+
+@task(key="sample_calls_exit", name_zh="调用退出", name_en="Calls exit", category="sample")
+def sample_calls_exit(ctx: RunContext) -> None:
+    raise SystemExit(3)
+
+
+class _HostStop(SystemExit):
+    """A host's own stop signal, as Celery's WorkerShutdown is."""
+
+
+@task(key="sample_host_stops", name_zh="宿主停止", name_en="Host stops", category="sample")
+def sample_host_stops(ctx: RunContext) -> None:
+    raise _HostStop
+
+
+def test_sys_exit_in_task_fails_the_run_and_returns(database: Database) -> None:
+    outcome = run_task("sample_calls_exit", database=database)
+
+    assert outcome.status == RunStatus.FAILED
+    assert load_run(database, outcome.run_id).error_message == "SystemExit: 3"
+
+
+def test_host_stop_cancels_the_run_and_propagates(database: Database) -> None:
+    with pytest.raises(_HostStop):
+        run_task("sample_host_stops", database=database)
+
+    run = runs_of(database, "sample_host_stops")[0]
+    assert run.status == "cancelled"

@@ -41,8 +41,9 @@ def run_task(
     With ``run_id`` the pending run of that id is resumed (run-now and queues create it
     first); otherwise a new run starts. ``claimed`` is a run that the caller already moved to
     running in its own transaction (a Celery worker's claim), so it is not read again. The
-    task's exceptions never propagate: they mark the run failed and come back in the outcome.
-    KeyboardInterrupt and SystemExit cancel the run and propagate.
+    task's exceptions never propagate: they mark the run failed and come back in the outcome,
+    and so does ``sys.exit()`` called by the task. KeyboardInterrupt and other SystemExit
+    subclasses (a host's stop signal) cancel the run and propagate.
 
     Raises:
         UnknownTaskTypeError: no task is declared under ``task_key``.
@@ -83,6 +84,14 @@ def _drive(
     except RunCancelledError:
         return recorder.finish_cancelled()
     except Exception as error:
+        return recorder.finish_failed(error)
+    except SystemExit as error:
+        if type(error) is not SystemExit:
+            # A subclass is a host's own stop signal (Celery's WorkerShutdown): let it stop.
+            record_interrupt(recorder)
+            raise
+        # sys.exit() in task code ends the task, not the process that hosts it (taskrun up,
+        # the scheduler, a worker): the run fails with the exit code as its message.
         return recorder.finish_failed(error)
     except BaseException:
         record_interrupt(recorder)
