@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import time
 
+from sqlalchemy import select
+
 from taskrun_center.lifecycle.write_service import TaskRunsWriteService
 from taskrun_center.runners.heartbeat import Heartbeat
 from taskrun_center.storage.engine import Database
+from taskrun_center.storage.models import TaskRun
 from tests.factories import load_run
 
 
@@ -48,3 +51,23 @@ def test_shorter_interval_beats_before_longer_one(sqlite_database: Database) -> 
     finally:
         slow.stop()
         fast.stop()
+
+
+def test_locked_run_does_not_hold_other_heartbeats(postgres_url: str) -> None:
+    """A row locked by another session (SELECT … FOR UPDATE) delays only its own run's beat."""
+    database = Database(postgres_url)
+    locked_run, free_run = _start_run(database), _start_run(database)
+    holder = database.engine.connect()
+    transaction = holder.begin()
+    holder.execute(select(TaskRun.id).where(TaskRun.run_id == locked_run).with_for_update())
+    locked = Heartbeat(database, locked_run, "t", 0.2).start()
+    free = Heartbeat(database, free_run, "t", 0.2).start()
+    try:
+        # Without a lock timeout the shared thread waited for the locked row for good.
+        assert _wait_for_heartbeat(database, free_run, timeout_seconds=30)
+    finally:
+        locked.stop()
+        free.stop()
+        transaction.rollback()
+        holder.close()
+        database.dispose()

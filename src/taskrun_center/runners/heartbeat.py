@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import structlog
+from sqlalchemy import text
 
 from taskrun_center.errors import StorageError
 from taskrun_center.lifecycle.write_service import TaskRunsWriteService
@@ -56,9 +57,23 @@ class Heartbeat:
         _monitor.unwatch(self)
 
     def beat(self) -> bool:
-        """Record one heartbeat now; False when the run is already terminal."""
+        """Record one heartbeat now; False when the run is already terminal.
+
+        Raises:
+            StorageError: the database failed, or on PostgreSQL the run's row stayed locked by
+                another session for ``LOCK_TIMEOUT_MS``.
+        """
         with self.database.transaction("record heartbeat") as session:
+            if not self.database.is_sqlite:
+                # One run's row locked by another session (an operator's SELECT … FOR UPDATE)
+                # would otherwise hold the shared thread, and every other run's heartbeat.
+                session.execute(text(f"SET LOCAL lock_timeout = {LOCK_TIMEOUT_MS}"))
             return TaskRunsWriteService(session).heartbeat(self.run_id)
+
+
+#: How long a heartbeat waits for its run's row on PostgreSQL before it gives up until the next
+#: one. SQLite has a single writer lock, which its busy timeout bounds.
+LOCK_TIMEOUT_MS = 2000
 
 
 @dataclass
