@@ -187,3 +187,43 @@ def test_refused_table_name_with_control_character_is_escaped(tmp_path: Path) ->
     assert result.exit_code == 1
     assert "\x1b" not in result.output
     assert "bad\\x1b[31mname" in result.output
+
+
+@pytest.mark.parametrize("statements", [
+    ["CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL)",
+     "INSERT INTO alembic_version VALUES ('deadbeef1234')",
+     "CREATE TABLE orders (id INTEGER PRIMARY KEY)"],
+    ["CREATE VIEW answer AS SELECT 42"],
+    ["CREATE TABLE t (id INTEGER PRIMARY KEY AUTOINCREMENT)", "INSERT INTO t DEFAULT VALUES",
+     "DROP TABLE t"],
+    ["CREATE TABLE users (id INTEGER PRIMARY KEY)"],
+], ids=["other-alembic-program", "view-only", "sequence-only", "table-with-our-name"])
+def test_other_programs_schema_is_left_untouched(tmp_path: Path, statements: list[str]) -> None:
+    """Any object of another program counts, including its own Alembic revision table."""
+    path = tmp_path / "other.db"
+    with contextlib.closing(sqlite3.connect(path)) as connection:
+        for statement in statements:
+            connection.execute(statement)
+        connection.commit()
+    before = path.read_bytes()
+
+    upgraded = runner.invoke(app, ["db", "upgrade", "--database-url", f"sqlite:///{path}"])
+    listed = runner.invoke(app, ["runs", "list", "--database-url", f"sqlite:///{path}"])
+
+    assert upgraded.exit_code == 1, upgraded.output
+    assert "--allow-other-tables" in upgraded.output
+    assert listed.exit_code == 1
+    assert path.read_bytes() == before
+    assert not Path(f"{path}-wal").exists()
+
+
+def test_refusal_names_the_file_of_a_uri(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    _other_programs_file(tmp_path / "shop.db", "customers")
+
+    result = runner.invoke(app, ["db", "upgrade", "--database-url",
+                                 "sqlite:///file:shop.db?mode=rw&uri=true"])
+
+    assert result.exit_code == 1
+    assert str(tmp_path / "shop.db") in result.output.replace("\n", "")
+    assert "file:" not in result.output

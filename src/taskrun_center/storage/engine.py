@@ -106,11 +106,15 @@ def _create_sqlite_engine(url: str, busy_timeout_ms: int) -> Engine:
 
 
 def _has_schema(cursor: Any) -> bool:
-    """Return True when the SQLite file has the table of applied schema revisions."""
+    """Return True when the SQLite file has this schema: revisions and the runs table.
+
+    ``alembic_version`` alone is not enough: other programs that use Alembic have it too.
+    """
     found = cursor.execute(
-        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'alembic_version'"
+        "SELECT count(*) FROM sqlite_master WHERE type = 'table' "
+        "AND name IN ('alembic_version', 'task_runs')"
     ).fetchone()
-    return found is not None
+    return bool(found[0] == 2)
 
 
 class Database:

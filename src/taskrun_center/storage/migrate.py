@@ -62,22 +62,33 @@ def upgrade(url: str, revision: str = "head", *, allow_other_tables: bool = Fals
 
 
 def _check_file_is_ours(url: str) -> None:
-    """Raise ForeignTablesError when the SQLite file at ``url`` has tables but none of ours."""
+    """Raise ForeignTablesError when the SQLite file at ``url`` holds objects but not our schema.
+
+    Ours means an ``alembic_version`` table beside ``task_runs``: another program that uses
+    Alembic has the first without the second. Any other table, view or trigger (``sqlite_sequence``
+    and ``sqlite_stat1`` included: they come from another program's tables) is foreign.
+    """
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
         return
     engine = create_engine_for(url)
     try:
         with translate_errors("read the schema revision"), engine.connect() as connection:
-            # The dialect leaves out SQLite's own tables (sqlite_sequence and the like).
-            present = set(inspect(connection).get_table_names())
+            present = set(connection.exec_driver_sql(
+                "SELECT name FROM sqlite_master "
+                "WHERE type IN ('table', 'view', 'trigger') AND name NOT LIKE 'sqlite_autoindex%'"
+            ).scalars())
     finally:
         engine.dispose()
-    if "alembic_version" in present:
+    if not present or {"alembic_version", "task_runs"} <= present:
         return
-    other = sorted(present - set(Base.metadata.tables))
-    if other:
-        raise ForeignTablesError(str(Path(parsed.database or "").resolve()), other)
+    raise ForeignTablesError(_sqlite_path(parsed.database or ""), sorted(present))
+
+
+def _sqlite_path(database: str) -> str:
+    # A URI filename (sqlite:///file:x.db?mode=ro&uri=true) names the file after "file:".
+    path = database.removeprefix("file:").split("?", 1)[0]
+    return str(Path(path).resolve())
 
 
 def downgrade(url: str, revision: str) -> None:
