@@ -418,6 +418,27 @@ def test_failing_renderer_falls_back_to_generic_view(
     assert all(entry["run_id"] == running.run_id for entry in failures)
 
 
+def test_failing_matcher_falls_back_to_generic_view(
+    client: TestClient, web_db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def raising(view: SummaryView) -> bool:
+        raise RuntimeError("matcher bug")
+
+    registry = RendererRegistry()
+    registry.register_matcher(raising, RunRenderer())
+    monkeypatch.setattr(default_renderers, "_matchers", registry._matchers)
+    run = make_run(web_db, task_key="sync_accounts", status="completed",
+                   summary_json=base_summary("sync_accounts", accounts=42))
+    log_in(client, "viewer", VIEWER_PASSWORD)
+
+    listed = client.get("/runs")
+    detail = client.get(f"/runs/{run.run_id}")
+
+    assert listed.status_code == 200
+    assert detail.status_code == 200
+    assert 'data-testid="renderer-fallback"' in listed.text
+
+
 def test_api_docs_page_uses_local_assets(client: TestClient) -> None:
     page = client.get("/api/docs").text
 

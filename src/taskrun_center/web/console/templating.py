@@ -117,16 +117,19 @@ def _render_part(
     into an error page, so the generic renderer draws that part instead, under a note.
     """
     view = SummaryView(run.summary_json, registered_metric_labels(run.task_key, language))
-    renderer = registry.for_view(view)
-    if renderer is registry.generic:
-        return _render_with(environment, renderer, view, run, language=language, part=part)
+    renderer: RunRenderer | None = None
     try:
+        # A matcher registered with the renderers is user code too, and may raise.
+        renderer = registry.for_view(view)
         return _render_with(environment, renderer, view, run, language=language, part=part)
     except Exception as error:
-        held_back = _renderer_failures.due((type(renderer).__name__, part))
+        if renderer is registry.generic:
+            raise
+        name = type(renderer).__name__ if renderer is not None else "matcher"
+        held_back = _renderer_failures.due((name, part))
         if held_back is not None:
             # The message may quote a summary value; the summary is masked when stored.
-            logger.warning("renderer_failed", renderer=type(renderer).__name__, part=part,
+            logger.warning("renderer_failed", renderer=name, part=part,
                            run_id=run.run_id, error_type=type(error).__name__,
                            error=str(error)[:200], held_back=held_back)
     fallback = _render_with(environment, registry.generic, view, run, language=language,
