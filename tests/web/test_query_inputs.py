@@ -310,9 +310,9 @@ def test_login_with_nul_username_is_401(
 
 
 @pytest.mark.parametrize(("language", "expected"), [
-    ("zh-CN", '参数 "limt" 无效：不是这个接口的参数（是否想写 limit？）；可用的参数：'),
-    ("en", 'Invalid parameter "limt": is not a parameter of this endpoint (did you mean '
-           'limit?); it takes: '),
+    ("zh-CN", "参数 limt 无效：不是这个接口的参数（是否想写 limit？）；可用的参数："),
+    ("en", "Invalid parameter limt: is not a parameter of this endpoint (did you mean "
+           "limit?); it takes: "),
 ])
 def test_misspelt_parameter_is_refused(api: tuple[TestClient, Database, dict[str, str]],
                                        language: str, expected: str) -> None:
@@ -325,8 +325,29 @@ def test_misspelt_parameter_is_refused(api: tuple[TestClient, Database, dict[str
     assert response.status_code == 400
     body = response.json()
     assert body["message_code"] == "INVALID_PARAMETER"
+    assert body["parameter"] == "limt"
     assert expected in body["message"]
     assert "task_key" in body["message"]
+
+
+def test_unknown_parameter_waits_for_authentication(
+        api: tuple[TestClient, Database, dict[str, str]]) -> None:
+    client, _, _ = api
+
+    response = client.get(f"{RUNS}?limt=5")
+
+    assert response.status_code == 401
+
+
+def test_long_unknown_parameter_name_is_cut(
+        api: tuple[TestClient, Database, dict[str, str]]) -> None:
+    client, _, headers = api
+
+    response = client.get(f"{RUNS}?{'x' * 60_000}=1", headers=headers)
+
+    assert response.status_code == 400
+    assert response.json()["parameter"] == "x" * 60 + "…"
+    assert len(response.content) < 2_000
 
 
 def test_unknown_parameter_name_is_escaped(

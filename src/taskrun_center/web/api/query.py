@@ -26,6 +26,7 @@ from taskrun_center.lifecycle.query_reasons import (
 from taskrun_center.lifecycle.read_service import RunFilter
 from taskrun_center.lifecycle.run_filter import MAX_FILTER_VALUES, MAX_SEARCH_CHARS
 from taskrun_center.states import RunStatus, TriggerSource
+from taskrun_center.web.auth.dependencies import OptionalPrincipal
 
 # The limits are the read service's own, so the API, the console and the CLI accept the same
 # queries.
@@ -105,33 +106,44 @@ _NO_PARAMETERS = Text("不是这个接口的参数；这个接口不接受查询
 _DID_YOU_MEAN = Text("（是否想写 {name}？）", " (did you mean {name}?)")
 
 
-def reject_unknown_parameters(request: Request) -> None:
+def reject_unknown_parameters(request: Request, principal: OptionalPrincipal) -> None:
     """Refuse a query parameter that the route does not declare, naming the closest one.
 
     A misspelt parameter (``limt=5``) would otherwise be ignored and its default used, which
-    reads as a server that does not honour the request.
+    reads as a server that does not honour the request. A request without a principal is left
+    to the route's own check, so that it gets its 401 first.
 
     Raises:
         InvalidQueryError: the first unknown parameter, with the ones the route takes.
     """
-    from taskrun_center.web.errors import quote_identifier
-
     route = request.scope.get("route")
     dependant = getattr(route, "dependant", None)
-    if dependant is None:
+    if dependant is None or principal is None:
         return
     known = sorted(_query_names(dependant))
-    for name in request.query_params:
-        if name in known:
-            continue
-        if not known:
-            raise InvalidQueryError(quote_identifier(name), _NO_PARAMETERS)
-        closest = difflib.get_close_matches(name, known, n=1, cutoff=0.7)
-        hint = fill(_DID_YOU_MEAN, name=closest[0]) if closest else Text("", "")
-        raise InvalidQueryError(quote_identifier(name), Text(
-            _UNKNOWN_PARAMETER.zh.format(hint=hint.zh, known="、".join(known)),
-            _UNKNOWN_PARAMETER.en.format(hint=hint.en, known=", ".join(known)),
-        ))
+    unknown = next((name for name in request.query_params if name not in known), None)
+    if unknown is None:
+        return
+    shown = _shown_name(unknown)
+    if not known:
+        raise InvalidQueryError(shown, _NO_PARAMETERS)
+    closest = difflib.get_close_matches(unknown, known, n=1, cutoff=0.7)
+    hint = fill(_DID_YOU_MEAN, name=closest[0]) if closest else Text("", "")
+    raise InvalidQueryError(shown, Text(
+        _UNKNOWN_PARAMETER.zh.format(hint=hint.zh, known="、".join(known)),
+        _UNKNOWN_PARAMETER.en.format(hint=hint.en, known=", ".join(known)),
+    ))
+
+
+# Characters of an unknown parameter's name quoted back; a client may send any length.
+_SHOWN_NAME_CHARS = 60
+
+
+def _shown_name(name: str) -> str:
+    from taskrun_center.web.errors import quote_identifier
+
+    shown = quote_identifier(name[:_SHOWN_NAME_CHARS])[1:-1]
+    return shown + "…" if len(name) > _SHOWN_NAME_CHARS else shown
 
 
 def _query_names(dependant: Dependant) -> set[str]:
