@@ -75,6 +75,20 @@ def test_run_now_rejects_unknown_arguments(client: TestClient, accounts: Account
     assert "nonsense" in body["message"]
 
 
+def test_run_now_rejects_unknown_body_field(client: TestClient, accounts: Accounts) -> None:
+    """A misspelt field would otherwise start the task with its default arguments."""
+    response = client.post(f"/api/v1/task-types/{TASK_KEY}/actions/run",
+                           headers=bearer(accounts.admin_token),
+                           json={"argumentz": {"value": 7}})
+
+    assert response.status_code == 400
+    body = response.json()
+    assert body["message_code"] == "INVALID_PARAMETER"
+    assert "argumentz" in body["parameter"]
+    assert client.get("/api/v1/task-runs", headers=bearer(accounts.admin_token)
+                      ).json()["data"]["total"] == 0
+
+
 def test_run_now_unknown_task_is_404(client: TestClient, accounts: Accounts) -> None:
     response = client.post("/api/v1/task-types/no_such_task/actions/run",
                            headers=bearer(accounts.admin_token))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Generic, TypeVar
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from taskrun_center.i18n import Text
 
@@ -82,7 +82,9 @@ class CsrfTokenData(BaseModel):
 
 
 class LoginRequest(BaseModel):
-    """Credentials for ``POST /api/v1/auth/login``."""
+    """Credentials for ``POST /api/v1/auth/login``; another field is refused."""
+
+    model_config = ConfigDict(extra="forbid")
 
     username: str = Field(min_length=1, max_length=64)
     password: str = Field(min_length=1, max_length=1024)
@@ -97,7 +99,13 @@ class PrincipalData(BaseModel):
 
 
 class RunNowRequest(BaseModel):
-    """Keyword arguments passed to the task of a run-now request."""
+    """Keyword arguments passed to the task of a run-now request.
+
+    Another field is refused: ``{"argumentz": {...}}`` would otherwise run the task with its
+    defaults.
+    """
+
+    model_config = ConfigDict(extra="forbid")
 
     arguments: JsonObject = Field(default_factory=dict)
 
