@@ -64,8 +64,9 @@ _RULES: dict[str, Text] = {
         "86400; give it once, in lower case, e.g. ?connect_timeout=10",
     ),
     "database_url_port": Text(
-        "的端口 {port} 超出 1 到 65535 的范围（PostgreSQL 默认端口为 5432）",
-        "has the port {port}, outside 1 to 65535 (PostgreSQL listens on 5432 by default)",
+        "的端口超出 1 到 65535 的范围（PostgreSQL 默认端口为 5432；用户名后的密码要写在 @ 之前）",
+        "has a port outside 1 to 65535 (PostgreSQL listens on 5432 by default; a password "
+        "goes before the @)",
     ),
     "database_url_parameter": Text(
         "的参数 {name} 不是 PostgreSQL 的连接参数（是否想写 {closest}？）",
@@ -197,7 +198,9 @@ def _server_url_problem(parsed: URL, variable: str) -> SettingProblem | None:
     libpq's own messages are English and, for a port out of range, advise starting the server.
     """
     if parsed.port is not None and not 1 <= parsed.port <= MAX_PORT:
-        return SettingProblem(variable, "database_url_port", {"port": parsed.port})
+        # The number is not quoted: in user:12345/db, with the @host left out, it is the
+        # password.
+        return SettingProblem(variable, "database_url_port")
     timeouts = _connect_timeout_values(parsed.query)
     if timeouts and (len(timeouts) > 1 or "connect_timeout" not in parsed.query
                      or not _whole_seconds(timeouts[0])):
@@ -324,10 +327,12 @@ def unknown_variables(environment: Mapping[str, str],
     """
     unknown = []
     for name in sorted(environment):
-        if not name.startswith(ENV_PREFIX) or name.startswith(_NOT_SETTINGS_PREFIX):
+        # The settings read their variables in any case (taskrun_port sets the port).
+        upper = name.upper()
+        if not upper.startswith(ENV_PREFIX) or upper.startswith(_NOT_SETTINGS_PREFIX):
             continue
-        if name.upper() in known:
+        if upper in known:
             continue
-        matches = difflib.get_close_matches(name.upper(), known, n=1, cutoff=0.8)
+        matches = difflib.get_close_matches(upper, known, n=1, cutoff=0.8)
         unknown.append((name, matches[0] if matches else None))
     return unknown

@@ -20,6 +20,8 @@ def test_unknown_variables_with_closest_setting() -> None:
         "TASKRUN_PORT": "8001",
         "TASKRUN_SUMMARY_LIMITS__MAX_BYTES": "9000",
         "TASKRUN_TEST_PG_BINDIR": "/usr/lib/postgresql/15/bin",
+        "taskrun_prot": "8001",
+        "taskrun_port": "8002",
         "PATH": "/usr/bin",
     }
 
@@ -29,6 +31,7 @@ def test_unknown_variables_with_closest_setting() -> None:
         ("TASKRUN_DATABSE_URL", "TASKRUN_DATABASE_URL"),
         ("TASKRUN_SUMMARY_LIMITS__MAX_BYTS", "TASKRUN_SUMMARY_LIMITS__MAX_BYTES"),
         ("TASKRUN_WHATEVER", None),
+        ("taskrun_prot", "TASKRUN_PORT"),
     ]
 
 

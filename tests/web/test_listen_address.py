@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from taskrun_center.web.listen_address import ListenAddressError, check_listen_address
+from taskrun_center.web.listen_address import ListenAddressError, check_listen_address, url_host
 from tests.runners.processes import run_in
 
 
@@ -69,3 +69,14 @@ def test_command_stops_before_starting_anything(tmp_path: Path, taken_port: int,
     with sqlite3.connect(database) as connection:
         assert connection.execute("SELECT count(*) FROM users").fetchone() == (0,)
         assert connection.execute("SELECT count(*) FROM task_runs").fetchone() == (0,)
+
+
+def test_ipv6_form_of_an_ipv4_address_is_checked_as_uvicorn_binds_it() -> None:
+    """uvicorn opens an IPv6 socket for a host with a colon, where this form is invalid."""
+    with pytest.raises(ListenAddressError):
+        check_listen_address("::ffff:127.0.0.1", 8000)
+
+
+def test_ipv6_host_in_brackets_in_url() -> None:
+    assert url_host("::1") == "[::1]"
+    assert url_host("127.0.0.1") == "127.0.0.1"

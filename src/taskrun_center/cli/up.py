@@ -255,9 +255,10 @@ def _print_round(outcomes: list[Any]) -> None:
 
 def _serve_or_wait(url: str, host: str, port: int, forwarded_allow_ips: str | None) -> None:
     if importlib.util.find_spec("taskrun_center.web.server") is not None:
+        from taskrun_center.web.listen_address import url_host
         from taskrun_center.web.server import serve
 
-        stdout.print(tr(_SERVING, host=host, port=port), highlight=False)
+        stdout.print(tr(_SERVING, host=url_host(host), port=port), highlight=False)
         serve(url, host, port, scheduler=False, forwarded_allow_ips=forwarded_allow_ips,
               language=cli_language())
         return

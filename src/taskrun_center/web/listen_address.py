@@ -54,19 +54,33 @@ class ListenAddressError(TaskRunError):
 
 
 def check_listen_address(host: str, port: int) -> None:
-    """Bind ``host:port`` once and release it, as uvicorn will bind it.
+    """Bind ``host:port`` once and release it, as the server will bind it.
 
-    ``SO_REUSEADDR`` is set as uvicorn sets it, so a port left in TIME_WAIT by a server that
-    just stopped counts as free.
+    uvicorn listens through asyncio's ``create_server``: one socket per address that
+    ``getaddrinfo`` gives for the host, with ``SO_REUSEADDR`` (so a port left in TIME_WAIT by a
+    server that just stopped counts as free) and ``IPV6_V6ONLY`` on IPv6 sockets (so
+    ``::ffff:127.0.0.1`` fails here as it fails there).
 
     Raises:
         ListenAddressError: the port is taken, needs root, or the host is no local address.
     """
+    probes: list[socket.socket] = []
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
-        family, kind, protocol, _, address = infos[0]
-        with socket.socket(family, kind, protocol) as probe:
+        for family, kind, protocol, _, address in dict.fromkeys(infos):
+            probe = socket.socket(family, kind, protocol)
+            probes.append(probe)
             probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if family == socket.AF_INET6:
+                probe.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
             probe.bind(address)
     except OSError as error:
         raise ListenAddressError(host, port, error) from None
+    finally:
+        for probe in probes:
+            probe.close()
+
+
+def url_host(host: str) -> str:
+    """Return ``host`` as it stands in a URL: an IPv6 address in brackets."""
+    return f"[{host}]" if ":" in host else host
