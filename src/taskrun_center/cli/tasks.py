@@ -223,10 +223,10 @@ def parse_arguments(pairs: list[str]) -> dict[str, Any]:
         key, sep, raw = pair.partition("=")
         key = key.strip()
         if not sep or not key:
-            fail(tr(_BAD_ARG, value=pair), EXIT_USAGE)
+            fail(tr(_BAD_ARG, value=escape_hidden(pair)), EXIT_USAGE)
         # A repeated key would otherwise silently keep only its last value.
         if key in arguments:
-            fail(tr(_REPEATED_ARG, key=key), EXIT_USAGE)
+            fail(tr(_REPEATED_ARG, key=escape_hidden(key)), EXIT_USAGE)
         try:
             arguments[key] = json.loads(raw)
         except json.JSONDecodeError:
@@ -235,10 +235,14 @@ def parse_arguments(pairs: list[str]) -> dict[str, Any]:
 
 
 def describe_error(error: TaskRunError) -> str:
-    """Word ``error`` in the CLI's language when it carries a bilingual reason."""
+    """Word ``error`` in the CLI's language when it carries a bilingual reason.
+
+    The message quotes what was typed (a task key, an argument's name), so hidden characters
+    in it are escaped before they reach the terminal.
+    """
     if isinstance(error, UnknownTaskTypeError):
-        return tr(_UNKNOWN_TASK, key=error.task_key)
-    return error_text(error)
+        return tr(_UNKNOWN_TASK, key=escape_hidden(error.task_key))
+    return escape_hidden_lines(error_text(error))
 
 
 def _task_dict(definition: Any) -> dict[str, Any]:
