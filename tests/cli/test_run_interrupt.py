@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import signal
 import subprocess
 import sys
@@ -42,7 +43,7 @@ def test_signal_cancels_the_run(database_url: str, tmp_path: Path, signum: int,
             process.wait(timeout=30)
 
     assert process.returncode == exit_code, stderr
-    assert "已中断：运行已标记为已取消。" in stderr
+    assert "已中断。已经开始的运行已标记为已取消。" in stderr
     assert "Traceback" not in stderr
     assert "Aborted" not in stderr
     database = Database(database_url)
@@ -53,3 +54,23 @@ def test_signal_cancels_the_run(database_url: str, tmp_path: Path, signum: int,
         database.dispose()
     assert run.status == "cancelled"
     assert run.run_id in marker.read_text()
+
+
+def test_json_output_says_interrupted(sqlite_url: str, tmp_path: Path) -> None:
+    marker = tmp_path / "started"
+    process = subprocess.Popen(
+        [sys.executable, "-c", _MAIN_WITH_CTRL_C, "run", "sample_slow", "--format", "json",
+         "--arg", "count=2000", "--arg", f"marker={marker}"],
+        cwd=REPO_ROOT, env=taskrun_env(sqlite_url), stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True)
+    try:
+        wait_for(marker.exists, 60, "the task started")
+        process.send_signal(signal.SIGTERM)
+        stdout, _ = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(timeout=30)
+
+    assert process.returncode == 143
+    assert json.loads(stdout) == {"interrupted": True, "signal": "SIGTERM"}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import signal
 from typing import Annotated, Any
 
 import typer
@@ -53,8 +54,8 @@ _ENQUEUE_HELP = Text(
     "Do not run it here: create the pending run, send it to the Celery workers "
     "(TASKRUN_CELERY_BROKER_URL), print its run_id and return at once.",
 )
-_RUN_INTERRUPTED = Text("已中断：运行已标记为已取消。",
-                        "Interrupted: the run was marked cancelled.")
+_RUN_INTERRUPTED = Text("已中断。已经开始的运行已标记为已取消。",
+                        "Interrupted. A run that had started was marked cancelled.")
 _RUN_ENQUEUED = Text(
     "运行 {run_id} 已发送给 Celery 工作进程，状态：等待中",
     "Run {run_id} was sent to the Celery workers; status: pending",
@@ -165,6 +166,9 @@ def run(
                 arguments=arguments,
             )
     except KeyboardInterrupt:
+        if output_format == "json":
+            signal_name = "SIGTERM" if stop_signal.get("signum") == signal.SIGTERM else "SIGINT"
+            print_json({"interrupted": True, "signal": signal_name})
         fail(tr(_RUN_INTERRUPTED), interrupt_exit_code(stop_signal))
     except (UnknownTaskTypeError, ConfigurationError) as error:
         fail(describe_error(error), EXIT_USAGE)
