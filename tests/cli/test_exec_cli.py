@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import signal
 import sys
+import time
 from pathlib import Path
 
 from sqlalchemy import select
@@ -399,3 +400,26 @@ def test_control_character_category_rejected(sqlite_url: str, tmp_path: Path) ->
     assert "invalid task_category: contains a control character" in result.stderr
     assert not marker.exists()
     assert runs_of(Database(sqlite_url), "wrapped_job") == []
+
+
+def test_second_signal_kills_a_command_that_ignores_the_first(sqlite_url: str,
+                                                              tmp_path: Path) -> None:
+    started = tmp_path / "started"
+    child = (
+        f"import pathlib, signal, time\n"
+        f"signal.signal(signal.SIGINT, signal.SIG_IGN)\n"
+        f"pathlib.Path({str(started)!r}).write_text('ok')\n"
+        f"time.sleep(120)\n"
+    )
+    process = start_taskrun(sqlite_url, "exec", "--task-key", "stubborn_job", "--",
+                            sys.executable, "-c", child, log_path=tmp_path / "exec.log")
+    wait_for(started.exists, 30, "the child started")
+
+    process.send_signal(signal.SIGINT)
+    time.sleep(0.5)
+    assert process.poll() is None
+    process.send_signal(signal.SIGINT)
+    code = process.wait(timeout=30)
+
+    assert code == 128 + signal.SIGKILL
+    assert _only_run(Database(sqlite_url), "stubborn_job").status == "cancelled"

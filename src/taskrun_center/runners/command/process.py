@@ -239,12 +239,17 @@ def _signal_group(process: subprocess.Popen[bytes], signum: int) -> None:
 
 
 class _forward_signals:
-    """Install handlers that pass SIGINT, SIGTERM and SIGHUP on to the command's group."""
+    """Install handlers that pass SIGINT, SIGTERM and SIGHUP on to the command's group.
+
+    The first signal is passed on; a second one kills the group with SIGKILL, so a command that
+    ignores the signal cannot hold ``taskrun exec`` (and its run) for good.
+    """
 
     def __init__(self, process: subprocess.Popen[bytes], result: CommandResult) -> None:
         self.process = process
         self.result = result
         self._previous: dict[int, Any] = {}
+        self._received = 0
 
     def __enter__(self) -> None:
         if threading.current_thread() is not threading.main_thread():
@@ -259,5 +264,10 @@ class _forward_signals:
     def _forward(self, signum: int, _frame: FrameType | None) -> None:
         # Only flags and a system call here: logging from a signal handler can interleave with
         # a log line the main thread is writing.
+        self._received += 1
+        if self._received > 1:
+            # A second Ctrl-C or SIGTERM: the command ignored the first, and the user insists.
+            _signal_group(self.process, signal.SIGKILL)
+            return
         self.result.forwarded_signal = signal.Signals(signum).name
         _signal_group(self.process, signum)
