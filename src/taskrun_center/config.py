@@ -11,7 +11,7 @@ import importlib.util
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import BaseModel, Field, ValidationError, field_validator
+from pydantic import BaseModel, Field, ValidationError, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
 from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
 
@@ -128,6 +128,17 @@ class Settings(BaseSettings):
     @classmethod
     def _supported_database(cls, value: str) -> str:
         return _passing(check_database_url(value), value)
+
+    @field_validator("heartbeat_interval_seconds")
+    @classmethod
+    def _beats_within_reap_timeout(cls, value: float, info: ValidationInfo) -> float:
+        # The reaper fails a running run silent for its timeout: with beats further apart than
+        # half of it, one late beat would fail a live run.
+        timeout = info.data.get("reap_timeout_seconds")
+        if timeout is not None and value > timeout / 2:
+            raise PydanticCustomError("heartbeat_interval", "more than half the reap timeout",
+                                      {"limit": f"{timeout / 2:g}"})
+        return value
 
     @field_validator("celery_enabled")
     @classmethod

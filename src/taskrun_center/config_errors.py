@@ -89,6 +89,12 @@ _RULES: dict[str, Text] = {
         "holds {entry}, which is no IP address or network; use comma-separated addresses or "
         "CIDR networks, e.g. 127.0.0.1,10.0.0.0/8",
     ),
+    "heartbeat_interval": Text(
+        "不能超过 TASKRUN_REAP_TIMEOUT_SECONDS 的一半（{limit} 秒），否则一次迟到的心跳就会让"
+        "回收任务把仍在运行的任务标记为失败",
+        "must be at most half of TASKRUN_REAP_TIMEOUT_SECONDS ({limit} s), or one late beat "
+        "would let the reaper fail a run that is still working",
+    ),
     "celery_missing": Text(
         "为 true，但未安装 celery 包；请安装（pip install 'taskrun-center[celery]'，在源码目录中为 "
         ".venv/bin/pip install -e '.[celery]'），或把它设为 false",

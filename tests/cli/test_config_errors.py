@@ -44,6 +44,9 @@ def test_mysql_url_names_supported_databases(tmp_path: Path, command: tuple[str,
         ({"TASKRUN_PORT": "99999"}, ("db", "current"), "TASKRUN_PORT must be at most 65535"),
         ({"TASKRUN_SUMMARY_LIMITS": "{oops"}, ("audit",),
          "TASKRUN_SUMMARY_LIMITS must be a JSON object"),
+        ({"TASKRUN_HEARTBEAT_INTERVAL_SECONDS": "400"}, ("runs", "list"),
+         "TASKRUN_HEARTBEAT_INTERVAL_SECONDS must be at most half of "
+         "TASKRUN_REAP_TIMEOUT_SECONDS (300 s)"),
         ({"TASKRUN_DATABASE_URL": f"postgresql+psycopg://u:{PASSWORD}@127.0.0.1:357755/db"},
          ("runs", "list"), "TASKRUN_DATABASE_URL has a port outside 1 to 65535"),
         ({"TASKRUN_DATABASE_URL":
@@ -54,7 +57,7 @@ def test_mysql_url_names_supported_databases(tmp_path: Path, command: tuple[str,
          ("runs", "list"), "TASKRUN_DATABASE_URL has the parameter zz, which is no PostgreSQL "
                            "connection parameter (libpq's documentation lists them)"),
     ],
-    ids=["garbage-url", "not-a-url", "log-level", "max-bytes", "port", "limits-json",
+    ids=["garbage-url", "not-a-url", "log-level", "max-bytes", "port", "limits-json", "heartbeat",
          "url-port", "url-parameter-typo", "url-parameter-unknown"],
 )
 def test_invalid_variable_prints_one_line(tmp_path: Path, variables: dict[str, str],
