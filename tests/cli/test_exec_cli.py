@@ -402,7 +402,7 @@ def test_control_character_category_rejected(sqlite_url: str, tmp_path: Path) ->
     assert runs_of(Database(sqlite_url), "wrapped_job") == []
 
 
-def test_second_signal_kills_a_command_that_ignores_the_first(sqlite_url: str,
+def test_second_signal_to_stubborn_command(sqlite_url: str,
                                                               tmp_path: Path) -> None:
     started = tmp_path / "started"
     child = (

@@ -987,7 +987,7 @@ def test_task_key_filter_hides_category() -> None:
     assert "task_runs.task_category" in postgres_sql
 
 
-def test_many_values_by_task_key_walk_instead_of_branching(sqlite_url: str) -> None:
+def test_many_values_by_task_key(sqlite_url: str) -> None:
     """Beyond the branch limit the values are common enough for the walk to meet them soon."""
     run_filter = RunFilter(task_category=[f"cat_{index}" for index in range(21)])
 

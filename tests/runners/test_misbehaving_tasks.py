@@ -40,7 +40,7 @@ def test_exception_without_text_fails_the_run(database: Database) -> None:
     assert run.error_message == "_Unprintable: (no message: str() raised KeyError)"
 
 
-def test_result_with_a_status_that_cannot_end_a_run_fails_it(database: Database) -> None:
+def test_result_status_not_final(database: Database) -> None:
     outcome = run_task("sample_running_result", database=database)
 
     assert outcome.status == RunStatus.FAILED
@@ -57,7 +57,7 @@ def sample_three_items(ctx: RunContext) -> None:
             pass
 
 
-def test_items_whose_changes_were_lost_fail_with_the_run_end(
+def test_items_with_lost_changes(
         database: Database, monkeypatch: pytest.MonkeyPatch) -> None:
     """Item changes the writer gave up on leave no pending or running item in a finished run."""
 
@@ -93,7 +93,7 @@ def sample_host_stops(ctx: RunContext) -> None:
     raise _HostStop
 
 
-def test_sys_exit_in_task_fails_the_run_and_returns(database: Database) -> None:
+def test_sys_exit_in_task(database: Database) -> None:
     outcome = run_task("sample_calls_exit", database=database)
 
     assert outcome.status == RunStatus.FAILED

@@ -71,7 +71,7 @@ def test_command_stops_before_starting_anything(tmp_path: Path, taken_port: int,
         assert connection.execute("SELECT count(*) FROM task_runs").fetchone() == (0,)
 
 
-def test_ipv6_form_of_an_ipv4_address_is_checked_as_uvicorn_binds_it() -> None:
+def test_ipv4_mapped_ipv6_host() -> None:
     """uvicorn opens an IPv6 socket for a host with a colon, where this form is invalid."""
     with pytest.raises(ListenAddressError):
         check_listen_address("::ffff:127.0.0.1", 8000)

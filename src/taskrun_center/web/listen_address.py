@@ -57,9 +57,9 @@ def check_listen_address(host: str, port: int) -> None:
     """Bind ``host:port`` once and release it, as the server will bind it.
 
     uvicorn listens through asyncio's ``create_server``: one socket per address that
-    ``getaddrinfo`` gives for the host, with ``SO_REUSEADDR`` (so a port left in TIME_WAIT by a
-    server that just stopped counts as free) and ``IPV6_V6ONLY`` on IPv6 sockets (so
-    ``::ffff:127.0.0.1`` fails here as it fails there).
+    ``getaddrinfo`` gives for the host. Each has ``SO_REUSEADDR``, so a port left in TIME_WAIT
+    by a server that just stopped counts as free. IPv6 sockets have ``IPV6_V6ONLY``, so
+    ``::ffff:127.0.0.1`` fails here as it fails there.
 
     Raises:
         ListenAddressError: the port is taken, needs root, or the host is no local address.
@@ -82,5 +82,5 @@ def check_listen_address(host: str, port: int) -> None:
 
 
 def url_host(host: str) -> str:
-    """Return ``host`` as it stands in a URL: an IPv6 address in brackets."""
+    """Return ``host`` as written in a URL: an IPv6 address in brackets."""
     return f"[{host}]" if ":" in host else host

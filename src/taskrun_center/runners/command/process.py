@@ -241,8 +241,8 @@ def _signal_group(process: subprocess.Popen[bytes], signum: int) -> None:
 class _forward_signals:
     """Install handlers that pass SIGINT, SIGTERM and SIGHUP on to the command's group.
 
-    The first signal is passed on; a second one kills the group with SIGKILL, so a command that
-    ignores the signal cannot hold ``taskrun exec`` (and its run) for good.
+    The first signal is passed on. A second one kills the group with SIGKILL: a command that
+    ignores the signal would otherwise hold ``taskrun exec`` and its run for good.
     """
 
     def __init__(self, process: subprocess.Popen[bytes], result: CommandResult) -> None:
