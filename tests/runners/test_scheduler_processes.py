@@ -5,7 +5,8 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-from datetime import datetime, timedelta
+import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -100,3 +101,60 @@ def test_one_replica_leads_and_hands_over(postgres_url: str, tmp_path: Path, rep
     ticks = [_tick_of(run.run_id, run.created_at) for run in runs]
     assert None not in ticks
     assert len(set(ticks)) == len(runs)
+
+
+HOURLY_JOB = """
+[jobs.hourly]
+task = "sample_quick"
+interval = "1h"
+misfire_grace_seconds = 7200
+"""
+
+
+def _wait_past_hour_end(margin_seconds: int) -> None:
+    """Sleep into the next hour when less than ``margin_seconds`` of this one are left.
+
+    A new hourly tick during the test would be fired by the first leader itself.
+    """
+    now = datetime.now(UTC)
+    left = 3600 - (now.minute * 60 + now.second)
+    if left < margin_seconds:
+        time.sleep(left + 1)
+
+
+def test_successor_runs_tick_missed_by_killed_leader(postgres_url: str, tmp_path: Path) -> None:
+    _wait_past_hour_end(120)
+    database = Database(postgres_url)
+    config = tmp_path / "jobs.toml"
+    config.write_text(HOURLY_JOB, encoding="utf-8")
+    processes: dict[int, subprocess.Popen[bytes]] = {}
+    for index in range(2):
+        process = start_taskrun(postgres_url, "scheduler", "--config", str(config),
+                                log_path=tmp_path / f"scheduler-{index}.log")
+        processes[process.pid] = process
+    try:
+        # The first leader of a database starts with the next fire times, so the newest
+        # hourly tick is due and has no run when that leader dies.
+        wait_for(lambda: _leader_pid(database) in processes, 30, "a replica leads")
+        first_leader = _leader_pid(database)
+        assert first_leader is not None
+        assert runs_of(database, "sample_quick") == []
+
+        os.kill(first_leader, signal.SIGKILL)
+        processes.pop(first_leader).wait(timeout=30)
+        wait_for(lambda: len(runs_of(database, "sample_quick")) == 1, 30,
+                 "the successor runs the missed tick")
+    finally:
+        for process in processes.values():
+            process.send_signal(signal.SIGTERM)
+        for process in processes.values():
+            process.wait(timeout=60)
+        database.dispose()
+
+    [successor] = processes
+    assert _pids_of_runs(database) == [successor]
+    [run] = runs_of(database, "sample_quick")
+    fire_time = run.created_at.replace(minute=0, second=0, microsecond=0)
+    if fire_time.tzinfo is None:
+        fire_time = fire_time.replace(tzinfo=UTC)
+    assert run.run_id == scheduled_run_id("default", "hourly", fire_time)

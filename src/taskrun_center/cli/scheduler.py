@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import os
 import re
 import signal
+import sys
 import threading
 from datetime import timedelta
 from types import FrameType
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
+import structlog
 import typer
 from rich.table import Table
 
@@ -23,6 +26,7 @@ from taskrun_center.cli.common import (
     error_text,
     escape_hidden,
     fail,
+    interrupt_exit_code,
     print_json,
     resolve_database_url,
     stdout,
@@ -32,6 +36,9 @@ from taskrun_center.cli.tasks import load_tasks
 from taskrun_center.errors import ConfigurationError, TaskRunError
 from taskrun_center.i18n import Text
 from taskrun_center.storage.types import utcnow
+
+if TYPE_CHECKING:
+    from taskrun_center.runners.scheduler import SchedulerService
 
 _HELP = Text(
     "运行调度器副本：同一数据库只有一个副本担任主节点并触发任务，其余副本等待接管。"
@@ -54,6 +61,23 @@ _STARTED = Text(
     "调度器已启动（{jobs} 个任务），按 Ctrl-C 停止。",
     "Scheduler started ({jobs} jobs); press Ctrl-C to stop.",
 )
+_STOPPING = Text(
+    "正在停止调度器：不再触发新任务，已释放主节点。已取消 {count} 个进行中的运行，"
+    "最多等待 {seconds} 秒让它们在下一次取消检查时停止；"
+    "再按一次 Ctrl-C（或再发一次 SIGTERM）立即退出。",
+    "Stopping the scheduler: no new jobs fire and leadership is released. {count} runs in "
+    "progress were cancelled; waiting up to {seconds} s for them to stop at their next "
+    "cancellation check. Press Ctrl-C (or send SIGTERM) again to exit at once.",
+)
+_RUNS_LEFT = Text(
+    "{count} 个已取消的运行在 {seconds} 秒内没有停止，调度器不再等待，直接退出。",
+    "{count} cancelled runs did not stop within {seconds} s; the scheduler exits without "
+    "waiting for them.",
+)
+_EXIT_AT_ONCE = Text(
+    "再次收到停止信号，调度器立即退出。",
+    "Second stop signal received; the scheduler exits at once.",
+)
 _NO_LEADER = Text("还没有任何调度器担任过主节点。", "No scheduler has led yet.")
 _LEADER = Text(
     "主节点：{host} pid {pid}，自 {since} 起，任期 {epoch}，最近续约 {renewed}（{state}）",
@@ -71,6 +95,12 @@ _COLUMNS = (
 
 # A leader renews its record every 5 s; three missed renewals mean it is probably gone.
 STALE_AFTER = timedelta(seconds=15)
+# Seconds a stopping scheduler waits for its cancelled runs to reach their next cancellation
+# check, which reads the run's status at most once a second by default. A task that never
+# checks keeps running until the process exits, but its run is already cancelled by then.
+STOP_WAIT_SECONDS = 20
+
+logger = structlog.get_logger(__name__)
 
 ConfigOption = Annotated[
     str | None,
@@ -99,7 +129,11 @@ def scheduler(
     task_module: TaskModuleOption = None,
     database_url: DatabaseUrlOption = None,
 ) -> None:
-    """Run a scheduler replica until SIGINT or SIGTERM."""
+    """Run a scheduler replica until SIGINT or SIGTERM.
+
+    The first signal stops firing, cancels the runs in progress, releases leadership and
+    exits 130 (SIGINT) or 143 (SIGTERM); a second signal exits at once.
+    """
     if context.invoked_subcommand is not None:
         return
     load_tasks(task_module)
@@ -118,8 +152,14 @@ def scheduler(
         fail(error_text(error), EXIT_USAGE)
 
     stop = threading.Event()
+    received: dict[str, int] = {}
 
-    def request_stop(_signum: int, _frame: FrameType | None) -> None:
+    def request_stop(signum: int, _frame: FrameType | None) -> None:
+        if stop.is_set():
+            logger.warning("scheduler_exit_forced", signal=signal.Signals(signum).name)
+            stdout.print(tr(_EXIT_AT_ONCE), highlight=False)
+            _exit_now(interrupt_exit_code({"signum": signum}))
+        received["signum"] = signum
         stop.set()
 
     signal.signal(signal.SIGTERM, request_stop)
@@ -128,7 +168,30 @@ def scheduler(
     stdout.print(tr(_STARTED, jobs=len(jobs)), highlight=False)
     while not stop.wait(1.0):
         pass
-    service.shutdown(wait=True)
+    _stop_service(service, interrupt_exit_code(received))
+
+
+def _stop_service(service: SchedulerService, exit_code: int) -> NoReturn:
+    """Cancel the runs in progress, give up leadership, wait a while for the runs, then exit."""
+    service.shutdown(wait=False, cancel_runs=True)
+    still_running = service.runs_in_progress()
+    if still_running:
+        stdout.print(tr(_STOPPING, count=len(still_running), seconds=STOP_WAIT_SECONDS),
+                     highlight=False)
+    if service.wait_for_runs(STOP_WAIT_SECONDS):
+        raise typer.Exit(exit_code)
+    left = service.runs_in_progress()
+    logger.warning("scheduler_runs_left_running", run_ids=left, waited_seconds=STOP_WAIT_SECONDS)
+    stdout.print(tr(_RUNS_LEFT, count=len(left), seconds=STOP_WAIT_SECONDS), highlight=False)
+    _exit_now(exit_code)
+
+
+def _exit_now(exit_code: int) -> NoReturn:
+    # The worker threads of runs still executing would keep a normal exit waiting until they
+    # end, so the process ends without joining them.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(exit_code)
 
 
 def status(

@@ -74,8 +74,8 @@ from taskrun_center.runners.scheduler.job_errors import (
 )
 
 # A run that could not start on time (the scheduler was down or busy) still starts when it is
-# at most this late. A later one is skipped and logged. Coalescing turns several missed fire
-# times of one job into a single run.
+# at most this late. A later one is skipped, with a log line when a busy leader skips it.
+# Coalescing turns several missed fire times of one job into a single run.
 DEFAULT_MISFIRE_GRACE_SECONDS = 300
 DEFAULT_TIMEZONE = "UTC"
 INTERVAL_ORIGIN = datetime(2000, 1, 1, tzinfo=UTC)

@@ -6,22 +6,32 @@ and refreshes its record every ``renew_interval_seconds``. APScheduler runs only
 and stops when the lock is lost, so two replicas never fire jobs at the same time for longer
 than one check. Even then a fire time starts at most one run, because its run_id is derived
 from the job id and the fire time, and run_ids are unique in the database.
+
+A replica that starts leading first runs the fire times that fell due while no replica led
+(see ``catch_up``), within each job's misfire grace.
 """
 
 from __future__ import annotations
 
+import functools
 import threading
 import uuid
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import structlog
 from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.base import BaseTrigger
 
 from taskrun_center.errors import InvalidValueError, StorageError, TaskRunError
 from taskrun_center.runners.dispatch import Dispatcher, enqueue_run, scheduler_dispatcher_for
+from taskrun_center.runners.scheduler.catch_up import (
+    fire_times_within_grace,
+    missed_fire_times,
+    stored_run_ids,
+)
 from taskrun_center.runners.scheduler.executor import FireTimeExecutor
 from taskrun_center.runners.scheduler.jobs import JobSpec, load_jobs
 from taskrun_center.runners.scheduler.leader import (
@@ -30,9 +40,11 @@ from taskrun_center.runners.scheduler.leader import (
     LeaderLock,
     claim_leadership,
     lock_for,
+    read_leader,
     release_leadership,
     renew_leadership,
 )
+from taskrun_center.runners.scheduler.runs_in_progress import TrackingDispatcher
 from taskrun_center.states import TriggerSource
 from taskrun_center.storage.engine import Database
 from taskrun_center.storage.types import utcnow
@@ -77,7 +89,7 @@ class SchedulerService:
         self.renew_interval_seconds = renew_interval_seconds
         self.holder = Holder()
         self.epoch: int | None = None
-        self._dispatcher = dispatcher_factory(database)
+        self._dispatcher = TrackingDispatcher(database, dispatcher_factory(database))
         self._lock: LeaderLock = lock_for(database, name)
         self._scheduler: BackgroundScheduler | None = None
         self._stopped = threading.Event()
@@ -97,16 +109,29 @@ class SchedulerService:
         self._thread.start()
         return self
 
-    def shutdown(self, wait: bool = True) -> None:
+    def shutdown(self, wait: bool = True, *, cancel_runs: bool = False) -> None:
         """Stop firing jobs, give up leadership and end the loop.
 
-        With ``wait`` it also waits for the runs in progress to end.
+        With ``cancel_runs`` the runs in progress in this process are cancelled (they end
+        ``cancelled``) before leadership is given up, and their tasks stop at their next
+        cancellation check. With ``wait`` it also waits for the runs in progress to end.
         """
         self._stopped.set()
         if self._thread.is_alive() and threading.current_thread() is not self._thread:
             self._thread.join()
+        cancelled = self._dispatcher.cancel_all() if cancel_runs else []
+        if cancelled:
+            self._log.warning("scheduler_runs_cancelled", run_ids=cancelled)
         self._step_down(wait=wait, release_record=True)
         self._log.info("scheduler_stopped")
+
+    def runs_in_progress(self) -> list[str]:
+        """Return the ids of the scheduled runs executing in this process now."""
+        return self._dispatcher.in_progress()
+
+    def wait_for_runs(self, timeout: float | None = None) -> bool:
+        """Wait until no scheduled run executes in this process; False after ``timeout`` s."""
+        return self._dispatcher.wait_idle(timeout)
 
     def wait(self, timeout: float | None = None) -> bool:
         """Block until the service stops or ``timeout`` passes; True once it stopped."""
@@ -122,6 +147,9 @@ class SchedulerService:
             scheduled_at = utcnow().replace(microsecond=0)
         run_id = scheduled_run_id(self.name, job.job_id, scheduled_at)
         log = self._log.bind(job_id=job.job_id, task_key=job.task_key, run_id=run_id)
+        if self._dispatcher.stopping:
+            log.info("scheduled_run_skipped_stopping", scheduled_at=scheduled_at.isoformat())
+            return None
         try:
             enqueue_run(
                 job.task_key,
@@ -163,14 +191,22 @@ class SchedulerService:
             since_renew += self.poll_interval_seconds
 
     def _take_over(self) -> None:
+        try:
+            first_fire_times = self._first_fire_times(datetime.now(UTC))
+        except StorageError:
+            self._lock.release()
+            raise
         scheduler = BackgroundScheduler(
             executors={"default": FireTimeExecutor(max_workers=MAX_CONCURRENT_RUNS)},
             timezone="UTC",
         )
-        for job in self.jobs:
+        for job, trigger, first_fire_time in first_fire_times:
+            options: dict[str, Any] = {}
+            if first_fire_time is not None:
+                options["next_run_time"] = first_fire_time
             scheduler.add_job(
                 self.fire,
-                trigger=job.trigger(),
+                trigger=trigger,
                 args=(job,),
                 id=job.job_id,
                 name=job.job_id,
@@ -178,6 +214,7 @@ class SchedulerService:
                 coalesce=job.coalesce,
                 max_instances=1,
                 replace_existing=True,
+                **options,
             )
         # Paused until the leader record is written, so that status readers never see jobs
         # fire under the previous holder's name.
@@ -193,6 +230,50 @@ class SchedulerService:
         self._scheduler = scheduler
         scheduler.resume()
         self._log.info("scheduler_leading", epoch=self.epoch, host=self.holder.host)
+
+    def _first_fire_times(
+        self, now: datetime
+    ) -> list[tuple[JobSpec, BaseTrigger, datetime | None]]:
+        """Return each job with its trigger and the first fire time APScheduler should run.
+
+        That is the oldest missed fire time (see ``catch_up``) when there is one, else the
+        next fire time at or after ``now``. APScheduler then runs every fire time from there up to
+        the present, coalesced into the newest one when the job has ``coalesce = true``. The
+        first time is set here, not left to APScheduler, so that a fire time that falls due
+        between this check and the scheduler's start is not lost either.
+
+        No scheduler has missed anything on a database where none ever led, so the first
+        replica there starts with the next fire times.
+
+        Raises:
+            StorageError: the database failed while reading the leader record or runs.
+        """
+        catch_up = read_leader(self.database, self.name) is not None
+        rows: list[tuple[JobSpec, BaseTrigger, datetime | None]] = []
+        for job in self.jobs:
+            trigger = job.trigger()
+            if not catch_up:
+                rows.append((job, trigger, trigger.get_next_fire_time(None, now)))
+                continue
+            candidates = fire_times_within_grace(trigger, job.misfire_grace_seconds, now)
+            missed = missed_fire_times(
+                candidates,
+                functools.partial(scheduled_run_id, self.name, job.job_id),
+                functools.partial(stored_run_ids, self.database),
+            )
+            if missed:
+                self._log.info(
+                    "scheduler_catching_up",
+                    job_id=job.job_id,
+                    missed=len(missed),
+                    first=missed[0].isoformat(),
+                    last=missed[-1].isoformat(),
+                    coalesce=job.coalesce,
+                )
+                rows.append((job, trigger, missed[0]))
+            else:
+                rows.append((job, trigger, trigger.get_next_fire_time(None, now)))
+        return rows
 
     def _renew(self) -> None:
         if not renew_leadership(self.database, self.name, self.holder, self.next_fire_times()):
