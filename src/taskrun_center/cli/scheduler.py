@@ -95,10 +95,6 @@ _COLUMNS = (
 
 # A leader renews its record every 5 s; three missed renewals mean it is probably gone.
 STALE_AFTER = timedelta(seconds=15)
-# Seconds a stopping scheduler waits for its cancelled runs to reach their next cancellation
-# check, which reads the run's status at most once a second by default. A task that never
-# checks keeps running until the process exits, but its run is already cancelled by then.
-STOP_WAIT_SECONDS = 20
 
 logger = structlog.get_logger(__name__)
 
@@ -158,7 +154,7 @@ def scheduler(
         if stop.is_set():
             logger.warning("scheduler_exit_forced", signal=signal.Signals(signum).name)
             stdout.print(tr(_EXIT_AT_ONCE), highlight=False)
-            _exit_now(interrupt_exit_code({"signum": signum}))
+            exit_now(interrupt_exit_code({"signum": signum}))
         received["signum"] = signum
         stop.set()
 
@@ -173,20 +169,20 @@ def scheduler(
 
 def _stop_service(service: SchedulerService, exit_code: int) -> NoReturn:
     """Cancel the runs in progress, give up leadership, wait a while for the runs, then exit."""
-    service.shutdown(wait=False, cancel_runs=True)
+    from taskrun_center.runners.scheduler import STOP_WAIT_SECONDS, stop_cancelling_runs
+
     still_running = service.runs_in_progress()
     if still_running:
         stdout.print(tr(_STOPPING, count=len(still_running), seconds=STOP_WAIT_SECONDS),
                      highlight=False)
-    if service.wait_for_runs(STOP_WAIT_SECONDS):
+    left = stop_cancelling_runs(service)
+    if not left:
         raise typer.Exit(exit_code)
-    left = service.runs_in_progress()
-    logger.warning("scheduler_runs_left_running", run_ids=left, waited_seconds=STOP_WAIT_SECONDS)
     stdout.print(tr(_RUNS_LEFT, count=len(left), seconds=STOP_WAIT_SECONDS), highlight=False)
-    _exit_now(exit_code)
+    exit_now(exit_code)
 
 
-def _exit_now(exit_code: int) -> NoReturn:
+def exit_now(exit_code: int) -> NoReturn:
     # The worker threads of runs still executing would keep a normal exit waiting until they
     # end, so the process ends without joining them.
     sys.stdout.flush()

@@ -42,7 +42,7 @@ from taskrun_center.cli.common import (
     stdout,
     tr,
 )
-from taskrun_center.cli.scheduler import ConfigOption
+from taskrun_center.cli.scheduler import ConfigOption, exit_now
 from taskrun_center.cli.serve import ForwardedAllowIpsOption, HostOption, PortOption
 from taskrun_center.errors import ConfigurationError, TaskRunError
 from taskrun_center.i18n import Text
@@ -130,8 +130,13 @@ def up(
             raise typer.Exit(interrupt_exit_code(stop_signal)) from None
         finally:
             # Releases the leader lock and marks the leader record released, so that
-            # ``taskrun scheduler status`` does not name this process after it is gone.
-            scheduler.shutdown(wait=True)
+            # ``taskrun scheduler status`` does not name this process after it is gone. A
+            # long scheduled run is cancelled rather than waited for.
+            from taskrun_center.runners.scheduler import stop_cancelling_runs
+
+            if stop_cancelling_runs(scheduler):
+                # Their worker threads would hold a normal exit until the tasks end.
+                exit_now(interrupt_exit_code(stop_signal) if stop_signal else EXIT_FAILED)
 
 
 def _migrate(url: str) -> None:

@@ -113,6 +113,9 @@ def serve(
                     forwarded_allow_ips=trusted_proxies or None)
     finally:
         if handle is not None:
-            handle.shutdown()
+            from taskrun_center.runners.scheduler import stop_cancelling_runs
+
+            # A long scheduled run is cancelled rather than waited for.
+            stop_cancelling_runs(handle)
         database.dispose()
         log.info("web_server_stopped", host=host, port=port)

@@ -6,13 +6,16 @@ See ``jobs`` for the file format, ``leader`` for the election and ``service`` fo
 from taskrun_center.runners.scheduler.jobs import DEFAULT_JOBS, JobSpec, load_jobs, read_job_file
 from taskrun_center.runners.scheduler.leader import LeaderRecord, read_leader
 from taskrun_center.runners.scheduler.service import (
+    STOP_WAIT_SECONDS,
     SchedulerService,
     scheduled_run_id,
     start_scheduler_in_background,
+    stop_cancelling_runs,
 )
 
 __all__ = [
     "DEFAULT_JOBS",
+    "STOP_WAIT_SECONDS",
     "JobSpec",
     "LeaderRecord",
     "SchedulerService",
@@ -21,4 +24,5 @@ __all__ = [
     "read_leader",
     "scheduled_run_id",
     "start_scheduler_in_background",
+    "stop_cancelling_runs",
 ]

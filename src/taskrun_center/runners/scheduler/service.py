@@ -315,6 +315,25 @@ class SchedulerService:
         return rows
 
 
+#: How long a stopping process waits for its cancelled scheduled runs to reach their next
+#: cancellation check before it exits without them.
+STOP_WAIT_SECONDS = 20
+
+
+def stop_cancelling_runs(service: SchedulerService) -> list[str]:
+    """Cancel the scheduled runs in progress here, give up leadership, wait for the runs.
+
+    Returns the ids of runs still executing after ``STOP_WAIT_SECONDS``: tasks that do not
+    check for cancellation. Their runs are already cancelled.
+    """
+    service.shutdown(wait=False, cancel_runs=True)
+    if service.wait_for_runs(STOP_WAIT_SECONDS):
+        return []
+    left = service.runs_in_progress()
+    logger.warning("scheduler_runs_left_running", run_ids=left, waited_seconds=STOP_WAIT_SECONDS)
+    return left
+
+
 def start_scheduler_in_background(
     database_url: str,
     config_path: str | Path | None = None,
