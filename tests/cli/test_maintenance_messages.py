@@ -100,10 +100,11 @@ def test_reap_timeout_minimum_option_and_variable(
 
     option_below = _english("reap", option, below, "--database-url", sqlite_url)
     option_at = _english("reap", option, f"{shortest}s", "--database-url", sqlite_url)
-    variable_below = run_in(tmp_path, "reap", TASKRUN_LANGUAGE="en",
-                            TASKRUN_DATABASE_URL=sqlite_url, **{variable: str(shortest - 1)})
-    variable_at = run_in(tmp_path, "reap", TASKRUN_LANGUAGE="en",
-                         TASKRUN_DATABASE_URL=sqlite_url, **{variable: str(shortest)})
+    # Heartbeats must come at least twice per reap timeout, which the default 15 s does not.
+    settings = {"TASKRUN_LANGUAGE": "en", "TASKRUN_DATABASE_URL": sqlite_url,
+                "TASKRUN_HEARTBEAT_INTERVAL_SECONDS": "1"}
+    variable_below = run_in(tmp_path, "reap", **settings, **{variable: str(shortest - 1)})
+    variable_at = run_in(tmp_path, "reap", **settings, **{variable: str(shortest)})
 
     assert option_below.exit_code == 2
     assert option in option_below.output
