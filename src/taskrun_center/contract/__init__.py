@@ -8,7 +8,8 @@ Modules, one concern each:
 - ``models``: pydantic models of the envelope (``TaskRunSummaryV1``).
 - ``registry``: task types, their ``ext.data`` models and metric definitions.
 - ``normalize``: Python values to plain JSON.
-- ``structure``, ``sensitive`` (with ``secret_keys`` and ``detectors``), ``capacity``: the rules.
+- ``structure``, ``sensitive`` (with ``secret_keys``, ``detectors`` and ``credential_text``),
+  ``capacity``: the rules.
 - ``validate``: ``check_summary``, which runs them all.
 - ``builders``: the easy path to a valid envelope.
 - ``masking``: masking secrets in text and item JSON stored outside the summary.

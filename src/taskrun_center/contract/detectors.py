@@ -9,8 +9,10 @@ character, which separates the strings of a document scanned at once.
 Only strings are searched; numbers are taken as counts and never read as phone or card numbers.
 The patterns are written for ASCII text: ``text_scan`` runs them over the folded view of a text,
 where full-width digits, letters and punctuation have become ASCII and zero-width characters are
-gone. Patterns are judged in the order of ``DETECTORS``; a later match that overlaps an earlier
-one is the same finding and is dropped.
+gone. Patterns are judged in the order of ``DETECTORS``. A later match whose secret span
+overlaps the span of an earlier finding is taken as the same finding and dropped. The detectors
+of a name and its value (``PGPASSWORD=…``, ``token: …``) take their rules from
+``credential_text``.
 """
 
 from __future__ import annotations
@@ -19,12 +21,30 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from taskrun_center.contract.credential_text import (
+    KEY_LIKE_VALUE,
+    LINE_VALUE,
+    NAME,
+    NAME_ANCHORS,
+    NAME_BOUNDARY,
+    NAME_CHARACTERS,
+    NAME_REACH,
+    OUTER_QUOTE,
+    PARAMETER_VALUE,
+    PLACEHOLDER_PREFIXES,
+    QUOTED_OR_BARE_VALUE,
+    aws_secret_key_accepted,
+    field_accepted,
+    key_like_accepted,
+    option_accepted,
+    parameter_accepted,
+    secret_name_at,
+    word_looks_secret,
+)
 from taskrun_center.i18n import Text
 
 # The fixed replacement for a masked span; the guards accept a value made only of "*".
 MASK = "******"
-
-_PLACEHOLDER_PREFIXES = ("${", "{{", "%(", "<", "$(", "***")
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,7 +62,7 @@ class Detector:
     pattern: re.Pattern[str]
     label: Text
     # The group that contains the secret itself. Only that span is masked (0: the whole match).
-    group: int = 0
+    group: int | str = 0
     # Extra check on a match (check digit, Luhn, placeholder); a False result means no finding.
     accept: Callable[[re.Match[str]], bool] | None = None
     anchors: tuple[str, ...] = ()
@@ -51,7 +71,10 @@ class Detector:
     # Characters a match may start with before its anchor. When set, only the start of the run
     # of these characters that ends at the anchor is tried, because the look-behind rules out
     # every other start.
-    run_before: frozenset[str] | None = None
+    run_before: str | None = None
+    # Check of the name that starts at a candidate start, made before the pattern runs, so that
+    # a name that names no secret costs no scan of the value after it.
+    name_check: Callable[[str, int], bool] | None = None
     digits: bool = False
     # The pattern starts with a literal, so CPython searches the whole text quickly.
     whole_text: bool = False
@@ -60,49 +83,21 @@ class Detector:
 def _not_masked(group: int) -> Callable[[re.Match[str]], bool]:
     def accept(match: re.Match[str]) -> bool:
         value = match.group(group)
-        return bool(value.strip("*")) and not value.startswith(_PLACEHOLDER_PREFIXES)
+        return bool(value.strip("*")) and not value.startswith(PLACEHOLDER_PREFIXES)
 
     return accept
 
 
-def _credential_parameter_accepted(match: re.Match[str]) -> bool:
-    name = match.group("name").lower()
-    value = match.group("value")
-    if not value.strip("*") or value.startswith(_PLACEHOLDER_PREFIXES):
-        return False
-    # A password may be short; a token, key or secret shorter than 8 characters is a count or flag
-    # (max_token=5, token=true).
-    if name.startswith(("pass", "pwd")):
-        return True
-    return len(value) >= 8 and value.lower() not in {"true", "false", "null", "none"}
-
-
-def _credential_field_accepted(match: re.Match[str]) -> bool:
-    value = match.group("value")
-    if not value.strip("*") or value.startswith(_PLACEHOLDER_PREFIXES):
-        return False
-    # "password: reset for 3 users" is prose; a secret has a digit or a symbol, or is long.
-    if len(value) >= 16:
-        return True
-    return len(value) >= 6 and any(not char.isalpha() for char in value)
-
-
-def _credential_option_accepted(match: re.Match[str]) -> bool:
-    # "--password --verbose" leaves the password to a prompt; the next option is not a value.
-    if match.group("value").startswith("-"):
-        return False
-    return _credential_parameter_accepted(match)
-
-
 def _password_word_accepted(match: re.Match[str]) -> bool:
-    if match.group("value").startswith("-"):
+    value = match.group("value")
+    if value.startswith("-") or not value.strip("*") or value.startswith(PLACEHOLDER_PREFIXES):
         return False
-    return _credential_field_accepted(match)
+    return word_looks_secret(value)
 
 
 def _mysql_password_accepted(match: re.Match[str]) -> bool:
     value = match.group("value").strip("\"'")
-    if not value.strip("*") or value.startswith(_PLACEHOLDER_PREFIXES):
+    if not value.strip("*") or value.startswith(PLACEHOLDER_PREFIXES):
         return False
     # "-p" takes a value only in the MySQL family: ssh, docker and mkdir use it for a port, a
     # port mapping or parents. The same line must name a MySQL client or pass a user first.
@@ -119,12 +114,12 @@ def _mysql_password_accepted(match: re.Match[str]) -> bool:
 
 def _chinese_credential_accepted(match: re.Match[str]) -> bool:
     value = match.group("value")
-    if not value.strip("*") or value.startswith(_PLACEHOLDER_PREFIXES):
+    if not value.strip("*") or value.startswith(PLACEHOLDER_PREFIXES):
         return False
     # After "=" any value is a password; after a colon the prose rule of credential_field holds.
     if match.group("separator") == "=":
         return True
-    return _credential_field_accepted(match)
+    return word_looks_secret(value)
 
 
 def _bearer_accepted(match: re.Match[str]) -> bool:
@@ -192,10 +187,6 @@ _MYSQL_CONTEXT = re.compile(
 # How far before "-p" the client name or user option is looked for. A command line is short,
 # and the bound keeps a text full of "-p" words from costing a long search per word.
 _MYSQL_CONTEXT_CHARS = 256
-_CREDENTIAL_NAMES = (
-    r"password|passwd|pwd|passphrase|secret|client[_-]?secret|api[_-]?key|access[_-]?token"
-    r"|auth[_-]?token|refresh[_-]?token|token|private[_-]?key|secret[_-]?key|access[_-]?key"
-)
 
 DETECTORS: tuple[Detector, ...] = (
     Detector(
@@ -219,7 +210,9 @@ DETECTORS: tuple[Detector, ...] = (
         "url_password",
         _SECRET,
         re.compile(
-            r"://[^\s/?#@:\x00]{0,256}:([^\s/?#@\x00]{1,256})@"
+            # The password runs to the last "@" before the path, so "p@ss" in user:p@ss@host
+            # is masked whole.
+            r"://[^\s/?#@:\x00]{0,256}:([^\s/?#\x00]{1,256})@"
         ),
         Text("URL 中的密码", "password in a URL"),
         group=1,
@@ -231,7 +224,7 @@ DETECTORS: tuple[Detector, ...] = (
         _SECRET,
         re.compile(
             r"(?i)(?<![A-Za-z0-9])(?:proxy-)?authorization[\"']?\s*[:=]\s*[\"']?"
-            r"(?:basic|digest|token|negotiate|apikey|ntlm)\s+([A-Za-z0-9._~+/=-]{6,4096})"
+            r"(?:basic|bearer|digest|token|negotiate|apikey|ntlm)\s+([A-Za-z0-9._~+/=-]{6,4096})"
         ),
         Text("Authorization 凭据", "Authorization credentials"),
         group=1,
@@ -252,56 +245,54 @@ DETECTORS: tuple[Detector, ...] = (
         "credential_parameter",
         _SECRET,
         re.compile(
-            r"(?i)(?<![A-Za-z0-9])[\"']?(?P<name>" + _CREDENTIAL_NAMES + r")[\"']?"
-            r"(?:\s*=\s*|\s*:\s*(?=[\"']))[\"']?(?P<value>[^\s;&,'\"<>\x00]{1,4096})"
+            OUTER_QUOTE + NAME_BOUNDARY + r"-{0,2}" + NAME + r"\\?[\"']?"
+            r"(?:\s*=>?\s*|\s*:\s*(?=\\?[\"']))" + PARAMETER_VALUE
         ),
         Text("参数中的密码或令牌", "password or token in a key=value parameter"),
-        group=2,
-        accept=_credential_parameter_accepted,
-        # Each name contains one of these; "refresh_" plus a quote is the longest text before it.
-        anchors=("pass", "pwd", "secret", "token", "key"),
-        reach_before=9,
+        group="value",
+        accept=parameter_accepted,
+        anchors=NAME_ANCHORS,
+        reach_before=NAME_REACH,
+        run_before=NAME_CHARACTERS,
+        name_check=secret_name_at,
     ),
     Detector(
         "credential_field",
         _SECRET,
-        re.compile(
-            r"(?i)(?<![A-Za-z0-9])(?P<name>" + _CREDENTIAL_NAMES + r")"
-            r"[ \t]*:[ \t]*(?P<value>[^\s;&,'\"<>\x00]{1,4096})"
-        ),
+        re.compile(NAME_BOUNDARY + NAME + r"[\"']?[ \t]*:[ \t]*" + LINE_VALUE),
         Text("字段中的密码或令牌", "password or token in a name: value field"),
-        group=2,
-        accept=_credential_field_accepted,
-        anchors=("pass", "pwd", "secret", "token", "key"),
-        reach_before=8,
+        group="value",
+        accept=field_accepted,
+        anchors=NAME_ANCHORS,
+        reach_before=NAME_REACH,
+        run_before=NAME_CHARACTERS,
+        name_check=secret_name_at,
     ),
     Detector(
         "credential_pair",
         _SECRET,
         re.compile(
             r"(?i)(?<![A-Za-z0-9_])[\"']?(?:key|name|field|param|parameter)[\"']?[ \t]*[=:][ \t]*"
-            r"[\"']?(?P<name>" + _CREDENTIAL_NAMES + r")[\"']?[ \t]*[,;&]?[ \t]*"
-            r"[\"']?(?:value|val)[\"']?[ \t]*[=:][ \t]*[\"']?(?P<value>[^\s;&,'\"<>\x00]{1,4096})"
+            r"[\"']?" + NAME + r"[\"']?[ \t]*[,;&]?[ \t]*"
+            r"[\"']?(?:value|val)[\"']?[ \t]*[=:][ \t]*" + QUOTED_OR_BARE_VALUE
         ),
         Text("键值对中的密码或令牌", "password or token in a key and value pair"),
-        group=2,
-        accept=_credential_parameter_accepted,
+        group="value",
+        accept=parameter_accepted,
         anchors=("key", "name", "field", "param"),
         reach_before=1,
     ),
     Detector(
         "credential_option",
         _SECRET,
-        re.compile(
-            r"(?i)(?<![A-Za-z0-9_-])--?(?P<name>" + _CREDENTIAL_NAMES + r")[ \t]+"
-            r"[\"']?(?P<value>[^\s;&,'\"<>\x00]{1,4096})"
-        ),
+        re.compile(NAME_BOUNDARY + r"--?" + NAME + r"[ \t]+" + QUOTED_OR_BARE_VALUE),
         Text("命令行选项中的密码或令牌", "password or token in a command-line option"),
-        group=2,
-        accept=_credential_option_accepted,
-        anchors=("pass", "pwd", "secret", "token", "key"),
-        # "--refresh_" is the longest text before an anchor.
-        reach_before=10,
+        group="value",
+        accept=option_accepted,
+        anchors=NAME_ANCHORS,
+        reach_before=NAME_REACH,
+        run_before=NAME_CHARACTERS,
+        name_check=secret_name_at,
     ),
     Detector(
         "password_word",
@@ -314,6 +305,18 @@ DETECTORS: tuple[Detector, ...] = (
         group=2,
         accept=_password_word_accepted,
         anchors=("pass",),
+    ),
+    Detector(
+        "secret_word",
+        _SECRET,
+        re.compile(NAME_BOUNDARY + NAME + r"[ \t]+" + KEY_LIKE_VALUE),
+        Text("机密名称后的密钥或令牌", "key or token after a secret's name"),
+        group="value",
+        accept=key_like_accepted,
+        anchors=NAME_ANCHORS,
+        reach_before=NAME_REACH,
+        run_before=NAME_CHARACTERS,
+        name_check=secret_name_at,
     ),
     Detector(
         "mysql_password",
@@ -349,6 +352,20 @@ DETECTORS: tuple[Detector, ...] = (
         Text("AWS 访问密钥 ID", "AWS access key id"),
         accept=_starts_word,
         whole_text=True,
+    ),
+    Detector(
+        "aws_secret_access_key",
+        _SECRET,
+        # 40 characters of base64 later on a line that contains "aws" or "secret". A bare string
+        # of 40 characters is too common (and too slow to look for everywhere) to count alone.
+        re.compile(
+            r"(?i)(?<![A-Za-z0-9])(?:aws|secret)[^\r\n\x00]{0,64}?"
+            r"(?<![A-Za-z0-9/+=])(?P<value>[A-Za-z0-9/+]{40})(?![A-Za-z0-9/+=])"
+        ),
+        Text("AWS 秘密访问密钥", "AWS secret access key"),
+        group="value",
+        accept=aws_secret_key_accepted,
+        anchors=("aws", "secret"),
     ),
     Detector(
         "vendor_token",
@@ -406,9 +423,7 @@ DETECTORS: tuple[Detector, ...] = (
         accept=_email_accepted,
         anchors=("@",),
         reach_before=64,
-        run_before=frozenset(
-            "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._%+-"
-        ),
+        run_before="abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._%+-",
     ),
 )
 

@@ -30,8 +30,9 @@ class MaskResult:
     count: int
 
 
-# Scans after the first, in mask_text. Each one needs a value that the previous masking
-# brought within reach of its context, which is rare, so a small bound is enough.
+# Scans after the first, in mask_text and mask_json. Each one needs a value that the previous
+# masking brought within reach of its context or uncovered, which is rare, so a small bound is
+# enough.
 _MAX_EXTRA_PASSES = 3
 
 
@@ -42,9 +43,10 @@ def mask_text(text: str) -> MaskResult:
         return MaskResult(text, 0)
     masked, count = _apply(text, findings, 0, len(text)), len(findings)
     # Masking can shorten the text, which can bring a value within reach of the context that
-    # makes it a secret (a mysql "-p" value within 256 characters of "-u"). Scanning the result
-    # again, up to _MAX_EXTRA_PASSES times, keeps masking idempotent. It costs a scan only when
-    # the text had a secret.
+    # makes it a secret (a mysql "-p" value within 256 characters of "-u"). A finding that
+    # overlapped an earlier one was dropped, and once the earlier one is masked it can be found
+    # ("password: hunter2x postgresql://app:pw@db" masks the URL password first). Scanning again
+    # keeps masking idempotent, and costs a scan only when the text had a secret.
     for _ in range(_MAX_EXTRA_PASSES):
         again = scan_text(masked)
         if not again:
@@ -120,7 +122,9 @@ def _is_container(value: Any) -> bool:
     return isinstance(value, Mapping | list | tuple)
 
 
-def _mask_many(strings: list[str]) -> tuple[list[str], int]:
+def _mask_many(
+    strings: list[str], extra_passes: int = _MAX_EXTRA_PASSES
+) -> tuple[list[str], int]:
     """Mask every string of ``strings`` with one scan; return them and the span count."""
     if not strings:
         return [], 0
@@ -142,7 +146,16 @@ def _mask_many(strings: list[str]) -> tuple[list[str], int]:
     for index, found in by_string.items():
         start = starts[index]
         masked[index] = _apply(joined, found, start, start + len(strings[index]))
-    return masked, len(findings)
+    count = len(findings)
+    if extra_passes > 0:
+        # The strings that had findings are scanned again together, for the reasons given in
+        # mask_text.
+        indices = list(by_string)
+        again, extra = _mask_many([masked[index] for index in indices], extra_passes - 1)
+        for index, text in zip(indices, again, strict=True):
+            masked[index] = text
+        count += extra
+    return masked, count
 
 
 def _apply(text: str, findings: list[Finding], low: int, high: int) -> str:

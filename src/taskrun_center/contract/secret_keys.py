@@ -5,8 +5,10 @@ A key is split into lowercase words: camelCase, PascalCase and acronyms (``APIKe
 counts as its singular (``tokens`` → ``token``). The key names a secret when its words contain a
 secret word (``password``, ``token``, ``cookie``…) or a secret word sequence (``api key``,
 ``private key``, ``connection string``…); Chinese keys name a secret when they contain
-密码, 口令, 密钥, 令牌, 凭证 or 凭据. Substrings never count: ``passport`` and ``tokenizer`` are not
-secret words, and ``key`` alone is not one either. A key is judged by its folded form (NFKC,
+密码, 口令, 密钥, 令牌, 凭证 or 凭据. A word that ends with one of ``JOINED_TERMS`` after other
+letters counts as two words, so ``PGPASSWORD`` reads as ``pg password`` and ``mytokens`` as
+``my token``. Other substrings never count: ``passport``, ``secretary`` and ``tokenizer`` are
+not secret words, and ``key`` alone is not one either. A key is judged by its folded form (NFKC,
 without format characters such as the zero-width space), so ``password`` with a zero-width space
 inside and the full-width ``ｐａｓｓｗｏｒｄ`` name a secret as ``password`` does.
 
@@ -72,8 +74,22 @@ DESCRIBING_WORDS = frozenset(
         "field", "header", "version", "expires", "expiry", "expiration", "at", "ttl", "age",
         "count", "counts", "total", "totals", "num", "number", "limit", "limits", "max", "min",
         "size", "length", "len", "used", "usage", "remaining", "rate", "ratio", "percent", "pct",
-        "enabled", "required", "valid", "present", "rotated",
+        "enabled", "required", "valid", "present", "rotated", "endpoint", "prompt", "stdin",
     }
+)
+# Secret words that still name a secret with other letters glued before them (PGPASSWORD,
+# mysecret). Longest first, so that "clientsecret" wins over "secret". "pwd" is left out because
+# the shell variable OLDPWD holds a directory, and "bearer" because of "flagbearer".
+JOINED_TERMS: tuple[str, ...] = tuple(
+    sorted(
+        (
+            "password", "passwd", "passphrase", "passcode", "secret", "token", "credential",
+            "apikey", "accesskey", "secretkey", "privatekey", "privkey", "authtoken",
+            "accesstoken", "refreshtoken", "clientsecret", "authorization", "cookie",
+        ),
+        key=len,
+        reverse=True,
+    )
 )
 
 _VOCABULARY = SECRET_WORDS | {word for sequence in SECRET_SEQUENCES for word in sequence}
@@ -90,6 +106,8 @@ class KeyVerdict:
     names_secret: bool
     describing: bool = False
     ends_with_term: bool = False
+    # The secret word or sequence found, words joined by a space ("password", "api key").
+    term: str = ""
 
 
 _PLAIN = KeyVerdict(names_secret=False)
@@ -102,28 +120,48 @@ def split_key_words(key: str) -> tuple[str, ...]:
         if not part:
             continue
         word = part.lower()
-        if word not in _VOCABULARY and word.endswith("s") and word[:-1] in _VOCABULARY:
-            word = word[:-1]
-        words.append(word)
+        if word in _VOCABULARY:
+            words.append(word)
+        elif word.endswith("s") and word[:-1] in _VOCABULARY:
+            words.append(word[:-1])
+        else:
+            words.extend(_split_joined(word))
     return tuple(words)
+
+
+def _split_joined(word: str) -> tuple[str, ...]:
+    """Split ``pgpassword`` into ``("pg", "password")``; return other words unchanged."""
+    for term in JOINED_TERMS:
+        for ending in (term, term + "s"):
+            if word.endswith(ending) and len(word) > len(ending):
+                return word[: -len(ending)], term
+    return (word,)
 
 
 @lru_cache(maxsize=4096)
 def judge_key(key: str) -> KeyVerdict:
     """Judge a key by its words alone; see the module docstring for the rule."""
     key = fold_text(key)
-    if any(term in key for term in SECRET_WORDS_ZH):
-        return KeyVerdict(names_secret=True, ends_with_term=key.endswith(SECRET_WORDS_ZH))
+    found_zh = [term for term in SECRET_WORDS_ZH if term in key]
+    if found_zh:
+        return KeyVerdict(
+            names_secret=True, ends_with_term=key.endswith(SECRET_WORDS_ZH), term=found_zh[0]
+        )
 
     words = split_key_words(key)
     span = _find_secret_term(words)
     if span is None:
         return _PLAIN
 
-    end = span[1]
+    start, end = span
     describing = end < len(words) and words[-1] in DESCRIBING_WORDS
     ends_with_term = end == len(words) and not _is_plural(key, words)
-    return KeyVerdict(names_secret=True, describing=describing, ends_with_term=ends_with_term)
+    return KeyVerdict(
+        names_secret=True,
+        describing=describing,
+        ends_with_term=ends_with_term,
+        term=" ".join(words[start:end]),
+    )
 
 
 _NAMES_SECRET: dict[str, bool] = {}

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from taskrun_center.contract.detectors import DETECTORS, Detector
@@ -81,11 +81,11 @@ def _scan_view(text: str) -> list[Finding]:
     claimed = _Spans()
     for detector in DETECTORS:
         for match in scanner.matches(detector):
-            if detector.accept is not None and not detector.accept(match):
-                continue
-            if not claimed.add(match.start(), match.end()):
-                continue
+            # Only the secret span is claimed: a match may reach across text that belongs to
+            # another finding ("secret" … key on one line) without hiding it.
             start, end = match.span(detector.group)
+            if not claimed.add(start, end):
+                continue
             findings.append(Finding(detector, match.start(), start, end))
     return findings
 
@@ -115,21 +115,27 @@ class _Scanner:
         self.aligned = len(self.lowered) == len(text)
         self._digit_windows: list[tuple[int, int]] | None = None
         self._anchor_found: dict[str, bool] = {}
+        # Several detectors try the same starts; keyed by anchors, reach and run characters.
+        self._starts: dict[tuple[tuple[str, ...], int, str | None], list[int]] = {}
+        self._names_checked: dict[tuple[int, Callable[[str, int], bool]], bool] = {}
 
     def matches(self, detector: Detector) -> Iterator[re.Match[str]]:
+        """Yield the matches of ``detector`` that its ``accept`` check keeps."""
+        if detector.digits or detector.whole_text or not self.aligned:
+            for match in self._searched_matches(detector):
+                if detector.accept is None or detector.accept(match):
+                    yield match
+        elif any(self._contains(anchor) for anchor in detector.anchors):
+            yield from self._anchored_matches(detector)
+
+    def _searched_matches(self, detector: Detector) -> Iterator[re.Match[str]]:
         if detector.digits:
             for low, high in self.digit_windows():
                 yield from detector.pattern.finditer(self.text, low, high)
-            return
-        if detector.whole_text:
+        elif detector.whole_text or any(self._contains(anchor) for anchor in detector.anchors):
+            # Whole-text patterns, and anchored ones in a text whose lowercase form has another
+            # length (see __init__).
             yield from detector.pattern.finditer(self.text)
-            return
-        if not any(self._contains(anchor) for anchor in detector.anchors):
-            return
-        if not self.aligned:
-            yield from detector.pattern.finditer(self.text)
-            return
-        yield from self._anchored_matches(detector)
 
     def _contains(self, anchor: str) -> bool:
         # Several detectors share anchors; each is searched for once per text.
@@ -140,15 +146,35 @@ class _Scanner:
 
     def _anchored_matches(self, detector: Detector) -> Iterator[re.Match[str]]:
         covered_until = -1
+        name_check = detector.name_check
         for start in self._candidate_starts(detector):
             if start < covered_until:
                 continue
+            if name_check is not None and not self._name_passes(start, name_check):
+                continue
             match = detector.pattern.match(self.text, start)
-            if match is not None:
+            # A rejected match covers nothing, so "token: expired at noon, password: …" is
+            # still tried at "password".
+            if match is not None and (detector.accept is None or detector.accept(match)):
                 covered_until = max(match.end(), start + 1)
                 yield match
 
+    def _name_passes(self, start: int, check: Callable[[str, int], bool]) -> bool:
+        # The detectors of names share one check, so each start is judged once per text.
+        key = (start, check)
+        passes = self._names_checked.get(key)
+        if passes is None:
+            passes = self._names_checked[key] = check(self.text, start)
+        return passes
+
     def _candidate_starts(self, detector: Detector) -> list[int]:
+        key = (detector.anchors, detector.reach_before, detector.run_before)
+        known = self._starts.get(key)
+        if known is None:
+            known = self._starts[key] = self._find_candidate_starts(detector)
+        return known
+
+    def _find_candidate_starts(self, detector: Detector) -> list[int]:
         searched = self.lowered
         starts: set[int] = set()
         for anchor in detector.anchors:
@@ -162,12 +188,9 @@ class _Scanner:
         return sorted(starts)
 
     def _run_start(self, position: int, detector: Detector) -> int:
-        allowed = detector.run_before or frozenset()
-        limit = max(position - detector.reach_before, 0)
-        start = position
-        while start > limit and self.text[start - 1] in allowed:
-            start -= 1
-        return start
+        # rstrip walks back over the run in C, at most reach_before characters.
+        window = self.text[max(position - detector.reach_before, 0) : position]
+        return position - (len(window) - len(window.rstrip(detector.run_before or "")))
 
     def digit_windows(self) -> list[tuple[int, int]]:
         if self._digit_windows is None:

@@ -1,0 +1,208 @@
+"""Secrets written as a name and a value in text: ``PGPASSWORD=…``, ``"api_key": "…"``.
+
+The name-value detectors of ``detectors`` match any name made of letters, digits, ``_``, ``.``
+and ``-`` around a secret anchor, and the functions here decide. The name must name a secret by
+the key-name rule of ``secret_keys``: ``PGPASSWORD``, ``DB_PASSWORD``, ``x-api-key`` and
+``client.secret`` do, while ``password_policy`` (a describing word), ``passport`` and
+``secretary`` do not. The value must then be able to hold the secret: not a placeholder, not an
+already masked value, not a count under a plural name (``tokens: 120``), and for names other than
+passwords not a short flag (``token=true``, ``max_token=5``).
+"""
+
+from __future__ import annotations
+
+import re
+import string
+
+from taskrun_center.contract.secret_keys import KeyVerdict, judge_key
+
+# Values that stand for a secret kept elsewhere, a template or a value masked before. They are
+# never findings.
+TEMPLATE_PREFIXES = ("${", "{{", "%(", "<", "$(")
+PLACEHOLDER_PREFIXES = (*TEMPLATE_PREFIXES, "***")
+
+# A name in text: at most 64 characters. The pattern's look-behind rules out a start inside a
+# longer name, so the scanner tries only the start of the run of NAME_CHARACTERS before an anchor.
+NAME = r"(?P<name>[A-Za-z0-9_][A-Za-z0-9_.-]{0,63})"
+NAME_CHARACTERS = string.ascii_letters + string.digits + "_.-"
+NAME_REACH = 64
+NAME_BOUNDARY = r"(?<![A-Za-z0-9_.-])"
+# Every secret name that these detectors look for contains one of these. Names made only of
+# dsn, jwt, bearer or connection-string words are judged as object keys but not searched in text.
+NAME_ANCHORS = ("pass", "pwd", "secret", "token", "key", "cred", "authorization", "cookie")
+
+# A value in quotes runs to the closing quote, so "correct horse battery" is masked whole. Inside
+# it a backslash escapes the next character, and an escaped quote (\") may open and close it.
+# An unquoted value ends at whitespace or at a delimiter of query strings and DSNs.
+QUOTED_OR_BARE_VALUE = (
+    r"(?P<quote>\\?[\"'])?(?P<value>(?(quote)"
+    r"(?:(?!(?P=quote))(?:[^\\\r\n\x00]|\\[^\r\n\x00])){1,4096}"
+    r"|[^\s;&,'\"<>\x00]{1,4096}))"
+)
+# The parameter's value: as above, except that a name quoted together with its value, as in
+# the shell word 'PGPASSWORD=correct horse', has a bare value that runs to that closing quote.
+OUTER_QUOTE = r"(?:(?<=(?P<outer>[\"'])))?"
+PARAMETER_VALUE = (
+    r"(?P<quote>\\?[\"'])?(?P<value>(?(quote)"
+    r"(?:(?!(?P=quote))(?:[^\\\r\n\x00]|\\[^\r\n\x00])){1,4096}"
+    r"|(?(outer)(?:(?!(?P=outer))[^\r\n\x00]){1,4096}|[^\s;&,'\"<>\x00]{1,4096})))"
+)
+# A value after "name:" without quotes runs to the end of the line, trailing spaces excluded.
+# NOTE: it stops after 64 words, which bounds the work for each "name:" on a long line. Words
+# after that stay as they are.
+LINE_VALUE = r"(?P<value>[^\s\"'\x00][^\s\x00]{0,4095}(?:[ \t]+[^\s\x00]{1,4096}){0,63})"
+# A key, hash or token after "name ": base64, hex or URL-safe characters.
+KEY_LIKE_VALUE = r"(?P<value>[A-Za-z0-9/+=._~-]{16,4096})(?![^\s,;)\]}\"'\x00])"
+
+_PROSE_WORDS_READ = 8
+_PASSWORD_TERMS = frozenset({"password", "passwd", "pwd", "passphrase", "passcode"})
+_FLAG_WORDS = frozenset({"true", "false", "null", "none"})
+# Authorization schemes, which stay readable in front of a masked credential.
+_SCHEME_WORDS = frozenset({"bearer", "basic", "digest", "token", "negotiate", "apikey", "ntlm"})
+_NUMBER = re.compile(r"[+-]?[0-9]+(?:\.[0-9]+)?")
+# Words that make a value after "password:" read as a sentence, not as a passphrase.
+_PROSE_WORDS = frozenset(
+    {
+        "a", "an", "the", "for", "of", "to", "in", "on", "at", "by", "with", "from", "via", "per",
+        "is", "are", "was", "were", "be", "been", "has", "have", "had", "will", "must", "should",
+        "can", "cannot", "not", "no", "and", "or", "if", "when", "after", "before", "this",
+        "that", "it", "please",
+    }
+)
+# First words of status messages such as "password: reset required" or "token: expired today".
+_STATUS_WORDS = frozenset(
+    {
+        "reset", "expired", "expires", "changed", "updated", "rotated", "required", "missing",
+        "invalid", "incorrect", "wrong", "empty", "unset", "set", "ok", "accepted", "rejected",
+        "redacted", "hidden", "masked", "provided", "configured", "ignored", "unchanged", "too",
+        "weak", "verified", "failed", "saved", "removed", "deleted", "generated", "sent",
+        "stored", "found",
+    }
+)
+
+
+def secret_name(name: str) -> KeyVerdict | None:
+    """Return the key-name verdict on ``name`` when it names a secret and does not describe one."""
+    verdict = judge_key(name)
+    if not verdict.names_secret or verdict.describing:
+        return None
+    return verdict
+
+
+_NAME_AT = re.compile(r"-{0,2}" + NAME)
+
+
+def secret_name_at(text: str, start: int) -> bool:
+    """Return True when the name at ``start`` (after up to two "-") names a secret."""
+    # A start right after a name character is inside a longer name, which the patterns reject.
+    if start > 0 and text[start - 1] in NAME_CHARACTERS:
+        return False
+    match = _NAME_AT.match(text, start)
+    return match is not None and secret_name(match.group("name")) is not None
+
+
+def hides_nothing(value: str) -> bool:
+    """Return True for a masked value or placeholder: ``******``, ``"Bearer ******"``, ``${X}``."""
+    if value.startswith(TEMPLATE_PREFIXES):
+        return True
+    words = value.replace("\\", " ").replace('"', " ").replace("'", " ").split()
+    # "***1234" is a value masked elsewhere, but "****** horse battery" still shows two words.
+    if value.startswith("***") and len(words) <= 1:
+        return True
+    return all(not word.strip("*") or word.lower() in _SCHEME_WORDS for word in words)
+
+
+def parameter_accepted(match: re.Match[str]) -> bool:
+    """Judge ``name=value`` and ``"name": "value"``; also used for option and pair detectors."""
+    verdict = secret_name(match.group("name"))
+    if verdict is None:
+        return False
+    value = match.group("value")
+    if hides_nothing(value):
+        return False
+    if _NUMBER.fullmatch(value) and not verdict.ends_with_term:
+        return False
+    # A password may be short, but a token, key or secret shorter than 8 characters is a count or
+    # a flag (max_token=5, token=true).
+    if verdict.term in _PASSWORD_TERMS:
+        return True
+    return len(value) >= 8 and value.lower() not in _FLAG_WORDS
+
+
+def option_accepted(match: re.Match[str]) -> bool:
+    """Judge ``--name value``; ``--no-password`` is a flag, and ``-x`` after it the next option."""
+    name = match.group("name").lower()
+    if name.startswith(("no-", "no_")) or match.group("value").startswith("-"):
+        return False
+    return parameter_accepted(match)
+
+
+def field_accepted(match: re.Match[str]) -> bool:
+    """Judge ``name: value`` with an unquoted value that runs to the end of the line."""
+    name = match.group("name")
+    verdict = secret_name(name)
+    if verdict is None or _is_host_and_port(match, name):
+        return False
+    value = match.group("value")
+    if hides_nothing(value):
+        return False
+    # Eight words are enough to tell a sentence, and a long line costs no more than that.
+    words = value.split(maxsplit=_PROSE_WORDS_READ)[:_PROSE_WORDS_READ]
+    if len(words) == 1:
+        if _NUMBER.fullmatch(value) and not verdict.ends_with_term:
+            return False
+        return word_looks_secret(value)
+    return len(value) >= 8 and not reads_as_prose(words)
+
+
+def key_like_accepted(match: re.Match[str]) -> bool:
+    """Judge ``name value``: the value must be a key of 16+ characters with a letter and a digit."""
+    if secret_name(match.group("name")) is None:
+        return False
+    value = match.group("value")
+    has_digit = any(char.isdigit() for char in value)
+    has_letter = any(char.isalpha() for char in value)
+    return has_digit and has_letter and not hides_nothing(value)
+
+
+def aws_secret_key_accepted(match: re.Match[str]) -> bool:
+    """Return True when a 40-character value mixes capitals, lowercase letters and digits."""
+    value = match.group("value")
+    return (
+        any(char.isupper() for char in value)
+        and any(char.islower() for char in value)
+        and any(char.isdigit() for char in value)
+    )
+
+
+def word_looks_secret(value: str) -> bool:
+    """Return True for one word that could be a secret: 16+ characters, or 6+ with a non-letter.
+
+    "password: reset" and "token: expired" are prose, and so is any short word of letters only.
+    """
+    if len(value) >= 16:
+        return True
+    return len(value) >= 6 and any(not char.isalpha() for char in value)
+
+
+def reads_as_prose(words: list[str]) -> bool:
+    """Return True when words after ``password:`` read as a sentence rather than a passphrase."""
+    # NOTE: a guess from word lists. "correct horse battery" counts as a passphrase, but "reset
+    # for 3 users" and "expired yesterday" as messages. Chinese text after the colon is prose.
+    lowered = [word.strip(".,;:!?()[]").lower() for word in words]
+    if lowered[0] in _STATUS_WORDS:
+        return True
+    if any(word in _PROSE_WORDS for word in lowered):
+        return True
+    return any(not char.isascii() and char.isalpha() for word in words for char in word)
+
+
+def _is_host_and_port(match: re.Match[str], name: str) -> bool:
+    # "https://token.example.com:8443/x" and "app@secret-db:5432" are hosts with a port. A name
+    # after "/" or "@", or a dotted name glued to its value, is taken as a host.
+    start = match.start("name")
+    before = match.string[start - 1 : start]
+    if before in ("/", "@"):
+        return True
+    after_colon = match.string[match.end("name") :].lstrip(" \t\"'")[1:2]
+    return "." in name and after_colon not in (" ", "\t")
