@@ -423,3 +423,22 @@ def test_second_signal_to_stubborn_command(sqlite_url: str,
 
     assert code == 128 + signal.SIGKILL
     assert _only_run(Database(sqlite_url), "stubborn_job").status == "cancelled"
+
+
+def test_secret_echoed_bare_is_masked_in_tails(sqlite_url: str, tmp_path: Path) -> None:
+    """A value from a secret variable or argument is masked wherever the output repeats it."""
+    env = {**taskrun_env(sqlite_url), "DB_PASSWORD": "Env5ecretValue"}
+    result = run_taskrun(
+        sqlite_url, "exec", "--task-key", "wrapped_job", "--",
+        "env", "PGPASSWORD=Hunter2Secret", "sh", "-c",
+        f"echo $PGPASSWORD; echo $DB_PASSWORD >&2; echo {tmp_path}", env=env)
+
+    assert result.returncode == 0, result.stderr
+    run = _only_run(Database(sqlite_url))
+    item = load_items(Database(sqlite_url), run.run_id)["env"]
+    assert item.details_json is not None
+    stored = str(item.details_json) + str(item.item_name)
+    assert "Hunter2Secret" not in stored
+    assert "Env5ecretValue" not in stored
+    assert item.details_json["stdout_tail"] == ["******", str(tmp_path)]
+    assert item.details_json["stderr_tail"] == ["******"]

@@ -21,9 +21,10 @@ import re
 import shlex
 import threading
 from collections import deque
+from collections.abc import Collection
 from typing import IO, Any
 
-from taskrun_center.contract import mask_text
+from taskrun_center.contract import MASK, mask_text
 from taskrun_center.runners.command.metrics import describe_rejected, metric_rules
 
 METRIC_PREFIX = "::taskrun metric"
@@ -131,9 +132,21 @@ class OutputTail:
             line = line[: MAX_LINE_CHARS - 1] + "…"
         self._lines.append(line)
 
-    def masked_lines(self) -> list[str]:
-        """Return the kept lines with secrets and personal data masked."""
-        return [mask_text(line).value for line in self._lines]
+    def masked_lines(self, known_secrets: Collection[str] = ()) -> list[str]:
+        """Return the kept lines with secrets and personal data masked.
+
+        ``known_secrets`` are values known to be secret (from the command line or the
+        environment). A command may print one bare, as ``echo $PGPASSWORD`` does, where no
+        pattern can tell it from other text, so each is replaced wherever it appears.
+        """
+        return [mask_text(_without(line, known_secrets)).value for line in self._lines]
+
+
+def _without(line: str, secrets: Collection[str]) -> str:
+    for secret in secrets:
+        if secret in line:
+            line = line.replace(secret, MASK)
+    return line
 
 
 class StreamPump:

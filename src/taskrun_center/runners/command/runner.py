@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import shlex
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,6 +19,7 @@ import structlog
 
 from taskrun_center.config import get_settings
 from taskrun_center.contract import mask_text
+from taskrun_center.contract.text_scan import scan_text
 from taskrun_center.errors import TaskRunError
 from taskrun_center.i18n import Text
 from taskrun_center.runners.command.metrics import MetricSelection, select_metrics
@@ -113,7 +114,8 @@ def _run_item(
         )
         selection = select_metrics(result.metrics, builtin_count=BUILTIN_METRIC_COUNT)
         item.metrics.update({"exit_code": result.exit_code, "duration_ms": result.duration_ms})
-        item.details.update(_details(command_line, result, selection))
+        secrets = known_secrets(argv, os.environ)
+        item.details.update(_details(command_line, result, selection, secrets))
         failure = _failure_message(result)
         if failure is not None:
             item.fail(failure)
@@ -128,6 +130,30 @@ def _run_item(
     return result, selection
 
 
+# The shell's working directories: "PWD" reads as a password name, but the value is a path that
+# output often contains.
+_DIRECTORY_VARIABLES = frozenset({"PWD", "OLDPWD"})
+# Shorter values are too likely to stand for other text in the output ("1", "yes").
+MIN_KNOWN_SECRET_CHARS = 6
+
+
+def known_secrets(argv: Sequence[str], environment: Mapping[str, str]) -> set[str]:
+    """Return the secret values in the command line and the environment the command gets.
+
+    A value counts when the masker finds it in its argument or in ``NAME=value`` for an
+    environment variable (``PGPASSWORD=…``, ``--password=…``, a URL's password).
+    """
+    texts = [*argv, *(f"{name}={value}" for name, value in environment.items()
+                      if name not in _DIRECTORY_VARIABLES)]
+    secrets = set()
+    for text in texts:
+        for finding in scan_text(text):
+            value = text[finding.start:finding.end]
+            if len(value) >= MIN_KNOWN_SECRET_CHARS:
+                secrets.add(value)
+    return secrets
+
+
 def _masked_command_line(argv: Sequence[str]) -> str:
     text = mask_text(storable_text(shlex.join(argv))).value
     if len(text) > MAX_COMMAND_CHARS:
@@ -136,7 +162,8 @@ def _masked_command_line(argv: Sequence[str]) -> str:
 
 
 def _details(
-    command_line: str, result: CommandResult, selection: MetricSelection
+    command_line: str, result: CommandResult, selection: MetricSelection,
+    secrets: Collection[str],
 ) -> dict[str, Any]:
     ignored = result.ignored_metric_lines + selection.ignored
     return {
@@ -146,8 +173,8 @@ def _details(
         "forwarded_signal": result.forwarded_signal,
         "duration_ms": result.duration_ms,
         "start_error": _start_error(result),
-        "stdout_tail": result.stdout.masked_lines(),
-        "stderr_tail": result.stderr.masked_lines(),
+        "stdout_tail": result.stdout.masked_lines(secrets),
+        "stderr_tail": result.stderr.masked_lines(secrets),
         "stdout_lines": result.stdout.line_count,
         "stderr_lines": result.stderr.line_count,
         "ignored_metric_lines": [mask_text(line).value for line in ignored[:MAX_IGNORED_LISTED]],
