@@ -52,7 +52,7 @@ def test_signal_cancels_the_run(database_url: str, tmp_path: Path, signum: int,
             run = session.scalars(select(TaskRun)).one()
     finally:
         database.dispose()
-    assert run.status == "cancelled"
+    assert run.status == "cancelled", stderr
     assert run.run_id in marker.read_text()
 
 
