@@ -442,3 +442,23 @@ def test_secret_echoed_bare_is_masked_in_tails(sqlite_url: str, tmp_path: Path) 
     assert "Env5ecretValue" not in stored
     assert item.details_json["stdout_tail"] == ["******", str(tmp_path)]
     assert item.details_json["stderr_tail"] == ["******"]
+
+
+def test_known_secret_masked_in_metrics_long_lines_and_longer_secrets(sqlite_url: str) -> None:
+    """Known secrets go before a line is cut or read as a metric, the longest first."""
+    env = {**taskrun_env(sqlite_url), "DB_PASSWORD": "Zq8xLmN4pQrS7tUv",
+           "PGPASSWORD": "abcdef", "MY_TOKEN": "abcdefXYZ12345"}
+    script = ('echo "::taskrun metric key=u value=$DB_PASSWORD unit=$DB_PASSWORD '
+              'label=$DB_PASSWORD"; printf "%0390d%s\\n" 0 "$DB_PASSWORD"; '
+              'echo "val $MY_TOKEN"')
+    result = run_taskrun(sqlite_url, "exec", "--task-key", "wrapped_job", "--",
+                         "sh", "-c", script, env=env)
+
+    assert result.returncode == 0, result.stderr
+    run = _only_run(Database(sqlite_url))
+    item = load_items(Database(sqlite_url), run.run_id)["sh"]
+    stored = str(run.summary_json) + str(item.details_json)
+    for fragment in ("Zq8xLmN4p", "XYZ12345", "abcdef"):
+        assert fragment not in stored, fragment
+    assert item.details_json is not None
+    assert item.details_json["stdout_tail"][-1] == "val ******"

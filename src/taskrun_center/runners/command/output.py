@@ -21,7 +21,7 @@ import re
 import shlex
 import threading
 from collections import deque
-from collections.abc import Collection
+from collections.abc import Sequence
 from typing import IO, Any
 
 from taskrun_center.contract import MASK, mask_text
@@ -132,17 +132,17 @@ class OutputTail:
             line = line[: MAX_LINE_CHARS - 1] + "…"
         self._lines.append(line)
 
-    def masked_lines(self, known_secrets: Collection[str] = ()) -> list[str]:
-        """Return the kept lines with secrets and personal data masked.
-
-        ``known_secrets`` are values known to be secret (from the command line or the
-        environment). A command may print one bare, as ``echo $PGPASSWORD`` does, where no
-        pattern can tell it from other text, so each is replaced wherever it appears.
-        """
-        return [mask_text(_without(line, known_secrets)).value for line in self._lines]
+    def masked_lines(self) -> list[str]:
+        """Return the kept lines with secrets and personal data masked."""
+        return [mask_text(line).value for line in self._lines]
 
 
-def _without(line: str, secrets: Collection[str]) -> str:
+def without_secrets(line: str, secrets: Sequence[str]) -> str:
+    """Replace each of ``secrets`` in ``line`` by ``MASK``; give the longest first.
+
+    The longest go first, so that a secret that begins another one does not leave the rest of
+    the other in place.
+    """
     for secret in secrets:
         if secret in line:
             line = line.replace(secret, MASK)
@@ -153,10 +153,15 @@ class StreamPump:
     """Copy one pipe to a terminal stream as it arrives, keeping its tail and metric lines."""
 
     def __init__(
-        self, source: IO[bytes], target: IO[bytes] | None, tail: OutputTail, name: str
+        self, source: IO[bytes], target: IO[bytes] | None, tail: OutputTail, name: str,
+        known_secrets: Sequence[str] = (),
     ) -> None:
         self.tail = tail
         self.name = name
+        # Values known to be secret (from the command line or the environment). A command may
+        # print one bare, as ``echo $PGPASSWORD`` does, where no pattern can tell it from other
+        # text. Each line loses them before it is cut, kept or read as a metric line.
+        self._known_secrets = known_secrets
         # (place, metric) of every metric line the contract accepts on its own, in order.
         self.metrics: list[tuple[str, dict[str, Any]]] = []
         self.ignored_metric_lines: list[str] = []
@@ -201,6 +206,7 @@ class StreamPump:
 
     def _take_line(self, raw: bytes) -> None:
         line = storable_text(raw.decode("utf-8", errors="replace").rstrip("\r"))
+        line = without_secrets(line, self._known_secrets)
         self.tail.add(line)
         where = f"{self.name} line {self.tail.line_count}"
         try:

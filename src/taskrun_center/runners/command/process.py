@@ -98,13 +98,15 @@ def run_command(
     tail_lines: int = DEFAULT_TAIL_LINES,
     should_stop: Callable[[], bool] | None = None,
     stop_grace_seconds: float = DEFAULT_STOP_GRACE_SECONDS,
+    known_secrets: Sequence[str] = (),
 ) -> CommandResult:
     """Run ``argv`` to its end in a new process group and return what happened.
 
     SIGINT, SIGTERM and SIGHUP received meanwhile are forwarded to the command's process group
     (only when called from the main thread, where Python delivers signals). ``should_stop`` is
     polled a few times a second; once it returns True the group gets SIGTERM, then SIGKILL after
-    ``stop_grace_seconds``.
+    ``stop_grace_seconds``. ``known_secrets`` (longest first) are masked in every output line
+    before it is kept or read as a metric line.
 
     On Linux the command gets SIGKILL when the calling thread dies (even by SIGKILL), so it never
     outlives its recorder; elsewhere it keeps running on its own.
@@ -133,10 +135,12 @@ def run_command(
     assert process.stdout is not None and process.stderr is not None
     pumps = [
         StreamPump(
-            process.stdout, _terminal(sys.stdout, passthrough), result.stdout, "stdout"
+            process.stdout, _terminal(sys.stdout, passthrough), result.stdout, "stdout",
+            known_secrets,
         ).start(),
         StreamPump(
-            process.stderr, _terminal(sys.stderr, passthrough), result.stderr, "stderr"
+            process.stderr, _terminal(sys.stderr, passthrough), result.stderr, "stderr",
+            known_secrets,
         ).start(),
     ]
     with _forward_signals(process, result):

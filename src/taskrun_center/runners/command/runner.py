@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import shlex
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -105,17 +105,18 @@ def _run_item(
     context: RunContext, argv: Sequence[str], program: str, tail_lines: int, passthrough: bool
 ) -> tuple[CommandResult, MetricSelection]:
     command_line = _masked_command_line(argv)
+    secrets = sorted(known_secrets(argv, os.environ), key=len, reverse=True)
     with context.item("command", program[:255], command_line[:255]) as item:
         result = run_command(
             argv,
             passthrough=passthrough,
             tail_lines=tail_lines,
             should_stop=lambda: context.cancelled,
+            known_secrets=secrets,
         )
         selection = select_metrics(result.metrics, builtin_count=BUILTIN_METRIC_COUNT)
         item.metrics.update({"exit_code": result.exit_code, "duration_ms": result.duration_ms})
-        secrets = known_secrets(argv, os.environ)
-        item.details.update(_details(command_line, result, selection, secrets))
+        item.details.update(_details(command_line, result, selection))
         failure = _failure_message(result)
         if failure is not None:
             item.fail(failure)
@@ -162,8 +163,7 @@ def _masked_command_line(argv: Sequence[str]) -> str:
 
 
 def _details(
-    command_line: str, result: CommandResult, selection: MetricSelection,
-    secrets: Collection[str],
+    command_line: str, result: CommandResult, selection: MetricSelection
 ) -> dict[str, Any]:
     ignored = result.ignored_metric_lines + selection.ignored
     return {
@@ -173,8 +173,8 @@ def _details(
         "forwarded_signal": result.forwarded_signal,
         "duration_ms": result.duration_ms,
         "start_error": _start_error(result),
-        "stdout_tail": result.stdout.masked_lines(secrets),
-        "stderr_tail": result.stderr.masked_lines(secrets),
+        "stdout_tail": result.stdout.masked_lines(),
+        "stderr_tail": result.stderr.masked_lines(),
         "stdout_lines": result.stdout.line_count,
         "stderr_lines": result.stderr.line_count,
         "ignored_metric_lines": [mask_text(line).value for line in ignored[:MAX_IGNORED_LISTED]],
