@@ -61,3 +61,15 @@ def test_standard_logging_is_masked() -> None:
 
     assert "13812345678" not in output
     assert "mobile" in output
+
+
+def test_values_under_secret_keys_are_masked() -> None:
+    output = _log_in_subprocess(
+        'log.info("kw", password="Hunt3rPw9", api_key="Hunt3rPw9", token="Hunt3rPw9xx", '
+        'tokens=120, password_source="generated")'
+    )
+
+    assert "Hunt3rPw9" not in output
+    assert "password=******" in output
+    assert "tokens=120" in output
+    assert "password_source=generated" in output

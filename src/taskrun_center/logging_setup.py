@@ -14,7 +14,8 @@ from typing import Any
 import structlog
 
 from taskrun_center.config import get_settings
-from taskrun_center.contract import mask_text
+from taskrun_center.contract import MASK, mask_text
+from taskrun_center.contract.secret_keys import key_rejects_value
 
 # Joins the values of one log event for a single masking scan.
 _SEPARATOR = "\x00"
@@ -30,10 +31,16 @@ def mask_secrets(
     The last line of defence: a task's exception text or a command's output can carry a password
     that no caller masked. Runs after the traceback has been formatted, so the traceback is
     masked too. Values other than strings, numbers, booleans and None are masked as ``str()``.
+    A value under a key that names a secret (``password=``, ``api_key=``) is replaced whole,
+    by the rule that summaries follow.
     """
     keys: list[str] = []
     texts: list[str] = []
     for key, value in event_dict.items():
+        if key_rejects_value(key, value):
+            # log.info("connected", password=...) : the key names a secret, as in a summary.
+            event_dict[key] = MASK
+            continue
         if isinstance(value, str):
             texts.append(value)
         elif value is not None and not isinstance(value, bool | int | float):
