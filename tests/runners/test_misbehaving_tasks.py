@@ -106,3 +106,22 @@ def test_host_stop_cancels_the_run_and_propagates(database: Database) -> None:
 
     run = runs_of(database, "sample_host_stops")[0]
     assert run.status == "cancelled"
+
+
+class _Abort(BaseException):
+    """A task's own BaseException subclass."""
+
+
+@task(key="sample_base_exception", name_zh="基础异常", name_en="Base exception",
+      category="sample")
+def sample_base_exception(ctx: RunContext) -> None:
+    raise _Abort("PGPASSWORD=hunter2xyz")
+
+
+def test_base_exception_in_task(database: Database) -> None:
+    outcome = run_task("sample_base_exception", database=database)
+
+    assert outcome.status == RunStatus.FAILED
+    message = load_run(database, outcome.run_id).error_message or ""
+    assert message.startswith("_Abort: ")
+    assert "hunter2xyz" not in message

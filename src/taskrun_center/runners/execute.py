@@ -42,8 +42,8 @@ def run_task(
     first); otherwise a new run starts. ``claimed`` is a run that the caller already moved to
     running in its own transaction (a Celery worker's claim), so it is not read again. The
     task's exceptions never propagate: they mark the run failed and come back in the outcome,
-    and so does ``sys.exit()`` called by the task. KeyboardInterrupt and other SystemExit
-    subclasses (a host's stop signal) cancel the run and propagate.
+    and so do ``sys.exit()`` and other BaseExceptions raised by the task. KeyboardInterrupt and
+    a host's stop signal (see ``_stops_the_host``) cancel the run and propagate.
 
     Raises:
         UnknownTaskTypeError: no task is declared under ``task_key``.
@@ -85,18 +85,28 @@ def _drive(
         return recorder.finish_cancelled()
     except Exception as error:
         return recorder.finish_failed(error)
-    except SystemExit as error:
-        if type(error) is not SystemExit:
-            # A subclass is a host's own stop signal (Celery's WorkerShutdown): let it stop.
+    except BaseException as error:
+        if _stops_the_host(error):
             record_interrupt(recorder)
             raise
-        # sys.exit() in task code ends the task, not the process that hosts it (taskrun up,
-        # the scheduler, a worker): the run fails with the exit code as its message.
+        # sys.exit() in task code, GeneratorExit or a task's own BaseException subclass ends
+        # the task, not the process that hosts it (taskrun up, the scheduler, a worker).
         return recorder.finish_failed(error)
-    except BaseException:
-        record_interrupt(recorder)
-        raise
     return recorder.finish(result)
+
+
+def _stops_the_host(error: BaseException) -> bool:
+    """Return True for an interrupt meant for the process: Ctrl-C, SIGTERM, a host's stop.
+
+    A subclass of SystemExit is a host's own stop signal (Celery's WorkerShutdown), and
+    gevent's GreenletExit kills the greenlet that runs the task. Plain SystemExit comes from
+    ``sys.exit()`` in the task.
+    """
+    if isinstance(error, KeyboardInterrupt):
+        return True
+    if isinstance(error, SystemExit):
+        return type(error) is not SystemExit
+    return type(error).__name__ == "GreenletExit"
 
 
 def call_task(
