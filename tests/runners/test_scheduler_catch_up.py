@@ -112,6 +112,26 @@ def test_first_leader_starts_with_next_time(
     assert runs_of(database, "sample_quick") == []
 
 
+def test_job_new_to_the_leader_starts_with_next_time(
+    database: Database, services: list[SchedulerService]
+) -> None:
+    """A job added since the last leader has no missed times: they predate the job."""
+    old = JobSpec(job_id="daily", task_key="sample_quick", interval_seconds=24 * HOUR)
+    added = JobSpec(job_id="hourly", task_key="sample_quick", interval_seconds=HOUR,
+                    misfire_grace_seconds=2 * HOUR)
+    due = _latest_tick(HOUR)
+    _previous_leader(database, old)
+
+    service = SchedulerService(database, [old, added], poll_interval_seconds=0.1)
+    services.append(service)
+    service.start()
+
+    wait_for(lambda: service.is_leader, 30, "the replica leads")
+    rows = {row["job_id"]: row for row in service.next_fire_times()}
+    assert rows["hourly"]["next_fire_time"] == (due + timedelta(hours=1)).isoformat()
+    assert not _has_run(database, added, due)
+
+
 def test_missed_times_without_coalesce_run_each(
     database: Database, services: list[SchedulerService]
 ) -> None:

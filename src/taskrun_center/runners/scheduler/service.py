@@ -243,16 +243,19 @@ class SchedulerService:
         between this check and the scheduler's start is not lost either.
 
         No scheduler has missed anything on a database where none ever led, so the first
-        replica there starts with the next fire times.
+        replica there starts with the next fire times. Nor has it missed the times of a job
+        that the previous leader did not have (one just added to the job file): those come
+        before the job existed.
 
         Raises:
             StorageError: the database failed while reading the leader record or runs.
         """
-        catch_up = read_leader(self.database, self.name) is not None
+        previous = read_leader(self.database, self.name)
+        known_jobs = {entry.get("job_id") for entry in previous.jobs} if previous else set()
         rows: list[tuple[JobSpec, BaseTrigger, datetime | None]] = []
         for job in self.jobs:
             trigger = job.trigger()
-            if not catch_up:
+            if job.job_id not in known_jobs:
                 rows.append((job, trigger, trigger.get_next_fire_time(None, now)))
                 continue
             candidates = fire_times_within_grace(trigger, job.misfire_grace_seconds, now)
