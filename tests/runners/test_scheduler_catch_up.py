@@ -198,3 +198,13 @@ def test_missed_times_follow_newest_run(existing: set[int], missed: list[int]) -
     )
 
     assert found == [times[index] for index in missed]
+
+
+def test_run_id_of_an_instant_is_the_same_in_every_time_zone() -> None:
+    """Changing a job's time zone keeps the ids of the times it already ran."""
+    from zoneinfo import ZoneInfo
+
+    utc = datetime(2026, 12, 5, 12, 53, 45, tzinfo=UTC)
+    shanghai = utc.astimezone(ZoneInfo("Asia/Shanghai"))
+
+    assert scheduled_run_id("default", "tick", shanghai) == scheduled_run_id("default", "tick", utc)

@@ -60,8 +60,13 @@ MAX_CONCURRENT_RUNS = 8
 
 
 def scheduled_run_id(name: str, job_id: str, scheduled_at: datetime) -> str:
-    """Return the run_id of the run that ``job_id`` starts for the fire time ``scheduled_at``."""
-    return str(uuid.uuid5(SCHEDULED_RUN_NAMESPACE, f"{name}|{job_id}|{scheduled_at.isoformat()}"))
+    """Return the run_id of the run that ``job_id`` starts for the fire time ``scheduled_at``.
+
+    The time is taken in UTC, so that changing a job's time zone leaves the ids of the instants
+    it already ran unchanged (a UTC job's ids are the same as when the offset was kept).
+    """
+    instant = scheduled_at.astimezone(UTC).isoformat()
+    return str(uuid.uuid5(SCHEDULED_RUN_NAMESPACE, f"{name}|{job_id}|{instant}"))
 
 
 class SchedulerService:
