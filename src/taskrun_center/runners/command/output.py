@@ -160,7 +160,8 @@ class StreamPump:
         self.name = name
         # Values known to be secret (from the command line or the environment). A command may
         # print one bare, as ``echo $PGPASSWORD`` does, where no pattern can tell it from other
-        # text. Each line loses them before it is cut, kept or read as a metric line.
+        # text. Each line loses them before it is cut and kept, and so does each metric read
+        # from it.
         self._known_secrets = known_secrets
         # (place, metric) of every metric line the contract accepts on its own, in order.
         self.metrics: list[tuple[str, dict[str, Any]]] = []
@@ -206,17 +207,21 @@ class StreamPump:
 
     def _take_line(self, raw: bytes) -> None:
         line = storable_text(raw.decode("utf-8", errors="replace").rstrip("\r"))
-        line = without_secrets(line, self._known_secrets)
-        self.tail.add(line)
+        self.tail.add(without_secrets(line, self._known_secrets))
         where = f"{self.name} line {self.tail.line_count}"
         try:
+            # The rules judge what the command printed (a metric named "password" is rejected
+            # whatever its value); what is kept loses the known secrets.
             metric = parse_metric_line(line)
         except MetricLineError as error:
-            self.ignored_metric_lines.append(f"{where}: {error}")
+            self.ignored_metric_lines.append(
+                f"{where}: {without_secrets(str(error), self._known_secrets)}")
             return
         if metric is None:
             return
         rules = metric_rules(metric)
+        metric = {key: without_secrets(value, self._known_secrets) if isinstance(value, str)
+                  else value for key, value in metric.items()}
         if rules:
             self.ignored_metric_lines.append(describe_rejected(where, metric, rules))
         else:
