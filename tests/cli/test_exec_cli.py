@@ -444,7 +444,7 @@ def test_secret_echoed_bare_is_masked_in_tails(sqlite_url: str, tmp_path: Path) 
     assert item.details_json["stderr_tail"] == ["******"]
 
 
-def test_known_secret_masked_in_metrics_long_lines_and_longer_secrets(sqlite_url: str) -> None:
+def test_known_secrets_in_metrics_and_long_lines(sqlite_url: str) -> None:
     """Known secrets go before a line is cut or read as a metric, the longest first."""
     env = {**taskrun_env(sqlite_url), "DB_PASSWORD": "Zq8xLmN4pQrS7tUv",
            "PGPASSWORD": "abcdef", "MY_TOKEN": "abcdefXYZ12345"}

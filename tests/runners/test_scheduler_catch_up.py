@@ -112,7 +112,7 @@ def test_first_leader_starts_with_next_time(
     assert runs_of(database, "sample_quick") == []
 
 
-def test_job_new_to_the_leader_starts_with_next_time(
+def test_job_added_since_last_leader(
     database: Database, services: list[SchedulerService]
 ) -> None:
     """A job added since the last leader has no missed times: they predate the job."""
@@ -200,7 +200,7 @@ def test_missed_times_follow_newest_run(existing: set[int], missed: list[int]) -
     assert found == [times[index] for index in missed]
 
 
-def test_run_id_of_an_instant_is_the_same_in_every_time_zone() -> None:
+def test_run_id_across_time_zones() -> None:
     """Changing a job's time zone keeps the ids of the times it already ran."""
     from zoneinfo import ZoneInfo
 
