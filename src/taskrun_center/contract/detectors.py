@@ -112,6 +112,17 @@ def _mysql_password_accepted(match: re.Match[str]) -> bool:
     return _MYSQL_CONTEXT.search(line) is not None
 
 
+def _basic_auth_accepted(match: re.Match[str]) -> bool:
+    value = match.group("value")
+    if not value.strip("*") or value.startswith((*PLACEHOLDER_PREFIXES, "$")) or value.isdigit():
+        # A shell variable ("$PASS") is a reference, not the password.
+        return False
+    # "-u" names a user in many programs (docker, ps, crontab); only curl takes user:password.
+    text = match.string
+    line_start = max(text.rfind("\n", 0, match.start()), text.rfind("\x00", 0, match.start()))
+    return "curl" in text[line_start + 1 : match.start()]
+
+
 def _chinese_credential_accepted(match: re.Match[str]) -> bool:
     value = match.group("value")
     if not value.strip("*") or value.startswith(PLACEHOLDER_PREFIXES):
@@ -329,6 +340,34 @@ DETECTORS: tuple[Detector, ...] = (
         group=1,
         accept=_mysql_password_accepted,
         anchors=("-p",),
+    ),
+    Detector(
+        "basic_auth_option",
+        _SECRET,
+        # curl -u user:password, --user user:password (a uid:gid pair, as docker -u takes, is no
+        # credential: the line must name curl, and digits alone are left).
+        re.compile(
+            r"(?<![^\s\x00])(?:-u|--user)(?:[ \t]+|=)[\"']?[^\s:\"'\x00]{1,256}:"
+            r"(?P<value>[^\s\"'\x00]{1,4096})"
+        ),
+        Text("命令行中 user:password 形式的密码", "password in a user:password option"),
+        group=1,
+        accept=_basic_auth_accepted,
+        anchors=("-u",),
+        reach_before=1,
+    ),
+    Detector(
+        "sshpass_password",
+        _SECRET,
+        re.compile(
+            # NUL separates the strings of a summary that are scanned together.
+            r"(?<![^\s\x00])sshpass(?:[ \t]+-[^p\s]\S*)*[ \t]+-p[ \t]*"
+            r"(?P<value>'[^'\n\x00]{1,4096}'|\"[^\"\n\x00]{1,4096}\"|[^\s;&|<>\x00]{1,4096})"
+        ),
+        Text("sshpass 命令行中的密码", "password in an sshpass command line"),
+        group=1,
+        accept=_not_masked(1),
+        anchors=("sshpass",),
     ),
     Detector(
         "chinese_credential",
