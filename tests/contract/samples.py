@@ -100,6 +100,10 @@ SENSITIVE_VALUES: list[tuple[str, str, str]] = [
 
 # Realistic values that must not be flagged anywhere.
 HARMLESS_VALUES: list[str] = [
+    '{"usage":{"prompt_tokens":1200,"total_tokens":1500}}',
+    "tokens: 1500 (prompt 1000)",
+    "secrets: 3 rotated, 0 failed",
+    "password policy: min 12 chars",
     "6f1c3a9e-1c4b-4d0a-9e9b-1a2b3c4d5e6f",
     "db.internal:5432",
     "postgresql://app@db.internal:5432/main",

@@ -60,6 +60,7 @@ _FLAG_WORDS = frozenset({"true", "false", "null", "none"})
 # Authorization schemes, which stay readable in front of a masked credential.
 _SCHEME_WORDS = frozenset({"bearer", "basic", "digest", "token", "negotiate", "apikey", "ntlm"})
 _NUMBER = re.compile(r"[+-]?[0-9]+(?:\.[0-9]+)?")
+_LEADING_NUMBER = re.compile(r"[+-]?[0-9]+(?:\.[0-9]+)?(?![A-Za-z0-9_])")
 # Words that make a value after "password:" read as a sentence, not as a passphrase.
 _PROSE_WORDS = frozenset(
     {
@@ -145,6 +146,10 @@ def field_accepted(match: re.Match[str]) -> bool:
         return False
     value = match.group("value")
     if hides_nothing(value):
+        return False
+    if _LEADING_NUMBER.match(value) and not verdict.ends_with_term:
+        # A count that text or JSON goes on after: "tokens: 1500 (prompt 1000)",
+        # '"prompt_tokens":1200,"total_tokens":1500'.
         return False
     # Eight words are enough to tell a sentence, and a long line costs no more than that.
     words = value.split(maxsplit=_PROSE_WORDS_READ)[:_PROSE_WORDS_READ]

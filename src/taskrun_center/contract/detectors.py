@@ -92,6 +92,9 @@ def _password_word_accepted(match: re.Match[str]) -> bool:
     value = match.group("value")
     if value.startswith("-") or not value.strip("*") or value.startswith(PLACEHOLDER_PREFIXES):
         return False
+    if value.endswith(":"):
+        # A label: "password policy: min 12 chars", "password hint:".
+        return False
     return word_looks_secret(value)
 
 
