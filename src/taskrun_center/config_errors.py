@@ -215,8 +215,8 @@ def _server_url_problem(parsed: URL, variable: str) -> SettingProblem | None:
     for name in parsed.query:
         if known and name not in known and name.lower() != "connect_timeout":
             closest = difflib.get_close_matches(name, sorted(known), n=1, cutoff=0.7)
-            shown = name if name.isprintable() else ascii(name)
-            hint = {"name": shown, "closest": closest[0] if closest else None}
+            printable_name = name if name.isprintable() else ascii(name)
+            hint = {"name": printable_name, "closest": closest[0] if closest else None}
             return SettingProblem(variable, "database_url_parameter"
                                   if closest else "database_url_parameter_unknown", hint)
     return None

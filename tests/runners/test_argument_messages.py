@@ -151,13 +151,16 @@ def _no_arguments(ctx: object) -> None:
 
 
 @pytest.mark.parametrize(("func", "arguments", "argument", "zh", "en"), [
-    (_typed, {"cuont": 3}, "cuont", "任务 typed 没有参数 cuont；它的参数有：targets, count,",
-     "task typed has no parameter cuont; it takes: targets, count,"),
+    (_typed, {"cuont": 3}, "cuont",
+     "任务 typed 的参数 cuont 无效：任务没有这个参数。它的参数有：targets, count,",
+     "Invalid argument cuont for task typed: the task has no such parameter. It takes: "
+     "targets, count,"),
     (_needs_source, {"limit": 2}, "source",
-     "任务 typed 缺少必填参数 source（命令行用 --arg source=值 传入）",
-     "task typed needs the argument source (on the command line: --arg source=VALUE)"),
-    (_no_arguments, {"x": 1}, "x", "任务 typed 不接受参数，收到了 x",
-     "task typed takes no arguments, but got x"),
+     "任务 typed 缺少必填参数 source。请传入它（命令行上写作 --arg source=值）。",
+     "Missing argument source for task typed: pass it (on the command line: "
+     "--arg source=VALUE)."),
+    (_no_arguments, {"x": 1}, "x", "任务 typed 的参数 x 无效：这个任务不接受参数。",
+     "Invalid argument x for task typed: the task takes no arguments."),
 ], ids=["unknown", "missing", "none-taken"])
 def test_signature_mismatch_names_the_argument(func: object, arguments: dict[str, object],
                                                argument: str, zh: str, en: str) -> None:

@@ -297,7 +297,7 @@ _YES_OR_NO = Text("请输入 y（是）或 n（否）。", "Please answer y (yes
 
 
 def _ask_yes_no(question: str) -> bool:
-    """Ask until the answer is yes or no; Click's confirm meets any other reply in English.
+    """Prompt until the reply is yes or no. Click's own confirm prints an English error otherwise.
 
     Raises:
         typer.Abort: Ctrl-C or the end of input.

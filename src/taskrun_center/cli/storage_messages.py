@@ -42,6 +42,7 @@ OPERATION_NAMES: dict[str, str] = {
     "fail run of an unknown task": "把未知任务的运行标记为失败",
     "mark run failed": "把运行标记为失败",
     "fail unfinished items": "把未结束的子项标记为失败",
+    "cancel interrupted scheduled run": "取消被中断的定时运行",
     "mark undispatched run failed": "把未发送的运行标记为失败",
     "mark unsent item run failed": "把未发送的子项运行标记为失败",
     "start run": "开始运行",

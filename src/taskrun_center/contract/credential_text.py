@@ -114,7 +114,10 @@ def hides_nothing(value: str) -> bool:
 
 
 def parameter_accepted(match: re.Match[str]) -> bool:
-    """Judge ``name=value`` and ``"name": "value"``; also used for option and pair detectors."""
+    """Return True when ``name=value`` or ``"name": "value"`` contains a secret.
+
+    The option and pair detectors use it too.
+    """
     verdict = secret_name(match.group("name"))
     if verdict is None:
         return False
@@ -131,7 +134,10 @@ def parameter_accepted(match: re.Match[str]) -> bool:
 
 
 def option_accepted(match: re.Match[str]) -> bool:
-    """Judge ``--name value``; ``--no-password`` is a flag, and ``-x`` after it the next option."""
+    """Return True when ``--name value`` contains a secret.
+
+    ``--no-password`` is a flag, and a ``-x`` after the name is the next option.
+    """
     name = match.group("name").lower()
     if name.startswith(("no-", "no_")) or match.group("value").startswith("-"):
         return False
@@ -139,7 +145,7 @@ def option_accepted(match: re.Match[str]) -> bool:
 
 
 def field_accepted(match: re.Match[str]) -> bool:
-    """Judge ``name: value`` with an unquoted value that runs to the end of the line."""
+    """Return True when ``name: value``, unquoted up to the end of the line, contains a secret."""
     name = match.group("name")
     verdict = secret_name(name)
     if verdict is None or _is_host_and_port(match, name):
@@ -161,7 +167,7 @@ def field_accepted(match: re.Match[str]) -> bool:
 
 
 def key_like_accepted(match: re.Match[str]) -> bool:
-    """Judge ``name value``: the value must be a key of 16+ characters with a letter and a digit."""
+    """Return True when the value of ``name value`` is a key: 16+ characters, letters and digits."""
     if secret_name(match.group("name")) is None:
         return False
     value = match.group("value")

@@ -121,9 +121,13 @@ def _basic_auth_accepted(match: re.Match[str]) -> bool:
         # A shell variable ("$PASS") is a reference, not the password.
         return False
     # "-u" names a user in many programs (docker, ps, crontab); only curl takes user:password.
+    # The search stays within the window of the MySQL rule, so that a long line full of "-u"
+    # costs no long search per match.
     text = match.string
-    line_start = max(text.rfind("\n", 0, match.start()), text.rfind("\x00", 0, match.start()))
-    return "curl" in text[line_start + 1 : match.start()]
+    start = match.start()
+    window = max(start - _MYSQL_CONTEXT_CHARS, 0)
+    line_start = max(text.rfind("\n", window, start), text.rfind("\x00", window, start), window - 1)
+    return "curl" in text[line_start + 1 : start]
 
 
 def _chinese_credential_accepted(match: re.Match[str]) -> bool:

@@ -79,7 +79,7 @@ DESCRIBING_WORDS = frozenset(
 )
 # Secret words that still name a secret with other letters glued before them (PGPASSWORD,
 # mysecret). Longest first, so that "clientsecret" wins over "secret". "pwd" is left out because
-# the shell variable OLDPWD holds a directory, and "bearer" because of "flagbearer".
+# the shell variable OLDPWD contains a directory, and "bearer" because of "flagbearer".
 JOINED_TERMS: tuple[str, ...] = tuple(
     sorted(
         (

@@ -395,7 +395,7 @@ def _branch_field(bound: BoundFilter, spec: SortSpec, many: bool) -> str | None:
     failed and completed_with_errors runs. The (status, task_key, id) index serves one status
     only. So each value gets a branch that seeks in that index and reads at most a page, and
     the page merges the branches. A single status or category is walked as
-    ``_task_key_walk`` says.
+    ``_task_key_walk`` chooses.
     """
     shape = bound.shape
     if not many or spec.field != "task_key" or "task_key" in shape.lists:

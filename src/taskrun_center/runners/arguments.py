@@ -54,17 +54,18 @@ _TEXT_NOTE = Text(
     "text: ['x'] with single quotes is text, while [\"x\"] with double quotes is a list.",
 )
 _UNKNOWN_ARGUMENT = Text(
-    "任务 {task_key} 没有参数 {argument}；它的参数有：{names}",
-    "task {task_key} has no parameter {argument}; it takes: {names}",
+    "任务 {task_key} 的参数 {argument} 无效：任务没有这个参数。它的参数有：{names}。",
+    "Invalid argument {argument} for task {task_key}: the task has no such parameter. It "
+    "takes: {names}.",
 )
 _NO_ARGUMENTS = Text(
-    "任务 {task_key} 不接受参数，收到了 {argument}",
-    "task {task_key} takes no arguments, but got {argument}",
+    "任务 {task_key} 的参数 {argument} 无效：这个任务不接受参数。",
+    "Invalid argument {argument} for task {task_key}: the task takes no arguments.",
 )
 _MISSING_ARGUMENT = Text(
-    "任务 {task_key} 缺少必填参数 {argument}（命令行用 --arg {argument}=值 传入）",
-    "task {task_key} needs the argument {argument} (on the command line: "
-    "--arg {argument}=VALUE)",
+    "任务 {task_key} 缺少必填参数 {argument}。请传入它（命令行上写作 --arg {argument}=值）。",
+    "Missing argument {argument} for task {task_key}: pass it (on the command line: "
+    "--arg {argument}=VALUE).",
 )
 _NOT_BOUND = Text(
     "任务 {task_key} 的参数与函数签名不符（Python 提示：{detail}）",

@@ -62,7 +62,7 @@ def upgrade(url: str, revision: str = "head", *, allow_other_tables: bool = Fals
 
 
 def _check_file_is_ours(url: str) -> None:
-    """Raise ForeignTablesError when the SQLite file at ``url`` holds objects but not our schema.
+    """Raise ForeignTablesError when the SQLite file at ``url`` has objects but not our schema.
 
     Ours means an ``alembic_version`` table beside ``task_runs``: another program that uses
     Alembic has the first without the second. Any other table, view or trigger (``sqlite_sequence``

@@ -70,7 +70,7 @@ def create_app(
     install_docs_page(app)
     for router in (runs_api.router, auth_api.router, tasks_api.router, statistics_api.router):
         app.include_router(router, dependencies=[Depends(reject_unknown_parameters)])
-    # A health probe may carry parameters of its own (a cache buster); it answers regardless.
+    # A health probe may carry parameters of its own, such as a cache buster, so it accepts any.
     app.include_router(health_api.router)
     if console:
         from taskrun_center.web.console import install_console

@@ -4,7 +4,8 @@ APScheduler only schedules fire times from the moment it starts, so a time that 
 the previous leader was down, stopping or being replaced would never run. At takeover the new
 leader lists each job's fire times within its misfire grace and keeps those after the newest
 one that already has a run. Because a fire time has the same run_id in every replica, "has a
-run" means that a run with that derived run_id exists, whoever started it and however it ended.
+run" means that a run with that derived run_id exists, whichever replica started it and however
+it ended.
 """
 
 from __future__ import annotations

@@ -124,26 +124,26 @@ def reject_unknown_parameters(request: Request, principal: OptionalPrincipal) ->
     unknown = next((name for name in request.query_params if name not in known), None)
     if unknown is None:
         return
-    shown = _shown_name(unknown)
+    quoted_name = _quoted_name(unknown)
     if not known:
-        raise InvalidQueryError(shown, _NO_PARAMETERS)
+        raise InvalidQueryError(quoted_name, _NO_PARAMETERS)
     closest = difflib.get_close_matches(unknown, known, n=1, cutoff=0.7)
     hint = fill(_DID_YOU_MEAN, name=closest[0]) if closest else Text("", "")
-    raise InvalidQueryError(shown, Text(
+    raise InvalidQueryError(quoted_name, Text(
         _UNKNOWN_PARAMETER.zh.format(hint=hint.zh, known="、".join(known)),
         _UNKNOWN_PARAMETER.en.format(hint=hint.en, known=", ".join(known)),
     ))
 
 
 # Characters of an unknown parameter's name quoted back; a client may send any length.
-_SHOWN_NAME_CHARS = 60
+_QUOTED_NAME_CHARS = 60
 
 
-def _shown_name(name: str) -> str:
+def _quoted_name(name: str) -> str:
     from taskrun_center.web.errors import quote_identifier
 
-    shown = quote_identifier(name[:_SHOWN_NAME_CHARS])[1:-1]
-    return shown + "…" if len(name) > _SHOWN_NAME_CHARS else shown
+    escaped = quote_identifier(name[:_QUOTED_NAME_CHARS])[1:-1]
+    return escaped + "…" if len(name) > _QUOTED_NAME_CHARS else escaped
 
 
 def _query_names(dependant: Dependant) -> set[str]:
