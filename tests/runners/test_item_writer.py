@@ -244,3 +244,17 @@ def test_deferred_counters_count_each_item_once(
     assert run.progress_completed == 1
     expected_failed = 1 if ending == "mark_failed" else 0
     assert run.progress_failed == expected_failed
+
+
+@pytest.mark.parametrize("stop", ["close", "hand_over"])
+def test_stop_after_interrupted_thread_start(sqlite_database: Database, stop: str) -> None:
+    """Ctrl-C inside Thread.start() leaves an unstarted thread; stopping must not raise."""
+    import threading
+
+    writer = ItemWriter(sqlite_database, "run-1", "task")
+    writer._thread = threading.Thread(target=lambda: None)
+
+    result = getattr(writer, stop)()
+
+    assert result in (None, [])
+    assert not writer._thread.is_alive()

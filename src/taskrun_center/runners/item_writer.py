@@ -122,8 +122,17 @@ class ItemWriter:
         with self._condition:
             self._closing = True
             self._condition.notify_all()
-        if self._thread is not None:
+        self._join_thread()
+
+    def _join_thread(self) -> None:
+        if self._thread is None:
+            return
+        try:
             self._thread.join()
+        except RuntimeError:
+            # Ctrl-C or SIGTERM raised inside Thread.start() leaves the thread unmarked as
+            # started. If it runs, it sees ``_closing`` and ends by itself.
+            self._log.info("item_writer_not_joined")
 
     def hand_over(self) -> list[ItemEvent]:
         """Stop the writer thread and return the queued events that it has not written.
@@ -143,8 +152,7 @@ class ItemWriter:
                     self._condition.wait()
                 events, self._buffer = self._buffer, []
                 return events
-        if self._thread is not None:
-            self._thread.join()
+        self._join_thread()
         return []
 
     def store(
