@@ -149,6 +149,8 @@ def _task_blocks(session: Session) -> list[TaskRun]:
                     "completed_with_errors", "cancelled", "failed")[task],
             trigger_source=("scheduled", "manual")[index % 2],
             started_at=NOW - timedelta(minutes=index // 3),
+            # Durations repeat, so ties need the id rule there too.
+            duration=timedelta(seconds=index * 7 % 11),
         ))
     session.commit()
     return runs
@@ -168,23 +170,28 @@ _BRANCHED_FILTERS = {
         lambda run: run.status in ("failed", "completed_with_errors")
         and run.trigger_source == "manual"),
     "no match": (RunFilter(status=["pending", "running"]), lambda run: False),
+    "one status": (RunFilter(status=["failed"]), lambda run: run.status == "failed"),
+    "one status and trigger": (
+        RunFilter(status=["failed"], trigger_source=["manual"]),
+        lambda run: run.status == "failed" and run.trigger_source == "manual"),
 }
 
 
 @pytest.mark.parametrize("cap", [2, 1000])
 @pytest.mark.parametrize("case", list(_BRANCHED_FILTERS))
 @pytest.mark.parametrize("order", ["asc", "desc"])
-def test_several_values_by_task_key_keep_order(session: Session, order: str, case: str,
-                                               cap: int) -> None:
-    """Several statuses or categories sorted by task key: one branch per value, same rows."""
+@pytest.mark.parametrize("sort", ["task_key", "duration"])
+def test_several_values_keep_order(session: Session, sort: str, order: str, case: str,
+                                   cap: int) -> None:
+    """Several statuses or categories sorted by task key or duration: one branch per value."""
     runs = _task_blocks(session)
     service = TaskRunsReadService(session, cursor_secret="test-secret", total_cap=cap)
     run_filter, matches = _BRANCHED_FILTERS[case]
-    expected = _expected_order([run for run in runs if matches(run)], "task_key",
-                               order == "desc")
+    expected = _expected_order([run for run in runs if matches(run)],
+                               _COLUMN_OF.get(sort, sort), order == "desc")
 
     for limit in (1, 3, 100):
-        seen, by_offset, _ = _both_pagings(service, run_filter, "task_key", order, limit=limit)
+        seen, by_offset, _ = _both_pagings(service, run_filter, sort, order, limit=limit)
 
         assert seen == expected
         assert by_offset == expected
@@ -253,6 +260,42 @@ def _sqlite_page_plan(sqlite_url: str, run_filter: RunFilter, sort: str, *, many
                         in connection.execute(text(f"EXPLAIN QUERY PLAN {sql}")))
     engine.dispose()
     return plan
+
+
+def test_several_statuses_by_duration_seek_each(sqlite_url: str) -> None:
+    """Each status seeks the longest runs in its own range of (status, duration_ms, id)."""
+    run_filter = RunFilter(status=["failed", "completed_with_errors"])
+
+    plan = _sqlite_page_plan(sqlite_url, run_filter, "duration", many=True)
+    without = _sqlite_page_plan(sqlite_url, run_filter, "duration", many=True,
+                                with_value=False)
+
+    for part in (plan, without):
+        assert part.count("ix_task_runs_status_duration_ms_id") == 2
+        assert "ix_task_runs_duration_ms_id" not in part
+
+
+def test_statuses_with_another_filter_by_duration_walk(sqlite_url: str) -> None:
+    """A branch would read every run of a status that the other filter rejects, so none."""
+    run_filter = RunFilter(status=["failed", "completed_with_errors"],
+                           trigger_source=["manual"])
+
+    plan = _sqlite_page_plan(sqlite_url, run_filter, "duration", many=True)
+
+    assert "UNION ALL" not in plan
+    assert "ix_task_runs_duration_ms_id" in plan
+
+
+@pytest.mark.parametrize("trigger", [None, ["manual", "api"]])
+def test_one_status_by_duration_walks_status_index(sqlite_url: str,
+                                                   trigger: list[str] | None) -> None:
+    """The longest failed runs start at the status's longest run, not the longest of all."""
+    run_filter = RunFilter(status=["failed"], trigger_source=trigger)
+
+    plan = _sqlite_page_plan(sqlite_url, run_filter, "duration", many=True)
+
+    assert "ix_task_runs_status_duration_ms_id" in plan
+    assert "TEMP B-TREE" not in plan
 
 
 @pytest.mark.parametrize("sort", ["completed_at", "duration", "status"])
