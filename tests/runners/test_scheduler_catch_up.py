@@ -9,7 +9,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from taskrun_center.runners.scheduler import JobSpec, SchedulerService, scheduled_run_id
-from taskrun_center.runners.scheduler.catch_up import fire_times_within_grace, missed_fire_times
+from taskrun_center.runners.scheduler.catch_up import (
+    LOOKUP_BATCH,
+    fire_times_within_grace,
+    missed_fire_times,
+)
 from taskrun_center.storage.engine import Database
 from tests.runners import sample_tasks  # noqa: F401 - declares the sample tasks
 from tests.runners.processes import wait_for
@@ -198,6 +202,33 @@ def test_missed_times_follow_newest_run(existing: set[int], missed: list[int]) -
     )
 
     assert found == [times[index] for index in missed]
+
+
+@pytest.mark.parametrize(("newest_run", "lookups"), [
+    (LOOKUP_BATCH * 3 - 1, 1),
+    (LOOKUP_BATCH * 2 + 1, 1),
+    (LOOKUP_BATCH * 2 - 1, 2),
+    (None, 3),
+])
+def test_missed_times_looked_up_newest_first(newest_run: int | None, lookups: int) -> None:
+    """The lookups stop at the newest batch of times that has a run."""
+    start = datetime(2026, 12, 5, tzinfo=UTC)
+    times = [start + timedelta(seconds=second) for second in range(LOOKUP_BATCH * 3)]
+    batches: list[list[str]] = []
+
+    def existing(run_ids: list[str]) -> set[str]:
+        batches.append(run_ids)
+        return {run_id for run_id in run_ids if int(run_id) == newest_run}
+
+    def run_id_of(fire_time: datetime) -> str:
+        return str(int((fire_time - start).total_seconds()))
+
+    found = missed_fire_times(times, run_id_of, existing)
+
+    expected_first = 0 if newest_run is None else newest_run + 1
+    assert found == times[expected_first:]
+    assert len(batches) == lookups
+    assert all(len(batch) <= LOOKUP_BATCH for batch in batches)
 
 
 def test_run_id_across_time_zones() -> None:

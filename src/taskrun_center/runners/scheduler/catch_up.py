@@ -20,9 +20,9 @@ from taskrun_center.storage.engine import Database
 from taskrun_center.storage.errors import translate_errors
 from taskrun_center.storage.models import TaskRun
 
-# Run ids per ``IN (...)`` query; keeps each statement well below the parameter limits of
-# SQLite (32766) and PostgreSQL (65535).
-_LOOKUP_BATCH = 500
+#: Run ids per ``IN (...)`` query; keeps each statement well below the parameter limits of
+#: SQLite (32766) and PostgreSQL (65535).
+LOOKUP_BATCH = 500
 
 
 def fire_times_within_grace(
@@ -33,8 +33,9 @@ def fire_times_within_grace(
     The times are computed as APScheduler computes them, so they are the ``scheduled_at``
     values a running scheduler would have passed, and their run_ids match.
     """
-    # NOTE: every fire time in the grace is listed, so a job with a 1 s interval and a grace
-    # of a day lists 86400 times at each takeover.
+    # NOTE: every fire time in the grace is listed: 86,400 for a job every second with a day's
+    # grace. ``missed_fire_times`` looks their runs up newest first, so the database reads
+    # only the times after the previous leader's last run, in batches.
     times: list[datetime] = []
     fire_time = trigger.get_next_fire_time(None, now - timedelta(seconds=grace_seconds))
     while fire_time is not None and fire_time <= now:
@@ -52,12 +53,16 @@ def missed_fire_times(
 
     An older candidate without a run is left out when a newer one has a run: the leader then
     was running the job, and running a superseded time late would run the job out of order.
+    ``existing_run_ids`` gets the run ids newest first, at most ``LOOKUP_BATCH`` at a time,
+    until a batch has a run.
     """
-    run_ids = [run_id_of(fire_time) for fire_time in candidates]
-    existing = existing_run_ids(run_ids)
-    for index in range(len(candidates) - 1, -1, -1):
-        if run_ids[index] in existing:
-            return candidates[index + 1:]
+    for end in range(len(candidates), 0, -LOOKUP_BATCH):
+        start = max(0, end - LOOKUP_BATCH)
+        run_ids = [run_id_of(fire_time) for fire_time in candidates[start:end]]
+        existing = existing_run_ids(run_ids)
+        for index in range(len(run_ids) - 1, -1, -1):
+            if run_ids[index] in existing:
+                return candidates[start + index + 1:]
     return list(candidates)
 
 
@@ -70,7 +75,7 @@ def stored_run_ids(database: Database, run_ids: Iterable[str]) -> set[str]:
     pending = list(run_ids)
     found: set[str] = set()
     with translate_errors("read scheduled runs"), database.session() as session:
-        for start in range(0, len(pending), _LOOKUP_BATCH):
-            batch = pending[start:start + _LOOKUP_BATCH]
+        for start in range(0, len(pending), LOOKUP_BATCH):
+            batch = pending[start:start + LOOKUP_BATCH]
             found.update(session.scalars(select(TaskRun.run_id).where(TaskRun.run_id.in_(batch))))
     return found
