@@ -174,16 +174,22 @@ _BRANCHED_FILTERS = {
     "one status and trigger": (
         RunFilter(status=["failed"], trigger_source=["manual"]),
         lambda run: run.status == "failed" and run.trigger_source == "manual"),
+    "triggers": (RunFilter(trigger_source=["manual", "scheduled"]), lambda run: True),
+    "one trigger": (RunFilter(trigger_source=["manual"]),
+                    lambda run: run.trigger_source == "manual"),
+    "triggers and status": (
+        RunFilter(trigger_source=["manual", "scheduled"], status=["failed"]),
+        lambda run: run.status == "failed"),
 }
 
 
 @pytest.mark.parametrize("cap", [2, 1000])
 @pytest.mark.parametrize("case", list(_BRANCHED_FILTERS))
 @pytest.mark.parametrize("order", ["asc", "desc"])
-@pytest.mark.parametrize("sort", ["task_key", "duration"])
+@pytest.mark.parametrize("sort", ["task_key", "duration", "status"])
 def test_several_values_keep_order(session: Session, sort: str, order: str, case: str,
                                    cap: int) -> None:
-    """Several statuses or categories sorted by task key or duration: one branch per value."""
+    """Several values of a filter, read one branch per value or walked: the same rows."""
     runs = _task_blocks(session)
     service = TaskRunsReadService(session, cursor_secret="test-secret", total_cap=cap)
     run_filter, matches = _BRANCHED_FILTERS[case]
@@ -273,6 +279,41 @@ def test_several_statuses_by_duration_seek_each(sqlite_url: str) -> None:
     for part in (plan, without):
         assert part.count("ix_task_runs_status_duration_ms_id") == 2
         assert "ix_task_runs_duration_ms_id" not in part
+
+
+@pytest.mark.parametrize(("sort", "index"), [
+    ("task_key", "ix_task_runs_trigger_task_key_id"),
+    ("status", "ix_task_runs_trigger_status_id"),
+])
+def test_several_triggers_seek_each(sqlite_url: str, sort: str, index: str) -> None:
+    """Each trigger source seeks its own range instead of passing whole tasks without one."""
+    run_filter = RunFilter(trigger_source=["manual", "api"])
+
+    plan = _sqlite_page_plan(sqlite_url, run_filter, sort, many=True)
+
+    assert plan.count(index) == 2
+
+
+@pytest.mark.parametrize(("sort", "index"), [
+    ("task_key", "ix_task_runs_trigger_task_key_id"),
+    ("status", "ix_task_runs_trigger_status_id"),
+])
+def test_one_trigger_walks_trigger_index(sqlite_url: str, sort: str, index: str) -> None:
+    """The runs people started, by task key or status, start at the first such run."""
+    plan = _sqlite_page_plan(sqlite_url, RunFilter(trigger_source=["manual"]), sort, many=True)
+
+    assert index in plan
+    assert "TEMP B-TREE" not in plan
+
+
+def test_one_trigger_with_status_by_status_seeks_status(sqlite_url: str) -> None:
+    """With a status filter the status index seeks the statuses, so the trigger is hidden."""
+    run_filter = RunFilter(trigger_source=["manual"], status=["failed", "running"])
+
+    plan = _sqlite_page_plan(sqlite_url, run_filter, "status", many=True)
+
+    assert "ix_task_runs_trigger_status_id" not in plan
+    assert "ix_task_runs_status_id" in plan
 
 
 def test_statuses_with_another_filter_by_duration_walk(sqlite_url: str) -> None:

@@ -16,8 +16,9 @@ through the filters' indexes and sorted: at most a thousand rows. Beyond it, the
 sort's index and skips the runs that do not match, which stops after about 21 rows divided by
 the share of runs that match. Walking an index for a filter that matches few or no runs reads
 every run in it. A task key with a status it never has took over 100 ms at 1,000,000 runs.
-Several statuses or categories sorted by task key, and several statuses sorted by duration, are
-read one value at a time instead, each from its own index, and merged (``_branch_field``).
+Several values of a filter that has an index on (filter, sort column, id), such as several
+statuses sorted by task key or by duration, are read one value at a time instead, each from its
+own range of that index, and merged (``_branch_field``).
 
 Pages are read through SQLAlchemy Core into ``RunRow`` tuples, with statements cached per shape
 of query, because on SQLite the Python work around a keyset page otherwise cost about ten times
@@ -330,8 +331,8 @@ def _hidden_filters(bound: BoundFilter, spec: SortSpec, many: bool) -> tuple[str
     match.
     One task key is the exception: an index on ``(task_key, column, id)`` serves both the key
     and the order of these sorts, so the key stays and the other filters are hidden. The task
-    key sort of one category or one status is another (``_task_key_walk``), and so is the
-    duration sort of one status, which ``(status, duration_ms, id)`` serves.
+    key sort of one category, status or trigger source is another (``_task_key_walk``), and
+    so are the sorts of ``_one_value_index``.
     PostgreSQL chooses by its statistics and ignores the hint.
     """
     shape = bound.shape
@@ -346,9 +347,24 @@ def _hidden_filters(bound: BoundFilter, spec: SortSpec, many: bool) -> tuple[str
         indexed_field = "task_key"
     elif spec.field == "task_key":
         indexed_field = _task_key_walk(bound) or indexed_field
-    elif spec.field == "duration" and _one_value(shape, "status") and "task_key" not in shape.lists:
-        indexed_field = "status"
+    elif "task_key" not in shape.lists:
+        indexed_field = _one_value_index(shape, spec) or indexed_field
     return tuple(field for field in shape.lists if field != indexed_field)
+
+
+def _one_value_index(shape: FilterShape, spec: SortSpec) -> str | None:
+    """Return the filter of one value whose ``(field, column, id)`` index serves ``spec``.
+
+    One status sorted by duration walks (status, duration_ms, id), and one trigger source
+    sorted by status walks (trigger_source, status, id) unless a status filter is set: the
+    status index then seeks the wanted statuses directly.
+    """
+    if spec.field == "duration" and _one_value(shape, "status"):
+        return "status"
+    if spec.field == "status" and _one_value(shape, "trigger_source") \
+            and "status" not in shape.lists:
+        return "trigger_source"
+    return None
 
 
 def _unindexable_filters(bound: BoundFilter, spec: SortSpec, many: bool) -> tuple[str, ...]:
@@ -373,7 +389,9 @@ def _task_key_walk(bound: BoundFilter) -> str | None:
     (task_category | status, task_key, id) starts at the first match of one value. Given both,
     the status index is walked unless the status is ``completed``, the status of most runs:
     in task key order a category's runs come in blocks, so the completed runs of every other
-    category would come first. A rarer status is met sooner in its own index.
+    category would come first. A rarer status is met sooner in its own index. The runs of one
+    trigger source come in blocks too (the scheduled tasks, the ones people start), so one
+    trigger source without several values of another filter walks its own index.
     """
     shape = bound.shape
     if "task_key" in shape.lists:
@@ -383,11 +401,17 @@ def _task_key_walk(bound: BoundFilter) -> str | None:
         return "task_category" if bound.values_of("status") == ("completed",) else "status"
     if category:
         return "task_category"
-    return "status" if status else None
+    if status:
+        return "status"
+    return "trigger_source" if _one_value(shape, "trigger_source") and not shape.many else None
 
 
 # For each sort, the list fields with an index on (field, sort column, id).
-_BRANCH_FIELDS = {"task_key": ("status", "task_category"), "duration": ("status",)}
+_BRANCH_FIELDS = {
+    "task_key": ("status", "task_category", "trigger_source"),
+    "duration": ("status",),
+    "status": ("trigger_source",),
+}
 
 
 def _branch_field(bound: BoundFilter, spec: SortSpec, many: bool) -> str | None:
@@ -397,25 +421,27 @@ def _branch_field(bound: BoundFilter, spec: SortSpec, many: bool) -> str | None:
     passes every run of the keys that have none of them: 330 ms at 1,000,000 runs for the
     failed and completed_with_errors runs. The (status, task_key, id) index serves one status
     only. So each value gets a branch that seeks in that index and reads at most a page, and
-    the page merges the branches. A single status or category is walked as
-    ``_task_key_walk`` chooses. Several statuses sorted by duration are read the same way
-    from (status, duration_ms, id): the walk of the duration index passed the longest runs,
-    mostly completed ones, first (45 ms at p95 for the failed and completed_with_errors runs).
-    There the statuses must be the only filter: a branch reads every run of its status when
-    another filter rejects them all (the failed and completed_with_errors runs started by a
-    person, where only the failed ones were: 260 ms), while the walk meets matches in
-    proportion to their share of all runs.
+    the page merges the branches. A single value is walked as ``_task_key_walk`` chooses.
+    Several trigger sources sorted by task key or status, and several statuses sorted by
+    duration, are read the same way, from (trigger_source, task_key | status, id) and
+    (status, duration_ms, id).
+
+    In the duration and status sorts the field must be the only filter. A branch reads every
+    run of its value when another filter rejects them all (the failed and
+    completed_with_errors runs started by a person, where only the failed ones were: 260 ms by
+    duration), while the walk of the sort index meets matches in proportion to their share of
+    all runs.
     """
     shape = bound.shape
-    fields = _BRANCH_FIELDS.get(spec.field, ())
-    if not many or not fields or "task_key" in shape.lists:
+    if not many or "task_key" in shape.lists:
         return None
     if spec.field == "task_key" and _task_key_walk(bound) is not None:
         return None
-    if spec.field == "duration" and shape != FilterShape(lists=("status",), many=("status",)):
-        return None
+    fields = _BRANCH_FIELDS.get(spec.field, ())
     field = next((name for name in fields if name in shape.many), None)
     if field is None or len(bound.values_of(field)) > _MAX_BRANCHES:
+        return None
+    if spec.field != "task_key" and shape != FilterShape(lists=(field,), many=(field,)):
         return None
     return field
 

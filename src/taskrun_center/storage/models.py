@@ -128,6 +128,10 @@ class TaskRun(Base):
         # The runs in one status by duration: the slowest failed runs. The longest runs are
         # mostly completed ones, which a walk of the duration index would pass first.
         Index("ix_task_runs_status_duration_ms_id", "status", "duration_ms", "id"),
+        # The runs of a trigger source (the ones people started) by task key and by status.
+        # Tasks mostly run from one source, so the sort indexes pass whole tasks without a match.
+        Index("ix_task_runs_trigger_task_key_id", "trigger_source", "task_key", "id"),
+        Index("ix_task_runs_trigger_status_id", "trigger_source", "status", "id"),
         # Skipped runs only, so a list of them does not read every run. The condition is
         # written as the queries write it: SQLite uses a partial index only for a query whose
         # WHERE clause contains the index's condition.
