@@ -306,7 +306,7 @@ def test_one_trigger_walks_trigger_index(sqlite_url: str, sort: str, index: str)
     assert "TEMP B-TREE" not in plan
 
 
-def test_one_trigger_with_status_by_status_seeks_status(sqlite_url: str) -> None:
+def test_status_filter_beats_trigger_index(sqlite_url: str) -> None:
     """With a status filter the status index seeks the statuses, so the trigger is hidden."""
     run_filter = RunFilter(trigger_source=["manual"], status=["failed", "running"])
 
@@ -316,10 +316,36 @@ def test_one_trigger_with_status_by_status_seeks_status(sqlite_url: str) -> None
     assert "ix_task_runs_status_id" in plan
 
 
-def test_statuses_with_another_filter_by_duration_walk(sqlite_url: str) -> None:
+@pytest.mark.parametrize(("run_filter", "index"), [
+    (RunFilter(task_category=["cat_1"]), "ix_task_runs_category_duration_ms_id"),
+    (RunFilter(trigger_source=["manual"]), "ix_task_runs_trigger_duration_ms_id"),
+    (RunFilter(task_category=["cat_1"], trigger_source=["manual"]),
+     "ix_task_runs_category_duration_ms_id"),
+], ids=["category", "trigger", "category and trigger"])
+def test_one_value_duration_walk(sqlite_url: str, run_filter: RunFilter,
+                                               index: str) -> None:
+    """Durations follow the task, so a category's longest runs start in its own index."""
+    plan = _sqlite_page_plan(sqlite_url, run_filter, "duration", many=True)
+
+    assert index in plan
+    assert "TEMP B-TREE" not in plan
+
+
+@pytest.mark.parametrize(("run_filter", "index"), [
+    (RunFilter(task_category=["cat_1", "cat_2"]), "ix_task_runs_category_duration_ms_id"),
+    (RunFilter(trigger_source=["manual", "api"]), "ix_task_runs_trigger_duration_ms_id"),
+], ids=["categories", "triggers"])
+def test_several_values_by_duration_seek_each(sqlite_url: str, run_filter: RunFilter,
+                                              index: str) -> None:
+    plan = _sqlite_page_plan(sqlite_url, run_filter, "duration", many=True)
+
+    assert plan.count(index) == 2
+
+
+def test_statuses_with_triggers_walk_duration(sqlite_url: str) -> None:
     """A branch would read every run of a status that the other filter rejects, so none."""
     run_filter = RunFilter(status=["failed", "completed_with_errors"],
-                           trigger_source=["manual"])
+                           trigger_source=["manual", "api"])
 
     plan = _sqlite_page_plan(sqlite_url, run_filter, "duration", many=True)
 
@@ -328,7 +354,7 @@ def test_statuses_with_another_filter_by_duration_walk(sqlite_url: str) -> None:
 
 
 @pytest.mark.parametrize("trigger", [None, ["manual", "api"]])
-def test_one_status_by_duration_walks_status_index(sqlite_url: str,
+def test_one_status_duration_walk(sqlite_url: str,
                                                    trigger: list[str] | None) -> None:
     """The longest failed runs start at the status's longest run, not the longest of all."""
     run_filter = RunFilter(status=["failed"], trigger_source=trigger)
@@ -397,8 +423,12 @@ def test_one_status_by_task_key_walks_status_index(sqlite_url: str,
     assert "TEMP B-TREE" not in plan
 
 
-@pytest.mark.parametrize("sort", ["completed_at", "duration"])
-def test_in_progress_runs_with_value_found_by_status(sqlite_url: str, sort: str) -> None:
+@pytest.mark.parametrize(("sort", "walked"), [
+    ("completed_at", "ix_task_runs_completed_at_id"),
+    ("duration", "ix_task_runs_category_duration_ms_id"),
+])
+def test_in_progress_runs_with_value_found_by_status(sqlite_url: str, sort: str,
+                                                     walked: str) -> None:
     """Running runs have no finish time: the sort's index is not walked to look for one."""
     run_filter = RunFilter(status=["running", "pending"], task_category=["sync"])
 
@@ -408,7 +438,7 @@ def test_in_progress_runs_with_value_found_by_status(sqlite_url: str, sort: str)
     column = "duration_ms" if sort == "duration" else sort
     assert f"ix_task_runs_{column}_id" not in with_value
     assert "status" in with_value
-    assert f"ix_task_runs_{column}_id" in without
+    assert walked in without
 
 
 @pytest.mark.parametrize("sort", ["started_at", "completed_at", "duration", "status",

@@ -355,16 +355,23 @@ def _hidden_filters(bound: BoundFilter, spec: SortSpec, many: bool) -> tuple[str
 def _one_value_index(shape: FilterShape, spec: SortSpec) -> str | None:
     """Return the filter of one value whose ``(field, column, id)`` index serves ``spec``.
 
-    One status sorted by duration walks (status, duration_ms, id), and one trigger source
-    sorted by status walks (trigger_source, status, id) unless a status filter is set: the
-    status index then seeks the wanted statuses directly.
+    Durations follow the task, and so the category and the trigger source: walking the
+    duration index for one of them passed whole tasks of long runs without a match. So one
+    status, category or trigger source sorted by duration walks its own duration index, in
+    that order of preference. One trigger source sorted by status walks
+    (trigger_source, status, id) unless a status filter is set: the status index then seeks
+    the wanted statuses directly.
     """
-    if spec.field == "duration" and _one_value(shape, "status"):
-        return "status"
+    if spec.field == "duration":
+        return next((field for field in _DURATION_FIELDS if _one_value(shape, field)), None)
     if spec.field == "status" and _one_value(shape, "trigger_source") \
             and "status" not in shape.lists:
         return "trigger_source"
     return None
+
+
+# The list fields with an index on (field, duration_ms, id).
+_DURATION_FIELDS = ("status", "task_category", "trigger_source")
 
 
 def _unindexable_filters(bound: BoundFilter, spec: SortSpec, many: bool) -> tuple[str, ...]:
@@ -409,7 +416,7 @@ def _task_key_walk(bound: BoundFilter) -> str | None:
 # For each sort, the list fields with an index on (field, sort column, id).
 _BRANCH_FIELDS = {
     "task_key": ("status", "task_category", "trigger_source"),
-    "duration": ("status",),
+    "duration": _DURATION_FIELDS,
     "status": ("trigger_source",),
 }
 
@@ -422,9 +429,9 @@ def _branch_field(bound: BoundFilter, spec: SortSpec, many: bool) -> str | None:
     failed and completed_with_errors runs. The (status, task_key, id) index serves one status
     only. So each value gets a branch that seeks in that index and reads at most a page, and
     the page merges the branches. A single value is walked as ``_task_key_walk`` chooses.
-    Several trigger sources sorted by task key or status, and several statuses sorted by
-    duration, are read the same way, from (trigger_source, task_key | status, id) and
-    (status, duration_ms, id).
+    Several trigger sources sorted by task key or status, and several statuses, categories or
+    trigger sources sorted by duration, are read the same way, from
+    (trigger_source, task_key | status, id) and (field, duration_ms, id).
 
     In the duration and status sorts the field must be the only filter. A branch reads every
     run of its value when another filter rejects them all (the failed and
