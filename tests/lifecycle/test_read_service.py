@@ -322,8 +322,7 @@ def test_status_filter_beats_trigger_index(sqlite_url: str) -> None:
     (RunFilter(task_category=["cat_1"], trigger_source=["manual"]),
      "ix_task_runs_category_duration_ms_id"),
 ], ids=["category", "trigger", "category and trigger"])
-def test_one_value_duration_walk(sqlite_url: str, run_filter: RunFilter,
-                                               index: str) -> None:
+def test_one_value_duration_walk(sqlite_url: str, run_filter: RunFilter, index: str) -> None:
     """Durations follow the task, so a category's longest runs start in its own index."""
     plan = _sqlite_page_plan(sqlite_url, run_filter, "duration", many=True)
 
@@ -354,8 +353,7 @@ def test_statuses_with_triggers_walk_duration(sqlite_url: str) -> None:
 
 
 @pytest.mark.parametrize("trigger", [None, ["manual", "api"]])
-def test_one_status_duration_walk(sqlite_url: str,
-                                                   trigger: list[str] | None) -> None:
+def test_one_status_duration_walk(sqlite_url: str, trigger: list[str] | None) -> None:
     """The longest failed runs start at the status's longest run, not the longest of all."""
     run_filter = RunFilter(status=["failed"], trigger_source=trigger)
 
