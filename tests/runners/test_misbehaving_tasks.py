@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from taskrun_center.errors import StorageError
 from taskrun_center.runners import RunContext, TaskResult, run_task, task
 from taskrun_center.runners.item_writer import ItemWriter
 from taskrun_center.states import RunStatus
@@ -59,14 +60,19 @@ def sample_three_items(ctx: RunContext) -> None:
 
 def test_items_with_lost_changes(
         database: Database, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Item changes the writer gave up on leave no pending or running item in a finished run."""
+    """Item changes the writer gave up on leave no pending or running item in a finished run.
+
+    The run's end fails on its items with an error that retrying does not cure, so the items go
+    through the writer's retries and the run ends alone. A lock would instead be waited out by
+    the run's end together with its items.
+    """
 
     def locked(self: ItemWriter, batch: object) -> None:
         raise DatabaseLockedError("record items", busy_timeout_ms=5)
 
     monkeypatch.setattr(ItemWriter, "_write_batch", locked)
     monkeypatch.setattr(ItemWriter, "store", lambda *args, **kwargs: (_ for _ in ()).throw(
-        DatabaseLockedError("record items", busy_timeout_ms=5)))
+        StorageError("record items failed: disk I/O error")))
 
     outcome = run_task("sample_three_items", database=database)
 

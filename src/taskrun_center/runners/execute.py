@@ -50,6 +50,8 @@ def run_task(
         TaskArgumentsError: ``arguments`` do not fit the task's signature (no run is started;
             a pending run ``run_id`` is marked failed).
         RunNotFoundError: no run has the id ``run_id``.
+        RunEndNotRecordedError: the run's end still failed on a locked or lost database after
+            the retries of ``FINAL_WRITE_RETRY_SECONDS``; the run stays running.
         StorageError: the database failed while opening or ending the run.
     """
     definition = get_task(task_key)

@@ -7,7 +7,8 @@ plus the batch in flight) and everything before them stays recorded.
 
 A terminal status is final. When the run is cancelled while events are still queued, the write
 service ignores the queued changes, so those items stay cancelled even if the task finished them
-just before the cancellation.
+just before the cancellation. Once a write finds the run ended, the writer stores no more events
+of it. It counts them and logs the count once, at info level, when it stops.
 """
 
 from __future__ import annotations
@@ -30,8 +31,10 @@ from taskrun_center.lifecycle.write_service import (
     ItemSpec,
     TaskRunsWriteService,
 )
+from taskrun_center.states import RUN_TERMINAL
 from taskrun_center.storage.engine import Database
-from taskrun_center.storage.models import TaskRunItem
+from taskrun_center.storage.errors import translate_errors
+from taskrun_center.storage.models import TaskRun, TaskRunItem
 
 logger = structlog.get_logger(__name__)
 
@@ -65,7 +68,8 @@ class ItemWriter:
     """Store item events of one run from a background thread.
 
     ``on_item_ended_run`` is called from the writer thread when the write service leaves an
-    item unchanged because it is already terminal, which happens when the run was cancelled.
+    item unchanged because it is already terminal, which happens when the run was cancelled,
+    and when a rejected batch turns out to belong to a run that has ended.
     """
 
     def __init__(
@@ -90,6 +94,12 @@ class ItemWriter:
         self._log = logger.bind(run_id=run_id, task_key=task_key)
         #: Events that were not stored: rejected by a rule, or given up after database errors.
         self.dropped = 0
+        #: Events not stored because the run had already ended (cancelled from outside, or
+        #: failed by the reaper). A terminal status is final, so these are not errors.
+        self.ignored = 0
+        #: The run's terminal status once a write found the run ended, else None.
+        self.ended_status: str | None = None
+        self._ignored_logged = False
 
     def put(self, event: ItemEvent) -> None:
         """Queue ``event`` for writing; returns at once."""
@@ -118,11 +128,30 @@ class ItemWriter:
                 self._flush_waiters -= 1
 
     def close(self) -> None:
-        """Store what is queued, then stop the writer thread."""
+        """Store what is queued, then stop the writer thread and log the ignored events."""
         with self._condition:
             self._closing = True
             self._condition.notify_all()
         self._join_thread()
+        self.log_ignored()
+
+    def log_ignored(self) -> None:
+        """Log once, at info level, how many events the ended run ignored (if any)."""
+        if self.ignored and not self._ignored_logged:
+            self._ignored_logged = True
+            self._log.info("item_events_ignored", events=self.ignored,
+                           run_status=self.ended_status)
+
+    def ignore_if_run_ended(self, events: Sequence[ItemEvent], *, read_status: bool) -> bool:
+        """Count ``events`` as ignored and return True when the run has ended.
+
+        Without ``read_status`` only a status that an earlier write found counts. With it, the
+        run's status is read when it is not known yet.
+        """
+        ended = self._run_has_ended() if read_status else self.ended_status is not None
+        if ended:
+            self.ignored += len(events)
+        return ended
 
     def _join_thread(self) -> None:
         if self._thread is None:
@@ -211,6 +240,8 @@ class ItemWriter:
             self._condition.wait(remaining)
 
     def _write_with_retries(self, batch: list[ItemEvent]) -> None:
+        if self.ignore_if_run_ended(batch, read_status=False):
+            return
         delay = RETRY_DELAY_SECONDS
         attempt = 1
         while True:
@@ -228,6 +259,11 @@ class ItemWriter:
                     self.dropped += len(batch)
                     return
             except TaskRunError as error:
+                # The items of a run that ended were never declared (the write service ignores
+                # declarations then), so their changes fail as unknown items.
+                if self.ignore_if_run_ended(batch, read_status=True):
+                    self._notify_run_ended()
+                    return
                 # A rule of the write service rejected one event (a duplicate item, an unknown
                 # item): store the others one by one and log the rejected one.
                 self._log.warning("item_batch_rejected", events=len(batch), error=str(error))
@@ -261,8 +297,30 @@ class ItemWriter:
     def _write_batch(self, batch: Sequence[ItemEvent]) -> None:
         with self.database.transaction("record items") as session:
             unchanged = self._store(session, TaskRunsWriteService(session), batch)
-        if unchanged and self._on_item_ended_run is not None:
+        if unchanged:
+            # Nothing of a run that ended changes, so the write service ignored the whole batch.
+            self.ignore_if_run_ended(batch, read_status=True)
+            self._notify_run_ended()
+
+    def _notify_run_ended(self) -> None:
+        if self._on_item_ended_run is not None:
             self._on_item_ended_run()
+
+    def _run_has_ended(self) -> bool:
+        if self.ended_status is None:
+            status = self._read_run_status()
+            if status in RUN_TERMINAL:
+                self.ended_status = status
+        return self.ended_status is not None
+
+    def _read_run_status(self) -> str | None:
+        try:
+            with translate_errors("read run status"), self.database.session() as session:
+                return session.scalar(select(TaskRun.status).where(TaskRun.run_id == self.run_id))
+        except StorageError as error:
+            # The batch is then handled as for a run in progress, which logs its errors.
+            self._log.warning("item_run_status_unread", error=str(error))
+            return None
 
     def _store(
         self,
@@ -309,7 +367,7 @@ class ItemWriter:
             # An item declared and completed in this batch is inserted completed, which saves
             # the completion's UPDATE. A run that ended takes none of them.
             added = service.init_items(self.run_id, declared, completions=born_completed)
-            unchanged += len(born_completed) if not added else 0
+            unchanged += len(declared) if not added else 0
         for event in starts:
             unchanged += not service.start_item(self.run_id, event.item_type, event.item_key)
         if completions:

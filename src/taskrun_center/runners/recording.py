@@ -4,22 +4,28 @@ Each write is its own short transaction: opening the run, item batches (``ItemWr
 heartbeats and the final status, which also carries the last item batch. A process that dies
 mid-run therefore leaves the run ``running`` with everything recorded so far, and the reaper
 ends it after its timeout.
+
+The final write (finish, fail or cancel) is tried again on a locked SQLite file or a lost
+connection for ``FINAL_WRITE_RETRY_SECONDS``. After that it raises ``RunEndNotRecordedError``
+and the run stays running until the reaper fails it.
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterator, Mapping
+import time
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import replace
-from typing import Any
+from typing import Any, TypeVar
 
 import structlog
 from sqlalchemy import select
 
 from taskrun_center.config import get_settings
 from taskrun_center.contract import SummaryValidationError, default_registry, mask_text
-from taskrun_center.errors import InvalidTransitionError, TaskRunError
+from taskrun_center.errors import InvalidTransitionError, StorageError, TaskRunError
+from taskrun_center.i18n import Text
 from taskrun_center.lifecycle.write_service import ClaimedRun, TaskRunsWriteService
 from taskrun_center.runners.context import RunContext
 from taskrun_center.runners.errors import RunCancelledError
@@ -28,24 +34,87 @@ from taskrun_center.runners.heartbeat import Heartbeat
 from taskrun_center.runners.item_writer import ItemEvent, ItemWriter
 from taskrun_center.runners.result import RunOutcome, TaskResult
 from taskrun_center.runners.summary import (
+    CONNECTION_LOST,
+    DATABASE_LOCKED,
+    DATABASE_UNREACHABLE,
     invalid_result_status_message,
     items_dropped_message,
     items_failed_message,
     items_unrecorded_message,
     rejection_message,
+    run_end_not_recorded_text,
     summary_from_counts,
     summary_from_result,
     unsupported_result_message,
 )
 from taskrun_center.states import RUN_TERMINAL, RunStatus, TriggerSource
 from taskrun_center.storage.engine import Database
-from taskrun_center.storage.errors import translate_errors
+from taskrun_center.storage.errors import (
+    ConnectionLostError,
+    DatabaseLockedError,
+    DatabaseUnreachableError,
+    UnreachableReason,
+    translate_errors,
+)
 from taskrun_center.storage.models import TaskRun
 
 logger = structlog.get_logger(__name__)
 
+_T = TypeVar("_T")
+
 # How often a task's cancellation checks read the run's status at most, in seconds.
 DEFAULT_CANCEL_CHECK_INTERVAL_SECONDS = 1.0
+
+# How long the run's final write is tried again after a locked SQLite file or a lost
+# connection, in seconds from its first try. A try that starts before then may itself wait one
+# more SQLite busy timeout (TASKRUN_SQLITE_BUSY_TIMEOUT_MS, 5 s by default). That outlasts a
+# writer that holds the lock for seconds (a purge batch, a backup), and a `taskrun run` in cron
+# or CI does not seem to hang. The reap timeout is usually longer (600 s by default). When the
+# reaper ends the run first, the run keeps the reaper's status.
+FINAL_WRITE_RETRY_SECONDS = 30.0
+# Pause between tries of the final write, doubled after each try up to the maximum.
+FINAL_WRITE_RETRY_DELAY_SECONDS = 0.25
+FINAL_WRITE_MAX_RETRY_DELAY_SECONDS = 4.0
+
+# Failures to connect that a server restart or an overloaded server causes. A SQLite file that
+# cannot be opened, a rejected login or a missing database stay that way, so they are not tried
+# again.
+_PASSING_UNREACHABLE = frozenset(
+    {UnreachableReason.REFUSED, UnreachableReason.TIMED_OUT, UnreachableReason.OTHER}
+)
+
+
+class RunEndNotRecordedError(StorageError):
+    """Raised when the run's final write still failed after ``FINAL_WRITE_RETRY_SECONDS``.
+
+    The run stays running until the reaper fails it. ``text`` is the message in both languages,
+    which the CLI prints; ``str()`` is English, for logs. The database error is ``__cause__``.
+    """
+
+    code = "RUN_END_NOT_RECORDED"
+
+    def __init__(
+        self,
+        run_id: str,
+        task_key: str,
+        waited_seconds: float,
+        reap_timeout_seconds: int,
+        cause: Text,
+    ) -> None:
+        self.run_id = run_id
+        self.task_key = task_key
+        self.waited_seconds = waited_seconds
+        self.reap_timeout_seconds = reap_timeout_seconds
+        self.cause = cause
+        self.text = run_end_not_recorded_text(run_id, waited_seconds, reap_timeout_seconds, cause)
+        super().__init__(self.text.en)
+
+    def __reduce__(
+        self,
+    ) -> tuple[type[RunEndNotRecordedError], tuple[str, str, float, int, Text]]:
+        # Exception pickling (a Celery result) would call the class with the message alone.
+        return type(self), (self.run_id, self.task_key, self.waited_seconds,
+                            self.reap_timeout_seconds, self.cause)
 
 
 @functools.lru_cache(maxsize=8)
@@ -152,30 +221,104 @@ class RunRecorder:
         """End the run with the task's result (a ``TaskResult``, a summary dict or None).
 
         Item events still queued are stored in the transaction that ends the run, which saves
-        a transaction per run.
+        a transaction per run. The write is tried again as ``_write_final`` describes.
 
         Raises:
-            StorageError: the database failed; the run stays running until the reaper ends it.
+            RunEndNotRecordedError: the database stayed locked or unreachable; the run stays
+                running until the reaper ends it.
+            StorageError: the database failed otherwise, with the same result.
         """
         self._heartbeat.stop()
         events = self._writer.hand_over()
+        if self._writer.ignore_if_run_ended(events, read_status=False):
+            events = []
         summary, status, error_message = self._final_summary(result)
+        started = time.monotonic()
         try:
-            final = self._end_run(events, summary, *self._with_dropped(status, error_message))
+            final = self._write_final(
+                lambda: self._end_run(events, summary, *self._with_dropped(status, error_message)),
+                started,
+            )
+            if final is None and events:
+                # The run had ended before this write, so its items took none of the events.
+                self._writer.ignore_if_run_ended(events, read_status=True)
+        except RunEndNotRecordedError:
+            raise
         except TaskRunError as error:
             if not events:
                 raise
-            # A rejected event or a database error rolled back the run's end too. The events
-            # go through the writer's retries and one-by-one fallback, then the run ends alone.
-            self._log.warning("run_end_with_items_failed", events=len(events), error=str(error))
-            self._writer.store_separately(events)
-            status, error_message = self._with_dropped(status, error_message)
-            final = self._end_run([], summary, status, error_message)
+            final = self._end_run_after_items_failed(events, summary, status, error_message,
+                                                     error=error, started=started)
+        finally:
+            self._writer.log_ignored()
         if final is None:
             return self._outcome_of_ended_run()
         self._log.info("task_finished", status=str(final), **self._count_fields())
         outcome = self._outcome(RunStatus(final), error_message)
         return replace(outcome, skip_reason=_skip_reason(summary))
+
+    def _end_run_after_items_failed(
+        self,
+        events: list[ItemEvent],
+        summary: dict[str, Any] | None,
+        status: RunStatus | None,
+        error_message: str | None,
+        *,
+        error: TaskRunError,
+        started: float,
+    ) -> RunStatus | None:
+        if self._writer.ignore_if_run_ended(events, read_status=True):
+            # The run was cancelled or reaped meanwhile, so its items took none of the events.
+            return None
+        # A rejected event or a database error rolled back the run's end too. The events go
+        # through the writer's retries and one-by-one fallback, then the run ends alone.
+        self._log.warning("run_end_with_items_failed", events=len(events), error=str(error))
+        self._writer.store_separately(events)
+        status, error_message = self._with_dropped(status, error_message)
+        return self._write_final(
+            lambda: self._end_run([], summary, status, error_message), started
+        )
+
+    def _write_final(self, write: Callable[[], _T], started: float) -> _T:
+        """Call ``write`` until it succeeds; retry a locked or lost database for a while.
+
+        ``started`` is the monotonic time of the first try. Tries go on, with growing pauses,
+        until ``FINAL_WRITE_RETRY_SECONDS`` have passed since then. A Ctrl-C or SIGTERM during
+        a pause ends the wait at once. During a try it takes effect when the try returns, on
+        SQLite at most one busy timeout later. Other errors propagate at once.
+
+        Raises:
+            RunEndNotRecordedError: the last try failed too; the cause is chained.
+        """
+        delay = FINAL_WRITE_RETRY_DELAY_SECONDS
+        attempt = 1
+        try:
+            while True:
+                try:
+                    return write()
+                except StorageError as error:
+                    if not _is_passing(error):
+                        raise
+                    waited = time.monotonic() - started
+                    pause = min(delay, FINAL_WRITE_RETRY_SECONDS - waited)
+                    if pause <= 0:
+                        raise self._end_not_recorded(error, waited) from error
+                    self._log.warning("run_end_write_failed", attempt=attempt,
+                                      retry_in_seconds=round(pause, 2), error=str(error))
+                time.sleep(pause)
+                delay = min(delay * 2, FINAL_WRITE_MAX_RETRY_DELAY_SECONDS)
+                attempt += 1
+        except (KeyboardInterrupt, SystemExit):
+            self._log.warning("run_end_abandoned", attempt=attempt,
+                              reap_timeout_seconds=get_settings().reap_timeout_seconds)
+            raise
+
+    def _end_not_recorded(self, error: StorageError, waited: float) -> RunEndNotRecordedError:
+        reap_timeout = get_settings().reap_timeout_seconds
+        self._log.error("run_end_not_recorded", waited_seconds=round(waited, 1),
+                        reap_timeout_seconds=reap_timeout, error=str(error))
+        return RunEndNotRecordedError(self.run_id, self.task_key, waited, reap_timeout,
+                                      _cause_text(error))
 
     def _end_run(
         self,
@@ -211,25 +354,43 @@ class RunRecorder:
     def finish_failed(self, error: BaseException) -> RunOutcome:
         """Mark the run failed with the masked message of ``error``; log the traceback.
 
+        The write is tried again as ``_write_final`` describes.
+
         Raises:
-            StorageError: the database failed; the run stays running until the reaper ends it.
+            RunEndNotRecordedError: the database stayed locked or unreachable; the run stays
+                running until the reaper ends it.
+            StorageError: the database failed otherwise, with the same result.
         """
         self._stop_background()
         message = describe_error(error)
         self._log.error("run_failed", error=message, traceback=masked_traceback(error))
-        with self.database.transaction("mark run failed") as session:
-            changed = TaskRunsWriteService(session).mark_run_failed(self.run_id, message)
+        changed = self._write_final(lambda: self._mark_failed(message), time.monotonic())
         if not changed:
             return self._outcome_of_ended_run()
         return self._outcome(RunStatus.FAILED, message)
 
+    def _mark_failed(self, message: str) -> bool:
+        with self.database.transaction("mark run failed") as session:
+            return TaskRunsWriteService(session).mark_run_failed(self.run_id, message)
+
     def finish_interrupted(self) -> RunOutcome:
-        """Cancel the run because its process was interrupted (Ctrl-C, SIGTERM, exit)."""
+        """Cancel the run because its process was interrupted (Ctrl-C, SIGTERM, exit).
+
+        The write is tried again as ``_write_final`` describes, and a second interrupt ends
+        the wait.
+
+        Raises:
+            RunEndNotRecordedError: the database stayed locked or unreachable.
+            StorageError: the database failed otherwise.
+        """
         self._stop_background()
-        with self.database.transaction("cancel interrupted run") as session:
-            TaskRunsWriteService(session).cancel_run(self.run_id)
+        self._write_final(self._cancel, time.monotonic())
         self._log.warning("run_interrupted", **self._count_fields())
         return self._outcome_of_ended_run()
+
+    def _cancel(self) -> bool:
+        with self.database.transaction("cancel interrupted run") as session:
+            return TaskRunsWriteService(session).cancel_run(self.run_id)
 
     def _final_summary(
         self, result: object
@@ -313,6 +474,21 @@ class RunRecorder:
     def _count_fields(self) -> dict[str, int]:
         counts = self.context.counts
         return {"items_completed": counts.completed, "items_failed": counts.failed}
+
+
+def _is_passing(error: StorageError) -> bool:
+    # A lock or an outage that may end while the final write waits.
+    if isinstance(error, DatabaseLockedError | ConnectionLostError):
+        return True
+    return isinstance(error, DatabaseUnreachableError) and error.reason in _PASSING_UNREACHABLE
+
+
+def _cause_text(error: StorageError) -> Text:
+    if isinstance(error, DatabaseLockedError):
+        return DATABASE_LOCKED
+    if isinstance(error, ConnectionLostError):
+        return CONNECTION_LOST
+    return DATABASE_UNREACHABLE
 
 
 def _skip_reason(summary: dict[str, Any] | None) -> str | None:

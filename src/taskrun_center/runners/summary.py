@@ -36,6 +36,21 @@ INVALID_RESULT_STATUS = Text(
     "The task returned TaskResult.status {status}, which is no final status; use completed, "
     "completed_with_errors, failed or cancelled.",
 )
+RUN_END_NOT_RECORDED = Text(
+    "运行 {run_id} 的结束状态未能写入：重试 {seconds} 秒后数据库仍拒绝写入（{cause}）。"
+    "该运行会一直显示为“运行中”，直到回收器在它静默 {reap_timeout} 秒"
+    "（TASKRUN_REAP_TIMEOUT_SECONDS）后将其标记为失败。数据库恢复写入后，管理员也可以在控制台"
+    "或通过 POST /api/v1/task-runs/{run_id}/actions/cancel 提前取消它。",
+    "The end of run {run_id} could not be recorded: the database still rejected the write "
+    "after {seconds} s of retries ({cause}). The run shows as running until the reaper marks "
+    "it failed after {reap_timeout} s of silence (TASKRUN_REAP_TIMEOUT_SECONDS). Once the "
+    "database accepts writes again, an admin can cancel it sooner in the console or through "
+    "POST /api/v1/task-runs/{run_id}/actions/cancel.",
+)
+DATABASE_LOCKED = Text("SQLite 数据库被另一个写入进程锁定",
+                       "the SQLite database was locked by another writer")
+CONNECTION_LOST = Text("数据库连接已断开", "the database connection was lost")
+DATABASE_UNREACHABLE = Text("无法连接数据库", "no connection to the database could be opened")
 UNSUPPORTED_RESULT = Text(
     "任务返回了 {kind}；请返回 TaskResult、摘要字典或 None。",
     "The task returned {kind}; return a TaskResult, a summary dict or None.",
@@ -122,3 +137,14 @@ def items_unrecorded_message(language: str) -> str:
 def items_failed_message(completed: int, failed: int, language: str) -> str:
     """Describe a run in which some items failed, for its ``error_message``."""
     return ITEMS_FAILED.render(language, failed=failed, completed=completed)
+
+
+def run_end_not_recorded_text(
+    run_id: str, seconds: float, reap_timeout_seconds: int, cause: Text
+) -> Text:
+    """Describe, in both languages, a run's end that could not be written to the database."""
+    params = {"run_id": run_id, "seconds": round(seconds), "reap_timeout": reap_timeout_seconds}
+    return Text(
+        RUN_END_NOT_RECORDED.render("zh-CN", cause=cause.zh, **params),
+        RUN_END_NOT_RECORDED.render("en", cause=cause.en, **params),
+    )
