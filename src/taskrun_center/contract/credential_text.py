@@ -6,7 +6,8 @@ the key-name rule of ``secret_keys``: ``PGPASSWORD``, ``DB_PASSWORD``, ``x-api-k
 ``client.secret`` do, while ``password_policy`` (a describing word), ``passport`` and
 ``secretary`` do not. The value must then be able to hold the secret: not a placeholder, not an
 already masked value, not a count under a plural name (``tokens: 120``), and for names other than
-passwords not a short flag (``token=true``, ``max_token=5``).
+passwords not a short flag (``token=true``, ``max_token=5``). A path under the name ``PWD``
+alone is the shell's working directory, not a password.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from __future__ import annotations
 import re
 import string
 
-from taskrun_center.contract.secret_keys import KeyVerdict, judge_key
+from taskrun_center.contract.secret_keys import KeyVerdict, is_working_directory, judge_key
 
 # Values that stand for a secret kept elsewhere, a template or a value masked before. They are
 # never findings.
@@ -57,9 +58,20 @@ KEY_LIKE_VALUE = r"(?P<value>[A-Za-z0-9/+=._~-]{16,4096})(?![^\s,;)\]}\"'\x00])"
 _PROSE_WORDS_READ = 8
 _PASSWORD_TERMS = frozenset({"password", "passwd", "pwd", "passphrase", "passcode"})
 _FLAG_WORDS = frozenset({"true", "false", "null", "none"})
+# Values under a name ending with "pass" (DB_PASS) that report a test or a check, not a password.
+_OUTCOME_WORDS = frozenset(
+    {"ok", "yes", "no", "y", "n", "on", "off", "pass", "passed", "fail", "failed", "skip",
+     "skipped", "done", "success", "error"}
+)
+# A PIN or numeric password after a password name and a colon: four digits or more, the shortest
+# PIN that ISO 9564-1 allows. Shorter numbers ("password: 3") read as counts or step numbers.
+# The look-ahead keeps this pattern off dates, times, versions and ratios (2024-01-02, 1230:45,
+# 2024.1, 1024/2048), which the field rule judges as words, but allows a full stop after them.
+NUMERIC_PASSWORD_VALUE = r"(?P<value>[0-9]{4,64})(?![0-9A-Za-z_/:-]|\.[0-9])"
 # Authorization schemes, which stay readable in front of a masked credential.
 _SCHEME_WORDS = frozenset({"bearer", "basic", "digest", "token", "negotiate", "apikey", "ntlm"})
 _NUMBER = re.compile(r"[+-]?[0-9]+(?:\.[0-9]+)?")
+_MASKED_THEN_PUNCTUATION = re.compile(r"\*+[,;)\]}]")
 _LEADING_NUMBER = re.compile(r"[+-]?[0-9]+(?:\.[0-9]+)?(?![A-Za-z0-9_])")
 # Words that make a value after "password:" read as a sentence, not as a passphrase.
 _PROSE_WORDS = frozenset(
@@ -122,7 +134,7 @@ def parameter_accepted(match: re.Match[str]) -> bool:
     if verdict is None:
         return False
     value = match.group("value")
-    if hides_nothing(value):
+    if hides_nothing(value) or is_working_directory(match.group("name"), value):
         return False
     if _NUMBER.fullmatch(value) and not verdict.ends_with_term:
         return False
@@ -130,6 +142,9 @@ def parameter_accepted(match: re.Match[str]) -> bool:
     # a flag (max_token=5, token=true).
     if verdict.term in _PASSWORD_TERMS:
         return True
+    if verdict.term == "pass":
+        # DB_PASS=abc1 is a password, but lint_pass=ok reports a check.
+        return value.lower() not in _FLAG_WORDS | _OUTCOME_WORDS
     return len(value) >= 8 and value.lower() not in _FLAG_WORDS
 
 
@@ -151,7 +166,12 @@ def field_accepted(match: re.Match[str]) -> bool:
     if verdict is None or _is_host_and_port(match, name):
         return False
     value = match.group("value")
-    if hides_nothing(value):
+    if (
+        hides_nothing(value)
+        or is_working_directory(name, value)
+        # A number masked before, with the JSON or list after it: '"password": ******, "id": 3'.
+        or _MASKED_THEN_PUNCTUATION.match(value)
+    ):
         return False
     if _LEADING_NUMBER.match(value) and not verdict.ends_with_term:
         # A count that text or JSON goes on after: "tokens: 1500 (prompt 1000)",
@@ -164,6 +184,49 @@ def field_accepted(match: re.Match[str]) -> bool:
             return False
         return word_looks_secret(value)
     return len(value) >= 8 and not reads_as_prose(words)
+
+
+def numeric_password_accepted(match: re.Match[str]) -> bool:
+    """Return True when ``name: 1234`` gives a PIN or numeric password.
+
+    The name must end with a singular password term (``password``, ``passwd``, ``pwd``,
+    ``passphrase``, ``passcode``), as in ``password: 1234`` and ``"db_password": 1234``. A
+    number under any other name is a count (``tokens: 1500``, ``password_resets: 3``), and so is
+    one under a name ending with ``pass`` (``smtp_pass: 1234``).
+    """
+    name = match.group("name")
+    verdict = secret_name(name)
+    if verdict is None or not verdict.ends_with_term or verdict.term not in _PASSWORD_TERMS:
+        return False
+    return not _is_host_and_port(match, name)
+
+
+def spaced_key_accepted(match: re.Match[str]) -> bool:
+    """Return True when ``API key: VALUE`` or ``secret key = "VALUE"`` gives a key.
+
+    The match starts at ``key``. The word before it, after one space or tab, must make a secret
+    sequence with it (``api key``, ``access key``, ``private key``, ``ssh key``…), so ``the
+    key: …`` and ``public key: …`` are not findings. The value must look like a credential: a
+    bare word as ``word_looks_secret`` decides, a quoted value 8 characters or longer, never a
+    number. A sentence after the colon has a short first word of letters (``see``, ``stored``),
+    so it stays as it is.
+    """
+    start = match.start()
+    word = _WORD_BEFORE_KEY.search(match.string, max(start - _WORD_BEFORE_REACH, 0), start)
+    if word is None or secret_name(word.group(1) + " key") is None:
+        return False
+    value = match.group("value")
+    if hides_nothing(value) or _NUMBER.fullmatch(value):
+        return False
+    if match.group("quote") is not None:
+        return len(value) >= 8 and value.lower() not in _FLAG_WORDS
+    return word_looks_secret(value)
+
+
+# The word right before "key" and the one space or tab after it. The look-behind rejects a word
+# cut by the start of the window or glued to a longer name.
+_WORD_BEFORE_REACH = 34
+_WORD_BEFORE_KEY = re.compile(r"(?<![A-Za-z0-9_.-])([A-Za-z]{2,32})[ \t]$")
 
 
 def key_like_accepted(match: re.Match[str]) -> bool:

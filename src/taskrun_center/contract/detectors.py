@@ -29,6 +29,7 @@ from taskrun_center.contract.credential_text import (
     NAME_BOUNDARY,
     NAME_CHARACTERS,
     NAME_REACH,
+    NUMERIC_PASSWORD_VALUE,
     OUTER_QUOTE,
     PARAMETER_VALUE,
     PLACEHOLDER_PREFIXES,
@@ -36,9 +37,11 @@ from taskrun_center.contract.credential_text import (
     aws_secret_key_accepted,
     field_accepted,
     key_like_accepted,
+    numeric_password_accepted,
     option_accepted,
     parameter_accepted,
     secret_name_at,
+    spaced_key_accepted,
     word_looks_secret,
 )
 from taskrun_center.i18n import Text
@@ -134,10 +137,14 @@ def _chinese_credential_accepted(match: re.Match[str]) -> bool:
     value = match.group("value")
     if not value.strip("*") or value.startswith(PLACEHOLDER_PREFIXES):
         return False
-    # After "=" any value is a password; after a colon the prose rule of credential_field holds.
-    if match.group("separator") == "=":
+    # After "=" any value is a password. After a colon the prose rule of credential_field holds,
+    # and four digits or more are a PIN, as after "password:".
+    if match.group("separator") == "=" or _PIN.fullmatch(value):
         return True
     return word_looks_secret(value)
+
+
+_PIN = re.compile(r"[0-9]{4,64}")
 
 
 def _bearer_accepted(match: re.Match[str]) -> bool:
@@ -275,6 +282,20 @@ DETECTORS: tuple[Detector, ...] = (
         name_check=secret_name_at,
     ),
     Detector(
+        # Before credential_field, whose value would run on over JSON punctuation
+        # ('"password": 1234}'): this one masks the digits alone.
+        "numeric_password",
+        _SECRET,
+        re.compile(NAME_BOUNDARY + NAME + r"[\"']?[ \t]*:[ \t]*" + NUMERIC_PASSWORD_VALUE),
+        Text("密码名称后的数字密码", "numeric password after a password's name"),
+        group="value",
+        accept=numeric_password_accepted,
+        anchors=NAME_ANCHORS,
+        reach_before=NAME_REACH,
+        run_before=NAME_CHARACTERS,
+        name_check=secret_name_at,
+    ),
+    Detector(
         "credential_field",
         _SECRET,
         re.compile(NAME_BOUNDARY + NAME + r"[\"']?[ \t]*:[ \t]*" + LINE_VALUE),
@@ -311,6 +332,40 @@ DETECTORS: tuple[Detector, ...] = (
         reach_before=NAME_REACH,
         run_before=NAME_CHARACTERS,
         name_check=secret_name_at,
+    ),
+    Detector(
+        # XML or HTML-like markup: <password>hunter2</password>, <apiKey id="1">…</apiKey>.
+        # NOTE: a value in a CDATA section, or an element name with a namespace prefix
+        # (<ns:password>), is not searched.
+        "credential_element",
+        _SECRET,
+        # The value starts and ends with a non-space character, so the spaces around it match
+        # in one way only, and a long run of spaces costs no nested backtracking.
+        re.compile(
+            r"(?<=<)" + NAME + r"(?:[ \t][^<>\x00]{0,256})?>[ \t\r\n]*+"
+            r"(?P<value>[^<\s\x00](?:[^<\x00]{0,4094}[^<\s\x00])?)[ \t\r\n]*</(?P=name)[ \t]*>"
+        ),
+        Text("XML 元素中的密码或令牌", "password or token in an XML element"),
+        group="value",
+        accept=parameter_accepted,
+        anchors=NAME_ANCHORS,
+        reach_before=NAME_REACH,
+        run_before=NAME_CHARACTERS,
+        name_check=secret_name_at,
+    ),
+    Detector(
+        # "API key: …", "secret key = '…'": a secret name of two words whose last word, "key",
+        # names no secret alone. Names whose last word does (client secret, access token) are
+        # found by the detectors above.
+        "spaced_key_name",
+        _SECRET,
+        re.compile(
+            r"(?i)(?<=[A-Za-z][ \t])key[\"']?[ \t]*(?:=>?|:)[ \t]*" + QUOTED_OR_BARE_VALUE
+        ),
+        Text("API key 等两词名称后的密钥", "key after a two-word name such as API key"),
+        group="value",
+        accept=spaced_key_accepted,
+        anchors=("key",),
     ),
     Detector(
         "password_word",

@@ -8,7 +8,10 @@ secret word (``password``, ``token``, ``cookie``…) or a secret word sequence (
 密码, 口令, 密钥, 令牌, 凭证 or 凭据. A word that ends with one of ``JOINED_TERMS`` after other
 letters counts as two words, so ``PGPASSWORD`` reads as ``pg password`` and ``mytokens`` as
 ``my token``. Other substrings never count: ``passport``, ``secretary`` and ``tokenizer`` are
-not secret words, and ``key`` alone is not one either. A key is judged by its folded form (NFKC,
+not secret words, and ``key`` alone is not one either. ``pass`` names a secret only as the last
+word after another word (``DB_PASS``, ``smtpPass``), unless that word makes it a stage or a test
+result (``first_pass``, ``unit_pass``). ``pass`` alone is a test count (``pass: 3``), and glued
+words such as ``bypass`` never count. A key is judged by its folded form (NFKC,
 without format characters such as the zero-width space), so ``password`` with a zero-width space
 inside and the full-width ``ｐａｓｓｗｏｒｄ`` name a secret as ``password`` does.
 
@@ -21,8 +24,11 @@ A key that names a secret may still be fine, depending on its value:
    object, or a string made only of ``*`` (a masked value).
 3. A number is accepted unless the key ends with a singular secret term (``password``,
    ``db_password``, ``api_key``): ``password_resets: 3`` and ``tokens: 1500`` are counts, but
-   ``password: 123456`` is a numeric password.
-4. Every other value (a non-empty string, list or object) under a secret key is rejected.
+   ``password: 123456`` is a numeric password. A key ending with ``pass`` accepts a number
+   because ``smoke_pass: 12`` is as likely a count as ``db_pass: 1234`` is a PIN.
+4. The key ``pwd`` alone (any case) accepts a path (``PWD: /home/app``), because it is also the
+   shell's variable for the working directory. ``OLDPWD`` never names a secret.
+5. Every other value (a non-empty string, list or object) under a secret key is rejected.
 
 Strings are also checked by the value rules wherever they appear, whatever their key.
 """
@@ -92,6 +98,19 @@ JOINED_TERMS: tuple[str, ...] = tuple(
     )
 )
 
+# Words before a last word "pass" that make the key a stage or a test result, not a credential.
+# NOTE: a guess from word lists. "DB_PASS" names a secret, "second_pass" and "lint_pass" do not,
+# and a word missing here (say "smoke_pass") makes a string under that key a finding.
+NOT_CREDENTIAL_BEFORE_PASS = frozenset(
+    {
+        "first", "second", "third", "last", "final", "next", "previous", "prev", "one", "two",
+        "single", "multi", "dry", "full", "quick", "test", "tests", "unit", "build", "lint",
+        "check", "checks", "all", "by", "boarding", "day",
+    }
+)
+# A value under the key "pwd" that starts like a directory: /, ~, ./, ../ or a Windows drive.
+_DIRECTORY_START = re.compile(r"[/~]|\.\.?[/\\]|[A-Za-z]:[/\\]")
+
 _VOCABULARY = SECRET_WORDS | {word for sequence in SECRET_SEQUENCES for word in sequence}
 _CAMEL_BOUNDARY = re.compile(
     r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])|(?<=[A-Za-z])(?=[0-9])|(?<=[0-9])(?=[A-Za-z])"
@@ -151,6 +170,9 @@ def judge_key(key: str) -> KeyVerdict:
     words = split_key_words(key)
     span = _find_secret_term(words)
     if span is None:
+        if _ends_with_credential_pass(words):
+            # ends_with_term stays False, so a number under the key is accepted as a count.
+            return KeyVerdict(names_secret=True, term="pass")
         return _PLAIN
 
     start, end = span
@@ -188,10 +210,24 @@ def key_rejects_value(key: str, value: Any) -> bool:
     if isinstance(value, int | float):
         return verdict.ends_with_term
     if isinstance(value, str):
-        return value.strip("*") != ""
+        return value.strip("*") != "" and not is_working_directory(key, value)
     if isinstance(value, dict | list):
         return len(value) > 0
     return True
+
+
+def is_working_directory(name: str, value: str) -> bool:
+    """Return True when ``name`` is ``pwd`` alone (any case) and ``value`` starts like a path."""
+    return name.lower() == "pwd" and _DIRECTORY_START.match(value) is not None
+
+
+def _ends_with_credential_pass(words: tuple[str, ...]) -> bool:
+    return (
+        len(words) >= 2
+        and words[-1] == "pass"
+        and words[-2] not in NOT_CREDENTIAL_BEFORE_PASS
+        and not words[-2].isdigit()
+    )
 
 
 def _find_secret_term(words: tuple[str, ...]) -> tuple[int, int] | None:
