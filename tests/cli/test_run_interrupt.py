@@ -44,6 +44,7 @@ def test_signal_cancels_the_run(database_url: str, tmp_path: Path, signum: int,
 
     assert process.returncode == exit_code, stderr
     assert "已中断。已经开始的运行已标记为已取消。" in stderr
+    assert "回收器会在回收超时后将其标记为失败" in stderr
     assert "Traceback" not in stderr
     assert "Aborted" not in stderr
     database = Database(database_url)

@@ -28,8 +28,7 @@ def _writer_logs(logs: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def _warnings(logs: list[dict[str, Any]]) -> list[str]:
-    # The task's own failed items are warnings by design, so they are left out. NOTE: the write
-    # service still warns once (items_ignored) when the first declarations meet the ended run.
+    # The task's own failed items are warnings by design, so they are left out.
     return [log["event"] for log in logs
             if log["log_level"] in ("warning", "error") and log["event"] != "item_failed"]
 
@@ -65,7 +64,7 @@ def test_undeclared_items_after_cancel(database: Database) -> None:
 
     writer_logs = _writer_logs(logs)
     assert [log["event"] for log in writer_logs] == ["item_events_ignored"]
-    assert _warnings(logs) in ([], ["items_ignored"])
+    assert _warnings(logs) == []
     ignored = writer_logs[0]
     assert ignored["log_level"] == "info"
     assert ignored["run_status"] == "cancelled"
@@ -82,7 +81,7 @@ def test_failed_items_after_cancel(database: Database) -> None:
 
     writer_logs = _writer_logs(logs)
     assert [log["event"] for log in writer_logs] == ["item_events_ignored"]
-    assert _warnings(logs) in ([], ["items_ignored"])
+    assert _warnings(logs) == []
     assert writer_logs[0]["events"] == 3
     assert started == 1
     assert set(load_items(database, run_id)) == {"0"}
@@ -95,7 +94,7 @@ def test_unflushed_items_after_cancel(database: Database) -> None:
 
     writer_logs = _writer_logs(logs)
     assert [log["event"] for log in writer_logs] == ["item_events_ignored"]
-    assert _warnings(logs) in ([], ["items_ignored"])
+    assert _warnings(logs) == []
     assert writer_logs[0]["events"] == 3 * started
     assert load_run(database, run_id).status == "cancelled"
     assert set(load_items(database, run_id)) == {"0"}
@@ -107,7 +106,7 @@ def test_declared_items_after_cancel(database: Database) -> None:
 
     writer_logs = _writer_logs(logs)
     assert [log["event"] for log in writer_logs] == ["item_events_ignored"]
-    assert _warnings(logs) in ([], ["items_ignored"])
+    assert _warnings(logs) == []
     assert writer_logs[0]["events"] == 2
     assert started == 1
     items = load_items(database, run_id)

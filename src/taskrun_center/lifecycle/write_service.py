@@ -485,8 +485,9 @@ class TaskRunsWriteService:
         with self._operation("init_items"):
             state = self._run_state(run_id)
             if state.status in RUN_TERMINAL:
-                logger.warning("items_ignored", run_id=run_id, task_key=state.task_key,
-                               status=state.status.value, count=len(rows))
+                # A run ended meanwhile (cancelled from outside, reaped), so this is expected.
+                logger.info("items_ignored", run_id=run_id, task_key=state.task_key,
+                            status=state.status.value, count=len(rows))
                 return 0
             if state.progress_total > 0:
                 self._reject_existing_keys(run_id, rows)
