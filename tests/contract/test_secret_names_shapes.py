@@ -122,7 +122,9 @@ def test_directory_and_test_counts_kept(text: str) -> None:
 @pytest.mark.parametrize(
     ("key", "value"),
     [("PWD", "/home/app"), ("pwd", "~/src"), ("OLDPWD", "/tmp"), ("unit_pass", "ok"),
-     ("first_pass", "done"), ("pass", "ok"), ("db_pass", 1234), ("build_pass", 12)],
+     ("first_pass", "done"), ("pass", "ok"), ("db_pass", 1234), ("build_pass", 12),
+     ("e2e_pass", "ok"), ("smoke_pass", "12/12 passed"), ("canary_pass", "green"),
+     ("regression_pass", "98.5%")],
 )
 def test_json_directory_and_count_kept(key: str, value: object) -> None:
     result = mask_json({key: value})
@@ -146,6 +148,19 @@ def test_summary_rejects_pass_key() -> None:
         check_summary(data)
 
     assert caught.value.rules == ["secret.key_name"]
+
+
+def test_summary_accepts_check_results() -> None:
+    """A test stage's result under a *_pass name is no password, whatever the stage."""
+    data = envelope(ext__data={"e2e_pass": "ok", "smoke_pass": "3/4", "canary_pass": "green"})
+
+    assert check_summary(data).size_bytes > 0
+
+
+@pytest.mark.parametrize("value", ["1234abcd", "s3cretValue9", "hunter2"])
+def test_summary_rejects_pass_password(value: str) -> None:
+    with pytest.raises(SummaryValidationError):
+        check_summary(envelope(ext__data={"db_pass": value}))
 
 
 def test_summary_accepts_pwd_path() -> None:

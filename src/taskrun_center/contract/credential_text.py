@@ -15,7 +15,12 @@ from __future__ import annotations
 import re
 import string
 
-from taskrun_center.contract.secret_keys import KeyVerdict, is_working_directory, judge_key
+from taskrun_center.contract.secret_keys import (
+    KeyVerdict,
+    is_working_directory,
+    judge_key,
+    reports_outcome,
+)
 
 # Values that stand for a secret kept elsewhere, a template or a value masked before. They are
 # never findings.
@@ -58,11 +63,6 @@ KEY_LIKE_VALUE = r"(?P<value>[A-Za-z0-9/+=._~-]{16,4096})(?![^\s,;)\]}\"'\x00])"
 _PROSE_WORDS_READ = 8
 _PASSWORD_TERMS = frozenset({"password", "passwd", "pwd", "passphrase", "passcode"})
 _FLAG_WORDS = frozenset({"true", "false", "null", "none"})
-# Values under a name ending with "pass" (DB_PASS) that report a test or a check, not a password.
-_OUTCOME_WORDS = frozenset(
-    {"ok", "yes", "no", "y", "n", "on", "off", "pass", "passed", "fail", "failed", "skip",
-     "skipped", "done", "success", "error"}
-)
 # A PIN or numeric password after a password name and a colon: four digits or more, the shortest
 # PIN that ISO 9564-1 allows. Shorter numbers ("password: 3") read as counts or step numbers.
 # The look-ahead keeps this pattern off dates, times, versions and ratios (2024-01-02, 1230:45,
@@ -144,7 +144,7 @@ def parameter_accepted(match: re.Match[str]) -> bool:
         return True
     if verdict.term == "pass":
         # DB_PASS=abc1 is a password, but lint_pass=ok reports a check.
-        return value.lower() not in _FLAG_WORDS | _OUTCOME_WORDS
+        return not reports_outcome(value)
     return len(value) >= 8 and value.lower() not in _FLAG_WORDS
 
 

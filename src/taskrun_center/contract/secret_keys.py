@@ -28,7 +28,9 @@ A key that names a secret may still be fine, depending on its value:
    because ``smoke_pass: 12`` is as likely a count as ``db_pass: 1234`` is a PIN.
 4. The key ``pwd`` alone (any case) accepts a path (``PWD: /home/app``), because it is also the
    shell's variable for the working directory. ``OLDPWD`` never names a secret.
-5. Every other value (a non-empty string, list or object) under a secret key is rejected.
+5. A key ending with ``pass`` accepts a string that reports a check: an outcome word or a
+   count (``"e2e_pass": "ok"``, ``"smoke_pass": "12/12 passed"``).
+6. Every other value (a non-empty string, list or object) under a secret key is rejected.
 
 Strings are also checked by the value rules wherever they appear, whatever their key.
 """
@@ -100,7 +102,8 @@ JOINED_TERMS: tuple[str, ...] = tuple(
 
 # Words before a last word "pass" that make the key a stage or a test result, not a credential.
 # NOTE: a guess from word lists. "DB_PASS" names a secret, "second_pass" and "lint_pass" do not,
-# and a word missing here (say "smoke_pass") makes a string under that key a finding.
+# and a word missing here (say "smoke_pass") makes a string under that key a finding unless it
+# reports an outcome or a count (``reports_outcome``).
 NOT_CREDENTIAL_BEFORE_PASS = frozenset(
     {
         "first", "second", "third", "last", "final", "next", "previous", "prev", "one", "two",
@@ -108,6 +111,15 @@ NOT_CREDENTIAL_BEFORE_PASS = frozenset(
         "check", "checks", "all", "by", "boarding", "day",
     }
 )
+#: Values under a name ending with "pass" (DB_PASS) that report a test or a check, not a
+#: password: outcome words and flags.
+PASS_OUTCOME_WORDS = frozenset(
+    {"ok", "yes", "no", "y", "n", "on", "off", "pass", "passed", "fail", "failed", "skip",
+     "skipped", "done", "success", "error", "warn", "warning", "partial", "green", "red",
+     "true", "false", "null", "none"}
+)
+# A count, ratio or share under such a name, alone or before words: "12", "12/12 passed", "98%".
+_COUNT = re.compile(r"[+-]?[0-9]+(?:[./][0-9]+)?%?(?:\s|$)")
 # A value under the key "pwd" that starts like a directory: /, ~, ./, ../ or a Windows drive.
 _DIRECTORY_START = re.compile(r"[/~]|\.\.?[/\\]|[A-Za-z]:[/\\]")
 
@@ -210,10 +222,23 @@ def key_rejects_value(key: str, value: Any) -> bool:
     if isinstance(value, int | float):
         return verdict.ends_with_term
     if isinstance(value, str):
-        return value.strip("*") != "" and not is_working_directory(key, value)
+        return _string_rejected(key, verdict, value)
     if isinstance(value, dict | list):
         return len(value) > 0
     return True
+
+
+def _string_rejected(key: str, verdict: KeyVerdict, value: str) -> bool:
+    if value.strip("*") == "" or is_working_directory(key, value):
+        return False
+    # "DB_PASS": "abc1" is a password, but "lint_pass": "ok" reports a check.
+    return verdict.term != "pass" or not reports_outcome(value)
+
+
+def reports_outcome(value: str) -> bool:
+    """Return True when ``value`` under a ``*_pass`` name reads as a check's result or count."""
+    text = value.strip()
+    return text.lower() in PASS_OUTCOME_WORDS or _COUNT.match(text) is not None
 
 
 def is_working_directory(name: str, value: str) -> bool:
