@@ -26,19 +26,46 @@ def db(database_url: str) -> Iterator[Database]:
 
 @contextmanager
 def counted_statements(db: Database) -> Iterator[list[str]]:
-    """Collect the SQL of every statement sent to the database, minus transaction control."""
-    statements: list[str] = []
+    """Collect the SQL of every statement sent to the database, minus transaction control.
 
-    def record(_conn: Any, _cursor: Any, sql: str, *_args: Any) -> None:
+    SQLAlchemy's events see what it executes, an executemany as one statement. On SQLite the
+    item operations also run statements on the driver, past those events, so the driver's trace
+    reports the statements that arrive while SQLAlchemy executes none.
+    """
+    statements: list[str] = []
+    executing: list[bool] = []
+
+    def record(sql: str) -> None:
         if not sql.lstrip().upper().startswith(("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT",
                                                 "RELEASE")):
             statements.append(sql)
 
-    event.listen(db.engine, "before_cursor_execute", record)
+    def before(_conn: Any, _cursor: Any, sql: str, *_args: Any) -> None:
+        record(sql)
+        executing.append(True)
+
+    def after(*_args: Any) -> None:
+        executing.pop()
+
+    traced: list[Any] = []
+
+    def trace(driver: Any, _record: Any, _proxy: Any) -> None:
+        driver.set_trace_callback(lambda sql: None if executing else record(sql))
+        traced.append(driver)
+
+    hooks = [(db.engine, "before_cursor_execute", before),
+             (db.engine, "after_cursor_execute", after)]
+    if db.is_sqlite:
+        hooks.append((db.engine.pool, "checkout", trace))
+    for target, name, hook in hooks:
+        event.listen(target, name, hook)
     try:
         yield statements
     finally:
-        event.remove(db.engine, "before_cursor_execute", record)
+        for target, name, hook in hooks:
+            event.remove(target, name, hook)
+        for driver in traced:
+            driver.set_trace_callback(None)
 
 
 def run_with_items(db: Database, count: int) -> str:
@@ -84,7 +111,7 @@ def test_statement_count_independent_of_items(db: Database, name: str) -> None:
 
 @pytest.mark.parametrize("name", ["start_item", "complete_item", "fail_item", "cancel_item"])
 def test_item_operation_costs_at_most_two_statements(db: Database, name: str) -> None:
-    assert statements_for(db, SMALL, OPERATIONS[name]) <= 2
+    assert 1 <= statements_for(db, SMALL, OPERATIONS[name]) <= 2
 
 
 def test_init_items_inserts_in_batches(db: Database) -> None:
