@@ -185,10 +185,12 @@ def _measure(name: str, database: Database, filter_name: str, run_filter: RunFil
     exact_count = _time(lambda: _count(database, run_filter), repeats)
     total = _count(database, run_filter)
     total_exact = _page(database, run_filter).total_exact
-    sql_keyset = _database_share(database, lambda: _page(database, run_filter, cursor=cursor),
-                                 repeats)
+    sql_keyset = _database_share(
+        database, lambda capture: _page(capture, run_filter, cursor=cursor), repeats
+    )
     sql_offset = _database_share(
-        database, lambda: _page(database, run_filter, page=deep, exact_total=True), repeats
+        database, lambda capture: _page(capture, run_filter, page=deep, exact_total=True),
+        repeats,
     )
     return Row(name, filter_name, total, first, keyset, offset, exact_count, total_exact,
                sql_keyset, sql_offset)
@@ -209,15 +211,23 @@ def _captured_statements(engine: Engine) -> Iterator[list[tuple[str, Any]]]:
         event.remove(engine, "before_cursor_execute", record)
 
 
-def _database_share(database: Database, call: Callable[[], object], repeats: int) -> Timing:
+def _database_share(database: Database, call: Callable[[Database], object],
+                    repeats: int) -> Timing:
     """Time the statements that ``call`` sends, replayed on a bare DBAPI connection.
 
     What remains of the call's time outside this share is Python: the session, the cursor,
     running the cached statement, and turning rows into tuples. ``BEGIN`` is left out because
     the replay runs inside the transaction that the DBAPI connection opens by itself.
+    ``call`` runs on a second ``Database`` of the same URL: the hook that captures the
+    statements would stay on the engine and make SQLAlchemy dispatch events around every later
+    statement, which the cells measured after this one would pay.
     """
-    with _captured_statements(database.engine) as statements:
-        call()
+    capture = Database(database.url)
+    try:
+        with _captured_statements(capture.engine) as statements:
+            call(capture)
+    finally:
+        capture.dispose()
     queries = [(sql, parameters) for sql, parameters in statements
                if not sql.lstrip().upper().startswith("BEGIN")]
     connection = database.engine.raw_connection()
