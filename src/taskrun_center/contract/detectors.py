@@ -213,6 +213,18 @@ _MYSQL_CONTEXT = re.compile(
 # and the bound keeps a text full of "-p" words from costing a long search per word.
 _MYSQL_CONTEXT_CHARS = 256
 
+def _named_secret(kind: str, rule: str, pattern: re.Pattern[str], label: Text, *,
+                  accept: Callable[[re.Match[str]], bool]) -> Detector:
+    """Return a detector of a value after a secret's name (``password=…``, ``token: …``).
+
+    The value is the group ``value``. The scan tries each start of a name that ends at one of
+    ``NAME_ANCHORS`` and checks the name before it runs the pattern.
+    """
+    return Detector(kind, rule, pattern, label, group="value", accept=accept,
+                    anchors=NAME_ANCHORS, reach_before=NAME_REACH, run_before=NAME_CHARACTERS,
+                    name_check=secret_name_at)
+
+
 DETECTORS: tuple[Detector, ...] = (
     Detector(
         "private_key",
@@ -266,7 +278,7 @@ DETECTORS: tuple[Detector, ...] = (
         accept=_bearer_accepted,
         anchors=("bearer",),
     ),
-    Detector(
+    _named_secret(
         "credential_parameter",
         _SECRET,
         re.compile(
@@ -274,38 +286,23 @@ DETECTORS: tuple[Detector, ...] = (
             r"(?:\s*=>?\s*|\s*:\s*(?=\\?[\"']))" + PARAMETER_VALUE
         ),
         Text("参数中的密码或令牌", "password or token in a key=value parameter"),
-        group="value",
         accept=parameter_accepted,
-        anchors=NAME_ANCHORS,
-        reach_before=NAME_REACH,
-        run_before=NAME_CHARACTERS,
-        name_check=secret_name_at,
     ),
-    Detector(
+    _named_secret(
         # Before credential_field, whose value would run on over JSON punctuation
         # ('"password": 1234}'): this one masks the digits alone.
         "numeric_password",
         _SECRET,
         re.compile(NAME_BOUNDARY + NAME + r"[\"']?[ \t]*:[ \t]*" + NUMERIC_PASSWORD_VALUE),
         Text("密码名称后的数字密码", "numeric password after a password's name"),
-        group="value",
         accept=numeric_password_accepted,
-        anchors=NAME_ANCHORS,
-        reach_before=NAME_REACH,
-        run_before=NAME_CHARACTERS,
-        name_check=secret_name_at,
     ),
-    Detector(
+    _named_secret(
         "credential_field",
         _SECRET,
         re.compile(NAME_BOUNDARY + NAME + r"[\"']?[ \t]*:[ \t]*" + LINE_VALUE),
         Text("字段中的密码或令牌", "password or token in a name: value field"),
-        group="value",
         accept=field_accepted,
-        anchors=NAME_ANCHORS,
-        reach_before=NAME_REACH,
-        run_before=NAME_CHARACTERS,
-        name_check=secret_name_at,
     ),
     Detector(
         "credential_pair",
@@ -321,19 +318,14 @@ DETECTORS: tuple[Detector, ...] = (
         anchors=("key", "name", "field", "param"),
         reach_before=1,
     ),
-    Detector(
+    _named_secret(
         "credential_option",
         _SECRET,
         re.compile(NAME_BOUNDARY + r"--?" + NAME + r"[ \t]+" + QUOTED_OR_BARE_VALUE),
         Text("命令行选项中的密码或令牌", "password or token in a command-line option"),
-        group="value",
         accept=option_accepted,
-        anchors=NAME_ANCHORS,
-        reach_before=NAME_REACH,
-        run_before=NAME_CHARACTERS,
-        name_check=secret_name_at,
     ),
-    Detector(
+    _named_secret(
         # XML or HTML-like markup: <password>hunter2</password>, <apiKey id="1">…</apiKey>.
         # NOTE: a value in a CDATA section, or an element name with a namespace prefix
         # (<ns:password>), is not searched.
@@ -346,12 +338,7 @@ DETECTORS: tuple[Detector, ...] = (
             r"(?P<value>[^<\s\x00](?:[^<\x00]{0,4094}[^<\s\x00])?)[ \t\r\n]*</(?P=name)[ \t]*>"
         ),
         Text("XML 元素中的密码或令牌", "password or token in an XML element"),
-        group="value",
         accept=parameter_accepted,
-        anchors=NAME_ANCHORS,
-        reach_before=NAME_REACH,
-        run_before=NAME_CHARACTERS,
-        name_check=secret_name_at,
     ),
     Detector(
         # "API key: …", "secret key = '…'": a secret name of two words whose last word, "key",
@@ -379,17 +366,12 @@ DETECTORS: tuple[Detector, ...] = (
         accept=_password_word_accepted,
         anchors=("pass",),
     ),
-    Detector(
+    _named_secret(
         "secret_word",
         _SECRET,
         re.compile(NAME_BOUNDARY + NAME + r"[ \t]+" + KEY_LIKE_VALUE),
         Text("机密名称后的密钥或令牌", "key or token after a secret's name"),
-        group="value",
         accept=key_like_accepted,
-        anchors=NAME_ANCHORS,
-        reach_before=NAME_REACH,
-        run_before=NAME_CHARACTERS,
-        name_check=secret_name_at,
     ),
     Detector(
         "mysql_password",
