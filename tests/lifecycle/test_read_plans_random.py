@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from taskrun_center.lifecycle.read_service import SORT_FIELDS, RunFilter, TaskRunsReadService
 from taskrun_center.storage.models import TaskRun
+from tests.lifecycle.paging import both_pagings
 from tests.maintenance.rows import NOW, add_run
 
 TASKS = {
@@ -111,23 +112,6 @@ def _random_filter(chooser: random.Random) -> RunFilter:
     )
 
 
-def _pages(service: TaskRunsReadService, run_filter: RunFilter, sort: str, order: str, *,
-           limit: int, total: int) -> tuple[list[int], list[int]]:
-    """Return the ids listed by following cursors and by numbered pages."""
-    page = service.list_runs(run_filter, sort=sort, order=order, limit=limit)
-    by_cursor = [run.id for run in page.items]
-    while page.next_cursor:
-        page = service.list_runs(run_filter, sort=sort, order=order, limit=limit,
-                                 cursor=page.next_cursor)
-        by_cursor.extend(run.id for run in page.items)
-
-    by_offset = []
-    for number in range(1, total // limit + 2):
-        by_offset.extend(run.id for run in service.list_runs(
-            run_filter, sort=sort, order=order, limit=limit, page=number).items)
-    return by_cursor, by_offset
-
-
 QUERIES = 250
 
 
@@ -146,8 +130,8 @@ def test_random_queries_match_reference(session: Session) -> None:
         expected = _expected(runs, run_filter, sort, order)
         query = f"{run_filter!r} sort={sort} {order} cap={cap} limit={limit}"
 
-        by_cursor, by_offset = _pages(services[cap], run_filter, sort, order, limit=limit,
-                                      total=len(expected))
+        by_cursor, by_offset, _ = both_pagings(services[cap], run_filter, sort, order,
+                                               limit=limit)
 
         assert by_cursor == expected, query
         assert by_offset == expected, query

@@ -14,6 +14,7 @@ from taskrun_center.lifecycle.read_service import (
     TaskRunsReadService,
 )
 from taskrun_center.storage.models import TaskRun
+from tests.lifecycle.paging import both_pagings
 from tests.maintenance.rows import NOW, add_items, add_run
 
 
@@ -94,23 +95,6 @@ _MANY_MATCH_FILTERS = {
 }
 
 
-def _both_pagings(service: TaskRunsReadService, run_filter: RunFilter, sort: str, order: str,
-                  *, limit: int) -> tuple[list[int], list[int], bool]:
-    """Return the run ids by cursor pages, by page numbers, and whether the total was exact."""
-    page = service.list_runs(run_filter, sort=sort, order=order, limit=limit)
-    by_cursor = [run.id for run in page.items]
-    while page.next_cursor:
-        page = service.list_runs(run_filter, sort=sort, order=order, limit=limit,
-                                 cursor=page.next_cursor)
-        by_cursor.extend(run.id for run in page.items)
-
-    by_offset = []
-    for number in range(1, page.page + 2):
-        by_offset.extend(run.id for run in service.list_runs(
-            run_filter, sort=sort, order=order, limit=limit, page=number).items)
-    return by_cursor, by_offset, page.total_exact
-
-
 @pytest.mark.parametrize("cap", [2, 1000])
 @pytest.mark.parametrize("case", list(_MANY_MATCH_FILTERS))
 @pytest.mark.parametrize("order", ["asc", "desc"])
@@ -124,7 +108,7 @@ def test_filtered_pages_keep_sort_order(session: Session, sort: str, order: str,
     matching = [run for run in runs if matches(run)]
     expected = _expected_order(matching, _COLUMN_OF.get(sort, sort), order == "desc")
 
-    seen, by_offset, total_exact = _both_pagings(service, run_filter, sort, order, limit=2)
+    seen, by_offset, total_exact = both_pagings(service, run_filter, sort, order, limit=2)
 
     assert len(expected) >= 7
     assert total_exact is (cap > len(expected))
@@ -197,7 +181,7 @@ def test_several_values_keep_order(session: Session, sort: str, order: str, case
                                _COLUMN_OF.get(sort, sort), order == "desc")
 
     for limit in (1, 3, 100):
-        seen, by_offset, _ = _both_pagings(service, run_filter, sort, order, limit=limit)
+        seen, by_offset, _ = both_pagings(service, run_filter, sort, order, limit=limit)
 
         assert seen == expected
         assert by_offset == expected
@@ -238,7 +222,7 @@ def test_in_progress_edited_values_order(session: Session, sort: str,
     run_filter = RunFilter(status=["running", "pending"])
     expected = _expected_order(runs, _COLUMN_OF.get(sort, sort), order == "desc")
 
-    seen, by_offset, total_exact = _both_pagings(service, run_filter, sort, order, limit=3)
+    seen, by_offset, total_exact = both_pagings(service, run_filter, sort, order, limit=3)
 
     assert total_exact is False
     assert seen == expected
