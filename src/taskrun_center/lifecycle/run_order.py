@@ -54,6 +54,7 @@ from taskrun_center.lifecycle.run_filter import (
     BoundFilter,
     FilterShape,
     shape_conditions,
+    trigger_outranked,
     value_param,
 )
 from taskrun_center.storage.models import TaskRun
@@ -355,23 +356,21 @@ def _hidden_filters(bound: BoundFilter, spec: SortSpec, many: bool) -> tuple[str
 def _one_value_index(shape: FilterShape, spec: SortSpec) -> str | None:
     """Return the filter of one value whose ``(field, column, id)`` index serves ``spec``.
 
-    Durations follow the task, and so the category and the trigger source: walking the
-    duration index for one of them passed whole tasks of long runs without a match. So one
-    status, category or trigger source sorted by duration walks its own duration index, in
-    that order of preference. One trigger source sorted by status walks
-    (trigger_source, status, id) unless a status filter is set: the status index then seeks
-    the wanted statuses directly.
+    Durations follow the task, and so, mostly, the trigger source: walking the duration index
+    for one of them passed whole tasks of long runs without a match. So one status or trigger
+    source sorted by duration walks its own duration index, a status first. One trigger source
+    sorted by status walks (trigger_source, status, id). Beside a status or a category filter
+    the trigger source never leads (``trigger_outranked``): the status index seeks the wanted
+    statuses directly, and a category has fewer runs.
     """
-    if spec.field == "duration":
-        return next((field for field in _DURATION_FIELDS if _one_value(shape, field)), None)
-    if spec.field == "status" and _one_value(shape, "trigger_source") \
-            and "status" not in shape.lists:
-        return "trigger_source"
-    return None
+    if spec.field == "duration" and _one_value(shape, "status"):
+        return "status"
+    trigger_leads = _one_value(shape, "trigger_source") and not trigger_outranked(shape)
+    return "trigger_source" if trigger_leads and spec.field in ("duration", "status") else None
 
 
 # The list fields with an index on (field, duration_ms, id).
-_DURATION_FIELDS = ("status", "task_category", "trigger_source")
+_DURATION_FIELDS = ("status", "trigger_source")
 
 
 def _unindexable_filters(bound: BoundFilter, spec: SortSpec, many: bool) -> tuple[str, ...]:
@@ -429,8 +428,8 @@ def _branch_field(bound: BoundFilter, spec: SortSpec, many: bool) -> str | None:
     failed and completed_with_errors runs. The (status, task_key, id) index serves one status
     only. So each value gets a branch that seeks in that index and reads at most a page, and
     the page merges the branches. A single value is walked as ``_task_key_walk`` chooses.
-    Several trigger sources sorted by task key or status, and several statuses, categories or
-    trigger sources sorted by duration, are read the same way, from
+    Several trigger sources sorted by task key or status, and several statuses or trigger
+    sources sorted by duration, are read the same way, from
     (trigger_source, task_key | status, id) and (field, duration_ms, id).
 
     In the duration and status sorts the field must be the only filter. A branch reads every

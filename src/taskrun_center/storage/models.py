@@ -132,9 +132,8 @@ class TaskRun(Base):
         # Tasks mostly run from one source, so the sort indexes pass whole tasks without a match.
         Index("ix_task_runs_trigger_task_key_id", "trigger_source", "task_key", "id"),
         Index("ix_task_runs_trigger_status_id", "trigger_source", "status", "id"),
-        # Durations follow the task, so a category's or a trigger source's runs by duration
-        # are the ones the duration index passes in whole tasks.
-        Index("ix_task_runs_category_duration_ms_id", "task_category", "duration_ms", "id"),
+        # Durations follow the task, so a trigger source's runs by duration are the ones the
+        # duration index passes in whole tasks. Migration 0011 says why a category has none.
         Index("ix_task_runs_trigger_duration_ms_id", "trigger_source", "duration_ms", "id"),
         # Skipped runs only, so a list of them does not read every run. The condition is
         # written as the queries write it: SQLite uses a partial index only for a query whose
