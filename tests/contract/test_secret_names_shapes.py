@@ -124,7 +124,8 @@ def test_directory_and_test_counts_kept(text: str) -> None:
     [("PWD", "/home/app"), ("pwd", "~/src"), ("OLDPWD", "/tmp"), ("unit_pass", "ok"),
      ("first_pass", "done"), ("pass", "ok"), ("db_pass", 1234), ("build_pass", 12),
      ("e2e_pass", "ok"), ("smoke_pass", "12/12 passed"), ("canary_pass", "green"),
-     ("regression_pass", "98.5%")],
+     ("regression_pass", "98.5%"), ("e2e_pass", "all green"), ("lint_pass", "N/A"),
+     ("smoke_pass", "\u2713")],
 )
 def test_json_directory_and_count_kept(key: str, value: object) -> None:
     result = mask_json({key: value})
@@ -157,7 +158,7 @@ def test_summary_accepts_check_results() -> None:
     assert check_summary(data).size_bytes > 0
 
 
-@pytest.mark.parametrize("value", ["1234abcd", "s3cretValue9", "hunter2"])
+@pytest.mark.parametrize("value", ["1234abcd", "s3cretValue9", "hunter2", "1 correcthorse"])
 def test_summary_rejects_pass_password(value: str) -> None:
     with pytest.raises(SummaryValidationError):
         check_summary(envelope(ext__data={"db_pass": value}))

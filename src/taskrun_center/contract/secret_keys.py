@@ -116,10 +116,12 @@ NOT_CREDENTIAL_BEFORE_PASS = frozenset(
 PASS_OUTCOME_WORDS = frozenset(
     {"ok", "yes", "no", "y", "n", "on", "off", "pass", "passed", "fail", "failed", "skip",
      "skipped", "done", "success", "error", "warn", "warning", "partial", "green", "red",
-     "true", "false", "null", "none"}
+     "true", "false", "null", "none", "n/a", "-", "\u2713", "\u2714", "\u2717", "\u2718",
+     # Words that join a count or an outcome: "12 of 12 tests passed", "all green".
+     "all", "of", "tests", "checks", "cases"}
 )
-# A count, ratio or share under such a name, alone or before words: "12", "12/12 passed", "98%".
-_COUNT = re.compile(r"[+-]?[0-9]+(?:[./][0-9]+)?%?(?:\s|$)")
+# A count, ratio or share: "12", "12/12", "98.5%".
+_COUNT = re.compile(r"[+-]?[0-9]+(?:[./][0-9]+)?%?")
 # A value under the key "pwd" that starts like a directory: /, ~, ./, ../ or a Windows drive.
 _DIRECTORY_START = re.compile(r"[/~]|\.\.?[/\\]|[A-Za-z]:[/\\]")
 
@@ -236,9 +238,15 @@ def _string_rejected(key: str, verdict: KeyVerdict, value: str) -> bool:
 
 
 def reports_outcome(value: str) -> bool:
-    """Return True when ``value`` under a ``*_pass`` name reads as a check's result or count."""
-    text = value.strip()
-    return text.lower() in PASS_OUTCOME_WORDS or _COUNT.match(text) is not None
+    """Return True when ``value`` under a ``*_pass`` name reads as a check's result or count.
+
+    Every word must be a count or an outcome word: "12/12 passed" and "all green" report a
+    check, while "1 correcthorse" may be a password that starts with a digit.
+    """
+    words = value.lower().split()
+    return bool(words) and all(
+        word in PASS_OUTCOME_WORDS or _COUNT.fullmatch(word) is not None for word in words
+    )
 
 
 def is_working_directory(name: str, value: str) -> bool:
