@@ -183,6 +183,7 @@ def test_summary_accepts_pwd_path() -> None:
          f"<db_password>{MASK}</db_password >"),
         ("<cfg><user>app</user><password>s3cr3t</password></cfg>",
          f"<cfg><user>app</user><password>{MASK}</password></cfg>"),
+        ("<password>hunter2</Password>", f"<password>{MASK}</Password>"),
     ],
 )
 def test_secret_element_masked(text: str, expected: str) -> None:
@@ -197,6 +198,7 @@ def test_secret_element_masked(text: str, expected: str) -> None:
         "<password>${DB_PASSWORD}</password>",
         "<password>   </password>",
         "<password>hunter2</passwd>",
+        "<password>hunter2x</user>",
         "<token>abc</token>",
         "<secret>true</secret>",
         "<password_policy>strict</password_policy>",
@@ -221,6 +223,8 @@ def test_plain_element_kept(text: str) -> None:
         ("access key: wJalrXUtn9", f"access key: {MASK}"),
         ("client secret = abcdefgh1234", f"client secret = {MASK}"),
         ("access token: abc123def456ghi", f"access token: {MASK}"),
+        ("API  key: abc123def456", f"API  key: {MASK}"),
+        ("API key: aesKq9x8Lm2Zp7", f"API key: {MASK}"),
     ],
 )
 def test_two_word_name_masked(text: str, expected: str) -> None:
@@ -232,6 +236,10 @@ def test_two_word_name_masked(text: str, expected: str) -> None:
     [
         "the API key is stored in the vault",
         "API key: see the vault",
+        "SSH key: ed25519",
+        "Encryption key: AES-256",
+        "Encryption key: aes-256-gcm",
+        "Private key: ~/.ssh/id_ed25519",
         "API key: missing",
         "API key: abcdefghij",
         "API key: 1234567890",

@@ -216,17 +216,24 @@ def spaced_key_accepted(match: re.Match[str]) -> bool:
     if word is None or secret_name(word.group(1) + " key") is None:
         return False
     value = match.group("value")
-    if hides_nothing(value) or _NUMBER.fullmatch(value):
+    if hides_nothing(value) or _NUMBER.fullmatch(value) or _KEY_DESCRIPTION.fullmatch(value):
         return False
     if match.group("quote") is not None:
         return len(value) >= 8 and value.lower() not in _FLAG_WORDS
     return word_looks_secret(value)
 
 
-# The word right before "key" and the one space or tab after it. The look-behind rejects a word
+# The word right before "key" and the spaces or tabs after it. The look-behind rejects a word
 # cut by the start of the window or glued to a longer name.
-_WORD_BEFORE_REACH = 34
-_WORD_BEFORE_KEY = re.compile(r"(?<![A-Za-z0-9_.-])([A-Za-z]{2,32})[ \t]$")
+_WORD_BEFORE_REACH = 37
+_WORD_BEFORE_KEY = re.compile(r"(?<![A-Za-z0-9_.-])([A-Za-z]{2,32})[ \t]{1,4}$")
+# Values that describe a key instead of holding one: an algorithm with its size or mode
+# ("SSH key: ed25519", "Encryption key: AES-256-GCM") or a path to a key file.
+_KEY_DESCRIPTION = re.compile(
+    r"(?i)(?:rsa|dsa|ecdsa|ed25519|ed448|x25519|aes|3des|des|chacha20|sha1|sha256|sha384|sha512)"
+    r"(?:[-_]?[0-9]{2,5})?(?:[-_](?:gcm|cbc|ctr|ecb|poly1305|pss|oaep|pkcs1))?"
+    r"|(?:~|\.{1,2})?/[^\s\x00]*"
+)
 
 
 def key_like_accepted(match: re.Match[str]) -> bool:

@@ -147,6 +147,13 @@ def _chinese_credential_accepted(match: re.Match[str]) -> bool:
 _PIN = re.compile(r"[0-9]{4,64}")
 
 
+def _element_accepted(match: re.Match[str]) -> bool:
+    # HTML, and XML written by hand, may close an element in another letter case.
+    if match.group("close").lower() != match.group("name").lower():
+        return False
+    return parameter_accepted(match)
+
+
 def _bearer_accepted(match: re.Match[str]) -> bool:
     token = match.group(1)
     if not token.strip("*"):
@@ -335,10 +342,11 @@ DETECTORS: tuple[Detector, ...] = (
         # in one way only, and a long run of spaces costs no nested backtracking.
         re.compile(
             r"(?<=<)" + NAME + r"(?:[ \t][^<>\x00]{0,256})?>[ \t\r\n]*+"
-            r"(?P<value>[^<\s\x00](?:[^<\x00]{0,4094}[^<\s\x00])?)[ \t\r\n]*</(?P=name)[ \t]*>"
+            r"(?P<value>[^<\s\x00](?:[^<\x00]{0,4094}[^<\s\x00])?)[ \t\r\n]*"
+            r"</(?P<close>[A-Za-z0-9_][A-Za-z0-9_.-]{0,63})[ \t]*>"
         ),
         Text("XML 元素中的密码或令牌", "password or token in an XML element"),
-        accept=parameter_accepted,
+        accept=_element_accepted,
     ),
     Detector(
         # "API key: …", "secret key = '…'": a secret name of two words whose last word, "key",
@@ -347,7 +355,7 @@ DETECTORS: tuple[Detector, ...] = (
         "spaced_key_name",
         _SECRET,
         re.compile(
-            r"(?i)(?<=[A-Za-z][ \t])key[\"']?[ \t]*(?:=>?|:)[ \t]*" + QUOTED_OR_BARE_VALUE
+            r"(?i)(?<=[ \t])key[\"']?[ \t]*(?:=>?|:)[ \t]*" + QUOTED_OR_BARE_VALUE
         ),
         Text("API key 等两词名称后的密钥", "key after a two-word name such as API key"),
         group="value",
