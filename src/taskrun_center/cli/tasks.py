@@ -54,8 +54,8 @@ _ENQUEUE_HELP = Text(
     "Do not run it here: create the pending run, send it to the Celery workers "
     "(TASKRUN_CELERY_BROKER_URL), print its run_id and return at once.",
 )
-# The cancel is written after the interrupt; a locked or lost database, or a second Ctrl-C
-# during its retries, leaves the run to the reaper, so the message names both ends.
+# The cancel is written after the interrupt. A locked or lost database, or a second Ctrl-C
+# during its retries, leaves the run to the reaper, so the message names both outcomes.
 _RUN_INTERRUPTED = Text(
     "已中断。已经开始的运行已标记为已取消。如果数据库未能记录（日志事件 run_interrupt_not_recorded "
     "或 run_end_abandoned），回收器会在回收超时后将其标记为失败。",

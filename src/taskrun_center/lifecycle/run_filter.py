@@ -279,9 +279,9 @@ def trigger_outranked(shape: FilterShape) -> bool:
     """Return True when a category or status filter should choose SQLite's index, not the trigger.
 
     A trigger source has a handful of values, so its indexes hold a large share of all runs
-    under each. Beside a category or a status SQLite, having no statistics, broke the tie
-    between their indexes by the order in which the indexes were created, and read every run of
-    the trigger source: 500 ms for two matches at 300,000 runs. Beside a task key the trigger
+    under each. SQLite has no statistics here. Beside a category or a status it broke the tie
+    between their indexes by the order of their creation. It then read every run of the trigger
+    source: 500 ms for two matches at 300,000 runs. Beside a task key the trigger
     stays visible, because ``(task_key, trigger_source, started_at, id)`` serves both.
     """
     return "task_key" not in shape.lists and (

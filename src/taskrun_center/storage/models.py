@@ -133,7 +133,7 @@ class TaskRun(Base):
         Index("ix_task_runs_trigger_task_key_id", "trigger_source", "task_key", "id"),
         Index("ix_task_runs_trigger_status_id", "trigger_source", "status", "id"),
         # Durations follow the task, so a trigger source's runs by duration are the ones the
-        # duration index passes in whole tasks. Migration 0011 says why a category has none.
+        # duration index passes in whole tasks. Migration 0011 explains why a category has none.
         Index("ix_task_runs_trigger_duration_ms_id", "trigger_source", "duration_ms", "id"),
         # Skipped runs only, so a list of them does not read every run. The condition is
         # written as the queries write it: SQLite uses a partial index only for a query whose
