@@ -290,27 +290,6 @@ def test_one_trigger_walks_trigger_index(sqlite_url: str, sort: str, index: str)
     assert "TEMP B-TREE" not in plan
 
 
-@pytest.mark.parametrize("other", [{"task_category": ["cat_1"]}, {"status": ["failed"]}])
-def test_trigger_outranked_in_count(sqlite_url: str, other: dict[str, list[str]]) -> None:
-    """Beside a category or status the count does not read every run of a trigger source."""
-    from sqlalchemy import create_engine, text
-
-    from taskrun_center.lifecycle import run_order
-    from taskrun_center.lifecycle.run_filter import bind_filter
-
-    bound = bind_filter(RunFilter(trigger_source=["scheduled"], **other))
-    statement = run_order._count_statement(bound.shape, capped=True)
-    engine = create_engine(sqlite_url)
-    sql = statement.params(**bound.params, cap=1001).compile(
-        dialect=engine.dialect, compile_kwargs={"literal_binds": True})
-    with engine.connect() as connection:
-        plan = " ".join(str(row[-1]) for row
-                        in connection.execute(text(f"EXPLAIN QUERY PLAN {sql}")))
-    engine.dispose()
-
-    assert "ix_task_runs_trigger" not in plan
-
-
 def test_status_filter_beats_trigger_index(sqlite_url: str) -> None:
     """With a status filter the status index seeks the statuses, so the trigger is hidden."""
     run_filter = RunFilter(trigger_source=["manual"], status=["failed", "running"])

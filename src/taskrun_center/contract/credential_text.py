@@ -228,11 +228,11 @@ def spaced_key_accepted(match: re.Match[str]) -> bool:
 _WORD_BEFORE_REACH = 37
 _WORD_BEFORE_KEY = re.compile(r"(?<![A-Za-z0-9_.-])([A-Za-z]{2,32})[ \t]{1,4}$")
 # Values that describe a key instead of holding one: an algorithm with its size or mode
-# ("SSH key: ed25519", "Encryption key: AES-256-GCM") or a path to a key file.
+# ("SSH key: ed25519", "Encryption key: AES-256-GCM"). NOTE: a path to a key file is masked,
+# because a base64 key may start with "/" as well.
 _KEY_DESCRIPTION = re.compile(
     r"(?i)(?:rsa|dsa|ecdsa|ed25519|ed448|x25519|aes|3des|des|chacha20|sha1|sha256|sha384|sha512)"
     r"(?:[-_]?[0-9]{2,5})?(?:[-_](?:gcm|cbc|ctr|ecb|poly1305|pss|oaep|pkcs1))?"
-    r"|(?:~|\.{1,2})?/[^\s\x00]*"
 )
 
 

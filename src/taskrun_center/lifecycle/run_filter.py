@@ -275,20 +275,6 @@ def bind_filter(run_filter: RunFilter | None) -> BoundFilter:
     return BoundFilter(shape, params)
 
 
-def trigger_outranked(shape: FilterShape) -> bool:
-    """Return True when a category or status filter should choose SQLite's index, not the trigger.
-
-    A trigger source has a handful of values, so its indexes hold a large share of all runs
-    under each. SQLite has no statistics here. Beside a category or a status it broke the tie
-    between their indexes by the order of their creation. It then read every run of the trigger
-    source: 500 ms for two matches at 300,000 runs. Beside a task key the trigger
-    stays visible, because ``(task_key, trigger_source, started_at, id)`` serves both.
-    """
-    return "task_key" not in shape.lists and (
-        "task_category" in shape.lists or "status" in shape.lists
-    )
-
-
 def shape_conditions(shape: FilterShape, hidden: tuple[str, ...] = (),
                      unindexable: tuple[str, ...] = ()) -> list[ColumnElement[bool]]:
     """Return the WHERE conditions of a filter of ``shape`` (an empty list matches every run).
@@ -307,8 +293,6 @@ def shape_conditions(shape: FilterShape, hidden: tuple[str, ...] = (),
             # A task's category follows from its key, so the category cannot narrow a task key
             # down. SQLite has no statistics unless ANALYZE ran, so hide it from its index
             # choice rather than let it walk the wider category index.
-            column = NotIndexed(column, type_=column.type)
-        elif field == "trigger_source" and trigger_outranked(shape):
             column = NotIndexed(column, type_=column.type)
         if field in shape.many:
             conditions.append(column.in_(bindparam(_param(field), expanding=True)))

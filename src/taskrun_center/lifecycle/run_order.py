@@ -54,7 +54,6 @@ from taskrun_center.lifecycle.run_filter import (
     BoundFilter,
     FilterShape,
     shape_conditions,
-    trigger_outranked,
     value_param,
 )
 from taskrun_center.storage.models import TaskRun
@@ -360,12 +359,15 @@ def _one_value_index(shape: FilterShape, spec: SortSpec) -> str | None:
     for one of them passed whole tasks of long runs without a match. So one status or trigger
     source sorted by duration walks its own duration index, a status first. One trigger source
     sorted by status walks (trigger_source, status, id). Beside a status or a category filter
-    the trigger source never leads (``trigger_outranked``): the status index seeks the wanted
-    statuses directly, and a category has fewer runs.
+    the trigger source never leads: the status index seeks the wanted statuses directly, and a
+    category has fewer runs.
     """
     if spec.field == "duration" and _one_value(shape, "status"):
         return "status"
-    trigger_leads = _one_value(shape, "trigger_source") and not trigger_outranked(shape)
+    # A category or status names fewer runs than a trigger source, as a rule.
+    trigger_leads = _one_value(shape, "trigger_source") and not (
+        "task_category" in shape.lists or "status" in shape.lists
+    )
     return "trigger_source" if trigger_leads and spec.field in ("duration", "status") else None
 
 
