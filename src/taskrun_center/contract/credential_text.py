@@ -204,12 +204,12 @@ def numeric_password_accepted(match: re.Match[str]) -> bool:
 def spaced_key_accepted(match: re.Match[str]) -> bool:
     """Return True when ``API key: VALUE`` or ``secret key = "VALUE"`` gives a key.
 
-    The match starts at ``key``. The word before it, after one space or tab, must make a secret
-    sequence with it (``api key``, ``access key``, ``private key``, ``ssh key``…), so ``the
-    key: …`` and ``public key: …`` are not findings. The value must look like a credential: a
-    bare word as ``word_looks_secret`` decides, a quoted value 8 characters or longer, never a
-    number. A sentence after the colon has a short first word of letters (``see``, ``stored``),
-    so it stays as it is.
+    The match starts at ``key``. The word before it, after one to four spaces or tabs, must
+    make a secret sequence with it (``api key``, ``access key``, ``private key``, ``ssh key``…),
+    so ``the key: …`` and ``public key: …`` are not findings. The value must look like a
+    credential: a bare word as ``word_looks_secret`` decides, a quoted value 8 characters or
+    longer, never a number or an algorithm name (``_KEY_DESCRIPTION``). A sentence after the
+    colon has a short first word of letters (``see``, ``stored``), so it stays as it is.
     """
     start = match.start()
     word = _WORD_BEFORE_KEY.search(match.string, max(start - _WORD_BEFORE_REACH, 0), start)

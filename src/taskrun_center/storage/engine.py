@@ -99,7 +99,7 @@ def _create_sqlite_engine(url: str, busy_timeout_ms: int) -> Engine:
 
 
 def _begin_deferred(connection: Connection) -> None:
-    """Start a SQLite read transaction, so that every read of a unit of work sees one snapshot.
+    """Start a SQLite read transaction, so that all reads of a unit of work use one snapshot.
 
     A deferred BEGIN takes no lock, so it cannot wait or fail on one. It goes to the driver
     directly because every read starts with it, and the statement machinery around it cost
