@@ -56,6 +56,7 @@ from taskrun_center.lifecycle.run_filter import (
     shape_conditions,
     value_param,
 )
+from taskrun_center.storage.driver import compiled_for
 from taskrun_center.storage.models import TaskRun
 from taskrun_center.storage.rows import RUN_ROW_COLUMNS, RunRow
 
@@ -227,7 +228,10 @@ def _count(connection: Connection, statement: Select[Any], params: dict[str, Any
 
 
 def _rows(connection: Connection, statement: Select[Any], params: dict[str, Any]) -> list[RunRow]:
-    return list(map(RunRow._make, connection.execute(statement, params).all()))
+    # Precompiled: on SQLite, SQLAlchemy's execution of a page took about a sixth of a whole
+    # keyset page (measured), the same order as the query itself.
+    rows = compiled_for(statement, connection.dialect).fetch_all(connection, params)
+    return list(map(RunRow._make, rows))
 
 
 # Statements are built once per shape of query and then reused with new parameters: on SQLite,

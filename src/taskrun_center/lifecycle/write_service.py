@@ -79,6 +79,7 @@ from taskrun_center.states import (
     RunStatus,
     TriggerSource,
 )
+from taskrun_center.storage.driver import compiled_for
 from taskrun_center.storage.errors import translate_errors
 from taskrun_center.storage.models import TaskRun, TaskRunItem
 from taskrun_center.storage.types import utcnow
@@ -667,7 +668,7 @@ class TaskRunsWriteService:
         # The ORM's statement handling and the compiled cache lookup cost more than SQLite takes
         # to run a single-row statement, so the per-item path sends precompiled SQL.
         connection = self._connection()
-        compiled = write_statements.compiled_for(statement, connection.dialect)
+        compiled = compiled_for(statement, connection.dialect)
         return compiled.execute(connection, parameters)
 
     def _connection(self) -> Connection:
@@ -1070,7 +1071,7 @@ class TaskRunsWriteService:
                 # Precompiled executemany: the ORM's bulk insert adds no rule here, and the
                 # batch's one timestamp is converted once instead of twice per row.
                 connection = self._connection()
-                compiled = write_statements.compiled_for(statement, connection.dialect)
+                compiled = compiled_for(statement, connection.dialect)
                 compiled.execute_many(connection, rows[start : start + INSERT_BATCH_SIZE])
         except sa_exc.IntegrityError as error:
             if "unique" not in str(error.orig).lower():

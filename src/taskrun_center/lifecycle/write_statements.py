@@ -2,24 +2,18 @@
 
 Building a SQLAlchemy statement and its cache key takes longer than SQLite takes to run it, and a
 run may have tens of thousands of items, so each statement shape is built once and then executed
-with bound parameters. Every statement here is a Core statement on the tables. ``compiled_for``
-goes one step further for single-row operations: it compiles a statement once per dialect, so
-that each execution sends the SQL text with the column types' own bind processing, instead of
-looking the statement up in SQLAlchemy's compiled cache: through ``exec_driver_sql``, and on
-SQLite to the driver itself.
+with bound parameters. Every statement here is a Core statement on the tables. The single-row
+operations go one step further through ``storage.driver.compiled_for``, which compiles a
+statement once per dialect.
 """
 
 from __future__ import annotations
 
-import sqlite3
-from collections.abc import Callable
-from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
-    Dialect,
     Insert,
     Select,
     Table,
@@ -34,8 +28,6 @@ from sqlalchemy import (
     true,
     update,
 )
-from sqlalchemy.engine import Connection
-from sqlalchemy.exc import DBAPIError
 
 from taskrun_center.lifecycle.transitions import item_sources
 from taskrun_center.states import RUN_IN_PROGRESS, ItemStatus, RunStatus
@@ -226,88 +218,3 @@ def run_state_with_counts() -> Select[Any]:
         .select_from(runs.join(counts, true()))
         .where(runs.c.run_id == bindparam("match_run_id"))
     )
-
-
-@dataclass(frozen=True, slots=True)
-class DriverStatement:
-    """A statement compiled for one dialect, with what its bound parameters need."""
-
-    sql: str
-    # Parameter names in the order of the placeholders; None for a named paramstyle.
-    positions: tuple[str, ...] | None
-    processors: tuple[tuple[str, Callable[[Any], Any]], ...]
-    constants: dict[str, Any]
-    # True on SQLite: ``execute`` calls the driver itself (see ``_run_on_sqlite``).
-    direct: bool = False
-
-    def execute(self, connection: Connection, parameters: dict[str, Any]) -> int:
-        """Execute with ``parameters`` (by bind name) on ``connection``; return the row count."""
-        values = {**self.constants, **parameters}
-        for name, process in self.processors:
-            values[name] = process(values[name])
-        bound: Any = values
-        if self.positions is not None:
-            bound = tuple(values[name] for name in self.positions)
-        if self.direct:
-            return _run_on_sqlite(connection, self.sql, bound)
-        return int(connection.exec_driver_sql(self.sql, bound).rowcount)
-
-    def execute_many(self, connection: Connection, rows: list[dict[str, Any]]) -> None:
-        """Execute once per row of ``rows`` (by bind name) in one executemany call.
-
-        Rows usually share some values (one timestamp for a whole batch), so a value object is
-        processed once per call and its processed form reused.
-        """
-        processed: dict[tuple[str, int], Any] = {}
-        bound_rows: list[Any] = []
-        for row in rows:
-            values = {**self.constants, **row}
-            for name, process in self.processors:
-                value = values[name]
-                key = (name, id(value))
-                if key not in processed:
-                    processed[key] = process(value)
-                values[name] = processed[key]
-            bound_rows.append(
-                values if self.positions is None
-                else tuple(values[name] for name in self.positions)
-            )
-        connection.exec_driver_sql(self.sql, bound_rows)
-
-
-def _run_on_sqlite(connection: Connection, sql: str, bound: Any) -> int:
-    """Run ``sql`` on the SQLite driver connection of ``connection``; return the row count.
-
-    ``exec_driver_sql`` builds an execution context and a result around each statement, which
-    took about a third of a single-row item operation on SQLite (measured). The connection is
-    inside the write transaction that ``Database`` began, so the statement is too. The
-    driver's errors are wrapped as SQLAlchemy wraps them, so ``translate_errors`` reads them.
-    """
-    driver: Any = connection.connection.driver_connection
-    try:
-        return int(driver.execute(sql, bound).rowcount)
-    except sqlite3.Error as error:
-        raise DBAPIError.instance(sql, None, error, sqlite3.Error,
-                                  hide_parameters=True) from error
-
-
-@lru_cache(maxsize=64)
-def compiled_for(statement: Update | Insert, dialect: Dialect) -> DriverStatement:
-    """Compile ``statement`` for ``dialect`` once; the result executes without SQLAlchemy's cache.
-
-    Only statements whose parameters all have plain names qualify: every statement of this
-    module does, and none has an expanding IN list.
-    """
-    # Compiled as for executemany, an INSERT gets no implicit RETURNING of the new id.
-    compiled = statement.compile(dialect=dialect, for_executemany=True)
-    processors = []
-    constants = {}
-    for name, bind in compiled.binds.items():
-        process = bind.type.dialect_impl(dialect).bind_processor(dialect)
-        if process is not None:
-            processors.append((name, process))
-        if not bind.required:
-            constants[name] = bind.effective_value
-    positions = tuple(compiled.positiontup) if compiled.positiontup is not None else None
-    return DriverStatement(str(compiled), positions, tuple(processors), constants,
-                           direct=dialect.name == "sqlite")

@@ -1,0 +1,145 @@
+"""Statements compiled once per dialect and run with the column types' own processing.
+
+Executing a Core statement makes SQLAlchemy look it up in its compiled cache, build an execution
+context and wrap a result around the cursor. For the hottest statements (one item's update, one
+page of the run list) that took longer than SQLite took to run them (measured), so these
+statements are compiled once and then sent as SQL text. Bound values still go through each
+column type's bind processor, and rows read on SQLite through each column's result processor, so
+values are converted exactly as SQLAlchemy would convert them.
+
+On SQLite the text goes to the driver connection itself, inside the transaction that
+``Database`` began on it. Other dialects keep SQLAlchemy's execution: ``exec_driver_sql`` for
+writes, the statement itself for reads.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from sqlalchemy import Connection, Dialect, Insert, Select, Update
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.sql.selectable import CompoundSelect
+
+#: A processor of one value: a bind processor before execution, a result processor after.
+Processor = Callable[[Any], Any]
+
+
+@dataclass(frozen=True, slots=True)
+class DriverStatement:
+    """A statement compiled for one dialect, with what its parameters and results need."""
+
+    statement: Update | Insert | Select[Any] | CompoundSelect
+    sql: str
+    # Parameter names in the order of the placeholders; None for a named paramstyle.
+    positions: tuple[str, ...] | None
+    processors: tuple[tuple[str, Processor], ...]
+    constants: dict[str, Any]
+    # The result columns that need a conversion, by position.
+    results: tuple[tuple[int, Processor], ...] = ()
+    # True on SQLite, for statements without expanding IN lists: the driver runs the SQL.
+    direct: bool = False
+
+    def execute(self, connection: Connection, parameters: dict[str, Any]) -> int:
+        """Execute with ``parameters`` (by bind name) on ``connection``; return the row count."""
+        bound = self._bound(parameters)
+        if self.direct:
+            return int(_run_on_sqlite(connection, self.sql, bound).rowcount)
+        return int(connection.exec_driver_sql(self.sql, bound).rowcount)
+
+    def execute_many(self, connection: Connection, rows: list[dict[str, Any]]) -> None:
+        """Execute once per row of ``rows`` (by bind name) in one executemany call.
+
+        Rows usually share some values (one timestamp for a whole batch), so a value object is
+        processed once per call and its processed form reused.
+        """
+        processed: dict[tuple[str, int], Any] = {}
+        connection.exec_driver_sql(self.sql, [self._bound(row, processed) for row in rows])
+
+    def fetch_all(self, connection: Connection, parameters: dict[str, Any]) -> list[Any]:
+        """Run the query with ``parameters`` (by bind name); return its rows, values converted.
+
+        Off SQLite, or with an expanding IN list, the statement goes through SQLAlchemy.
+        """
+        if not self.direct:
+            return list(connection.execute(self.statement, parameters).all())
+
+        rows = _run_on_sqlite(connection, self.sql, self._bound(parameters)).fetchall()
+        if not self.results:
+            return rows
+        converted = []
+        for row in rows:
+            values = list(row)
+            for index, process in self.results:
+                values[index] = process(values[index])
+            converted.append(values)
+        return converted
+
+    def _bound(self, parameters: dict[str, Any],
+               processed: dict[tuple[str, int], Any] | None = None) -> Any:
+        """Return the driver's parameters: processed, in placeholder order where positional.
+
+        ``processed``, when given, keeps the processed form of each value object across calls.
+        """
+        values = {**self.constants, **parameters}
+        for name, process in self.processors:
+            value = values[name]
+            if processed is None:
+                values[name] = process(value)
+                continue
+            key = (name, id(value))
+            if key not in processed:
+                processed[key] = process(value)
+            values[name] = processed[key]
+        if self.positions is None:
+            return values
+        return tuple(values[name] for name in self.positions)
+
+
+def _run_on_sqlite(connection: Connection, sql: str, bound: Any) -> sqlite3.Cursor:
+    """Run ``sql`` on the SQLite driver connection of ``connection``; return the cursor.
+
+    The driver's errors are wrapped as SQLAlchemy wraps them, so ``translate_errors`` reads
+    them, and the parameters stay out of the message: they carry item data and token hashes.
+    """
+    driver: Any = connection.connection.driver_connection  # set while checked out
+    try:
+        return driver.execute(sql, bound)  # type: ignore[no-any-return]
+    except sqlite3.Error as error:
+        raise DBAPIError.instance(sql, None, error, sqlite3.Error,
+                                  hide_parameters=True) from error
+
+
+@lru_cache(maxsize=1024)
+def compiled_for(statement: Update | Insert | Select[Any] | CompoundSelect,
+                 dialect: Dialect) -> DriverStatement:
+    """Compile ``statement`` for ``dialect`` once; the result executes without the cache lookup.
+
+    Callers pass statements that they build once and keep, so the statement object is the key.
+    Only the parameters with plain names are supported: an expanding IN list is rendered anew
+    for each list length, so a query with one goes through SQLAlchemy (``fetch_all``).
+    """
+    # Compiled as for executemany, an INSERT gets no implicit RETURNING of the new id.
+    compiled = statement.compile(dialect=dialect, for_executemany=True)
+    processors = []
+    constants = {}
+    expanding = False
+    for name, bind in compiled.binds.items():
+        expanding = expanding or bind.expanding
+        process = bind.type.dialect_impl(dialect).bind_processor(dialect)
+        if process is not None:
+            processors.append((name, process))
+        if not bind.required:
+            constants[name] = bind.effective_value
+    results: list[tuple[int, Processor]] = []
+    if isinstance(statement, Select | CompoundSelect):
+        for index, column in enumerate(statement.selected_columns):
+            process = column.type.dialect_impl(dialect).result_processor(dialect, None)
+            if process is not None:
+                results.append((index, process))
+    positions = tuple(compiled.positiontup) if compiled.positiontup is not None else None
+    return DriverStatement(statement, str(compiled), positions, tuple(processors), constants,
+                           tuple(results), direct=dialect.name == "sqlite" and not expanding)
