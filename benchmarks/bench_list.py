@@ -197,18 +197,28 @@ def _measure(name: str, database: Database, filter_name: str, run_filter: RunFil
 
 
 @contextmanager
-def _captured_statements(engine: Engine) -> Iterator[list[tuple[str, Any]]]:
-    """Collect the SQL text and parameters of every statement sent through ``engine``."""
+def _captured_statements(database: Database) -> Iterator[list[tuple[str, Any]]]:
+    """Collect the SQL text and parameters of every statement sent to ``database``.
+
+    On SQLite the run list sends its page queries to the driver itself, past SQLAlchemy's
+    events, so the driver's trace reports every statement there, with its parameters written
+    into the text. Elsewhere SQLAlchemy's event sees them all.
+    """
     statements: list[tuple[str, Any]] = []
 
     def record(_connection: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
         statements.append((statement, parameters))
 
-    event.listen(engine, "before_cursor_execute", record)
+    def trace(driver: Any, _record: Any, _proxy: Any) -> None:
+        driver.set_trace_callback(lambda statement: statements.append((statement, None)))
+
+    target, name, hook = ((database.engine.pool, "checkout", trace) if database.is_sqlite
+                          else (database.engine, "before_cursor_execute", record))
+    event.listen(target, name, hook)
     try:
         yield statements
     finally:
-        event.remove(engine, "before_cursor_execute", record)
+        event.remove(target, name, hook)
 
 
 def _database_share(database: Database, call: Callable[[Database], object],
@@ -216,26 +226,27 @@ def _database_share(database: Database, call: Callable[[Database], object],
     """Time the statements that ``call`` sends, replayed on a bare DBAPI connection.
 
     What remains of the call's time outside this share is Python: the session, the cursor,
-    running the cached statement, and turning rows into tuples. ``BEGIN`` is left out because
-    the replay runs inside the transaction that the DBAPI connection opens by itself.
+    running the precompiled statement, and turning rows into tuples. Transaction control
+    (``BEGIN``, ``ROLLBACK``) is left out because the replay runs inside the transaction that
+    the DBAPI connection opens by itself.
     ``call`` runs on a second ``Database`` of the same URL: the hook that captures the
     statements would stay on the engine and make SQLAlchemy dispatch events around every later
     statement, which the cells measured after this one would pay.
     """
     capture = Database(database.url)
     try:
-        with _captured_statements(capture.engine) as statements:
+        with _captured_statements(capture) as statements:
             call(capture)
     finally:
         capture.dispose()
     queries = [(sql, parameters) for sql, parameters in statements
-               if not sql.lstrip().upper().startswith("BEGIN")]
+               if not sql.lstrip().upper().startswith(("BEGIN", "ROLLBACK", "COMMIT"))]
     connection = database.engine.raw_connection()
 
     def replay() -> None:
         cursor = connection.cursor()
         for sql, parameters in queries:
-            cursor.execute(sql, parameters)
+            cursor.execute(sql, parameters or ())
             cursor.fetchall()
         cursor.close()
 
