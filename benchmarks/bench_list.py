@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import Engine, event
+from sqlalchemy import event
 
 from benchmarks.machine import describe_machine
 from benchmarks.run_data import RunShape, benchmark_databases, load_runs, newest_default
