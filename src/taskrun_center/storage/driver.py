@@ -107,7 +107,7 @@ def _run_on_sqlite(connection: Connection, sql: str, bound: Any) -> sqlite3.Curs
     """
     driver: Any = connection.connection.driver_connection  # set while checked out
     try:
-        return driver.execute(sql, bound)  # type: ignore[no-any-return]
+        return driver.execute(sql, bound)
     except sqlite3.Error as error:
         raise DBAPIError.instance(sql, None, error, sqlite3.Error,
                                   hide_parameters=True) from error
