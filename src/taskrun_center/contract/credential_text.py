@@ -5,9 +5,11 @@ and ``-`` around a secret anchor, and the functions here decide. The name must n
 the key-name rule of ``secret_keys``: ``PGPASSWORD``, ``DB_PASSWORD``, ``x-api-key`` and
 ``client.secret`` do, while ``password_policy`` (a describing word), ``passport`` and
 ``secretary`` do not. The value must then be able to hold the secret: not a placeholder, not an
-already masked value, not a count under a plural name (``tokens: 120``), and for names other than
-passwords not a short flag (``token=true``, ``max_token=5``). A path under the name ``PWD``
-alone is the shell's working directory, not a password.
+already masked value, not a reference to a secret store (``vault://secret/data/db``), not a count
+under a plural name (``tokens: 120``), and for names other than passwords not a short flag
+(``token=true``, ``max_token=5``). A path under the name ``PWD`` alone is the shell's working
+directory, not a password, and a key file or an algorithm under a key's name (``private_key:
+/etc/ssl/private/server.key``, ``SSH key: ssh-ed25519``) describes a key without holding one.
 """
 
 from __future__ import annotations
@@ -17,6 +19,9 @@ import string
 
 from taskrun_center.contract.secret_keys import (
     KeyVerdict,
+    describes_key,
+    is_pin,
+    is_secret_reference,
     is_working_directory,
     judge_key,
     reports_outcome,
@@ -64,10 +69,11 @@ _PROSE_WORDS_READ = 8
 _PASSWORD_TERMS = frozenset({"password", "passwd", "pwd", "passphrase", "passcode"})
 _FLAG_WORDS = frozenset({"true", "false", "null", "none"})
 # A PIN or numeric password after a password name and a colon: four digits or more, the shortest
-# PIN that ISO 9564-1 allows. Shorter numbers ("password: 3") read as counts or step numbers.
-# The look-ahead keeps this pattern off dates, times, versions and ratios (2024-01-02, 1230:45,
-# 2024.1, 1024/2048), which the field rule judges as words, but allows a full stop after them.
-NUMERIC_PASSWORD_VALUE = r"(?P<value>[0-9]{4,64})(?![0-9A-Za-z_/:-]|\.[0-9])"
+# PIN that ISO 9564-1 allows, with an optional sign ("password: -1234"), which is part of the
+# password. Shorter numbers ("password: 3") read as counts or step numbers. The look-ahead keeps
+# this pattern off dates, times, versions and ratios (2024-01-02, 1230:45, 2024.1, 1024/2048),
+# which the field rule judges as words, but allows a full stop after them.
+NUMERIC_PASSWORD_VALUE = r"(?P<value>[-+]?[0-9]{4,64})(?![0-9A-Za-z_/:-]|\.[0-9])"
 # Authorization schemes, which stay readable in front of a masked credential.
 _SCHEME_WORDS = frozenset({"bearer", "basic", "digest", "token", "negotiate", "apikey", "ntlm"})
 _NUMBER = re.compile(r"[+-]?[0-9]+(?:\.[0-9]+)?")
@@ -115,8 +121,8 @@ def secret_name_at(text: str, start: int) -> bool:
 
 
 def hides_nothing(value: str) -> bool:
-    """Return True for a masked value or placeholder: ``******``, ``"Bearer ******"``, ``${X}``."""
-    if value.startswith(TEMPLATE_PREFIXES):
+    """Return True for a masked value, placeholder or reference: ``******``, ``${X}``, ``op://…``."""
+    if value.startswith(TEMPLATE_PREFIXES) or is_secret_reference(value):
         return True
     words = value.replace("\\", " ").replace('"', " ").replace("'", " ").split()
     # "***1234" is a value masked elsewhere, but "****** horse battery" still shows two words.
@@ -130,14 +136,22 @@ def parameter_accepted(match: re.Match[str]) -> bool:
 
     The option and pair detectors use it too.
     """
-    verdict = secret_name(match.group("name"))
-    if verdict is None:
-        return False
-    value = match.group("value")
-    if hides_nothing(value) or is_working_directory(match.group("name"), value):
+    quoted = match.group("quote") is not None
+    return name_value_accepted(match.group("name"), match.group("value"), quoted=quoted)
+
+
+def name_value_accepted(name: str, value: str, *, quoted: bool) -> bool:
+    """Return True when ``value`` under ``name`` contains a secret, by the parameter rules.
+
+    ``quoted`` tells that the value was written as a string, in quotes or in a JSON string.
+    """
+    verdict = secret_name(name)
+    if verdict is None or _hides_nothing_under(name, verdict, value):
         return False
     if _NUMBER.fullmatch(value) and not verdict.ends_with_term:
-        return False
+        # A bare number is a count (max_token=5, DB_PASS=1234). Digits in quotes under a *_pass
+        # name are a PIN, as the key rule judges the JSON string "12345678".
+        return quoted and verdict.term == "pass" and is_pin(value)
     # A password may be short, but a token, key or secret shorter than 8 characters is a count or
     # a flag (max_token=5, token=true).
     if verdict.term in _PASSWORD_TERMS:
@@ -167,23 +181,52 @@ def field_accepted(match: re.Match[str]) -> bool:
         return False
     value = match.group("value")
     if (
-        hides_nothing(value)
-        or is_working_directory(name, value)
+        _hides_nothing_under(name, verdict, value)
         # A number masked before, with the JSON or list after it: '"password": ******, "id": 3'.
         or _MASKED_THEN_PUNCTUATION.match(value)
     ):
         return False
-    if _LEADING_NUMBER.match(value) and not verdict.ends_with_term:
-        # A count that text or JSON goes on after: "tokens: 1500 (prompt 1000)",
-        # '"prompt_tokens":1200,"total_tokens":1500'.
+    if not verdict.ends_with_term and _starts_with_count(verdict, value):
         return False
     # Eight words are enough to tell a sentence, and a long line costs no more than that.
     words = value.split(maxsplit=_PROSE_WORDS_READ)[:_PROSE_WORDS_READ]
     if len(words) == 1:
         if _NUMBER.fullmatch(value) and not verdict.ends_with_term:
             return False
+        # A date after a password's name ("password: 2024-01-02") is masked, because a value
+        # right after the name is what the writer set as the password. A date about the
+        # password has a describing name ("password_expires: 2024-01-02") or a status word
+        # before it ("password: changed 2024-01-02"), and both stay readable.
         return word_looks_secret(value)
     return len(value) >= 8 and not reads_as_prose(words)
+
+
+def _hides_nothing_under(name: str, verdict: KeyVerdict, value: str) -> bool:
+    """Return True when ``value`` under ``name`` cannot be the secret that the name announces."""
+    if hides_nothing(value) or is_working_directory(name, value):
+        return True
+    return verdict.term.endswith("key") and describes_key(value)
+
+
+def _starts_with_count(verdict: KeyVerdict, value: str) -> bool:
+    """Return True when ``value`` starts with a count that text or JSON goes on after.
+
+    "tokens: 1500 (prompt 1000)" and '"prompt_tokens":1200,"total_tokens":1500' start with
+    counts. Under a ``*_pass`` name, a number followed by words is a password that starts with
+    a digit ("db_pass: 1 hunter2"), unless every word reports a check ("12 passed, 0 failed").
+    """
+    number = _LEADING_NUMBER.match(value)
+    if number is None:
+        return False
+    if verdict.term != "pass":
+        return True
+    rest = value[number.end() :]
+    if not rest[:1].isspace() or rest.lstrip()[:1] in _JSON_PUNCTUATION:
+        return True
+    return reports_outcome(value)
+
+
+_JSON_PUNCTUATION = ("", ",", ";", ")", "]", "}", '"', "'")
 
 
 def numeric_password_accepted(match: re.Match[str]) -> bool:
@@ -204,46 +247,63 @@ def numeric_password_accepted(match: re.Match[str]) -> bool:
 def spaced_key_accepted(match: re.Match[str]) -> bool:
     """Return True when ``API key: VALUE`` or ``secret key = "VALUE"`` gives a key.
 
-    The match starts at ``key``. The word before it, after one to four spaces or tabs, must
-    make a secret sequence with it (``api key``, ``access key``, ``private key``, ``ssh key``…),
-    so ``the key: …`` and ``public key: …`` are not findings. The value must look like a
-    credential: a bare word as ``word_looks_secret`` decides, a quoted value 8 characters or
-    longer, never a number or an algorithm name (``_KEY_DESCRIPTION``). A sentence after the
-    colon has a short first word of letters (``see``, ``stored``), so it stays as it is.
+    The match starts at ``key`` or ``keys``. The word before it, after up to
+    ``_SPACES_BEFORE_KEY`` spaces or tabs, must make a secret sequence with it (``api key``,
+    ``access key``, ``private key``, ``ssh key``…), so ``the key: …`` and ``public key: …`` are
+    not findings. That word may end a hyphenated or dotted name (``X-API key``). The value must
+    look like a credential: a bare word as ``word_looks_secret`` decides, a quoted value 8
+    characters or longer, never a number or a description of a key (``describes_key``). A
+    sentence after the colon has a short first word of letters (``see``, ``stored``), so it
+    stays as it is.
     """
-    start = match.start()
-    word = _WORD_BEFORE_KEY.search(match.string, max(start - _WORD_BEFORE_REACH, 0), start)
-    if word is None or secret_name(word.group(1) + " key") is None:
+    word = _word_before_key(match.string, match.start())
+    if word is None or secret_name(word + " key") is None:
         return False
     value = match.group("value")
-    if hides_nothing(value) or _NUMBER.fullmatch(value) or _KEY_DESCRIPTION.fullmatch(value):
+    if hides_nothing(value) or _NUMBER.fullmatch(value) or describes_key(value):
         return False
+    if match.group("plural") is not None:
+        # "API keys: 3" counts keys and "API keys: rotated" reports on them, so a plural name
+        # takes only a value shaped like a key: 16+ characters with letters and digits.
+        return len(value) >= 16 and _has_letter_and_digit(value)
     if match.group("quote") is not None:
         return len(value) >= 8 and value.lower() not in _FLAG_WORDS
     return word_looks_secret(value)
 
 
-# The word right before "key" and the spaces or tabs after it. The look-behind rejects a word
-# cut by the start of the window or glued to a longer name.
-_WORD_BEFORE_REACH = 37
-_WORD_BEFORE_KEY = re.compile(r"(?<![A-Za-z0-9_.-])([A-Za-z]{2,32})[ \t]{1,4}$")
-# Values that describe a key instead of holding one: an algorithm with its size or mode
-# ("SSH key: ed25519", "Encryption key: AES-256-GCM"). NOTE: a path to a key file is masked,
-# because a base64 key may start with "/" as well.
-_KEY_DESCRIPTION = re.compile(
-    r"(?i)(?:rsa|dsa|ecdsa|ed25519|ed448|x25519|aes|3des|des|chacha20|sha1|sha256|sha384|sha512)"
-    r"(?:[-_]?[0-9]{2,5})?(?:[-_](?:gcm|cbc|ctr|ecb|poly1305|pss|oaep|pkcs1))?"
-)
+# How many spaces or tabs may stand between the word and "key" ("API     key:" in a column).
+_SPACES_BEFORE_KEY = 64
+# The word right before the spaces. The look-behind rejects a word glued to a longer word, but
+# allows one after "-", "_" or "." ("X-API key").
+_WORD_BEFORE_KEY = re.compile(r"(?<![A-Za-z0-9])[A-Za-z]{2,32}\Z")
+_WORD_REACH = 33
+
+
+def _word_before_key(text: str, start: int) -> str | None:
+    """Return the word that ends before the spaces or tabs ending at ``start``, if any."""
+    low = max(start - _SPACES_BEFORE_KEY - 1, 0)
+    gap = text[low:start]
+    end = low + len(gap.rstrip(" \t"))
+    if end == low:
+        # Only spaces reach back to the limit (or to the start of the text).
+        return None
+    word = _WORD_BEFORE_KEY.search(text, max(end - _WORD_REACH, 0), end)
+    return None if word is None else word.group(0)
 
 
 def key_like_accepted(match: re.Match[str]) -> bool:
     """Return True when the value of ``name value`` is a key: 16+ characters, letters and digits."""
-    if secret_name(match.group("name")) is None:
+    name = match.group("name")
+    verdict = secret_name(name)
+    if verdict is None:
         return False
     value = match.group("value")
+    return _has_letter_and_digit(value) and not _hides_nothing_under(name, verdict, value)
+
+
+def _has_letter_and_digit(value: str) -> bool:
     has_digit = any(char.isdigit() for char in value)
-    has_letter = any(char.isalpha() for char in value)
-    return has_digit and has_letter and not hides_nothing(value)
+    return has_digit and any(char.isalpha() for char in value)
 
 
 def aws_secret_key_accepted(match: re.Match[str]) -> bool:

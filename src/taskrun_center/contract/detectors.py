@@ -37,6 +37,7 @@ from taskrun_center.contract.credential_text import (
     aws_secret_key_accepted,
     field_accepted,
     key_like_accepted,
+    name_value_accepted,
     numeric_password_accepted,
     option_accepted,
     parameter_accepted,
@@ -145,13 +146,25 @@ def _chinese_credential_accepted(match: re.Match[str]) -> bool:
 
 
 _PIN = re.compile(r"[0-9]{4,64}")
+# An XML comment; no pattern reads past 256 characters of one.
+_XML_COMMENT_PATTERN = r"<!--(?:[^-\x00]|-(?!->)){0,256}-->"
+_XML_COMMENT = re.compile(_XML_COMMENT_PATTERN)
 
 
 def _element_accepted(match: re.Match[str]) -> bool:
-    # HTML, and XML written by hand, may close an element in another letter case.
-    if match.group("close").lower() != match.group("name").lower():
+    value = match.group("value")
+    close = match.group("close")
+    if close is None:
+        # An element cut off at the end of the text ("<password>hunter2"). Words after
+        # "<password>" are more often prose about that placeholder, so one word only counts.
+        if any(char.isspace() for char in value):
+            return False
+    elif close.lower() != match.group("name").lower():
+        # HTML, and XML written by hand, may close an element in another letter case.
         return False
-    return parameter_accepted(match)
+    if "<!--" in value:
+        value = _XML_COMMENT.sub("", value).strip()
+    return name_value_accepted(match.group("name"), value, quoted=False)
 
 
 def _bearer_accepted(match: re.Match[str]) -> bool:
@@ -334,16 +347,20 @@ DETECTORS: tuple[Detector, ...] = (
     ),
     _named_secret(
         # XML or HTML-like markup: <password>hunter2</password>, <apiKey id="1">…</apiKey>.
-        # NOTE: a value in a CDATA section, or an element name with a namespace prefix
-        # (<ns:password>), is not searched.
+        # Line breaks may stand inside the tags and around the value, comments before and
+        # inside it, and the text may end after the value with no closing tag. NOTE: a value in
+        # a CDATA section, or an element name with a namespace prefix (<ns:password>), is not
+        # searched.
         "credential_element",
         _SECRET,
         # The value starts and ends with a non-space character, so the spaces around it match
         # in one way only, and a long run of spaces costs no nested backtracking.
         re.compile(
-            r"(?<=<)" + NAME + r"(?:[ \t][^<>\x00]{0,256})?>[ \t\r\n]*+"
-            r"(?P<value>[^<\s\x00](?:[^<\x00]{0,4094}[^<\s\x00])?)[ \t\r\n]*"
-            r"</(?P<close>[A-Za-z0-9_][A-Za-z0-9_.-]{0,63})[ \t]*>"
+            r"(?<=<)" + NAME + r"(?:\s[^<>\x00]{0,256})?>\s*+"
+            r"(?:" + _XML_COMMENT_PATTERN + r"\s*+){0,8}+"
+            r"(?P<value>[^<\s\x00](?:(?:[^<\x00]|" + _XML_COMMENT_PATTERN + r"){0,4094}"
+            r"[^<\s\x00])?)\s*+(?:" + _XML_COMMENT_PATTERN + r"\s*+){0,8}+"
+            r"(?:</(?P<close>[A-Za-z0-9_][A-Za-z0-9_.-]{0,63})\s*>|(?![^\x00]))"
         ),
         Text("XML 元素中的密码或令牌", "password or token in an XML element"),
         accept=_element_accepted,
@@ -355,7 +372,9 @@ DETECTORS: tuple[Detector, ...] = (
         "spaced_key_name",
         _SECRET,
         re.compile(
-            r"(?i)(?<=[ \t])key[\"']?[ \t]*(?:=>?|:)[ \t]*" + QUOTED_OR_BARE_VALUE
+            # A short qualifier in brackets may stand before the colon: "API key (prod): …".
+            r"(?i)(?<=[ \t])key(?P<plural>s)?[\"']?(?:[ \t]*\([^()\r\n\x00]{1,64}\))?"
+            r"[ \t]*(?:=>?|:)[ \t]*" + QUOTED_OR_BARE_VALUE
         ),
         Text("API key 等两词名称后的密钥", "key after a two-word name such as API key"),
         group="value",

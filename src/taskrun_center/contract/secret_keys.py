@@ -2,7 +2,9 @@
 
 A key is split into lowercase words: camelCase, PascalCase and acronyms (``APIKey``), digits,
 ``_``, ``-``, ``.``, spaces and other separators all start a new word, and a plural secret word
-counts as its singular (``tokens`` → ``token``). The key names a secret when its words contain a
+counts as its singular (``tokens`` → ``token``). The camelCase split keeps ``passWord``,
+``PassPhrase``, ``passCode`` and ``passWd`` one word, because each is a single word in other
+spellings (``password``, ``PASSPHRASE``). The key names a secret when its words contain a
 secret word (``password``, ``token``, ``cookie``…) or a secret word sequence (``api key``,
 ``private key``, ``connection string``…); Chinese keys name a secret when they contain
 密码, 口令, 密钥, 令牌, 凭证 or 凭据. A word that ends with one of ``JOINED_TERMS`` after other
@@ -28,9 +30,15 @@ A key that names a secret may still be fine, depending on its value:
    because ``smoke_pass: 12`` is as likely a count as ``db_pass: 1234`` is a PIN.
 4. The key ``pwd`` alone (any case) accepts a path (``PWD: /home/app``), because it is also the
    shell's variable for the working directory. ``OLDPWD`` never names a secret.
-5. A key ending with ``pass`` accepts a string that reports a check: an outcome word or a
-   count (``"e2e_pass": "ok"``, ``"smoke_pass": "12/12 passed"``).
-6. Every other value (a non-empty string, list or object) under a secret key is rejected.
+5. A key ending with ``pass`` accepts a string that reports a check: outcome words and counts
+   (``"e2e_pass": "ok"``, ``"smoke_pass": "12/12 passed"``). A string of four digits or more
+   alone is a PIN there (``"db_pass": "12345678"``), because a program that counts writes a
+   number, not a string.
+6. Any key accepts a reference to a secret kept in a secret store (``vault://secret/data/db``,
+   ``op://prod/db/password``), because the reference does not contain the secret. A key whose
+   secret term ends with ``key`` (``private_key``, ``sshKey``) accepts a key file or an
+   algorithm (``describes_key``): ``/etc/ssl/private/server.key``, ``ssh-ed25519``.
+7. Every other value (a non-empty string, list or object) under a secret key is rejected.
 
 Strings are also checked by the value rules wherever they appear, whatever their key.
 """
@@ -83,6 +91,7 @@ DESCRIBING_WORDS = frozenset(
         "count", "counts", "total", "totals", "num", "number", "limit", "limits", "max", "min",
         "size", "length", "len", "used", "usage", "remaining", "rate", "ratio", "percent", "pct",
         "enabled", "required", "valid", "present", "rotated", "endpoint", "prompt", "stdin",
+        "hint", "hints",
     }
 )
 # Secret words that still name a secret with other letters glued before them (PGPASSWORD,
@@ -130,6 +139,14 @@ _CAMEL_BOUNDARY = re.compile(
     r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])|(?<=[A-Za-z])(?=[0-9])|(?<=[0-9])(?=[A-Za-z])"
 )
 _SEPARATORS = re.compile(r"[^A-Za-z0-9]+")
+# Words that make one secret word with a "pass" before them that camelCase split off.
+_PASS_ENDINGS = frozenset({"word", "words", "wd", "phrase", "phrases", "code", "codes"})
+# A PIN: four digits or more, the shortest that ISO 9564-1 allows.
+_PIN = re.compile(r"[0-9]{4,64}")
+# A reference that a client resolves to a secret kept in a store. "op://" is the 1Password CLI's
+# secret reference, "pass://" the Proton Pass CLI's and "ref+<store>://" the form of the vals
+# tool. A reference with user information ("vault://app:pw@host") is a URL and not accepted.
+_SECRET_REFERENCE = re.compile(r"(?i)(?:vault|op|pass|ref\+[a-z0-9]{1,32})://[^\s@:\x00]{1,1024}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,9 +166,7 @@ _PLAIN = KeyVerdict(names_secret=False)
 def split_key_words(key: str) -> tuple[str, ...]:
     """Split a key into lowercase words, with plural secret words made singular."""
     words = []
-    for part in _SEPARATORS.split(_CAMEL_BOUNDARY.sub(" ", key)):
-        if not part:
-            continue
+    for part in _split_parts(key):
         word = part.lower()
         if word in _VOCABULARY:
             words.append(word)
@@ -160,6 +175,20 @@ def split_key_words(key: str) -> tuple[str, ...]:
         else:
             words.extend(_split_joined(word))
     return tuple(words)
+
+
+def _split_parts(key: str) -> list[str]:
+    """Split ``key`` at separators and camelCase boundaries, keeping ``passWord`` one part."""
+    parts: list[str] = []
+    for segment in _SEPARATORS.split(key):
+        camel_parts = [part for part in _CAMEL_BOUNDARY.split(segment) if part]
+        for index, part in enumerate(camel_parts):
+            after_pass = index > 0 and camel_parts[index - 1].lower() == "pass"
+            if after_pass and part.lower() in _PASS_ENDINGS:
+                parts[-1] += part
+            else:
+                parts.append(part)
+    return parts
 
 
 def _split_joined(word: str) -> tuple[str, ...]:
@@ -231,22 +260,45 @@ def key_rejects_value(key: str, value: Any) -> bool:
 
 
 def _string_rejected(key: str, verdict: KeyVerdict, value: str) -> bool:
-    if value.strip("*") == "" or is_working_directory(key, value):
+    if (
+        value.strip("*") == ""
+        or is_working_directory(key, value)
+        or is_secret_reference(value)
+    ):
         return False
+    if verdict.term.endswith("key") and describes_key(value):
+        return False
+    if verdict.term != "pass":
+        return True
     # "DB_PASS": "abc1" is a password, but "lint_pass": "ok" reports a check.
-    return verdict.term != "pass" or not reports_outcome(value)
+    return is_pin(value) or not reports_outcome(value)
 
 
 def reports_outcome(value: str) -> bool:
     """Return True when ``value`` under a ``*_pass`` name reads as a check's result or count.
 
-    Every word must be a count or an outcome word: "12/12 passed" and "all green" report a
-    check, while "1 correcthorse" may be a password that starts with a digit.
+    Every word, without the punctuation around it, must be a count or an outcome word:
+    "12/12 passed", "12 passed, 0 failed" and "all green" report a check, while
+    "1 correcthorse" may be a password that starts with a digit.
     """
-    words = value.lower().split()
+    words = [word.strip(_WORD_PUNCTUATION) for word in value.lower().split()]
+    words = [word for word in words if word]
     return bool(words) and all(
         word in PASS_OUTCOME_WORDS or _COUNT.fullmatch(word) is not None for word in words
     )
+
+
+_WORD_PUNCTUATION = ",;:.()[]"
+
+
+def is_pin(value: str) -> bool:
+    """Return True when ``value`` is four to 64 ASCII digits and nothing else."""
+    return _PIN.fullmatch(value) is not None
+
+
+def is_secret_reference(value: str) -> bool:
+    """Return True when ``value`` is a reference to a secret in a store (``vault://…``)."""
+    return _SECRET_REFERENCE.fullmatch(value) is not None
 
 
 def is_working_directory(name: str, value: str) -> bool:
@@ -290,3 +342,29 @@ def _match_at(words: tuple[str, ...], index: int) -> tuple[int, int] | None:
 def _is_plural(key: str, words: tuple[str, ...]) -> bool:
     # split_key_words made a plural secret word singular; the raw key still ends with the "s".
     return bool(words) and key.lower().rstrip("_- ").endswith(words[-1] + "s")
+
+
+def describes_key(value: str) -> bool:
+    """Return True when ``value`` names a key without holding one: an algorithm or a key file.
+
+    Algorithms, with their size or mode: ``ed25519``, ``ssh-ed25519``, ``AES-256-GCM``,
+    ``aes256gcm``. Key files: a name or path ending with a key file extension
+    (``server.pem``, ``/etc/ssl/private/server.key``), or a path that no base64 key can be
+    (``~/.ssh/id_ed25519``). Standard base64 contains ``/`` but none of ``.``, ``~``, ``_`` and
+    ``-``, and the URL-safe alphabet contains ``_`` and ``-`` but no ``/``, so a value with
+    ``/`` or ``\\`` and one of those four characters is a path. A base64 key that starts with
+    ``/`` is still masked.
+    """
+    return _KEY_ALGORITHM.fullmatch(value) is not None or _KEY_FILE.fullmatch(value) is not None
+
+
+_KEY_ALGORITHM = re.compile(
+    r"(?i)(?:ssh-|ecdsa-sha2-)?"
+    r"(?:rsa|dsa|dss|ecdsa|ed25519|ed448|x25519|aes|3des|des|chacha20|sha1|sha256|sha384"
+    r"|sha512|nistp256|nistp384|nistp521)"
+    r"(?:[-_]?[0-9]{2,5})?(?:[-_]?(?:gcm|cbc|ctr|ecb|poly1305|pss|oaep|pkcs1))?"
+)
+_KEY_FILE = re.compile(
+    r"(?i)[^\s\x00]{0,4096}\.(?:pem|key|crt|cer|der|p8|pk8|p12|pfx|jks|keystore|pub|ppk|asc|gpg)"
+    r"|(?=[^\s\x00]{0,4096}[/\\])(?=[^\s\x00]{0,4096}[.~_-])[^\s\x00]{1,4096}"
+)

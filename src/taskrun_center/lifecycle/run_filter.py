@@ -217,11 +217,14 @@ class FilterShape:
     (see ``lifecycle.run_order``); the values reach SQL as bound parameters. ``skipped`` is
     part of the shape because ``IS TRUE`` / ``IS FALSE`` cannot take a parameter on PostgreSQL.
     ``lists`` names the list fields that have values and ``many`` those with more than one: a
-    single value is compared with ``=``, which spares rendering an ``IN`` list on each query.
+    single value is compared with ``=``. ``sizes`` holds the number of values of each field of
+    ``many``, in its order: an ``IN`` list has one parameter per value (``value_param``), so
+    that the SQL of a statement never changes between executions and runs precompiled.
     """
 
     lists: tuple[str, ...] = ()
     many: tuple[str, ...] = ()
+    sizes: tuple[int, ...] = ()
     skipped: bool | None = None
     started_from: bool = False
     started_to: bool = False
@@ -267,6 +270,7 @@ def bind_filter(run_filter: RunFilter | None) -> BoundFilter:
     shape = FilterShape(
         lists=lists,
         many=many,
+        sizes=tuple(len(getattr(run_filter, field)) for field in many),
         skipped=run_filter.skipped,
         started_from=run_filter.started_from is not None,
         started_to=run_filter.started_to is not None,
@@ -295,7 +299,9 @@ def shape_conditions(shape: FilterShape, hidden: tuple[str, ...] = (),
             # choice rather than let it walk the wider category index.
             column = NotIndexed(column, type_=column.type)
         if field in shape.many:
-            conditions.append(column.in_(bindparam(_param(field), expanding=True)))
+            size = shape.sizes[shape.many.index(field)]
+            conditions.append(column.in_([bindparam(value_param(field, index), type_=column.type)
+                                          for index in range(size)]))
         else:
             conditions.append(column == bindparam(_param(field)))
 

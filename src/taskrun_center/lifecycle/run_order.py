@@ -280,8 +280,10 @@ def _branched_statement(shape: FilterShape, sort: str, descending: bool, *, fiel
     the values of ``field`` one by one (``value_param``).
     """
     spec = _spec(sort, descending)
+    kept = [index for index, name in enumerate(shape.many) if name != field]
     rest = replace(shape, lists=tuple(name for name in shape.lists if name != field),
-                   many=tuple(name for name in shape.many if name != field))
+                   many=tuple(shape.many[index] for index in kept),
+                   sizes=tuple(shape.sizes[index] for index in kept))
     shared = shape_conditions(rest, hidden=rest.lists)
     shared += _sort_conditions(spec, with_value=with_value, after=after, sort_matches=False)
     ordering = _ordering(spec, with_value=with_value, sort_matches=False)
@@ -453,7 +455,8 @@ def _branch_field(bound: BoundFilter, spec: SortSpec, many: bool) -> str | None:
     field = next((name for name in fields if name in shape.many), None)
     if field is None or len(bound.values_of(field)) > _MAX_BRANCHES:
         return None
-    if spec.field != "task_key" and shape != FilterShape(lists=(field,), many=(field,)):
+    if spec.field != "task_key" and replace(shape, sizes=()) != FilterShape(lists=(field,),
+                                                                           many=(field,)):
         return None
     return field
 

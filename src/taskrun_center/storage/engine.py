@@ -43,6 +43,8 @@ def create_engine_for(url: str, *, busy_timeout_ms: int | None = None,
     else:
         engine = create_engine(url, pool_pre_ping=True, hide_parameters=True,
                                connect_args=postgres_connect_args(url))
+        if engine.dialect.driver == "psycopg":
+            event.listen(engine, "connect", _load_timestamptz_as_text)
     record_connect_failures(engine)
     return engine
 
@@ -57,6 +59,21 @@ def postgres_connect_args(url: str) -> dict[str, Any]:
     if "connect_timeout" in make_url(url).query:
         return {}
     return {"connect_timeout": POSTGRES_CONNECT_TIMEOUT_SECONDS}
+
+
+def _load_timestamptz_as_text(dbapi_connection: Any, _record: Any) -> None:
+    """Make psycopg return timestamptz values as text, which ``UTCDateTime`` parses.
+
+    psycopg's loader raises on 'infinity' and on years outside 1 to 9999, which a hand edit can
+    store, and the error fails the whole query. Its text loader is C code too, and parsing in
+    ``UTCDateTime`` replaces the conversion to UTC that ran there anyway. A page of 20 runs
+    read as fast as before (measured on a local PostgreSQL 16). Columns without that type, such
+    as ``text()`` queries, get the text as it is.
+    """
+    # Imported here: a SQLite-only process never loads psycopg.
+    from psycopg.types.string import TextLoader
+
+    dbapi_connection.adapters.register_loader("timestamptz", TextLoader)
 
 
 def _busy_timeout(busy_timeout_ms: int | None) -> int:

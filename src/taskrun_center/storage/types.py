@@ -159,7 +159,8 @@ class UTCDateTime(TypeDecorator[datetime]):
     def result_processor(
         self, dialect: Dialect, coltype: object
     ) -> Callable[[Any], Any] | None:
-        # SQLite stores any text in a DATETIME column, so a value edited by hand would make every
+        # SQLite stores any text in a DATETIME column, and PostgreSQL's timestamptz holds
+        # 'infinity' and years outside 1 to 9999, so a value edited by hand would make every
         # query that reads the row raise. It reads as None, and ``taskrun audit`` names the row
         # under row.timestamp_invalid.
         parse = super().result_processor(dialect, coltype)
@@ -169,6 +170,9 @@ class UTCDateTime(TypeDecorator[datetime]):
             other_text = _tolerant(partial(_read_other_text, parse=parse),
                                    "stored_timestamp_invalid", lambda _text: None)
             return _stored_utc_first(other_text)
+        if dialect.name == "postgresql":
+            return _postgres_text_first(_tolerant(_read_postgres_other, "stored_timestamp_invalid",
+                                                  lambda _text: None))
         return _tolerant(parse, "stored_timestamp_invalid", lambda _text: None)
 
 
@@ -213,6 +217,46 @@ def _read_other_text(value: Any, parse: Callable[[Any], Any]) -> datetime | None
     if parsed.tzinfo is None:
         return parsed.replace(tzinfo=UTC)
     return parsed.astimezone(UTC)
+
+
+def _postgres_text_first(other: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """Read timestamptz text, as psycopg passes it through (``storage.engine``), in UTC.
+
+    psycopg's own loader raises ``DataError`` on 'infinity', '-infinity' and on years beyond
+    9999 or before year 1, and one such value fails the whole query. So the engine loads
+    timestamptz as text, which costs no more than psycopg's C loader, and this function parses
+    it with ``datetime.fromisoformat``. PostgreSQL prints timestamptz in ISO 8601 with the
+    session's offset under its default DateStyle ``ISO``. Any other value goes to ``other``.
+    """
+
+    def process(value: Any) -> datetime | None:
+        if value is None:
+            return None
+        try:
+            return datetime.fromisoformat(value).astimezone(UTC)
+        except (TypeError, ValueError, OverflowError):
+            return other(value)
+
+    return process
+
+
+def _read_postgres_other(value: Any) -> datetime:
+    """Read a PostgreSQL value that is not a time in ISO 8601 text.
+
+    A connection that psycopg set up without this product's engine still loads datetimes, and
+    they read as they are, in UTC.
+
+    Raises:
+        ValueError: the value is text, such as 'infinity', '10000-01-01 00:00:00+00', a year
+            before Christ ('… BC') or a time whose offset moves it outside the years 1 to 9999.
+            Under a DateStyle other than ``ISO`` every value is such text; psycopg rejects
+            that DateStyle for timestamptz too.
+    """
+    if not isinstance(value, datetime):
+        raise ValueError("timestamptz text is no time between the years 1 and 9999")
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
 
 
 def _tolerant(
