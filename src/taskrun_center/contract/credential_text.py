@@ -116,13 +116,16 @@ def secret_name_at(text: str, start: int) -> bool:
     # A start right after a name character is inside a longer name, which the patterns reject.
     if start > 0 and text[start - 1] in NAME_CHARACTERS:
         return False
+    # A name right after "</" closes an XML element, and no value follows it.
+    if start >= 2 and text[start - 2 : start] == "</":
+        return False
     match = _NAME_AT.match(text, start)
     return match is not None and secret_name(match.group("name")) is not None
 
 
 def hides_nothing(value: str) -> bool:
     """Return True for a masked value, placeholder or reference: ``******``, ``${X}``, ``op://…``."""
-    if value.startswith(TEMPLATE_PREFIXES) or is_secret_reference(value):
+    if value.startswith(TEMPLATE_PREFIXES) or ("://" in value and is_secret_reference(value)):
         return True
     words = value.replace("\\", " ").replace('"', " ").replace("'", " ").split()
     # "***1234" is a value masked elsewhere, but "****** horse battery" still shows two words.
@@ -143,7 +146,7 @@ def parameter_accepted(match: re.Match[str]) -> bool:
 def name_value_accepted(name: str, value: str, *, quoted: bool) -> bool:
     """Return True when ``value`` under ``name`` contains a secret, by the parameter rules.
 
-    ``quoted`` tells that the value was written as a string, in quotes or in a JSON string.
+    ``quoted`` is True when the value was written as a string, in quotes or in a JSON string.
     """
     verdict = secret_name(name)
     if verdict is None or _hides_nothing_under(name, verdict, value):
@@ -177,7 +180,7 @@ def field_accepted(match: re.Match[str]) -> bool:
     """Return True when ``name: value``, unquoted up to the end of the line, contains a secret."""
     name = match.group("name")
     verdict = secret_name(name)
-    if verdict is None or _is_host_and_port(match, name):
+    if verdict is None or _is_host_and_port(match, name) or _is_url_scheme(match):
         return False
     value = match.group("value")
     if (
@@ -221,12 +224,14 @@ def _starts_with_count(verdict: KeyVerdict, value: str) -> bool:
     if verdict.term != "pass":
         return True
     rest = value[number.end() :]
-    if not rest[:1].isspace() or rest.lstrip()[:1] in _JSON_PUNCTUATION:
+    # Punctuation right after the number, or after spaces, goes on with JSON or a list:
+    # '"db_pass": 12, "rows": 3'.
+    if not rest[:1].isspace() or rest.lstrip()[:1] in _LIST_PUNCTUATION:
         return True
     return reports_outcome(value)
 
 
-_JSON_PUNCTUATION = ("", ",", ";", ")", "]", "}", '"', "'")
+_LIST_PUNCTUATION = (",", ";", ")", "]", "}", '"', "'")
 
 
 def numeric_password_accepted(match: re.Match[str]) -> bool:
@@ -271,7 +276,7 @@ def spaced_key_accepted(match: re.Match[str]) -> bool:
     return word_looks_secret(value)
 
 
-# How many spaces or tabs may stand between the word and "key" ("API     key:" in a column).
+# The maximum number of spaces or tabs between the word and "key" ("API     key:" in a column).
 _SPACES_BEFORE_KEY = 64
 # The word right before the spaces. The look-behind rejects a word glued to a longer word, but
 # allows one after "-", "_" or "." ("X-API key").
@@ -285,7 +290,7 @@ def _word_before_key(text: str, start: int) -> str | None:
     gap = text[low:start]
     end = low + len(gap.rstrip(" \t"))
     if end == low:
-        # Only spaces reach back to the limit (or to the start of the text).
+        # The gap is all spaces up to the limit or to the start of the text.
         return None
     word = _WORD_BEFORE_KEY.search(text, max(end - _WORD_REACH, 0), end)
     return None if word is None else word.group(0)
@@ -336,6 +341,11 @@ def reads_as_prose(words: list[str]) -> bool:
     if any(word in _PROSE_WORDS for word in lowered):
         return True
     return any(not char.isascii() and char.isalpha() for word in words for char in word)
+
+
+def _is_url_scheme(match: re.Match[str]) -> bool:
+    # A name right before "://" is a URL scheme ("ref+awssecrets://prod/api"), not a field.
+    return match.string.startswith("://", match.end("name"))
 
 
 def _is_host_and_port(match: re.Match[str], name: str) -> bool:

@@ -146,8 +146,10 @@ def _chinese_credential_accepted(match: re.Match[str]) -> bool:
 
 
 _PIN = re.compile(r"[0-9]{4,64}")
-# An XML comment; no pattern reads past 256 characters of one.
-_XML_COMMENT_PATTERN = r"<!--(?:[^-\x00]|-(?!->)){0,256}-->"
+# An XML comment of at most 256 characters. NOTE: a comment that contains "<" or ">" is not
+# recognised, which keeps a text full of "<!--" cheap to scan, so an element value next to such a
+# comment is not searched.
+_XML_COMMENT_PATTERN = r"<!--(?:[^<>\x00-]|-(?!->)){0,256}+-->"
 _XML_COMMENT = re.compile(_XML_COMMENT_PATTERN)
 
 
@@ -156,8 +158,9 @@ def _element_accepted(match: re.Match[str]) -> bool:
     close = match.group("close")
     if close is None:
         # An element cut off at the end of the text ("<password>hunter2"). Words after
-        # "<password>" are more often prose about that placeholder, so one word only counts.
-        if any(char.isspace() for char in value):
+        # "<password>" are more often prose about that placeholder ("<password> here"), so
+        # only one word counts, and it must look like a secret as after "password:".
+        if any(char.isspace() for char in value) or not word_looks_secret(value):
             return False
     elif close.lower() != match.group("name").lower():
         # HTML, and XML written by hand, may close an element in another letter case.
@@ -347,10 +350,10 @@ DETECTORS: tuple[Detector, ...] = (
     ),
     _named_secret(
         # XML or HTML-like markup: <password>hunter2</password>, <apiKey id="1">…</apiKey>.
-        # Line breaks may stand inside the tags and around the value, comments before and
-        # inside it, and the text may end after the value with no closing tag. NOTE: a value in
-        # a CDATA section, or an element name with a namespace prefix (<ns:password>), is not
-        # searched.
+        # Line breaks may appear inside the tags and around the value, and comments before,
+        # inside and after it. The text may end after the value with no closing tag. NOTE: a
+        # value in a CDATA section, or an element name with a namespace prefix (<ns:password>),
+        # is not searched.
         "credential_element",
         _SECRET,
         # The value starts and ends with a non-space character, so the spaces around it match
@@ -372,7 +375,7 @@ DETECTORS: tuple[Detector, ...] = (
         "spaced_key_name",
         _SECRET,
         re.compile(
-            # A short qualifier in brackets may stand before the colon: "API key (prod): …".
+            # A short qualifier in brackets may come before the colon: "API key (prod): …".
             r"(?i)(?<=[ \t])key(?P<plural>s)?[\"']?(?:[ \t]*\([^()\r\n\x00]{1,64}\))?"
             r"[ \t]*(?:=>?|:)[ \t]*" + QUOTED_OR_BARE_VALUE
         ),

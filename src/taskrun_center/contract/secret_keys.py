@@ -131,8 +131,23 @@ PASS_OUTCOME_WORDS = frozenset(
 )
 # A count, ratio or share: "12", "12/12", "98.5%".
 _COUNT = re.compile(r"[+-]?[0-9]+(?:[./][0-9]+)?%?")
+# Punctuation around a word of a check's result: "12 passed, 0 failed (2 skipped)".
+_WORD_PUNCTUATION = ",;:.()[]"
 # A value under the key "pwd" that starts like a directory: /, ~, ./, ../ or a Windows drive.
 _DIRECTORY_START = re.compile(r"[/~]|\.\.?[/\\]|[A-Za-z]:[/\\]")
+
+# Algorithms with their size or mode, which describe a key: "ssh-ed25519", "aes256gcm".
+_KEY_ALGORITHM = re.compile(
+    r"(?i)(?:ssh-|ecdsa-sha2-)?"
+    r"(?:rsa|dsa|dss|ecdsa|ed25519|ed448|x25519|aes|3des|des|chacha20|sha1|sha256|sha384"
+    r"|sha512|nistp256|nistp384|nistp521)"
+    r"(?:[-_]?[0-9]{2,5})?(?:[-_]?(?:gcm|cbc|ctr|ecb|poly1305|pss|oaep|pkcs1))?"
+)
+# Key files: a name ending with a key file extension, or a path (see describes_key).
+_KEY_FILE = re.compile(
+    r"(?i)[^\s\x00]{0,4096}\.(?:pem|key|crt|cer|der|p8|pk8|p12|pfx|jks|keystore|pub|ppk|asc|gpg)"
+    r"|(?=[^\s\x00]{0,4096}[/\\])(?=[^\s\x00]{0,4096}[.~_-])[^\s\x00]{1,4096}"
+)
 
 _VOCABULARY = SECRET_WORDS | {word for sequence in SECRET_SEQUENCES for word in sequence}
 _CAMEL_BOUNDARY = re.compile(
@@ -260,11 +275,7 @@ def key_rejects_value(key: str, value: Any) -> bool:
 
 
 def _string_rejected(key: str, verdict: KeyVerdict, value: str) -> bool:
-    if (
-        value.strip("*") == ""
-        or is_working_directory(key, value)
-        or is_secret_reference(value)
-    ):
+    if value.strip("*") == "" or is_working_directory(key, value) or is_secret_reference(value):
         return False
     if verdict.term.endswith("key") and describes_key(value):
         return False
@@ -288,9 +299,6 @@ def reports_outcome(value: str) -> bool:
     )
 
 
-_WORD_PUNCTUATION = ",;:.()[]"
-
-
 def is_pin(value: str) -> bool:
     """Return True when ``value`` is four to 64 ASCII digits and nothing else."""
     return _PIN.fullmatch(value) is not None
@@ -304,6 +312,20 @@ def is_secret_reference(value: str) -> bool:
 def is_working_directory(name: str, value: str) -> bool:
     """Return True when ``name`` is ``pwd`` alone (any case) and ``value`` starts like a path."""
     return name.lower() == "pwd" and _DIRECTORY_START.match(value) is not None
+
+
+def describes_key(value: str) -> bool:
+    """Return True when ``value`` names a key without holding one: an algorithm or a key file.
+
+    Algorithms, with their size or mode: ``ed25519``, ``ssh-ed25519``, ``AES-256-GCM``,
+    ``aes256gcm``. Key files: a name or path ending with a key file extension
+    (``server.pem``, ``/etc/ssl/private/server.key``), or a path that no base64 key can be
+    (``~/.ssh/id_ed25519``). Standard base64 contains ``/`` but none of ``.``, ``~``, ``_`` and
+    ``-``, and the URL-safe alphabet contains ``_`` and ``-`` but no ``/``, so a value with
+    ``/`` or ``\\`` and one of those four characters is a path. A base64 key that starts with
+    ``/`` is still masked.
+    """
+    return _KEY_ALGORITHM.fullmatch(value) is not None or _KEY_FILE.fullmatch(value) is not None
 
 
 def _ends_with_credential_pass(words: tuple[str, ...]) -> bool:
@@ -342,29 +364,3 @@ def _match_at(words: tuple[str, ...], index: int) -> tuple[int, int] | None:
 def _is_plural(key: str, words: tuple[str, ...]) -> bool:
     # split_key_words made a plural secret word singular; the raw key still ends with the "s".
     return bool(words) and key.lower().rstrip("_- ").endswith(words[-1] + "s")
-
-
-def describes_key(value: str) -> bool:
-    """Return True when ``value`` names a key without holding one: an algorithm or a key file.
-
-    Algorithms, with their size or mode: ``ed25519``, ``ssh-ed25519``, ``AES-256-GCM``,
-    ``aes256gcm``. Key files: a name or path ending with a key file extension
-    (``server.pem``, ``/etc/ssl/private/server.key``), or a path that no base64 key can be
-    (``~/.ssh/id_ed25519``). Standard base64 contains ``/`` but none of ``.``, ``~``, ``_`` and
-    ``-``, and the URL-safe alphabet contains ``_`` and ``-`` but no ``/``, so a value with
-    ``/`` or ``\\`` and one of those four characters is a path. A base64 key that starts with
-    ``/`` is still masked.
-    """
-    return _KEY_ALGORITHM.fullmatch(value) is not None or _KEY_FILE.fullmatch(value) is not None
-
-
-_KEY_ALGORITHM = re.compile(
-    r"(?i)(?:ssh-|ecdsa-sha2-)?"
-    r"(?:rsa|dsa|dss|ecdsa|ed25519|ed448|x25519|aes|3des|des|chacha20|sha1|sha256|sha384"
-    r"|sha512|nistp256|nistp384|nistp521)"
-    r"(?:[-_]?[0-9]{2,5})?(?:[-_]?(?:gcm|cbc|ctr|ecb|poly1305|pss|oaep|pkcs1))?"
-)
-_KEY_FILE = re.compile(
-    r"(?i)[^\s\x00]{0,4096}\.(?:pem|key|crt|cer|der|p8|pk8|p12|pfx|jks|keystore|pub|ppk|asc|gpg)"
-    r"|(?=[^\s\x00]{0,4096}[/\\])(?=[^\s\x00]{0,4096}[.~_-])[^\s\x00]{1,4096}"
-)

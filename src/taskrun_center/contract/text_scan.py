@@ -39,6 +39,10 @@ _DIGIT_WINDOW_BEFORE = 5
 _DIGIT_WINDOW_AFTER = 2
 
 
+# Candidate starts depend on a detector's anchors, reach before them and run characters only.
+_StartsKey = tuple[tuple[str, ...], int, str | None]
+
+
 @dataclass(frozen=True, slots=True)
 class Finding:
     """A detector's match in a text; ``start``/``end`` delimit the span to mask."""
@@ -115,9 +119,10 @@ class _Scanner:
         self.aligned = len(self.lowered) == len(text)
         self._digit_windows: list[tuple[int, int]] | None = None
         self._anchor_found: dict[str, bool] = {}
-        # Several detectors try the same starts; keyed by anchors, reach and run characters.
-        self._starts: dict[tuple[tuple[str, ...], int, str | None], list[int]] = {}
-        self._names_checked: dict[tuple[int, Callable[[str, int], bool]], bool] = {}
+        # Several detectors try the same starts, so they are kept by anchors, reach and run
+        # characters. The starts that passed a name check are also kept by that check.
+        self._starts: dict[_StartsKey, list[int]] = {}
+        self._named_starts: dict[tuple[_StartsKey, Callable[[str, int], bool]], list[int]] = {}
 
     def matches(self, detector: Detector) -> Iterator[re.Match[str]]:
         """Yield the matches of ``detector`` that its ``accept`` check keeps."""
@@ -146,11 +151,8 @@ class _Scanner:
 
     def _anchored_matches(self, detector: Detector) -> Iterator[re.Match[str]]:
         covered_until = -1
-        name_check = detector.name_check
         for start in self._candidate_starts(detector):
             if start < covered_until:
-                continue
-            if name_check is not None and not self._name_passes(start, name_check):
                 continue
             match = detector.pattern.match(self.text, start)
             # A rejected match covers nothing, so "token: expired at noon, password: …" is
@@ -159,20 +161,22 @@ class _Scanner:
                 covered_until = max(match.end(), start + 1)
                 yield match
 
-    def _name_passes(self, start: int, check: Callable[[str, int], bool]) -> bool:
-        # The detectors of names share one check, so each start is judged once per text.
-        key = (start, check)
-        passes = self._names_checked.get(key)
-        if passes is None:
-            passes = self._names_checked[key] = check(self.text, start)
-        return passes
-
     def _candidate_starts(self, detector: Detector) -> list[int]:
         key = (detector.anchors, detector.reach_before, detector.run_before)
         known = self._starts.get(key)
         if known is None:
             known = self._starts[key] = self._find_candidate_starts(detector)
-        return known
+        check = detector.name_check
+        if check is None:
+            return known
+        # The detectors of names share one check, so each start is judged once per text.
+        named = self._named_starts.get((key, check))
+        if named is None:
+            text = self.text
+            named = self._named_starts[key, check] = [
+                start for start in known if check(text, start)
+            ]
+        return named
 
     def _find_candidate_starts(self, detector: Detector) -> list[int]:
         searched = self.lowered
