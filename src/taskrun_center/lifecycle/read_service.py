@@ -35,6 +35,7 @@ from sqlalchemy.orm import Session
 from taskrun_center.config import get_settings
 from taskrun_center.errors import InvalidQueryError, RunNotFoundError
 from taskrun_center.lifecycle.cursor import RunCursor, cursor_key, decode_cursor, encode_cursor
+from taskrun_center.lifecycle.filter_lead import lead_by_counts
 from taskrun_center.lifecycle.query_reasons import (
     NOT_ONE_OF,
     OUT_OF_RANGE,
@@ -167,17 +168,20 @@ class TaskRunsReadService:
                 raise InvalidQueryError("page", PAGE_WITH_CURSOR)
             position = self._open_cursor(cursor, spec, limit, fingerprint)
             page, total, total_exact = position.page, position.total, position.total_exact
-            rows = fetch_after(connection, bound, spec,
-                               after=Position(position.last_value, position.last_id),
-                               count=limit + 1, many=self._many(total, total_exact))
+            many = self._many(total, total_exact)
+            rows = fetch_after(connection, bound if many else lead_by_counts(connection, bound),
+                               spec, after=Position(position.last_value, position.last_id),
+                               count=limit + 1, many=many)
         else:
-            total, total_exact = self._count(bound, exact_total)
+            led = lead_by_counts(connection, bound)
+            total, total_exact = self._count(led, exact_total)
+            many = self._many(total, total_exact)
             offset = (page - 1) * limit
             # An exact count at or below the offset means an empty page: no need to look again
             # for runs that the count just found missing.
             rows = [] if total_exact and offset >= total else fetch_from_offset(
-                connection, bound, spec, offset=offset, count=limit + 1,
-                many=self._many(total, total_exact))
+                connection, bound if many else led, spec, offset=offset, count=limit + 1,
+                many=many)
 
         items = rows[:limit]
         next_cursor = None
@@ -200,7 +204,8 @@ class TaskRunsReadService:
         """
         run_filter = run_filter or RunFilter()
         check_filter(run_filter)
-        return count_runs(self.session.connection(), bind_filter(run_filter))
+        connection = self.session.connection()
+        return count_runs(connection, lead_by_counts(connection, bind_filter(run_filter)))
 
     def get_run(self, run_id: str) -> TaskRun:
         """Return the run with ``run_id``.

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -229,6 +229,16 @@ class FilterShape:
     started_from: bool = False
     started_to: bool = False
     search: bool = False
+    # List fields that a count found to match more runs than another filter, kept out of
+    # SQLite's index choice (see ``lifecycle.filter_lead``).
+    outranked: tuple[str, ...] = ()
+
+    def without(self, field: str) -> FilterShape:
+        """Return this shape without the list field ``field``."""
+        kept = [index for index, name in enumerate(self.many) if name != field]
+        return replace(self, lists=tuple(name for name in self.lists if name != field),
+                       many=tuple(self.many[index] for index in kept),
+                       sizes=tuple(self.sizes[index] for index in kept))
 
 
 @dataclass(frozen=True, slots=True)
@@ -291,7 +301,7 @@ def shape_conditions(shape: FilterShape, hidden: tuple[str, ...] = (),
         column: Any = getattr(TaskRun, field)
         if field in unindexable:
             column = Unindexable(column, type_=column.type)
-        elif field in hidden:
+        elif field in hidden or field in shape.outranked:
             column = NotIndexed(column, type_=column.type)
         elif field == "task_category" and "task_key" in shape.lists:
             # A task's category follows from its key, so the category cannot narrow a task key

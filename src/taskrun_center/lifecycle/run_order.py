@@ -48,6 +48,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import InstrumentedAttribute
 
 from taskrun_center.errors import InvalidQueryError
+from taskrun_center.lifecycle.cursor import require_column_kind
 from taskrun_center.lifecycle.planner_hints import NotIndexed, Unindexable
 from taskrun_center.lifecycle.query_reasons import EXPECTED_ONE_OF, fill
 from taskrun_center.lifecycle.run_filter import (
@@ -145,7 +146,13 @@ def fetch_after(connection: Connection, bound: BoundFilter, spec: SortSpec, *,
     """Return up to ``count`` runs that come after ``after`` in the sorted list.
 
     ``many`` is True when more runs match than the count cap (see the module docstring).
+
+    Raises:
+        InvalidQueryError: ``after`` holds a value that only SQLite stores, such as text in
+            place of a duration, and the database is another.
     """
+    if connection.dialect.name != "sqlite":
+        require_column_kind(after.value, spec.value_kind)
     statement = _page_statements(bound, spec, many)
     if after.value is None:
         return _rows(connection, statement(with_value=False, after=True),
@@ -280,10 +287,7 @@ def _branched_statement(shape: FilterShape, sort: str, descending: bool, *, fiel
     the values of ``field`` one by one (``value_param``).
     """
     spec = _spec(sort, descending)
-    kept = [index for index, name in enumerate(shape.many) if name != field]
-    rest = replace(shape, lists=tuple(name for name in shape.lists if name != field),
-                   many=tuple(shape.many[index] for index in kept),
-                   sizes=tuple(shape.sizes[index] for index in kept))
+    rest = shape.without(field)
     shared = shape_conditions(rest, hidden=rest.lists)
     shared += _sort_conditions(spec, with_value=with_value, after=after, sort_matches=False)
     ordering = _ordering(spec, with_value=with_value, sort_matches=False)
