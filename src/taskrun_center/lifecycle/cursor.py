@@ -5,6 +5,10 @@ the sort, order and page size it belongs to, a fingerprint of the filter, the nu
 it leads to, and the total counted on the first page with whether it is exact. It is URL-safe
 base64 of compact JSON followed by an HMAC-SHA256 tag, so an edited or truncated cursor is
 rejected. The content is not secret: the tag only proves that this service made the cursor.
+
+The sort value is the one stored, so that the next page starts exactly after it. SQLite keeps a
+fraction, text or a blob written by hand in an INTEGER column, and such a value is carried
+tagged: ``{"real": "12.5"}`` (``repr`` keeps infinity), plain text, ``{"blob": "<hex>"}``.
 """
 
 from __future__ import annotations
@@ -48,6 +52,9 @@ _OTHER_LIMIT = Text(
     "it belongs to pages of {limit} runs (limit={limit}); pass the same limit, "
     "or start again from the first page",
 )
+_MISMATCH = Text("其中的排序值与排序字段不符", "its sort value does not match the sort field")
+_UNSTORABLE = Text("其中的排序值含有无法存储的字符",
+                   "its sort value contains a character that cannot be stored")
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,7 +63,8 @@ class RunCursor:
 
     sort: str
     order: str
-    last_value: datetime | int | str | None
+    # A float, or text or bytes in place of an int, only from a row edited by hand on SQLite.
+    last_value: datetime | int | float | str | bytes | None
     last_id: int
     filter_fingerprint: str
     page: int
@@ -74,12 +82,11 @@ def cursor_key(secret_key: str | None) -> bytes:
 
 def encode_cursor(cursor: RunCursor, key: bytes) -> str:
     """Serialise and sign ``cursor``."""
-    value = cursor.last_value
     payload = {
         "v": CURSOR_VERSION,
         "s": cursor.sort,
         "o": cursor.order,
-        "k": value.isoformat() if isinstance(value, datetime) else value,
+        "k": _value_payload(cursor.last_value),
         "i": cursor.last_id,
         "f": cursor.filter_fingerprint,
         "p": cursor.page,
@@ -162,7 +169,22 @@ def _tag(key: bytes, body: bytes) -> bytes:
     return hmac.digest(key, body, "sha256")[:_TAG_BYTES]
 
 
-def _parse_value(raw: Any, value_kind: type) -> datetime | int | str | None:
+def _value_payload(value: datetime | int | float | str | bytes | None) -> Any:
+    """Return the JSON form of a sort value; see the module docstring for the tagged ones."""
+    # NOTE: a timestamp that reads as None (text that is no time on SQLite, 'infinity' on
+    # PostgreSQL) is carried as None, so the next page starts among the runs without a value
+    # and skips the rest of those with one. Text of more than about 1,400 bytes makes a cursor
+    # longer than MAX_CURSOR_CHARS, which decode_cursor rejects.
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, float):
+        return {"real": repr(value)}
+    if isinstance(value, bytes):
+        return {"blob": value.hex()}
+    return value
+
+
+def _parse_value(raw: Any, value_kind: type) -> datetime | int | float | str | bytes | None:
     if raw is None:
         return None
     if value_kind is datetime and isinstance(raw, str):
@@ -173,11 +195,49 @@ def _parse_value(raw: Any, value_kind: type) -> datetime | int | str | None:
         return raw
     if value_kind is str and isinstance(raw, str):
         if "\x00" in raw or not _encodes_as_utf8(raw):
-            raise _invalid(Text("其中的排序值含有无法存储的字符",
-                                "its sort value contains a character that cannot be stored"))
+            raise _invalid(_UNSTORABLE)
         return raw
-    raise _invalid(Text("其中的排序值与排序字段不符",
-                        "its sort value does not match the sort field"))
+    if value_kind is not datetime:
+        return _parse_hand_edited(raw, value_kind)
+    raise _invalid(_MISMATCH)
+
+
+def _parse_hand_edited(raw: Any, value_kind: type) -> float | str | bytes:
+    """Parse a sort value that only a hand edit on SQLite stores in an int or text column.
+
+    Raises:
+        InvalidQueryError: ``raw`` is no such value for ``value_kind``.
+    """
+    if value_kind is int and isinstance(raw, str):
+        if not _encodes_as_utf8(raw):
+            raise _invalid(_UNSTORABLE)
+        return raw
+    if not isinstance(raw, dict) or len(raw) != 1:
+        raise _invalid(_MISMATCH)
+    [(tag, text)] = raw.items()
+    if not isinstance(text, str):
+        raise _invalid(_MISMATCH)
+    try:
+        if tag == "real" and value_kind is int:
+            return float(text)
+        if tag == "blob":
+            return bytes.fromhex(text)
+    except ValueError:
+        raise _invalid(_MISMATCH) from None
+    raise _invalid(_MISMATCH)
+
+
+def require_column_kind(value: Any, value_kind: type) -> None:
+    """Check that a cursor's sort value fits a column that holds only ``value_kind``.
+
+    A cursor made on SQLite may carry a fraction, text or a blob from a row edited by hand.
+    PostgreSQL's typed columns hold none of them, and binding one there would fail the query.
+
+    Raises:
+        InvalidQueryError: ``value`` is neither None nor a ``value_kind``.
+    """
+    if value is not None and not isinstance(value, value_kind):
+        raise _invalid(_MISMATCH)
 
 
 def _parse_timestamp(raw: str) -> datetime:

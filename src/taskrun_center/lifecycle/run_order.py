@@ -148,7 +148,7 @@ def fetch_after(connection: Connection, bound: BoundFilter, spec: SortSpec, *,
     ``many`` is True when more runs match than the count cap (see the module docstring).
 
     Raises:
-        InvalidQueryError: ``after`` holds a value that only SQLite stores, such as text in
+        InvalidQueryError: ``after`` contains a value that only SQLite stores, such as text in
             place of a duration, and the database is another.
     """
     if connection.dialect.name != "sqlite":

@@ -33,7 +33,8 @@ when the stored ``metrics_json`` or ``details_json`` is not valid JSON; and
 
 On SQLite, every timestamp of runs and items that is not in the stored form is reported as
 ``row.timestamp_invalid`` when it reads as None, else as ``row.timestamp_not_stored_form`` (see
-``audit_timestamps``).
+``audit_timestamps``). On PostgreSQL, a timestamp that reads as None, such as ``'infinity'``,
+``'-infinity'`` or a year beyond 9999, is reported as ``row.timestamp_invalid``.
 
 Warnings are counted apart from violations and never make the result fail. They are the
 warnings ``check_summary`` returns for a summary it accepts, such as

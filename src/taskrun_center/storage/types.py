@@ -159,7 +159,7 @@ class UTCDateTime(TypeDecorator[datetime]):
     def result_processor(
         self, dialect: Dialect, coltype: object
     ) -> Callable[[Any], Any] | None:
-        # SQLite stores any text in a DATETIME column, and PostgreSQL's timestamptz holds
+        # SQLite stores any text in a DATETIME column, and PostgreSQL's timestamptz accepts
         # 'infinity' and years outside 1 to 9999, so a value edited by hand would make every
         # query that reads the row raise. It reads as None, and ``taskrun audit`` names the row
         # under row.timestamp_invalid.
@@ -253,7 +253,7 @@ def _read_postgres_other(value: Any) -> datetime:
             that DateStyle for timestamptz too.
     """
     if not isinstance(value, datetime):
-        raise ValueError("timestamptz text is no time between the years 1 and 9999")
+        raise ValueError("invalid timestamptz text: not a time between the years 1 and 9999")
     if value.tzinfo is None:
         return value.replace(tzinfo=UTC)
     return value.astimezone(UTC)
