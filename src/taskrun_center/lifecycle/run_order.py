@@ -20,9 +20,10 @@ Several values of a filter that has an index on (filter, sort column, id), such 
 statuses sorted by task key or by duration, are read one value at a time instead, each from its
 own range of that index, and merged (``_branch_field``).
 
-Pages are read through SQLAlchemy Core into ``RunRow`` tuples, with statements cached per shape
-of query, because on SQLite the Python work around a keyset page otherwise cost about ten times
-its SQL (see ``benchmarks/results/list.md``).
+Pages are read into ``RunRow`` tuples, with statements built once per shape of query and
+compiled once (``storage.driver``), because on SQLite the Python work around a keyset page
+otherwise cost about ten times its SQL (see ``benchmarks/results/list.md``). On SQLite a page
+and a category with a trigger source are also steered by counts (``lifecycle.filter_lead``).
 """
 
 from __future__ import annotations
