@@ -1,4 +1,4 @@
-"""A task that takes SQLite's write lock in a second process just before it returns.
+"""Tasks that take SQLite's write lock in a second process before they return.
 
 Subprocesses import this module through ``TASKRUN_TASK_MODULES=tests.runners.lock_tasks``.
 The lock holder is a separate Python process in ``BEGIN IMMEDIATE``. It keeps the lock until
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 
 from taskrun_center.runners import RunContext, task
 
@@ -65,3 +66,18 @@ def sample_lock_at_end(ctx: RunContext, *, items: int = 0, fail: bool = False) -
     hold_write_lock(ctx.database.url)
     if fail:
         raise RuntimeError("the task failed after the lock was taken")
+
+
+@task(key="sample_lock_before_items", name_zh="加锁后记录条目", name_en="Lock before items",
+      category="sample")
+def sample_lock_before_items(ctx: RunContext, *, items: int = 2, pause: float = 0.5) -> None:
+    """Lock the database, record ``items`` items, then wait ``pause`` seconds and return.
+
+    The pause lets the item writer start its batch, so the batch is in flight and retrying
+    on the lock when the run's end begins.
+    """
+    hold_write_lock(ctx.database.url)
+    for index in range(items):
+        with ctx.item("step", str(index)):
+            pass
+    time.sleep(pause)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import signal
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -45,7 +45,7 @@ def short_busy_timeout(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     get_settings.cache_clear()
 
 
-def _release_after_first_failure(logs: list[dict[str, Any]]) -> threading.Thread:
+def _release_after_first_failure(logs: Sequence[Mapping[str, Any]]) -> threading.Thread:
     def release() -> None:
         wait_for(lambda: any(log["event"] == "run_end_write_failed" for log in logs), 60,
                  "the run's end met the lock")
@@ -70,6 +70,26 @@ def test_lock_released_in_time_ends_run(sqlite_url: str, fail: bool) -> None:
     assert run.status == expected.value
     assert run.progress_completed == 3
     assert any(log["event"] == "run_end_write_failed" for log in logs)
+    database.dispose()
+
+
+def test_lock_across_end_keeps_item_batch(sqlite_url: str) -> None:
+    """The item batch in flight on the lock is stored with the run's end, not dropped."""
+    database = Database(sqlite_url, busy_timeout_ms=BUSY_TIMEOUT_MS)
+    with structlog.testing.capture_logs() as logs:
+        releaser = _release_after_first_failure(logs)
+        outcome = run_task("sample_lock_before_items", database=database,
+                           arguments={"items": 2})
+        releaser.join(timeout=60)
+
+    events = [log["event"] for log in logs]
+    assert outcome.status == RunStatus.COMPLETED, outcome.error_message
+    run = load_run(database, outcome.run_id)
+    assert run.status == "completed"
+    assert run.progress_completed == 2
+    assert "item_batch_write_failed" in events
+    assert "item_batch_handed_back" in events
+    assert "item_batch_dropped" not in events
     database.dispose()
 
 

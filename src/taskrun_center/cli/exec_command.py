@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -15,12 +15,18 @@ from taskrun_center.cli.common import (
     error_text,
     escape_hidden,
     fail,
+    interrupt_exit_code,
+    print_warning,
     resolve_database_url,
+    sigterm_as_interrupt,
     tr,
 )
 from taskrun_center.contract.models import TASK_KEY_PATTERN
 from taskrun_center.errors import TaskRunError
 from taskrun_center.i18n import Text
+
+if TYPE_CHECKING:
+    from taskrun_center.runners.command import ExecInterrupted
 
 _EXEC_HELP = Text(
     "把任意命令作为一次运行记录下来：退出码、耗时、终止信号、stdout/stderr 末尾几行（已脱敏）。"
@@ -64,6 +70,19 @@ _NOT_STARTED = Text(
     "无法记录运行，命令未启动：{error}",
     "Cannot record the run, so the command was not started: {error}",
 )
+_INTERRUPTED = Text(
+    "已中断：运行 {run_id} 已结束，状态为“{status}”。",
+    "Interrupted: run {run_id} ended as {status}.",
+)
+_RUN_LEFT_RUNNING = Text(
+    "运行 {run_id} 的结束未能写入数据库（原因见日志事件 run_interrupt_not_recorded 或 "
+    "exec_run_not_ended）。它会显示为运行中，直到回收器在 {reap_timeout} 秒没有心跳后将其"
+    "标记为失败（TASKRUN_REAP_TIMEOUT_SECONDS）。",
+    "The end of run {run_id} could not be written to the database (the log event "
+    "run_interrupt_not_recorded or exec_run_not_ended says why). The run shows as running "
+    "until the reaper marks it failed after {reap_timeout} s without a heartbeat "
+    "(TASKRUN_REAP_TIMEOUT_SECONDS).",
+)
 
 
 def register(app: typer.Typer) -> None:
@@ -102,18 +121,39 @@ def exec_command(
              EXIT_USAGE)
     if not command:
         fail(tr(_NO_COMMAND), EXIT_USAGE)
-    from taskrun_center.runners.command import exec_recorded
+    from taskrun_center.runners.command import ExecInterrupted, exec_recorded
     from taskrun_center.runners.recording import database_for
 
+    database = database_for(resolve_database_url(database_url))
+    stop_signal: dict[str, int] = {}
     try:
-        outcome = exec_recorded(
-            command,
-            task_key=task_key,
-            database=database_for(resolve_database_url(database_url)),
-            name=name,
-            category=category,
-            tail_lines=tail_lines,
-        )
+        # While the command runs, the handlers of run_command forward SIGINT and SIGTERM to it.
+        # Before and after, SIGTERM raises KeyboardInterrupt as Ctrl-C does, so the run is
+        # cancelled instead of left running.
+        with sigterm_as_interrupt() as stop_signal:
+            outcome = exec_recorded(command, task_key=task_key, database=database, name=name,
+                                    category=category, tail_lines=tail_lines)
+    except ExecInterrupted as interrupted:
+        _report_interrupt(interrupted)
+        raise typer.Exit(interrupt_exit_code(stop_signal)) from None
     except TaskRunError as error:
         fail(tr(_NOT_STARTED, error=error_text(error)), EXIT_FAILED)
+    if outcome.status is None:
+        print_warning(_left_running(outcome.run_id))
     raise typer.Exit(outcome.exit_code)
+
+
+def _report_interrupt(interrupted: ExecInterrupted) -> None:
+    if interrupted.status is None:
+        print_warning(_left_running(interrupted.run_id))
+        return
+    status = interrupted.status
+    label = status.label_en if cli_language() == "en" else status.label_zh
+    print_warning(tr(_INTERRUPTED, run_id=interrupted.run_id, status=label))
+
+
+def _left_running(run_id: str) -> str:
+    from taskrun_center.config import get_settings
+
+    return tr(_RUN_LEFT_RUNNING, run_id=run_id,
+              reap_timeout=get_settings().reap_timeout_seconds)

@@ -37,6 +37,7 @@ from taskrun_center.cli.common import (
     escape_hidden_lines,
     fail,
     interrupt_exit_code,
+    print_error,
     resolve_database_url,
     sigterm_as_interrupt,
     stdout,
@@ -74,6 +75,9 @@ _SERVING = Text(
 _NO_CONSOLE = Text(
     "控制台模块尚未安装；调度器在运行，按 Ctrl-C 停止。",
     "The console module is not available; the scheduler runs until you press Ctrl-C.",
+)
+_END_NOT_RECORDED_NOTE = Text(
+    "结束状态未能写入，见下方错误。", "The run's end could not be recorded; see the error below."
 )
 _COLUMNS = (
     Text("任务键", "Task key"),
@@ -119,8 +123,9 @@ def up(
         try:
             outcomes = run_round(url, keys)
             _print_round(outcomes)
+            _print_runs_not_ended(outcomes)
             if once:
-                failed = any(outcome.status == RunStatus.FAILED for outcome in outcomes)
+                failed = any(outcome.status in _ROUND_FAILURES for outcome in outcomes)
                 raise typer.Exit(EXIT_FAILED if failed else EXIT_OK)
             _serve_or_wait(url, host or settings.host, port or settings.port, forwarded_allow_ips)
             if "signum" in stop_signal:
@@ -210,13 +215,20 @@ def _start_scheduler(url: str, config: str | None) -> Any:
         fail(error_text(error), EXIT_USAGE)
 
 
+# Outcomes that make ``taskrun up --once`` exit 1. A run whose end could not be recorded
+# keeps the status running in the round's outcomes.
+_ROUND_FAILURES = frozenset({RunStatus.FAILED, RunStatus.RUNNING})
+
+
 def run_round(url: str, keys: list[str]) -> list[Any]:
     """Run every declared task that needs no argument once, the audit last; return outcomes.
 
     The example task runs on the product's own database. Tasks with required arguments are
-    left to the scheduler's job file.
+    left to the scheduler's job file. A run whose end could not be recorded on a locked or
+    lost database does not stop the round. Its outcome has the status running and the
+    error's message, and the next tasks still run.
     """
-    from taskrun_center.runners import get_task, run_task
+    from taskrun_center.runners import get_task
     from taskrun_center.runners.recording import database_for
 
     database = database_for(url)
@@ -230,10 +242,28 @@ def run_round(url: str, keys: list[str]) -> list[Any]:
             get_task(key).check_arguments(arguments)
         except ConfigurationError:
             continue
-        outcomes.append(
-            run_task(key, database=database, trigger_source=TriggerSource.CLI, arguments=arguments)
-        )
+        outcomes.append(_run_in_round(key, database, arguments))
     return outcomes
+
+
+def _run_in_round(key: str, database: Any, arguments: dict[str, Any]) -> Any:
+    from taskrun_center.runners import RunOutcome, run_task
+    from taskrun_center.runners.recording import RunEndNotRecordedError
+
+    try:
+        return run_task(key, database=database, trigger_source=TriggerSource.CLI,
+                        arguments=arguments)
+    except RunEndNotRecordedError as error:
+        # run_task has logged run_end_not_recorded with the run's id.
+        return RunOutcome(run_id=error.run_id, task_key=key, status=RunStatus.RUNNING,
+                          error_message=error_text(error))
+
+
+def _print_runs_not_ended(outcomes: list[Any]) -> None:
+    # After the table, so that the message is the last thing on stderr, as for taskrun run.
+    for outcome in outcomes:
+        if outcome.status == RunStatus.RUNNING:
+            print_error(outcome.error_message or outcome.run_id)
 
 
 def _print_round(outcomes: list[Any]) -> None:
@@ -252,6 +282,8 @@ def _print_round(outcomes: list[Any]) -> None:
     for outcome in outcomes:
         status = outcome.status.label_en if english else outcome.status.label_zh
         message = outcome.error_message or outcome.skip_reason or ""
+        if outcome.status == RunStatus.RUNNING:
+            message = tr(_END_NOT_RECORDED_NOTE)
         table.add_row(RichText(escape_hidden(outcome.task_key)), status,
                       RichText(escape_hidden(outcome.run_id)),
                       RichText(escape_hidden_lines(message)))

@@ -168,9 +168,12 @@ class ItemWriter:
 
         The caller stores them with ``store`` in a transaction of its own, so the run's end
         can carry the last batch. A batch that the thread is writing at that moment is
-        finished first. The caller does not wait for the thread to exit, which it does when it
-        next wakes. More than ``MAX_BATCH`` queued events are written by the thread, as
-        ``close`` does, and the returned list is empty.
+        finished first. When its write fails on a database error, the thread stops retrying
+        and the batch comes back first in the list, so the caller's retries cover it. The wait
+        is then at most one try, on SQLite one busy timeout, and the list holds up to twice
+        ``MAX_BATCH`` events. The caller does not wait for the thread to exit, which it does
+        when it next wakes. More than ``MAX_BATCH`` queued events are written by the thread,
+        as ``close`` does, and the returned list is empty.
         """
         with self._condition:
             self._closing = True
@@ -223,7 +226,7 @@ class ItemWriter:
                 del self._buffer[:MAX_BATCH]
                 self._in_flight = len(batch)
 
-            self._write_with_retries(batch)
+            self._write_with_retries(batch, hand_back=True)
 
             with self._condition:
                 self._in_flight = 0
@@ -239,7 +242,9 @@ class ItemWriter:
                 return
             self._condition.wait(remaining)
 
-    def _write_with_retries(self, batch: list[ItemEvent]) -> None:
+    def _write_with_retries(self, batch: list[ItemEvent], *, hand_back: bool = False) -> None:
+        # ``hand_back`` is set only on the writer thread. There a batch that failed goes back
+        # to the buffer once ``hand_over`` waits for it.
         if self.ignore_if_run_ended(batch, read_status=False):
             return
         delay = RETRY_DELAY_SECONDS
@@ -249,29 +254,56 @@ class ItemWriter:
                 self._write_batch(batch)
                 return
             except StorageError as error:
-                # A locked SQLite file or a dropped connection passes, so retry. Give up only
-                # when the run is ending and the database still fails, so finalizing cannot hang.
-                self._log.warning(
-                    "item_batch_write_failed", events=len(batch), attempt=attempt, error=str(error)
-                )
-                if self._closing and attempt >= 5:
-                    self._log.error("item_batch_dropped", events=len(batch), error=str(error))
-                    self.dropped += len(batch)
+                if self._stops_retrying(batch, attempt, error, hand_back=hand_back):
                     return
             except TaskRunError as error:
-                # The items of a run that ended were never declared (the write service ignores
-                # declarations then), so their changes fail as unknown items.
-                if self.ignore_if_run_ended(batch, read_status=True):
-                    self._notify_run_ended()
-                    return
-                # A rule of the write service rejected one event (a duplicate item, an unknown
-                # item): store the others one by one and log the rejected one.
-                self._log.warning("item_batch_rejected", events=len(batch), error=str(error))
-                self._write_one_by_one(batch)
+                self._handle_rejected(batch, error)
                 return
             time.sleep(delay)
+            if hand_back and self._give_back(batch):
+                return
             delay = min(delay * 2, MAX_RETRY_DELAY_SECONDS)
             attempt += 1
+
+    def _stops_retrying(
+        self, batch: list[ItemEvent], attempt: int, error: StorageError, *, hand_back: bool
+    ) -> bool:
+        # A locked SQLite file or a dropped connection passes, so retry. Give up only
+        # when the run is ending and the database still fails, so finalizing cannot hang.
+        self._log.warning(
+            "item_batch_write_failed", events=len(batch), attempt=attempt, error=str(error)
+        )
+        if hand_back and self._give_back(batch):
+            return True
+        if self._closing and attempt >= 5:
+            self._log.error("item_batch_dropped", events=len(batch), error=str(error))
+            self.dropped += len(batch)
+            return True
+        return False
+
+    def _handle_rejected(self, batch: list[ItemEvent], error: TaskRunError) -> None:
+        # The items of a run that ended were never declared (the write service ignores
+        # declarations then), so their changes fail as unknown items.
+        if self.ignore_if_run_ended(batch, read_status=True):
+            self._notify_run_ended()
+            return
+        # A rule of the write service rejected one event (a duplicate item, an unknown
+        # item): store the others one by one and log the rejected one.
+        self._log.warning("item_batch_rejected", events=len(batch), error=str(error))
+        self._write_one_by_one(batch)
+
+    def _give_back(self, batch: list[ItemEvent]) -> bool:
+        """Put ``batch`` back in front of the buffer when ``hand_over`` waits for it.
+
+        The run's final write then stores these events within its own retry budget, rather
+        than wait while this thread retries them until it drops them.
+        """
+        with self._condition:
+            if not self._handing_over:
+                return False
+            self._buffer[:0] = batch
+        self._log.info("item_batch_handed_back", events=len(batch))
+        return True
 
     def _write_one_by_one(self, batch: list[ItemEvent]) -> None:
         for event in batch:

@@ -229,11 +229,12 @@ class RunRecorder:
             StorageError: the database failed otherwise, with the same result.
         """
         self._heartbeat.stop()
+        # The wait for the writer's batch in flight counts toward the final write's budget.
+        started = time.monotonic()
         events = self._writer.hand_over()
         if self._writer.ignore_if_run_ended(events, read_status=False):
             events = []
         summary, status, error_message = self._final_summary(result)
-        started = time.monotonic()
         try:
             final = self._write_final(
                 lambda: self._end_run(events, summary, *self._with_dropped(status, error_message)),
@@ -376,21 +377,43 @@ class RunRecorder:
     def finish_interrupted(self) -> RunOutcome:
         """Cancel the run because its process was interrupted (Ctrl-C, SIGTERM, exit).
 
-        The write is tried again as ``_write_final`` describes, and a second interrupt ends
-        the wait.
+        Item events still queued are stored in the transaction that cancels the run, as
+        ``finish`` does, so the whole end shares one retry budget. The write is tried again as
+        ``_write_final`` describes, and a second interrupt ends the wait.
 
         Raises:
             RunEndNotRecordedError: the database stayed locked or unreachable.
             StorageError: the database failed otherwise.
         """
-        self._stop_background()
-        self._write_final(self._cancel, time.monotonic())
+        self._heartbeat.stop()
+        started = time.monotonic()
+        events = self._writer.hand_over()
+        if self._writer.ignore_if_run_ended(events, read_status=False):
+            events = []
+        try:
+            self._write_final(lambda: self._cancel(events), started)
+        except RunEndNotRecordedError:
+            raise
+        except TaskRunError as error:
+            if not events:
+                raise
+            # A rejected event rolled the cancel back too, so the events are stored apart, as
+            # ``finish`` does, and the run is cancelled alone.
+            self._log.warning("run_cancel_with_items_failed", events=len(events),
+                              error=str(error))
+            self._writer.store_separately(events)
+            self._write_final(lambda: self._cancel([]), started)
+        finally:
+            self._writer.log_ignored()
         self._log.warning("run_interrupted", **self._count_fields())
         return self._outcome_of_ended_run()
 
-    def _cancel(self) -> bool:
+    def _cancel(self, events: list[ItemEvent]) -> bool:
         with self.database.transaction("cancel interrupted run") as session:
-            return TaskRunsWriteService(session).cancel_run(self.run_id)
+            service = TaskRunsWriteService(session)
+            if events:
+                self._writer.store(session, events, service=service)
+            return service.cancel_run(self.run_id)
 
     def _final_summary(
         self, result: object
@@ -584,14 +607,24 @@ def record_run(
     recorder.finish(recorder.context.result)
 
 
-def record_interrupt(recorder: RunRecorder) -> None:
-    """Cancel the run of an interrupted process, or log why that failed.
+def record_interrupt(recorder: RunRecorder) -> RunOutcome | None:
+    """Cancel the run of an interrupted process and return how it ended, or None on failure.
 
     The caller re-raises the interrupt either way. A database error raised here would replace
     it, and Ctrl-C would then end ``taskrun run`` with a storage error (exit 1) instead of 130.
-    A run left running is ended by the reaper once its heartbeat stops.
+    A second Ctrl-C or SIGTERM during the wait for a locked database ends the wait, is logged
+    and is not raised. A run left running is ended by the reaper once its heartbeat stops.
     """
+    reap_timeout = get_settings().reap_timeout_seconds
     try:
-        recorder.finish_interrupted()
+        return recorder.finish_interrupted()
     except TaskRunError as error:
-        recorder.context.log.error("run_interrupt_not_recorded", error=str(error))
+        recorder.context.log.error("run_interrupt_not_recorded", error=str(error),
+                                   reap_timeout_seconds=reap_timeout)
+    except (KeyboardInterrupt, SystemExit) as again:
+        recorder.context.log.error(
+            "run_interrupt_not_recorded",
+            error=f"interrupted again ({type(again).__name__}) while the cancel was being stored",
+            reap_timeout_seconds=reap_timeout,
+        )
+    return None

@@ -2,6 +2,13 @@
 
 from taskrun_center.runners.command.output import parse_metric_line
 from taskrun_center.runners.command.process import CommandResult, run_command
-from taskrun_center.runners.command.runner import ExecOutcome, exec_recorded
+from taskrun_center.runners.command.runner import ExecInterrupted, ExecOutcome, exec_recorded
 
-__all__ = ["CommandResult", "ExecOutcome", "exec_recorded", "parse_metric_line", "run_command"]
+__all__ = [
+    "CommandResult",
+    "ExecInterrupted",
+    "ExecOutcome",
+    "exec_recorded",
+    "parse_metric_line",
+    "run_command",
+]

@@ -112,38 +112,30 @@ def run_command(
     outlives its recorder; elsewhere it keeps running on its own.
     """
     started = time.monotonic()
-    try:
-        process = subprocess.Popen(
-            list(argv),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            start_new_session=True,
-            # The hook makes two system calls and touches no lock, so it is safe with threads.
-            preexec_fn=_die_with_parent_hook(),  # noqa: PLW1509
-        )
-    except OSError as error:
-        exit_code, reason = _start_failure(argv[0], error)
-        return CommandResult(
-            exit_code=exit_code,
-            duration_ms=int((time.monotonic() - started) * 1000),
-            start_error=reason,
-        )
-
     result = CommandResult(exit_code=0, duration_ms=0)
-    result.stdout = OutputTail(tail_lines)
-    result.stderr = OutputTail(tail_lines)
-    assert process.stdout is not None and process.stderr is not None
-    pumps = [
-        StreamPump(
-            process.stdout, _terminal(sys.stdout, passthrough), result.stdout, "stdout",
-            known_secrets,
-        ).start(),
-        StreamPump(
-            process.stderr, _terminal(sys.stderr, passthrough), result.stderr, "stderr",
-            known_secrets,
-        ).start(),
-    ]
-    with _forward_signals(process, result):
+    # The handlers are installed before the fork, so a signal that arrives while the command
+    # starts is kept and forwarded once it runs. Python's default SIGINT handler would raise
+    # KeyboardInterrupt there instead. Inside an at-fork hook CPython (3.11) even prints that
+    # exception as unraisable and drops it, and the command then runs to its end.
+    with _forward_signals(result) as forwarder:
+        try:
+            process = subprocess.Popen(
+                list(argv),
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                start_new_session=True,
+                # The hook makes two system calls and touches no lock, so it is safe with
+                # threads.
+                preexec_fn=_die_with_parent_hook(),  # noqa: PLW1509
+            )
+        except OSError as error:
+            exit_code, reason = _start_failure(argv[0], error)
+            result.exit_code = exit_code
+            result.duration_ms = int((time.monotonic() - started) * 1000)
+            result.start_error = reason
+            return result
+        forwarder.attach(process)
+        pumps = _start_pumps(process, result, tail_lines, passthrough, known_secrets)
         _wait(process, result, should_stop, stop_grace_seconds)
     if result.forwarded_signal is not None:
         logger.info("exec_signal_forwarded", signal=result.forwarded_signal, pid=process.pid)
@@ -157,6 +149,28 @@ def run_command(
     if process.returncode < 0:
         result.signal_name = signal.Signals(-process.returncode).name
     return result
+
+
+def _start_pumps(
+    process: subprocess.Popen[bytes],
+    result: CommandResult,
+    tail_lines: int,
+    passthrough: bool,
+    known_secrets: Sequence[str],
+) -> list[StreamPump]:
+    result.stdout = OutputTail(tail_lines)
+    result.stderr = OutputTail(tail_lines)
+    assert process.stdout is not None and process.stderr is not None
+    return [
+        StreamPump(
+            process.stdout, _terminal(sys.stdout, passthrough), result.stdout, "stdout",
+            known_secrets,
+        ).start(),
+        StreamPump(
+            process.stderr, _terminal(sys.stderr, passthrough), result.stderr, "stderr",
+            known_secrets,
+        ).start(),
+    ]
 
 
 @functools.cache
@@ -246,32 +260,48 @@ class _forward_signals:
     """Install handlers that pass SIGINT, SIGTERM and SIGHUP on to the command's group.
 
     The first signal is passed on. A second one kills the group with SIGKILL: a command that
-    ignores the signal would otherwise hold ``taskrun exec`` and its run for good.
+    ignores the signal would otherwise hold ``taskrun exec`` and its run for good. A signal
+    that arrives before ``attach`` names the process is kept and sent by ``attach``. When the
+    command never starts, it still marks the result as interrupted.
     """
 
-    def __init__(self, process: subprocess.Popen[bytes], result: CommandResult) -> None:
-        self.process = process
+    def __init__(self, result: CommandResult) -> None:
         self.result = result
+        self.process: subprocess.Popen[bytes] | None = None
         self._previous: dict[int, Any] = {}
         self._received = 0
+        self._pending: int | None = None
 
-    def __enter__(self) -> None:
-        if threading.current_thread() is not threading.main_thread():
-            return
-        for signum in FORWARDED_SIGNALS:
-            self._previous[signum] = signal.signal(signum, self._forward)
+    def __enter__(self) -> _forward_signals:
+        if threading.current_thread() is threading.main_thread():
+            for signum in FORWARDED_SIGNALS:
+                self._previous[signum] = signal.signal(signum, self._forward)
+        return self
 
     def __exit__(self, *exc_info: object) -> None:
         for signum, handler in self._previous.items():
             signal.signal(signum, handler)
 
+    def attach(self, process: subprocess.Popen[bytes]) -> None:
+        """Forward signals to ``process`` from now on, and any signal received before."""
+        self.process = process
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            _signal_group(process, pending)
+            if self._received > 1:
+                _signal_group(process, signal.SIGKILL)
+
     def _forward(self, signum: int, _frame: FrameType | None) -> None:
         # Only flags and a system call here: logging from a signal handler can interleave with
         # a log line the main thread is writing.
         self._received += 1
+        if self._received == 1:
+            self.result.forwarded_signal = signal.Signals(signum).name
+        if self.process is None:
+            self._pending = self._pending or signum
+            return
         if self._received > 1:
             # A second Ctrl-C or SIGTERM: the command ignored the first, and the user insists.
             _signal_group(self.process, signal.SIGKILL)
             return
-        self.result.forwarded_signal = signal.Signals(signum).name
         _signal_group(self.process, signum)

@@ -26,7 +26,7 @@ from taskrun_center.runners.command.metrics import MetricSelection, select_metri
 from taskrun_center.runners.command.output import DEFAULT_TAIL_LINES, storable_text
 from taskrun_center.runners.command.process import CommandResult, run_command
 from taskrun_center.runners.context import RunContext
-from taskrun_center.runners.recording import RunRecorder
+from taskrun_center.runners.recording import RunRecorder, record_interrupt
 from taskrun_center.runners.result import TaskResult
 from taskrun_center.states import RunStatus, TriggerSource
 from taskrun_center.storage.engine import Database
@@ -43,6 +43,20 @@ EXIT_CODE_LABEL = Text("退出码", "Exit status")
 DURATION_LABEL = Text("耗时", "Duration")
 EXITED_WITH = Text("命令以状态 {code} 退出", "The command exited with status {code}")
 KILLED_BY = Text("命令被信号 {signal} 终止", "The command was ended by signal {signal}")
+
+
+class ExecInterrupted(KeyboardInterrupt):
+    """Raised when KeyboardInterrupt stops ``taskrun exec`` while no command runs.
+
+    That is before the command's signal forwarding starts or after the command ended.
+    ``status`` is how the run ended, usually ``cancelled``, or None when the cancellation could
+    not be stored: the run then shows as running until the reaper fails it.
+    """
+
+    def __init__(self, run_id: str, status: RunStatus | None) -> None:
+        super().__init__(run_id)
+        self.run_id = run_id
+        self.status = status
 
 
 @dataclass(frozen=True)
@@ -76,6 +90,8 @@ def exec_recorded(
 
     Raises:
         StorageError: the database failed while opening the run; the command did not start.
+        ExecInterrupted: KeyboardInterrupt arrived before the command's signals were forwarded
+            or after the command ended; the run was cancelled unless ``status`` says otherwise.
     """
     program = storable_text(os.path.basename(argv[0]) or argv[0])
     recorder = RunRecorder.open(
@@ -86,14 +102,29 @@ def exec_recorded(
         task_category=category or DEFAULT_CATEGORY,
         created_by=created_by,
     )
+    try:
+        return _run_and_end(recorder, argv, program, tail_lines, passthrough)
+    except KeyboardInterrupt as interrupt:
+        # Ctrl-C before the command's signal forwarding starts, or after the command ended,
+        # raises KeyboardInterrupt here. The run is cancelled rather than left to the reaper.
+        outcome = record_interrupt(recorder)
+        status = outcome.status if outcome is not None else None
+        raise ExecInterrupted(recorder.run_id, status) from interrupt
+
+
+def _run_and_end(
+    recorder: RunRecorder, argv: Sequence[str], program: str, tail_lines: int, passthrough: bool
+) -> ExecOutcome:
     context = recorder.context
     result, selection = _run_item(context, argv, program, tail_lines, passthrough)
 
+    if result.interrupted:
+        # A second signal during this wait ends it, and record_interrupt logs that.
+        cancelled = record_interrupt(recorder)
+        status = cancelled.status if cancelled is not None else None
+        return ExecOutcome(context.run_id, status, result.exit_code)
     try:
-        if result.interrupted:
-            outcome = recorder.finish_interrupted()
-        else:
-            outcome = recorder.finish(_task_result(program, result, selection))
+        outcome = recorder.finish(_task_result(program, result, selection))
     except TaskRunError as error:
         # The command has run, so its exit status still goes back to the caller.
         context.log.error("exec_run_not_ended", error=str(error), exit_code=result.exit_code)
