@@ -429,7 +429,7 @@ def _share_table(rows: list[Row]) -> list[str]:
         "",
         "The statements that each deep-page call above sent, replayed on a bare DBAPI "
         "connection, medians in ms. `keyset Python` is the keyset call's median minus its "
-        "SQL: the session, the cursor, running the cached statement, and turning 21 rows of "
+        "SQL: the session, the cursor, running the precompiled statement, and turning 21 rows of "
         "21 columns, with their JSON and timestamps, into `RunRow` tuples. The OFFSET call "
         "pays that part too, so it bounds the ratio of whole calls when the database work of "
         "OFFSET is itself small. "

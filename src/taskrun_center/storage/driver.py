@@ -15,7 +15,8 @@ writes, the statement itself for reads.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -23,6 +24,8 @@ from typing import Any
 from sqlalchemy import Connection, Dialect, Insert, Select, Update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql.selectable import CompoundSelect
+
+from taskrun_center.storage.errors import mark_invalid_file
 
 #: A processor of one value: a bind processor before execution, a result processor after.
 Processor = Callable[[Any], Any]
@@ -47,7 +50,8 @@ class DriverStatement:
         """Execute with ``parameters`` (by bind name) on ``connection``; return the row count."""
         bound = self._bound(parameters)
         if self.direct:
-            return int(_run_on_sqlite(connection, self.sql, bound).rowcount)
+            with _driver_errors(connection, self.sql):
+                return int(_driver(connection).execute(self.sql, bound).rowcount)
         return int(connection.exec_driver_sql(self.sql, bound).rowcount)
 
     def execute_many(self, connection: Connection, rows: list[dict[str, Any]]) -> None:
@@ -67,7 +71,10 @@ class DriverStatement:
         if not self.direct:
             return list(connection.execute(self.statement, parameters).all())
 
-        rows = _run_on_sqlite(connection, self.sql, self._bound(parameters)).fetchall()
+        # SQLite reads the rows after the first while they are fetched, so a damaged page or an
+        # undecodable text can fail there too.
+        with _driver_errors(connection, self.sql):
+            rows = _driver(connection).execute(self.sql, self._bound(parameters)).fetchall()
         if not self.results:
             return rows
         converted = []
@@ -99,18 +106,24 @@ class DriverStatement:
         return tuple(values[name] for name in self.positions)
 
 
-def _run_on_sqlite(connection: Connection, sql: str, bound: Any) -> sqlite3.Cursor:
-    """Run ``sql`` on the SQLite driver connection of ``connection``; return the cursor.
+def _driver(connection: Connection) -> Any:
+    """Return the SQLite driver connection of ``connection``, set while it is checked out."""
+    return connection.connection.driver_connection
 
-    The driver's errors are wrapped as SQLAlchemy wraps them, so ``translate_errors`` reads
-    them, and the parameters stay out of the message: they carry item data and token hashes.
+
+@contextmanager
+def _driver_errors(connection: Connection, sql: str) -> Iterator[None]:
+    """Wrap the driver's errors as SQLAlchemy wraps them, so ``translate_errors`` reads them.
+
+    The parameters stay out of the message: they carry item data and token hashes. A file that
+    is no database or is damaged is marked as SQLAlchemy's ``handle_error`` event would mark it.
     """
-    driver: Any = connection.connection.driver_connection  # set while checked out
     try:
-        return driver.execute(sql, bound)
+        yield
     except sqlite3.Error as error:
-        raise DBAPIError.instance(sql, None, error, sqlite3.Error,
-                                  hide_parameters=True) from error
+        wrapped = DBAPIError.instance(sql, None, error, sqlite3.Error, hide_parameters=True)
+        mark_invalid_file(wrapped, error, connection.engine.url)
+        raise wrapped from error
 
 
 @lru_cache(maxsize=1024)

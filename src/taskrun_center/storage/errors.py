@@ -360,13 +360,24 @@ def _mark_connect_failure(context: ExceptionContext) -> None:
 
 def _mark_invalid_file(context: ExceptionContext) -> None:
     # At connect time (the first statement reads the header) or on any later read of a bad page.
+    if context.engine is not None and context.sqlalchemy_exception is not None:
+        mark_invalid_file(context.sqlalchemy_exception, context.original_exception,
+                          context.engine.url)
+
+
+def mark_invalid_file(error: BaseException, original: BaseException, url: URL) -> None:
+    """Mark ``error`` when SQLite's ``original`` says the file is no database or is damaged.
+
+    ``to_storage_error`` turns a marked error into ``DatabaseFileInvalidError``. Statements
+    sent to the driver directly (``storage.driver``) never reach SQLAlchemy's ``handle_error``
+    event, so they mark their errors with this too.
+    """
     # Python gives the extended code (SQLITE_CORRUPT_INDEX is 779); its low byte is the primary.
-    code = getattr(context.original_exception, "sqlite_errorcode", None)
+    code = getattr(original, "sqlite_errorcode", None)
     damaged = _INVALID_FILE_CODES.get(code & 0xFF) if isinstance(code, int) else None
-    if damaged is None or context.engine is None:
+    if damaged is None:
         return
-    path = _database_address(context.engine.url, context.original_exception)
-    setattr(context.sqlalchemy_exception, _INVALID_FILE_ATTRIBUTE, (path, damaged))
+    setattr(error, _INVALID_FILE_ATTRIBUTE, (_database_address(url, original), damaged))
 
 
 def _unreachable_reason(original: BaseException, url: URL) -> UnreachableReason | None:
