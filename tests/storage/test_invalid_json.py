@@ -13,7 +13,6 @@ from collections.abc import Iterator
 
 import pytest
 import structlog.testing
-from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
@@ -25,11 +24,9 @@ from taskrun_center.states import ItemStatus, RunStatus
 from taskrun_center.storage.engine import Database
 from taskrun_center.storage.models import TaskRun, TaskRunItem
 from taskrun_center.storage.types import INVALID_JSON_KEY, is_invalid_json
-from taskrun_center.web.app import create_app
-from taskrun_center.web.auth import passwords
-from taskrun_center.web.auth.accounts import Role, create_token, create_user
 from tests.factories import make_run
 from tests.runners.processes import taskrun_argv
+from tests.support.api_clients import viewer_client
 
 BROKEN_SUMMARY = "not json at all, password=hunter2"
 BROKEN_DETAILS = "{{{"
@@ -138,14 +135,7 @@ def test_cli_lists_and_audits_broken_row(sqlite_db: Database, sqlite_url: str) -
 
 @pytest.fixture
 def api_client(sqlite_db: Database, monkeypatch: pytest.MonkeyPatch) -> Iterator[TestClient]:
-    monkeypatch.setattr(passwords, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024,
-                                                             parallelism=1))
-    with sqlite_db.transaction() as session:
-        create_user(session, "viewer", "viewer-password-1", Role.VIEWER)
-        token = create_token(session, "viewer", "viewer-ci").secret
-    application = create_app(sqlite_db, secret_key="test-secret-key-0123456789abcdef")
-    with TestClient(application, raise_server_exceptions=False) as client:
-        client.headers["Authorization"] = f"Bearer {token}"
+    with viewer_client(sqlite_db, monkeypatch) as client:
         yield client
 
 

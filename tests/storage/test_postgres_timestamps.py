@@ -14,7 +14,6 @@ from datetime import UTC, datetime
 
 import pytest
 import structlog.testing
-from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 from sqlalchemy import select, text
 
@@ -25,11 +24,9 @@ from taskrun_center.states import ItemStatus, RunStatus
 from taskrun_center.storage import types
 from taskrun_center.storage.engine import Database
 from taskrun_center.storage.models import TaskRunItem
-from taskrun_center.web.app import create_app
-from taskrun_center.web.auth import passwords
-from taskrun_center.web.auth.accounts import Role, create_token, create_user
 from tests.factories import make_run
 from tests.runners.processes import taskrun_argv
+from tests.support.api_clients import viewer_client
 
 pytestmark = pytest.mark.postgres
 
@@ -160,14 +157,7 @@ def test_audit_names_infinite_timestamps(pg_db: Database) -> None:
 
 @pytest.fixture
 def api_client(pg_db: Database, monkeypatch: pytest.MonkeyPatch) -> Iterator[TestClient]:
-    monkeypatch.setattr(passwords, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024,
-                                                             parallelism=1))
-    with pg_db.transaction() as session:
-        create_user(session, "viewer", "viewer-password-1", Role.VIEWER)
-        token = create_token(session, "viewer", "viewer-ci").secret
-    application = create_app(pg_db, secret_key="test-secret-key-0123456789abcdef")
-    with TestClient(application, raise_server_exceptions=False) as client:
-        client.headers["Authorization"] = f"Bearer {token}"
+    with viewer_client(pg_db, monkeypatch) as client:
         yield client
 
 
