@@ -64,7 +64,7 @@ def test_error_on_a_later_row_is_wrapped(db: Database) -> None:
 
 
 def _damage_newest_run(path: Path, db: Database) -> None:
-    """Overwrite the page type of the table page that holds the newest run."""
+    """Overwrite the page type of the table page that contains the newest run."""
     _add_runs(db, 5)
     db.dispose()
     connection = sqlite3.connect(path)

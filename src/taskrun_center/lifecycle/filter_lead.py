@@ -11,9 +11,9 @@ and keeps the side with more runs out of the index choice.
 A status rides along with either side, because both have an index on (side, status, …). Only
 the list fields and the start range count: a search or the skipped flag would make the count read
 every run of a side, which is what this avoids. Each count stops at a cap, first a small one
-and then, while both sides reach it, the next of ``LEAD_COUNT_CAPS``; a count of 25,000 index
-entries took 1.2 to 4.5 ms (measured at 300,000 runs with other work running). When both sides reach the last cap they cannot be told
-apart and SQLite chooses as before.
+and then, while both sides reach it, the next of ``LEAD_COUNT_CAPS``. A count of 25,000 index
+entries took 1.2 to 4.5 ms (measured at 300,000 runs with other work running). When both sides
+reach the last cap they cannot be told apart and SQLite chooses as before.
 
 Only the count of a page and the pages of few matches follow the lead. With more matches than
 the count cap, a page walks the sort's index with the filters hidden (``lifecycle.run_order``).

@@ -235,10 +235,10 @@ class FilterShape:
 
     def without(self, field: str) -> FilterShape:
         """Return this shape without the list field ``field``."""
-        kept = [index for index, name in enumerate(self.many) if name != field]
+        remaining = [index for index, name in enumerate(self.many) if name != field]
         return replace(self, lists=tuple(name for name in self.lists if name != field),
-                       many=tuple(self.many[index] for index in kept),
-                       sizes=tuple(self.sizes[index] for index in kept))
+                       many=tuple(self.many[index] for index in remaining),
+                       sizes=tuple(self.sizes[index] for index in remaining))
 
 
 @dataclass(frozen=True, slots=True)

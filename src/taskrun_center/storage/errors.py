@@ -366,7 +366,7 @@ def _mark_invalid_file(context: ExceptionContext) -> None:
 
 
 def mark_invalid_file(error: BaseException, original: BaseException, url: URL) -> None:
-    """Mark ``error`` when SQLite's ``original`` says the file is no database or is damaged.
+    """Mark ``error`` when SQLite's ``original`` error reports a damaged file or no database.
 
     ``to_storage_error`` turns a marked error into ``DatabaseFileInvalidError``. Statements
     sent to the driver directly (``storage.driver``) never reach SQLAlchemy's ``handle_error``
