@@ -372,3 +372,23 @@ def test_summary_accepts_descriptions_and_references() -> None:
 )
 def test_long_variant_text_has_no_finding(text: str) -> None:
     assert_kept(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected", "secret"),
+    [
+        ("password=***Hunter2xyz", "password=******", "Hunter2xyz"),
+        ('DB_PASSWORD="***Zx9vQ2mN8pL4"', 'DB_PASSWORD="******"', "Zx9vQ2mN8pL4"),
+        ("<password>***s3cr3tValue</password>", "<password>******</password>", "s3cr3tValue"),
+        ("postgresql://app:***Hunter2@127.0.0.1/db", "postgresql://app:******@127.0.0.1/db",
+         "Hunter2"),
+    ],
+)
+def test_secret_after_stars_masked(text: str, expected: str, secret: str) -> None:
+    """Stars in front of a secret do not make it a value masked before."""
+    assert_masked(text, expected, secret)
+
+
+@pytest.mark.parametrize("text", ["password=***1234", "password=******", "token=***"])
+def test_value_masked_before_kept(text: str) -> None:
+    assert_kept(text)

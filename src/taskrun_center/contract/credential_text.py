@@ -30,7 +30,16 @@ from taskrun_center.contract.secret_keys import (
 # Values that stand for a secret kept elsewhere, a template or a value masked before. They are
 # never findings.
 TEMPLATE_PREFIXES = ("${", "{{", "%(", "<", "$(")
-PLACEHOLDER_PREFIXES = (*TEMPLATE_PREFIXES, "***")
+# A value masked elsewhere may keep its last characters visible ("***1234"), as card numbers
+# and keys are often shown. More than this after the stars is a secret that starts with stars.
+MASKED_TAIL_CHARS = 4
+
+
+def is_placeholder(value: str) -> bool:
+    """Return True for a template (``${X}``) or a value masked before (``***``, ``***1234``)."""
+    if value.startswith(TEMPLATE_PREFIXES):
+        return True
+    return value.startswith("***") and len(value.lstrip("*")) <= MASKED_TAIL_CHARS
 
 # A name in text: at most 64 characters. The pattern's look-behind rules out a start inside a
 # longer name, so the scanner tries only the start of the run of NAME_CHARACTERS before an anchor.
@@ -129,7 +138,7 @@ def hides_nothing(value: str) -> bool:
         return True
     words = value.replace("\\", " ").replace('"', " ").replace("'", " ").split()
     # "***1234" is a value masked elsewhere, but "****** horse battery" still shows two words.
-    if value.startswith("***") and len(words) <= 1:
+    if is_placeholder(value) and len(words) <= 1:
         return True
     return all(not word.strip("*") or word.lower() in _SCHEME_WORDS for word in words)
 

@@ -32,10 +32,10 @@ from taskrun_center.contract.credential_text import (
     NUMERIC_PASSWORD_VALUE,
     OUTER_QUOTE,
     PARAMETER_VALUE,
-    PLACEHOLDER_PREFIXES,
     QUOTED_OR_BARE_VALUE,
     aws_secret_key_accepted,
     field_accepted,
+    is_placeholder,
     key_like_accepted,
     name_value_accepted,
     numeric_password_accepted,
@@ -87,14 +87,14 @@ class Detector:
 def _not_masked(group: int) -> Callable[[re.Match[str]], bool]:
     def accept(match: re.Match[str]) -> bool:
         value = match.group(group)
-        return bool(value.strip("*")) and not value.startswith(PLACEHOLDER_PREFIXES)
+        return bool(value.strip("*")) and not is_placeholder(value)
 
     return accept
 
 
 def _password_word_accepted(match: re.Match[str]) -> bool:
     value = match.group("value")
-    if value.startswith("-") or not value.strip("*") or value.startswith(PLACEHOLDER_PREFIXES):
+    if value.startswith("-") or not value.strip("*") or is_placeholder(value):
         return False
     if value.endswith(":"):
         # A label: "password policy: min 12 chars", "password hint:".
@@ -104,7 +104,7 @@ def _password_word_accepted(match: re.Match[str]) -> bool:
 
 def _mysql_password_accepted(match: re.Match[str]) -> bool:
     value = match.group("value").strip("\"'")
-    if not value.strip("*") or value.startswith(PLACEHOLDER_PREFIXES):
+    if not value.strip("*") or is_placeholder(value):
         return False
     # "-p" takes a value only in the MySQL family: ssh, docker and mkdir use it for a port, a
     # port mapping or parents. The same line must name a MySQL client or pass a user first.
@@ -121,7 +121,7 @@ def _mysql_password_accepted(match: re.Match[str]) -> bool:
 
 def _basic_auth_accepted(match: re.Match[str]) -> bool:
     value = match.group("value")
-    if not value.strip("*") or value.startswith((*PLACEHOLDER_PREFIXES, "$")) or value.isdigit():
+    if not value.strip("*") or is_placeholder(value) or value.startswith("$") or value.isdigit():
         # A shell variable ("$PASS") is a reference, not the password.
         return False
     # "-u" names a user in many programs (docker, ps, crontab); only curl takes user:password.
@@ -136,7 +136,7 @@ def _basic_auth_accepted(match: re.Match[str]) -> bool:
 
 def _chinese_credential_accepted(match: re.Match[str]) -> bool:
     value = match.group("value")
-    if not value.strip("*") or value.startswith(PLACEHOLDER_PREFIXES):
+    if not value.strip("*") or is_placeholder(value):
         return False
     # After "=" any value is a password. After a colon the prose rule of credential_field holds,
     # and four digits or more are a PIN, as after "password:".
