@@ -56,3 +56,36 @@ def test_up_once_goes_on_after_run_not_ended(tmp_path: Path) -> None:
     assert audit.status != "running"
     assert audit.run_id in up.stdout
     database.dispose()
+
+
+# As above, but the lock stays until the round is over, so the tasks after the first one cannot
+# even start their runs.
+_UP_WITH_LOCK_KEPT = """
+from taskrun_center.runners import recording
+
+recording.FINAL_WRITE_RETRY_SECONDS = 1.0
+from taskrun_center.cli.app import main
+main()
+"""
+
+
+def test_up_once_goes_on_when_runs_cannot_start(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'taskrun.db'}"
+    python_path = os.pathsep.join(filter(None, [os.environ.get("PYTHONPATH"), str(REPO_ROOT)]))
+    env = taskrun_env(url, TASKRUN_TASK_MODULES="tests.runners.lock_tasks",
+                      TASKRUN_SQLITE_BUSY_TIMEOUT_MS="100", TASKRUN_LANGUAGE="en",
+                      PYTHONPATH=python_path, COLUMNS="200")
+
+    up = subprocess.run([sys.executable, "-c", _UP_WITH_LOCK_KEPT, "up", "--once"],
+                        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=180,
+                        check=False)
+
+    assert up.returncode == 1, up.stderr
+    assert "Traceback" not in up.stderr
+    # Every task of the round has a row, the audit last, although none after the first
+    # locking task could start a run.
+    assert "task_runs_audit" in up.stdout, up.stdout
+    assert up.stdout.count("locked by another writer") >= 2, up.stdout
+    database = Database(url)
+    assert runs_of(database, "task_runs_audit") == []
+    database.dispose()

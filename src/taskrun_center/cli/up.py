@@ -21,6 +21,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Annotated, Any
 
+import structlog
 import typer
 from rich.table import Column, Table
 from rich.text import Text as RichText
@@ -45,7 +46,7 @@ from taskrun_center.cli.common import (
 )
 from taskrun_center.cli.scheduler import ConfigOption, exit_now
 from taskrun_center.cli.serve import ForwardedAllowIpsOption, HostOption, PortOption
-from taskrun_center.errors import ConfigurationError, TaskRunError
+from taskrun_center.errors import ConfigurationError, StorageError, TaskRunError
 from taskrun_center.i18n import Text
 from taskrun_center.states import RunStatus, TriggerSource
 
@@ -54,6 +55,10 @@ EXAMPLE_TASK = "dbstats_collect"
 # The audit runs last so that it checks the runs of this round too.
 ROUND_ORDER = ("task_runs_reap", "task_runs_purge", EXAMPLE_TASK)
 AUDIT_TASK = "task_runs_audit"
+# The run ID shown for a task of the round that could not start a run.
+NO_RUN = "-"
+
+logger = structlog.get_logger(__name__)
 
 _HELP = Text(
     "一键启动：迁移数据库，注册内置任务和示例任务并加入调度，立即运行一轮，然后提供控制台，"
@@ -256,6 +261,12 @@ def _run_in_round(key: str, database: Any, arguments: dict[str, Any]) -> Any:
     except RunEndNotRecordedError as error:
         # run_task has logged run_end_not_recorded with the run's id.
         return RunOutcome(run_id=error.run_id, task_key=key, status=RunStatus.RUNNING,
+                          error_message=error_text(error))
+    except StorageError as error:
+        # The run could not be started (a file locked past the busy timeout, a lost server):
+        # no run exists, so the row has no run ID. The round goes on with the next task.
+        logger.warning("round_task_not_started", task_key=key, error_type=type(error).__name__)
+        return RunOutcome(run_id=NO_RUN, task_key=key, status=RunStatus.FAILED,
                           error_message=error_text(error))
 
 
