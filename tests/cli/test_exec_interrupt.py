@@ -60,6 +60,18 @@ if moment.startswith("before_command:"):
 
     runner._masked_command_line = interrupt_first
 
+if moment.startswith("opening:"):
+    # While the run is being opened: its row is written, its recorder not returned yet.
+    from taskrun_center.runners.heartbeat import Heartbeat
+    signum = signal.Signals[moment.split(":")[1]]
+    real_start = Heartbeat.start
+
+    def interrupt_then_start(self):
+        os.kill(os.getpid(), signum)
+        return real_start(self)
+
+    Heartbeat.start = interrupt_then_start
+
 from taskrun_center.cli.app import main
 main()
 """
@@ -115,3 +127,23 @@ def test_signal_before_command_cancels_run(
     events = [event["event"] for event in _events(result.stderr)]
     assert "run_interrupted" in events
     assert "exec_finished" not in events
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["sigint", "sigterm"])
+@pytest.mark.parametrize(("command", "task_key"), [
+    (("exec", "--task-key", "wrapped_job", "--", "sh", "-c", "sleep 5"), "wrapped_job"),
+    (("run", "task_runs_reap"), "task_runs_reap"),
+], ids=["exec", "run"])
+def test_signal_while_run_opens_cancels_run(sqlite_url: str, signum: signal.Signals,
+                                            command: tuple[str, ...], task_key: str) -> None:
+    argv = [sys.executable, "-c", _INTERRUPTING_TASKRUN, f"opening:{signum.name}", *command]
+    result = subprocess.run(argv, cwd=REPO_ROOT, env=taskrun_env(sqlite_url), capture_output=True,
+                            text=True, timeout=120, check=False)
+
+    database = Database(sqlite_url)
+    [run] = runs_of(database, task_key)
+    database.dispose()
+    assert result.returncode == 128 + signum, result.stderr
+    assert run.status == "cancelled", result.stderr
+    assert run.run_id in result.stderr
+    assert "Traceback" not in result.stderr

@@ -26,6 +26,7 @@ from taskrun_center.runners.command.metrics import MetricSelection, select_metri
 from taskrun_center.runners.command.output import DEFAULT_TAIL_LINES, storable_text
 from taskrun_center.runners.command.process import CommandResult, run_command
 from taskrun_center.runners.context import RunContext
+from taskrun_center.runners.interrupts import interrupts_held
 from taskrun_center.runners.recording import RunRecorder, record_interrupt
 from taskrun_center.runners.result import TaskResult
 from taskrun_center.states import RunStatus, TriggerSource
@@ -94,17 +95,23 @@ def exec_recorded(
             or after the command ended; the run was cancelled unless ``status`` says otherwise.
     """
     program = storable_text(os.path.basename(argv[0]) or argv[0])
-    recorder = RunRecorder.open(
-        task_key,
-        database=database,
-        trigger_source=TriggerSource.CLI,
-        task_name=name or task_key,
-        task_category=category or DEFAULT_CATEGORY,
-        created_by=created_by,
-    )
+    recorder: RunRecorder | None = None
     try:
+        # A signal while the run opens is raised once the recorder exists (interrupts_held).
+        with interrupts_held():
+            recorder = RunRecorder.open(
+                task_key,
+                database=database,
+                trigger_source=TriggerSource.CLI,
+                task_name=name or task_key,
+                task_category=category or DEFAULT_CATEGORY,
+                created_by=created_by,
+            )
         return _run_and_end(recorder, argv, program, tail_lines, passthrough)
     except KeyboardInterrupt as interrupt:
+        if recorder is None:
+            # The run could not be opened; there is nothing to cancel.
+            raise
         # Ctrl-C before the command's signal forwarding starts, or after the command ended,
         # raises KeyboardInterrupt here. The run is cancelled rather than left to the reaper.
         outcome = record_interrupt(recorder)
