@@ -33,17 +33,22 @@ main()
 """
 
 
-def test_up_once_goes_on_after_run_not_ended(tmp_path: Path) -> None:
+def _up_once(tmp_path: Path, script: str) -> tuple[str, subprocess.CompletedProcess[str]]:
+    """Run ``taskrun up --once`` through ``script`` with the lock tasks; return URL and result."""
     url = f"sqlite:///{tmp_path / 'taskrun.db'}"
     # The working folder is empty, so the tests package comes from the repository.
     python_path = os.pathsep.join(filter(None, [os.environ.get("PYTHONPATH"), str(REPO_ROOT)]))
     env = taskrun_env(url, TASKRUN_TASK_MODULES="tests.runners.lock_tasks",
                       TASKRUN_SQLITE_BUSY_TIMEOUT_MS="100", TASKRUN_LANGUAGE="en",
                       PYTHONPATH=python_path, COLUMNS="200")
-
-    up = subprocess.run([sys.executable, "-c", _UP_WITH_SHORT_FINAL_WRITE, "up", "--once"],
+    up = subprocess.run([sys.executable, "-c", script, "up", "--once"],
                         cwd=tmp_path, env=env, capture_output=True, text=True, timeout=180,
                         check=False)
+    return url, up
+
+
+def test_up_once_goes_on_after_run_not_ended(tmp_path: Path) -> None:
+    url, up = _up_once(tmp_path, _UP_WITH_SHORT_FINAL_WRITE)
 
     assert up.returncode == 1, up.stderr
     database = Database(url)
@@ -70,15 +75,7 @@ main()
 
 
 def test_up_once_goes_on_when_runs_cannot_start(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'taskrun.db'}"
-    python_path = os.pathsep.join(filter(None, [os.environ.get("PYTHONPATH"), str(REPO_ROOT)]))
-    env = taskrun_env(url, TASKRUN_TASK_MODULES="tests.runners.lock_tasks",
-                      TASKRUN_SQLITE_BUSY_TIMEOUT_MS="100", TASKRUN_LANGUAGE="en",
-                      PYTHONPATH=python_path, COLUMNS="200")
-
-    up = subprocess.run([sys.executable, "-c", _UP_WITH_LOCK_KEPT, "up", "--once"],
-                        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=180,
-                        check=False)
+    url, up = _up_once(tmp_path, _UP_WITH_LOCK_KEPT)
 
     assert up.returncode == 1, up.stderr
     assert "Traceback" not in up.stderr
