@@ -16,7 +16,7 @@ from taskrun_center.lifecycle.write_service import (
     TaskRunsWriteService,
 )
 from taskrun_center.runners import record_run
-from taskrun_center.runners.item_writer import ItemEvent, ItemWriter
+from taskrun_center.runners.item_writer import MAX_BATCH, ItemEvent, ItemWriter
 from taskrun_center.states import RunStatus
 from taskrun_center.storage.engine import Database
 from tests.runners.rows import load_items, load_run
@@ -258,3 +258,15 @@ def test_stop_after_interrupted_thread_start(sqlite_database: Database, stop: st
 
     assert result in (None, [])
     assert not writer._thread.is_alive()
+
+
+def test_hand_over_returns_every_queued_event(sqlite_database: Database) -> None:
+    """More than a batch queued at the run's end goes to the end's transaction, none dropped."""
+    writer = ItemWriter(sqlite_database, "run-1", "task")
+    queued = [ItemEvent("declare", "row", str(index)) for index in range(MAX_BATCH + 100)]
+    writer._buffer.extend(queued)
+
+    handed = writer.hand_over()
+
+    assert handed == queued
+    assert writer.dropped == 0

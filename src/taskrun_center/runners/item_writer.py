@@ -167,25 +167,22 @@ class ItemWriter:
         """Stop the writer thread and return the queued events that it has not written.
 
         The caller stores them with ``store`` in a transaction of its own, so the run's end
-        can carry the last batch. A batch that the thread is writing at that moment is
-        finished first. When its write fails on a database error, the thread stops retrying
-        and the batch comes back first in the list, so the caller's retries cover it. The wait
-        is then at most one try, on SQLite one busy timeout, and the list holds up to twice
-        ``MAX_BATCH`` events. The caller does not wait for the thread to exit, which it does
-        when it next wakes. More than ``MAX_BATCH`` queued events are written by the thread,
-        as ``close`` does, and the returned list is empty.
+        carries the last events. A batch that the thread is writing at that moment is finished
+        first. When its write fails on a database error, the thread stops retrying and the
+        batch comes back first in the list, so the caller's retries cover it. The wait is then
+        at most one try, on SQLite one busy timeout. Every queued event is handed over, however
+        many: written by this thread, a batch would get five tries (about 25 s of a locked
+        file) and then be dropped, while the run's end retries for its whole budget. The caller
+        does not wait for the thread to exit, which it does when it next wakes.
         """
         with self._condition:
             self._closing = True
-            self._handing_over = len(self._buffer) <= MAX_BATCH
+            self._handing_over = True
             self._condition.notify_all()
-            if self._handing_over:
-                while self._in_flight:
-                    self._condition.wait()
-                events, self._buffer = self._buffer, []
-                return events
-        self._join_thread()
-        return []
+            while self._in_flight:
+                self._condition.wait()
+            events, self._buffer = self._buffer, []
+            return events
 
     def store(
         self,
