@@ -70,8 +70,9 @@ def sample_lock_at_end(ctx: RunContext, *, items: int = 0, fail: bool = False) -
 
 @task(key="sample_lock_before_items", name_zh="加锁后记录条目", name_en="Lock before items",
       category="sample")
-def sample_lock_before_items(ctx: RunContext, *, items: int = 2, pause: float = 0.5) -> None:
-    """Lock the database, record ``items`` items, then wait ``pause`` seconds and return.
+def sample_lock_before_items(ctx: RunContext, *, items: int = 2, pause: float = 0.5,
+                             fail: bool = False) -> None:
+    """Lock the database, record ``items`` items, wait ``pause`` seconds, then return or raise.
 
     The pause lets the item writer start its batch, so the batch is in flight and retrying
     on the lock when the run's end begins.
@@ -81,3 +82,5 @@ def sample_lock_before_items(ctx: RunContext, *, items: int = 2, pause: float = 
         with ctx.item("step", str(index)):
             pass
     time.sleep(pause)
+    if fail:
+        raise RuntimeError("the task failed with its items still queued")

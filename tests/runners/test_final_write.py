@@ -73,19 +73,22 @@ def test_lock_released_in_time_ends_run(sqlite_url: str, fail: bool) -> None:
     database.dispose()
 
 
-def test_lock_across_end_keeps_item_batch(sqlite_url: str) -> None:
+@pytest.mark.parametrize(("fail", "expected"), [(False, RunStatus.COMPLETED),
+                                                (True, RunStatus.FAILED)], ids=["finish", "fail"])
+def test_lock_across_end_keeps_item_batch(sqlite_url: str, fail: bool,
+                                          expected: RunStatus) -> None:
     """The item batch in flight on the lock is stored with the run's end, not dropped."""
     database = Database(sqlite_url, busy_timeout_ms=BUSY_TIMEOUT_MS)
     with structlog.testing.capture_logs() as logs:
         releaser = _release_after_first_failure(logs)
         outcome = run_task("sample_lock_before_items", database=database,
-                           arguments={"items": 2})
+                           arguments={"items": 2, "fail": fail})
         releaser.join(timeout=60)
 
     events = [log["event"] for log in logs]
-    assert outcome.status == RunStatus.COMPLETED, outcome.error_message
+    assert outcome.status == expected, outcome.error_message
     run = load_run(database, outcome.run_id)
-    assert run.status == "completed"
+    assert run.status == expected.value
     assert run.progress_completed == 2
     assert "item_batch_write_failed" in events
     assert "item_batch_handed_back" in events

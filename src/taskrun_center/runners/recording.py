@@ -355,24 +355,31 @@ class RunRecorder:
     def finish_failed(self, error: BaseException) -> RunOutcome:
         """Mark the run failed with the masked message of ``error``; log the traceback.
 
-        The write is tried again as ``_write_final`` describes.
+        Item events still queued are stored in the transaction that fails the run, as
+        ``finish`` does. The write is tried again as ``_write_final`` describes.
 
         Raises:
             RunEndNotRecordedError: the database stayed locked or unreachable; the run stays
                 running until the reaper ends it.
             StorageError: the database failed otherwise, with the same result.
         """
-        self._stop_background()
+        self._heartbeat.stop()
+        started = time.monotonic()
         message = describe_error(error)
         self._log.error("run_failed", error=message, traceback=masked_traceback(error))
-        changed = self._write_final(lambda: self._mark_failed(message), time.monotonic())
+        changed = self._end_with_queued_events(
+            lambda events: self._mark_failed(events, message), started, "fail"
+        )
         if not changed:
             return self._outcome_of_ended_run()
         return self._outcome(RunStatus.FAILED, message)
 
-    def _mark_failed(self, message: str) -> bool:
+    def _mark_failed(self, events: list[ItemEvent], message: str) -> bool:
         with self.database.transaction("mark run failed") as session:
-            return TaskRunsWriteService(session).mark_run_failed(self.run_id, message)
+            service = TaskRunsWriteService(session)
+            if events:
+                self._writer.store(session, events, service=service)
+            return service.mark_run_failed(self.run_id, message)
 
     def finish_interrupted(self) -> RunOutcome:
         """Cancel the run because its process was interrupted (Ctrl-C, SIGTERM, exit).
@@ -386,27 +393,34 @@ class RunRecorder:
             StorageError: the database failed otherwise.
         """
         self._heartbeat.stop()
-        started = time.monotonic()
+        self._end_with_queued_events(self._cancel, time.monotonic(), "cancel")
+        self._log.warning("run_interrupted", **self._count_fields())
+        return self._outcome_of_ended_run()
+
+    def _end_with_queued_events(self, end: Callable[[list[ItemEvent]], bool], started: float,
+                                action: str) -> bool:
+        """Store the writer's queued item events with the run's end, ``end(events)``.
+
+        The end and the events share one transaction and one retry budget (``_write_final``).
+        An event that the write service rejects rolls the end back too, so the events are then
+        stored apart and the run is ended alone. ``action`` names the end in the log line.
+        """
         events = self._writer.hand_over()
         if self._writer.ignore_if_run_ended(events, read_status=False):
             events = []
         try:
-            self._write_final(lambda: self._cancel(events), started)
+            return self._write_final(lambda: end(events), started)
         except RunEndNotRecordedError:
             raise
         except TaskRunError as error:
             if not events:
                 raise
-            # A rejected event rolled the cancel back too, so the events are stored apart, as
-            # ``finish`` does, and the run is cancelled alone.
-            self._log.warning("run_cancel_with_items_failed", events=len(events),
+            self._log.warning("run_end_with_items_failed", action=action, events=len(events),
                               error=str(error))
             self._writer.store_separately(events)
-            self._write_final(lambda: self._cancel([]), started)
+            return self._write_final(lambda: end([]), started)
         finally:
             self._writer.log_ignored()
-        self._log.warning("run_interrupted", **self._count_fields())
-        return self._outcome_of_ended_run()
 
     def _cancel(self, events: list[ItemEvent]) -> bool:
         with self.database.transaction("cancel interrupted run") as session:
