@@ -202,7 +202,7 @@ def _captured_statements(database: Database) -> Iterator[list[tuple[str, Any]]]:
 
     On SQLite the run list sends its page queries to the driver itself, past SQLAlchemy's
     events, so the driver's trace reports every statement there, with its parameters written
-    into the text. Elsewhere SQLAlchemy's event sees them all.
+    into the text. Elsewhere SQLAlchemy's event receives them all.
     """
     statements: list[tuple[str, Any]] = []
 

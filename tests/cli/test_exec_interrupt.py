@@ -48,29 +48,26 @@ class InterruptingPopen(real_popen):
 
 subprocess.Popen = InterruptingPopen
 
+def signal_before(owner, name):
+    # Sends the signal named after the colon of the moment, then calls the wrapped function.
+    signum = signal.Signals[moment.split(":")[1]]
+    real = getattr(owner, name)
+
+    def signal_then_call(*args, **options):
+        os.kill(os.getpid(), signum)
+        return real(*args, **options)
+
+    setattr(owner, name, signal_then_call)
+
 if moment.startswith("before_command:"):
     # Just before the command's item starts, when no handler of taskrun exec forwards yet.
     from taskrun_center.runners.command import runner
-    signum = signal.Signals[moment.split(":")[1]]
-    real_masked = runner._masked_command_line
-
-    def interrupt_first(argv):
-        os.kill(os.getpid(), signum)
-        return real_masked(argv)
-
-    runner._masked_command_line = interrupt_first
+    signal_before(runner, "_masked_command_line")
 
 if moment.startswith("opening:"):
     # While the run is being opened: its row is written, its recorder not returned yet.
     from taskrun_center.runners.heartbeat import Heartbeat
-    signum = signal.Signals[moment.split(":")[1]]
-    real_start = Heartbeat.start
-
-    def interrupt_then_start(self):
-        os.kill(os.getpid(), signum)
-        return real_start(self)
-
-    Heartbeat.start = interrupt_then_start
+    signal_before(Heartbeat, "start")
 
 from taskrun_center.cli.app import main
 main()

@@ -7,7 +7,6 @@ editing the database by hand would.
 
 from __future__ import annotations
 
-import os
 import subprocess
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -25,7 +24,7 @@ from taskrun_center.storage import types
 from taskrun_center.storage.engine import Database
 from taskrun_center.storage.models import TaskRunItem
 from tests.factories import make_run
-from tests.runners.processes import taskrun_argv
+from tests.runners.processes import run_taskrun, taskrun_env
 from tests.support.api_clients import viewer_client
 
 pytestmark = pytest.mark.postgres
@@ -181,21 +180,20 @@ def test_api_and_console_serve_infinite_row(pg_db: Database, api_client: TestCli
 
 
 def _taskrun(*arguments: str, database_url: str) -> subprocess.CompletedProcess[str]:
-    environment = {**os.environ, "TASKRUN_DATABASE_URL": database_url, "TASKRUN_LANGUAGE": "en"}
-    return subprocess.run(taskrun_argv(*arguments), capture_output=True, text=True,
-                          env=environment, timeout=120, check=False)
+    return run_taskrun(database_url, *arguments,
+                       env=taskrun_env(database_url, TASKRUN_LANGUAGE="en"))
 
 
 def test_cli_lists_and_audits_infinite_row(pg_db: Database, postgres_url: str) -> None:
     run_id = _infinite_run(pg_db)
 
     listed = _taskrun("runs", "list", "--format", "json", database_url=postgres_url)
-    shown = _taskrun("runs", "show", run_id, "--format", "json", database_url=postgres_url)
+    detail = _taskrun("runs", "show", run_id, "--format", "json", database_url=postgres_url)
     audited = _taskrun("audit", database_url=postgres_url)
 
     assert listed.returncode == 0, listed.stderr
     assert run_id in listed.stdout
-    assert shown.returncode == 0, shown.stderr
+    assert detail.returncode == 0, detail.stderr
     assert audited.returncode == 1, audited.stderr
     assert INVALID in audited.stdout
     assert "Traceback" not in audited.stderr

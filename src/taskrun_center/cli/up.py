@@ -229,9 +229,10 @@ def run_round(url: str, keys: list[str]) -> list[Any]:
     """Run every declared task that needs no argument once, the audit last; return outcomes.
 
     The example task runs on the product's own database. Tasks with required arguments are
-    left to the scheduler's job file. A run whose end could not be recorded on a locked or
-    lost database does not stop the round. Its outcome has the status running and the
-    error's message, and the next tasks still run.
+    left to the scheduler's job file. A locked or lost database does not stop the round. A run
+    whose end could not be recorded has the status running and the error's message; a task
+    that could not start its run has the status failed, no run ID and the message. The next
+    tasks still run.
     """
     from taskrun_center.runners import get_task
     from taskrun_center.runners.recording import database_for

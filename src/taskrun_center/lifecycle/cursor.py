@@ -228,10 +228,10 @@ def _parse_hand_edited(raw: Any, value_kind: type) -> float | str | bytes:
 
 
 def require_column_kind(value: Any, value_kind: type) -> None:
-    """Check that a cursor's sort value fits a column that holds only ``value_kind``.
+    """Check that a cursor's sort value fits a column that contains only ``value_kind``.
 
     A cursor made on SQLite may carry a fraction, text or a blob from a row edited by hand.
-    PostgreSQL's typed columns hold none of them, and binding one there would fail the query.
+    PostgreSQL's typed columns contain none of them, and binding one there would fail the query.
 
     Raises:
         InvalidQueryError: ``value`` is neither None nor a ``value_kind``.

@@ -1,22 +1,24 @@
 """Which of a category and a trigger source SQLite reads first, decided by counting.
 
-A filter on both a category and a trigger source can be served by either one's index; neither
-index holds the other column. SQLite has no statistics (this product never runs ``ANALYZE``),
-so it takes the same one whatever the values, and reads every run of that value to find the few
-of the other. A rare category with the scheduled runs took 0.58 s for the count of the first
-page at 300,000 runs, where the category's index took 0.5 ms; a common category with a rare
-trigger source is the same case the other way round. So the page counts each side's runs first
+Either index can serve a filter on both a category and a trigger source, and neither index
+contains the other column. SQLite has no statistics (this product never runs ``ANALYZE``), so
+it takes the same index whatever the values, and reads every run of that value to find the few
+of the other. In a one-off test at 300,000 runs (not a recorded benchmark), a rare category
+with the scheduled runs took 0.58 s for the count of the first page, and 0.5 ms through the
+category's index. A common category with a rare trigger source is the same case the other way
+round. So the page counts each side's runs first
 and keeps the side with more runs out of the index choice.
 
 A status rides along with either side, because both have an index on (side, status, …). Only
 the list fields and the start range count: a search or the skipped flag would make the count read
 every run of a side, which is what this avoids. Each count stops at a cap, first a small one
 and then, while both sides reach it, the next of ``LEAD_COUNT_CAPS``. A count of 25,000 index
-entries took 1.2 to 4.5 ms (measured at 300,000 runs with other work running). When both sides
-reach the last cap they cannot be told apart and SQLite chooses as before.
+entries took 1.2 to 4.5 ms in the same test, with other work running. When both sides reach
+the last cap they cannot be told apart and SQLite chooses as before.
 
-Only the count of a page and the pages of few matches follow the lead. With more matches than
-the count cap, a page walks the sort's index with the filters hidden (``lifecycle.run_order``).
+Only the count of a page and the pages of few matches follow the lead, and each such page
+counts again, because the cursor does not carry the lead. With more matches than the count cap,
+a page walks the sort's index with the filters hidden (``lifecycle.run_order``).
 PostgreSQL has statistics and is left to choose.
 """
 

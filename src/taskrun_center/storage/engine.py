@@ -66,9 +66,9 @@ def _load_timestamptz_as_text(dbapi_connection: Any, _record: Any) -> None:
 
     psycopg's loader raises on 'infinity' and on years outside 1 to 9999, which a hand edit can
     store, and the error fails the whole query. Its text loader is C code too, and parsing in
-    ``UTCDateTime`` replaces the conversion to UTC that ran there anyway: loading and converting
-    one value took 250 ns instead of 300 ns in a UTC session and 500 ns instead of 740 ns in an
-    Asia/Shanghai one (measured on a local PostgreSQL 15). Values without that column type,
+    ``UTCDateTime`` replaces the conversion to UTC that ran there anyway. In a one-off
+    comparison on a local PostgreSQL 15 (not a recorded benchmark), loading and converting one
+    value took 250 ns instead of 300 ns. Values without that column type,
     such as those of ``text()`` queries, come back as the text itself.
     """
     # Imported here: a SQLite-only process never loads psycopg.
