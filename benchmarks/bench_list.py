@@ -139,8 +139,9 @@ def _time_alternating(calls: list[Callable[[], object]], repeats: int) -> list[T
 
 
 def _page(database: Database, run_filter: RunFilter, **arguments: object) -> RunPage:
-    with database.session() as session:
-        return TaskRunsReadService(session, cursor_secret="bench").list_runs(
+    # As the API, the console and the CLI read a page: on a read connection of its own.
+    with database.read_connection() as connection:
+        return TaskRunsReadService(connection, cursor_secret="bench").list_runs(
             run_filter, limit=LIMIT, **arguments  # type: ignore[arg-type]
         )
 
@@ -225,7 +226,7 @@ def _database_share(database: Database, call: Callable[[Database], object],
                     repeats: int) -> Timing:
     """Time the statements that ``call`` sends, replayed on a bare DBAPI connection.
 
-    What remains of the call's time outside this share is Python: the session, the cursor,
+    What remains of the call's time outside this share is Python: the connection, the cursor,
     running the precompiled statement, and turning rows into tuples. Transaction control
     (``BEGIN``, ``ROLLBACK``) is left out because the replay runs inside the transaction that
     the DBAPI connection opens by itself.
@@ -377,8 +378,8 @@ def _sort_table(rows: list[SortRow]) -> list[str]:
 
 
 def _count(database: Database, run_filter: RunFilter) -> int:
-    with database.session() as session:
-        return TaskRunsReadService(session).count_runs(run_filter)
+    with database.read_connection() as connection:
+        return TaskRunsReadService(connection).count_runs(run_filter)
 
 
 def _report(rows: list[Row], depths: list[DepthRow], sorts: list[SortRow], few: list[FewRow], *,
@@ -392,7 +393,8 @@ def _report(rows: list[Row], depths: list[DepthRow], sorts: list[SortRow], few: 
         f"{runs:,} runs per database, {LIMIT} runs per page, deep page = page {deep:,}, "
         f"{repeats} timed calls per cell after one warm-up; the keyset and OFFSET calls of a "
         "cell take turns, so that both see the same load. Times in ms through "
-        "`TaskRunsReadService.list_runs` (new session per call). `first` is page 1 with the "
+        "`TaskRunsReadService.list_runs` on a new `Database.read_connection()` per call, as "
+        "the API, the console and the CLI read a page. `first` is page 1 with the "
         f"total counted up to {TOTAL_COUNT_CAP:,} matches (`exact?` says whether the total "
         "was exact); `keyset` follows the cursor and reuses the total carried in it; "
         "`offset+count` is `page=N, exact_total=True`: OFFSET and an exact `count(*)`; "
@@ -429,8 +431,8 @@ def _share_table(rows: list[Row]) -> list[str]:
         "",
         "The statements that each deep-page call above sent, replayed on a bare DBAPI "
         "connection, medians in ms. `keyset Python` is the keyset call's median minus its "
-        "SQL: the session, the cursor, running the precompiled statement, and turning 21 rows of "
-        "21 columns, with their JSON and timestamps, into `RunRow` tuples. The OFFSET call "
+        "SQL: the connection, the cursor, running the precompiled statement, and turning 21 "
+        "rows of 21 columns, with their JSON and timestamps, into `RunRow` tuples. The OFFSET call "
         "pays that part too, so it bounds the ratio of whole calls when the database work of "
         "OFFSET is itself small. "
         "On PostgreSQL a replayed OFFSET query can take less or more time than the same query "

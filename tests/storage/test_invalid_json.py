@@ -299,3 +299,28 @@ def test_blob_in_text_columns_is_served(sqlite_db: Database, api_client: TestCli
     assert listed.status_code == 200, listed.text[:300]
     assert listed.json()["data"]["items"][0]["task_name"] == "A\ufffdB"
     assert detail.status_code == 200, detail.text[:300]
+
+
+def test_non_utf8_json_reads_as_marker(sqlite_db: Database, api_client: TestClient) -> None:
+    """Bytes that are no UTF-8 in a JSON column fail only their value, not the page."""
+    run_id = make_run(sqlite_db, status=RunStatus.FAILED, items={ItemStatus.FAILED: 1}).run_id
+    healthy = make_run(sqlite_db, status=RunStatus.COMPLETED).run_id
+    with sqlite_db.transaction() as session:
+        # 0xff never occurs in UTF-8; CAST keeps the bytes as TEXT, as a hand edit can.
+        session.execute(text("UPDATE task_runs SET summary_json = CAST(x'7b22ff227d' AS TEXT) "
+                             "WHERE run_id = :run_id"), {"run_id": run_id})
+        session.execute(text("UPDATE task_run_items SET details_json = CAST(x'5bff5d' AS TEXT) "
+                             "WHERE run_id = :run_id"), {"run_id": run_id})
+
+    with sqlite_db.read_connection() as connection:
+        page = TaskRunsReadService(connection).list_runs()
+    listed = api_client.get("/api/v1/task-runs")
+    detail = api_client.get(f"/api/v1/task-runs/{run_id}")
+
+    summaries = {run.run_id: run.summary_json for run in page.items}
+    assert is_invalid_json(summaries[run_id])
+    assert summaries[run_id]["preview"] == '{"\ufffd"}'
+    assert not is_invalid_json(summaries[healthy])
+    assert listed.status_code == 200, listed.text
+    assert detail.status_code == 200, detail.text
+    assert detail.json()["data"]["items"][0]["details_json"][INVALID_JSON_KEY] is True

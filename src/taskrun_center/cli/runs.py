@@ -15,7 +15,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text as RichText
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection
 
 from taskrun_center.cli.common import (
     EXIT_FAILED,
@@ -170,10 +170,10 @@ def list_runs(
     filters = {"task_key": task_key, "task_category": category, "trigger_source": trigger,
                "status": status, "skipped": skipped, "started_from": started_from,
                "started_to": started_to, "search": search}
-    with _reading(database_url) as session:
+    with _reading(database_url) as connection:
         try:
             run_filter = RunFilter.from_params(**filters)
-            result = TaskRunsReadService(session).list_runs(
+            result = TaskRunsReadService(connection).list_runs(
                 run_filter, sort=sort, order=order, page=page, limit=limit, cursor=cursor,
                 exact_total=exact_total,
             )
@@ -209,8 +209,8 @@ def show_run(
     from taskrun_center.lifecycle.read_service import TaskRunsReadService
     from taskrun_center.lifecycle.serialize import item_to_dict, run_to_dict
 
-    with _reading(database_url) as session:
-        service = TaskRunsReadService(session)
+    with _reading(database_url) as connection:
+        service = TaskRunsReadService(connection)
         try:
             run = service.get_run(run_id)
             items = service.list_items(run_id, status=item_status, page=item_page,
@@ -235,15 +235,14 @@ def show_run(
 
 
 @contextmanager
-def _reading(database_url: str | None) -> Iterator[Session]:
-    """Yield a read session on the database of ``--database-url``; exit 1 on a database error."""
+def _reading(database_url: str | None) -> Iterator[Connection]:
+    """Yield a read connection to the database of ``--database-url``; exit 1 on a database error."""
     from taskrun_center.storage.engine import Database
-    from taskrun_center.storage.errors import translate_errors
 
     database = Database(resolve_database_url(database_url))
     try:
-        with translate_errors("reading runs"), database.session() as session:
-            yield session
+        with database.read_connection("reading runs") as connection:
+            yield connection
     except StorageError as error:
         fail(error_text(error), EXIT_FAILED)
     finally:

@@ -20,7 +20,8 @@ count within a few ms even for a filter that no index covers). Up to the cap
 The first page counts and the cursor carries the result, so deep pages do not count again and
 show the total as of the first page.
 
-Nothing here writes; the caller owns the session and its transaction.
+Nothing here writes; the caller owns the unit of work: a session, or a Core connection from
+``Database.read_connection()``, which serves the run list without an ORM session's cost.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import Connection, func, select
 from sqlalchemy.orm import Session
 
 from taskrun_center.config import get_settings
@@ -56,6 +57,7 @@ from taskrun_center.lifecycle.run_order import (
 from taskrun_center.states import ItemStatus
 from taskrun_center.storage.models import TaskRun, TaskRunItem
 from taskrun_center.storage.rows import RunRow
+from taskrun_center.storage.unit_of_work import CallerWork
 
 __all__ = [
     "MAX_ERROR_LOG_ITEMS",
@@ -121,19 +123,24 @@ class ErrorLogs:
 
 
 class TaskRunsReadService:
-    """Reads runs and items on the caller's session; see the module docstring for paging."""
+    """Reads runs and items in the caller's unit of work; see the module docstring for paging."""
 
-    def __init__(self, session: Session, *, cursor_secret: str | None = None,
+    def __init__(self, session: Session | Connection, *, cursor_secret: str | None = None,
                  total_cap: int = TOTAL_COUNT_CAP) -> None:
-        """Read through ``session``.
+        """Read through ``session``, an ORM session or a Core connection.
 
         Cursors are signed with a key derived from ``cursor_secret`` (default: the configured
         ``secret_key``). ``total_cap`` bounds the count of ``list_runs``.
         """
-        self.session = session
+        self._work = CallerWork(session)
         self.total_cap = total_cap
         secret = cursor_secret if cursor_secret is not None else get_settings().secret_key
         self._cursor_key = cursor_key(secret)
+
+    @property
+    def session(self) -> Session:
+        """The ORM session that run detail reads through (on the caller's connection if given)."""
+        return self._work.session
 
     def list_runs(
         self,
@@ -159,7 +166,7 @@ class TaskRunsReadService:
         spec = resolve_sort(sort, order)
         _check_paging(page, limit)
         bound = bind_filter(run_filter)
-        connection = self.session.connection()
+        connection = self._work.connection()
         # A cursor is tied to its filter: the fingerprint checks the one given and signs the next.
         fingerprint = run_filter.fingerprint()
 
@@ -204,7 +211,7 @@ class TaskRunsReadService:
         """
         run_filter = run_filter or RunFilter()
         check_filter(run_filter)
-        connection = self.session.connection()
+        connection = self._work.connection()
         return count_runs(connection, lead_by_counts(connection, bind_filter(run_filter)))
 
     def get_run(self, run_id: str) -> TaskRun:
@@ -288,7 +295,7 @@ class TaskRunsReadService:
         return not total_exact or total > self.total_cap
 
     def _count(self, bound: BoundFilter, exact: bool) -> tuple[int, bool]:
-        connection = self.session.connection()
+        connection = self._work.connection()
         if exact:
             return count_runs(connection, bound), True
         counted = count_runs(connection, bound, stop_after=self.total_cap)

@@ -29,7 +29,7 @@ import structlog
 from sqlalchemy import ColumnElement, Insert, exists, select, update
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Connection
-from sqlalchemy.orm import Session, SessionTransaction
+from sqlalchemy.orm import Session
 
 from taskrun_center.config import ItemLimits, get_settings
 from taskrun_center.contract import (
@@ -83,6 +83,7 @@ from taskrun_center.storage.driver import compiled_for
 from taskrun_center.storage.errors import translate_errors
 from taskrun_center.storage.models import TaskRun, TaskRunItem
 from taskrun_center.storage.types import utcnow
+from taskrun_center.storage.unit_of_work import CallerWork
 
 logger = structlog.get_logger(__name__)
 
@@ -156,20 +157,14 @@ class TaskRunsWriteService:
     ) -> None:
         # A Core connection (``Database.write_connection()``) serves the item operations
         # directly; the other methods open a session on it when they first need one.
-        self._session = session if isinstance(session, Session) else None
-        self._core = session if isinstance(session, Connection) else None
+        self._work = CallerWork(session)
         self.item_limits = item_limits or get_settings().item_limits
-        self._bound: tuple[SessionTransaction, Connection] | None = None
         self._deferred: dict[str, dict[str, int]] | None = {} if defer_counters else None
 
     @property
     def session(self) -> Session:
         """The ORM session the methods write through (the caller's, or one on its connection)."""
-        if self._session is None:
-            # The session joins the connection's transaction and never commits it, so the
-            # caller that opened the transaction still owns the unit of work.
-            self._session = Session(bind=self._core, expire_on_commit=False)
-        return self._session
+        return self._work.session
 
     # --- runs -----------------------------------------------------------------------------
 
@@ -672,18 +667,7 @@ class TaskRunsWriteService:
         return compiled.execute(connection, parameters)
 
     def _connection(self) -> Connection:
-        if self._core is not None:
-            return self._core
-        # Looking the connection up through the session costs about as much as a statement;
-        # it stays the same until the session's transaction ends.
-        transaction = self.session.get_transaction()
-        if self._bound is not None and transaction is self._bound[0]:
-            return self._bound[1]
-        connection = self.session.connection()
-        current = self.session.get_transaction()
-        if current is not None:
-            self._bound = (current, connection)
-        return connection
+        return self._work.connection()
 
     def _run_state(self, run_id: str) -> _RunState:
         row = self._connection().execute(

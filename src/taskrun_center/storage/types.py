@@ -10,8 +10,11 @@ from typing import Any
 
 import orjson
 import structlog
-from sqlalchemy import JSON, DateTime, Dialect
+from sqlalchemy import JSON, ColumnElement, DateTime, Dialect
 from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
 from taskrun_center.contract.masking import mask_text
@@ -58,6 +61,10 @@ class TolerantJson(TypeDecorator[Any]):
             return dialect.type_descriptor(JSONB())
         return dialect.type_descriptor(JSON())
 
+    def column_expression(self, column: ColumnElement[Any]) -> ColumnElement[Any]:
+        # Selected as bytes on SQLite (see ``JsonAsBytes``).
+        return JsonAsBytes(column)
+
     def result_processor(
         self, dialect: Dialect, coltype: object
     ) -> Callable[[Any], Any] | None:
@@ -68,6 +75,34 @@ class TolerantJson(TypeDecorator[Any]):
         if parse is None:
             return None
         return _tolerant(parse, "stored_json_invalid", invalid_json_marker)
+
+
+class JsonAsBytes(FunctionElement[Any]):
+    """A selected JSON column, read as its UTF-8 bytes on SQLite and as itself elsewhere.
+
+    The JSON decoder works on UTF-8. Read as text, each value would be decoded to ``str`` by
+    the driver and encoded back by orjson. For the 21 summaries of a run list page that took
+    80 µs instead of 65 µs to fetch and decode (measured once on the list benchmark's runs).
+    Text that is not valid UTF-8, which SQLite accepts from a hand edit, then reads as invalid
+    JSON instead of failing the query.
+    """
+
+    inherit_cache = True
+    name = "json_as_bytes"
+
+    def __init__(self, column: ColumnElement[Any]) -> None:
+        super().__init__(column)
+        self.type = column.type
+
+
+@compiles(JsonAsBytes)
+def _json_as_itself(element: JsonAsBytes, compiler: SQLCompiler, **options: Any) -> str:
+    return str(compiler.process(element.clauses, **options))
+
+
+@compiles(JsonAsBytes, "sqlite")
+def _json_as_blob(element: JsonAsBytes, compiler: SQLCompiler, **options: Any) -> str:
+    return f"CAST({compiler.process(element.clauses, **options)} AS BLOB)"
 
 
 def load_json_text(value: str | bytes | None) -> Any:

@@ -49,7 +49,6 @@ CANCELLED = Text("运行 {run_id} 已取消。", "Run {run_id} has been cancelle
 def list_task_runs(
     *,
     _: ViewerPrincipal,
-    session: DbSession,
     context: Context,
     language: RequestLanguage,
     task_key: ValueList = None,
@@ -88,11 +87,13 @@ def list_task_runs(
         started_to=started_to,
         search=search,
     )
-    reader = TaskRunsReadService(session, cursor_secret=context.secret_key)
-    result = reader.list_runs(
-        run_filter, sort=sort, order=order, page=page, limit=limit, cursor=cursor,
-        exact_total=exact_total,
-    )
+    # A page needs no ORM session, which costs a seventh of a keyset page on SQLite.
+    with context.database.read_connection("reading runs") as connection:
+        reader = TaskRunsReadService(connection, cursor_secret=context.secret_key)
+        result = reader.list_runs(
+            run_filter, sort=sort, order=order, page=page, limit=limit, cursor=cursor,
+            exact_total=exact_total,
+        )
     data = RunListData(
         items=[localize_run(run_to_dict(run), language) for run in result.items],
         total=result.total,

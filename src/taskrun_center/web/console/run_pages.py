@@ -67,9 +67,7 @@ def get_home(_: ViewerPrincipal) -> Response:
 
 
 @router.get("/runs", response_class=HTMLResponse)
-def get_run_list(
-    request: Request, principal: ViewerPrincipal, session: DbSession, context: Context
-) -> HTMLResponse:
+def get_run_list(request: Request, principal: ViewerPrincipal, context: Context) -> HTMLResponse:
     """Render the run list with filters, sort and pagination.
 
     "Next" follows the keyset cursor, so it keeps working past the pages of a capped total.
@@ -77,9 +75,10 @@ def get_run_list(
     when the total is exact.
     """
     form, run_filter = parse_list_form(request.query_params)
-    reader = TaskRunsReadService(session, cursor_secret=context.secret_key)
-    page = reader.list_runs(run_filter, sort=form.sort, order=form.order, page=form.page,
-                            limit=form.limit, cursor=form.cursor or None)
+    with context.database.read_connection("reading runs") as connection:
+        reader = TaskRunsReadService(connection, cursor_secret=context.secret_key)
+        page = reader.list_runs(run_filter, sort=form.sort, order=form.order, page=form.page,
+                                limit=form.limit, cursor=form.cursor or None)
     language = request_language(request)
     page_context = base_context(request, principal, "runs")
     page_context.update(
