@@ -19,6 +19,7 @@ import hashlib
 import hmac
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 import orjson
@@ -73,8 +74,12 @@ class RunCursor:
     total_exact: bool = True
 
 
+@lru_cache(maxsize=8)
 def cursor_key(secret_key: str | None) -> bytes:
-    """Return the HMAC key for cursors, derived from the configured secret key when there is one."""
+    """Return the HMAC key for cursors, derived from the configured secret key when there is one.
+
+    Cached, because a read service derives it on every request and a process has one or two keys.
+    """
     if not secret_key:
         return _DEFAULT_KEY
     return hashlib.sha256(_DEFAULT_KEY + b"\0" + secret_key.encode()).digest()

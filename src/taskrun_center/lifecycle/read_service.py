@@ -46,6 +46,7 @@ from taskrun_center.lifecycle.query_reasons import (
 from taskrun_center.lifecycle.run_filter import BoundFilter, RunFilter, bind_filter, check_filter
 from taskrun_center.lifecycle.run_order import (
     SORT_FIELDS,
+    PageRows,
     Position,
     SortSpec,
     count_runs,
@@ -178,7 +179,7 @@ class TaskRunsReadService:
             many = self._many(total, total_exact)
             rows = fetch_after(connection, bound if many else lead_by_counts(connection, bound),
                                spec, after=Position(position.last_value, position.last_id),
-                               count=limit + 1, many=many)
+                               count=limit, many=many)
         else:
             led = lead_by_counts(connection, bound)
             total, total_exact = self._count(led, exact_total)
@@ -186,13 +187,13 @@ class TaskRunsReadService:
             offset = (page - 1) * limit
             # An exact count at or below the offset means an empty page: no need to look again
             # for runs that the count just found missing.
-            rows = [] if total_exact and offset >= total else fetch_from_offset(
-                connection, bound if many else led, spec, offset=offset, count=limit + 1,
-                many=many)
+            rows = PageRows([], more=False) if total_exact and offset >= total else \
+                fetch_from_offset(connection, bound if many else led, spec, offset=offset,
+                                  count=limit, many=many)
 
-        items = rows[:limit]
+        items = rows.runs
         next_cursor = None
-        if len(rows) > limit:
+        if rows.more:
             next_position = position_of(items[-1], spec)
             next_cursor = encode_cursor(
                 RunCursor(sort=spec.field, order=spec.order, last_value=next_position.value,

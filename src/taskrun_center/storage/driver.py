@@ -63,10 +63,13 @@ class DriverStatement:
         processed: dict[tuple[str, int], Any] = {}
         connection.exec_driver_sql(self.sql, [self._bound(row, processed) for row in rows])
 
-    def fetch_all(self, connection: Connection, parameters: dict[str, Any]) -> list[Any]:
+    def fetch_all(self, connection: Connection, parameters: dict[str, Any], *,
+                  convert: int | None = None) -> list[Any]:
         """Run the query with ``parameters`` (by bind name); return its rows, values converted.
 
-        Off SQLite, or with an expanding IN list, the statement goes through SQLAlchemy.
+        With ``convert``, the rows after the first ``convert`` may come back unconverted, for a
+        caller that only counts them. Off SQLite, or with an expanding IN list, the statement
+        goes through SQLAlchemy, which converts every row.
         """
         if not self.direct:
             return list(connection.execute(self.statement, parameters).all())
@@ -78,12 +81,12 @@ class DriverStatement:
         if not self.results:
             return rows
         converted = []
-        for row in rows:
+        for row in rows[:convert]:
             values = list(row)
             for index, process in self.results:
                 values[index] = process(values[index])
             converted.append(values)
-        return converted
+        return converted + rows[len(converted):]
 
     def _bound(self, parameters: dict[str, Any],
                processed: dict[tuple[str, int], Any] | None = None) -> Any:
