@@ -15,7 +15,7 @@ SAMPLE_TASKS = "tests.runners.sample_tasks"
 
 def taskrun_argv(*args: str) -> list[str]:
     """Return the argv that runs ``taskrun ARGS`` with this interpreter."""
-    return [sys.executable, "-c", "from taskrun_center.cli.app import main; main()", *args]
+    return [sys.executable, "-c", "from taskrun_center.cli.entry import main; main()", *args]
 
 
 def taskrun_env(database_url: str, **extra: str) -> dict[str, str]:

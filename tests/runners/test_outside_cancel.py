@@ -9,11 +9,14 @@ import structlog
 from taskrun_center.lifecycle.write_service import ItemSpec, TaskRunsWriteService
 from taskrun_center.runners import record_run
 from taskrun_center.storage.engine import Database
+from tests.runners import lock_tasks
 from tests.runners.rows import load_items, load_run
 
 # Long enough that only an item write that found the run ended makes the task read its status.
 NO_PERIODIC_CHECK = 3600.0
 ITEMS_AFTER_CANCEL = 50
+# SQLite's busy timeout in the locked-file test: each write try on the locked file waits this long.
+LOCKED_BUSY_TIMEOUT_MS = 200
 
 
 def _cancel(database: Database, run_id: str) -> None:
@@ -130,3 +133,38 @@ def test_cancel_seen_by_ctx_cancelled(database: Database) -> None:
             ctx.flush_items()
 
     assert seen_after == [1]
+
+
+def test_cancelled_run_drops_queue_on_lock(sqlite_url: str) -> None:
+    """The events queued when the task stops are counted as ignored, with no write retries."""
+    database = Database(sqlite_url, busy_timeout_ms=LOCKED_BUSY_TIMEOUT_MS)
+    try:
+        with structlog.testing.capture_logs() as logs, record_run(
+            "adhoc_outside_cancel", database=database,
+            cancel_check_interval_seconds=NO_PERIODIC_CHECK,
+        ) as ctx:
+            with ctx.item("row", "0"):
+                pass
+            ctx.flush_items()
+            _cancel(database, ctx.run_id)
+            lock_tasks.hold_write_lock(sqlite_url)
+            for index in range(1, ITEMS_AFTER_CANCEL + 1):
+                with ctx.item("row", str(index)):
+                    pass
+            # The next check reads the status, finds the cancel and stops the task.
+            ctx.request_status_check()
+            ctx.check_cancelled()
+        lock_tasks.release_locks()
+
+        events = [log["event"] for log in _writer_logs(logs)]
+        # At most the one try of a batch that the writer had begun before the task stopped.
+        assert events.count("item_batch_write_failed") <= 1
+        assert "item_batch_dropped" not in events
+        [ignored] = [log for log in logs if log["event"] == "item_events_ignored"]
+        assert ignored["events"] == 3 * ITEMS_AFTER_CANCEL
+        assert ignored["run_status"] == "cancelled"
+        assert load_run(database, ctx.run_id).status == "cancelled"
+        assert set(load_items(database, ctx.run_id)) == {"0"}
+    finally:
+        lock_tasks.release_locks()
+        database.dispose()

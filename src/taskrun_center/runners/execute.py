@@ -13,10 +13,10 @@ from taskrun_center.lifecycle.write_service import ClaimedRun
 from taskrun_center.runners.context import RunContext
 from taskrun_center.runners.definition import TaskDefinition, get_task
 from taskrun_center.runners.errors import RunCancelledError
-from taskrun_center.runners.interrupts import interrupts_held
 from taskrun_center.runners.recording import (
     DEFAULT_CANCEL_CHECK_INTERVAL_SECONDS,
     RunRecorder,
+    open_run_holding_interrupts,
     record_interrupt,
 )
 from taskrun_center.runners.result import RunOutcome
@@ -58,29 +58,23 @@ def run_task(
     definition = get_task(task_key)
     if run_id is None and claimed is None:
         definition.check_arguments(arguments)
-    recorder: RunRecorder | None = None
     try:
-        # A signal while the run opens is raised once the recorder exists (interrupts_held).
-        with interrupts_held():
-            recorder = RunRecorder.open(
-                task_key,
-                database=database,
-                run_id=run_id,
-                trigger_source=trigger_source,
-                arguments=arguments,
-                created_by=created_by,
-                task_name=definition.name_zh,
-                task_category=definition.category,
-                cancel_check_interval_seconds=cancel_check_interval_seconds,
-                claimed=claimed,
-            )
+        # A signal while the run opens is raised once the recorder exists, and cancels the run.
+        recorder = open_run_holding_interrupts(
+            task_key,
+            database=database,
+            run_id=run_id,
+            trigger_source=trigger_source,
+            arguments=arguments,
+            created_by=created_by,
+            task_name=definition.name_zh,
+            task_category=definition.category,
+            cancel_check_interval_seconds=cancel_check_interval_seconds,
+            claimed=claimed,
+        )
     except RunCancelledError as cancelled:
         logger.info("run_cancelled_before_start", run_id=cancelled.run_id, task_key=task_key)
         return RunOutcome(run_id=cancelled.run_id, task_key=task_key, status=RunStatus.CANCELLED)
-    except KeyboardInterrupt:
-        if recorder is not None:
-            record_interrupt(recorder)
-        raise
     return _drive(definition, recorder, arguments)
 
 

@@ -24,8 +24,14 @@ def interrupts_held() -> Iterator[None]:
     """Hold SIGINT and SIGTERM inside the block; raise the first one again when it ends.
 
     The previous handlers are restored first, so the signal reaches what was installed before
-    (Python's KeyboardInterrupt, ``sigterm_as_interrupt``, or the default action). Outside the
-    main thread, where no handler can be installed, nothing changes.
+    (Python's KeyboardInterrupt, ``sigterm_as_interrupt``, the caller's own handler, or the
+    default action). Outside the main thread, where no handler can be installed, nothing
+    changes. A signal whose handler C code installed is not held either, because Python
+    could not put that handler back.
+
+    NOTE: an event loop that learns of signals through ``signal.set_wakeup_fd`` (asyncio's
+    ``add_signal_handler``) sees a held signal twice, once when it arrives and once when it
+    is raised again, so its callback runs twice (checked on CPython 3.11).
     """
     if threading.current_thread() is not threading.main_thread():
         yield
@@ -36,13 +42,13 @@ def interrupts_held() -> Iterator[None]:
     def hold(signum: int, _frame: FrameType | None) -> None:
         received.append(signum)
 
-    previous = {signum: signal.signal(signum, hold) for signum in HELD_SIGNALS}
+    # getsignal returns None for a handler that C code installed.
+    signals_to_hold = [signum for signum in HELD_SIGNALS if signal.getsignal(signum) is not None]
+    previous = {signum: signal.signal(signum, hold) for signum in signals_to_hold}
     try:
         yield
     finally:
         for signum, handler in previous.items():
-            # None: a handler that C code installed, which Python cannot put back.
-            if handler is not None:
-                signal.signal(signum, handler)
+            signal.signal(signum, handler)
         if received:
             signal.raise_signal(received[0])

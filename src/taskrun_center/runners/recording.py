@@ -31,6 +31,7 @@ from taskrun_center.runners.context import RunContext
 from taskrun_center.runners.errors import RunCancelledError
 from taskrun_center.runners.failure import describe_error, masked_traceback
 from taskrun_center.runners.heartbeat import Heartbeat
+from taskrun_center.runners.interrupts import interrupts_held
 from taskrun_center.runners.item_writer import ItemEvent, ItemWriter
 from taskrun_center.runners.result import RunOutcome, TaskResult
 from taskrun_center.runners.summary import (
@@ -347,8 +348,20 @@ class RunRecorder:
         return final
 
     def finish_cancelled(self) -> RunOutcome:
-        """End the task of a run that was cancelled; the run keeps the status ``cancelled``."""
-        self._stop_background()
+        """End the task of a run that was cancelled; the run keeps the status ``cancelled``.
+
+        The items of an ended run take no more changes, so the item events still queued are
+        counted as ignored instead of written. On a locked database that saves the writer's
+        retries, which would end in dropping them. The wait is at most the one try of a batch
+        that the writer has begun.
+        """
+        self._heartbeat.stop()
+        events = self._writer.hand_over()
+        if not self._writer.ignore_if_run_ended(events, read_status=True):
+            # The status read failed, or task code raised RunCancelledError for a run that
+            # has not ended: the events are stored as the writer would have stored them.
+            self._writer.store_separately(events)
+        self._writer.log_ignored()
         self._log.info("run_cancelled_stopped", **self._count_fields())
         return self._outcome_of_ended_run()
 
@@ -486,10 +499,6 @@ class RunRecorder:
             return RunStatus.COMPLETED_WITH_ERRORS
         return None
 
-    def _stop_background(self) -> None:
-        self._heartbeat.stop()
-        self._writer.close()
-
     def _outcome_of_ended_run(self) -> RunOutcome:
         with translate_errors("read run"), self.database.session() as session:
             run = session.scalars(select(TaskRun).where(TaskRun.run_id == self.run_id)).one()
@@ -590,13 +599,15 @@ def record_run(
     contains the item counts. An exception marks the run failed and propagates;
     ``RunCancelledError`` ends the block quietly and the run stays cancelled. Names and
     category default to the registered task type, else to the key and ``other``.
+    KeyboardInterrupt cancels the run and propagates, also when Ctrl-C arrives while the run
+    is being opened (see ``open_run_holding_interrupts``).
 
     Raises:
         RunCancelledError: the run ``run_id`` was cancelled before it started.
         InvalidTransitionError: the run ``run_id`` has already ended otherwise.
         StorageError: the database failed.
     """
-    recorder = RunRecorder.open(
+    recorder = open_run_holding_interrupts(
         task_key,
         database=database,
         run_id=run_id,
@@ -619,6 +630,32 @@ def record_run(
         record_interrupt(recorder)
         raise
     recorder.finish(recorder.context.result)
+
+
+def open_run_holding_interrupts(task_key: str, **options: Any) -> RunRecorder:
+    """Open the run as ``RunRecorder.open(task_key, **options)`` does, with signals held.
+
+    The run's row is written before the recorder that could cancel it exists, so a Ctrl-C in
+    between would leave the run running with a heartbeat that goes on while the process lives.
+    SIGINT and SIGTERM are therefore held while the run opens (``interrupts_held``) and raised
+    again once the recorder exists. A KeyboardInterrupt then cancels the run and propagates.
+    Signals interrupt only the main thread, and only there are they held.
+
+    Raises:
+        KeyboardInterrupt: Ctrl-C, or SIGTERM under ``sigterm_as_interrupt``, arrived while
+            the run opened. The run is cancelled first, unless the open itself failed.
+        RunCancelledError, InvalidTransitionError, RunNotFoundError, StorageError: as
+            ``RunRecorder.open``.
+    """
+    recorder: RunRecorder | None = None
+    try:
+        with interrupts_held():
+            recorder = RunRecorder.open(task_key, **options)
+    except KeyboardInterrupt:
+        if recorder is not None:
+            record_interrupt(recorder)
+        raise
+    return recorder
 
 
 def record_interrupt(recorder: RunRecorder) -> RunOutcome | None:

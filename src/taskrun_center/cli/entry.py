@@ -1,0 +1,70 @@
+"""The ``taskrun`` console script: a quiet Ctrl-C while the commands are still imported.
+
+Importing the commands takes hundreds of milliseconds, and a Ctrl-C during it would print
+Python's traceback. Until they are imported, Ctrl-C ends the process with one line in the CLI
+language and exit code 130. This module imports nothing heavy, so that the window before its
+handler is installed stays short.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+from types import FrameType
+
+from taskrun_center.i18n import Text, normalize_language
+
+INTERRUPTED_BEFORE_START = Text("已中断：命令尚未开始。", "Interrupted before the command started.")
+
+
+def main() -> None:
+    """Run the ``taskrun`` command, importing its commands under the early Ctrl-C handler."""
+    installed = _handle_early_interrupt()
+
+    from taskrun_center.cli.app import main as run_command
+
+    # From here on a KeyboardInterrupt that no command catches reaches Typer, which exits 130
+    # without a traceback.
+    if installed and signal.getsignal(signal.SIGINT) is _exit_before_start:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+    run_command()
+
+
+def _handle_early_interrupt() -> bool:
+    """Install ``_exit_before_start`` for SIGINT; return False when SIGINT was left alone.
+
+    Only Python's own handler is replaced, so an ignored SIGINT (a background job) stays
+    ignored. Outside the main thread ``signal.signal`` raises ValueError, and nothing changes.
+    """
+    if signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
+        return False
+    try:
+        signal.signal(signal.SIGINT, _exit_before_start)
+    except ValueError:
+        return False
+    return True
+
+
+def _exit_before_start(_signum: int, _frame: FrameType | None) -> None:
+    message = INTERRUPTED_BEFORE_START.render(language_before_imports()) + "\n"
+    encoding = getattr(sys.stderr, "encoding", None) or "utf-8"
+    os.write(2, message.encode(encoding, "backslashreplace"))
+    # os._exit: a SystemExit could be swallowed by a module whose import it interrupts, and no
+    # command has started that would need cleaning up. 128 + 2 is what a shell reports for a
+    # command ended by SIGINT.
+    os._exit(128 + signal.SIGINT)
+
+
+def language_before_imports() -> str:
+    """Return the CLI language by the rule of ``common.cli_language``, without importing it.
+
+    ``common`` needs typer and rich, whose imports are what an early Ctrl-C interrupts.
+    """
+    argv = sys.argv[1:]
+    for index, argument in enumerate(argv):
+        if argument.startswith("--lang="):
+            return normalize_language(argument.split("=", 1)[1])
+        if argument == "--lang" and index + 1 < len(argv):
+            return normalize_language(argv[index + 1])
+    return normalize_language(os.environ.get("TASKRUN_LANGUAGE"))
