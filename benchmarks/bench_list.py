@@ -11,7 +11,9 @@ For each filter, on SQLite and PostgreSQL side by side, this measures ``list_run
   an engine event and replayed on a bare DBAPI connection (no ORM, no type processing);
 - deeper pages of the unfiltered list, where OFFSET has more rows to skip;
 - page 1 and the next page for every sort field and order, with and without filters;
-- page 1 and the next page of filters that match few or no runs, for every sort field.
+- page 1 and the next page of filters that match few or no runs, for every sort field;
+- page 1 of text searches (a whole run_id, parts of one, a task name, a text that matches
+  nothing), resolved as the read service does and, beside it, testing every run.
 
 Targets: p95 of the first page and of the keyset deep page at most 20 ms, and the keyset deep
 page at least 10x faster than OFFSET with ``count(*)`` (compared by median, the two calls timed
@@ -30,10 +32,11 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import Integer, bindparam, event, select
 
 from benchmarks.machine import describe_machine
 from benchmarks.run_data import RunShape, benchmark_databases, load_runs, newest_default
+from taskrun_center.lifecycle import search_plan
 from taskrun_center.lifecycle.read_service import (
     SORT_FIELDS,
     TOTAL_COUNT_CAP,
@@ -42,6 +45,7 @@ from taskrun_center.lifecycle.read_service import (
     TaskRunsReadService,
 )
 from taskrun_center.storage.engine import Database
+from taskrun_center.storage.models import TaskRun
 
 TARGET_P95_MS = 20.0
 TARGET_DEEP_RATIO = 10.0
@@ -302,6 +306,73 @@ def _measure_sort(name: str, database: Database, filter_name: str, *, sort: str,
 
 
 @dataclass
+class SearchRow:
+    """Page 1 of one text search, resolved and with every run tested."""
+
+    database: str
+    search_name: str
+    total: int
+    total_exact: bool
+    resolved: Timing
+    every_run: Timing
+
+
+def _searches(database: Database) -> dict[str, str]:
+    """Return the searches of the search table, named, with texts taken from the stored runs."""
+    with database.read_connection() as connection:
+        run_id, task_name = connection.execute(
+            select(TaskRun.run_id, TaskRun.task_name).order_by(TaskRun.id)
+            .offset(bindparam("middle", type_=Integer())).limit(1),
+            {"middle": _count(database, RunFilter()) // 2},
+        ).one()
+    return {
+        "whole run_id": run_id,
+        "first 8 characters of a run_id": run_id[:8],
+        "last 12 characters of a run_id": run_id[24:],
+        "a task name": task_name,
+        "matches nothing": "zz-nothing",
+    }
+
+
+def _measure_search(name: str, database: Database, search_name: str, text: str,
+                    repeats: int) -> SearchRow:
+    run_filter = RunFilter(search=text)
+    first = _page(database, run_filter)
+    resolved = _time(lambda: _page(database, run_filter), repeats)
+    # With no name allowed, the search stays unresolved and tests every run, as before.
+    names_allowed = search_plan.MAX_SEARCH_NAMES
+    search_plan.MAX_SEARCH_NAMES = -1
+    try:
+        every_run = _time(lambda: _page(database, run_filter), max(1, repeats // 3))
+    finally:
+        search_plan.MAX_SEARCH_NAMES = names_allowed
+    return SearchRow(name, search_name, first.total, first.total_exact, resolved, every_run)
+
+
+def _search_table(rows: list[SearchRow]) -> list[str]:
+    lines = [
+        "## Text search",
+        "",
+        "Page 1 of a search over run_id and task name, p50 / p95 in ms through `list_runs`. "
+        "`resolved` is the read service: it lists the distinct task names through their index, "
+        "skips run_ids for a text that no UUID contains and looks up a whole run_id in its "
+        "index. `every run` is the same page with the search tested on every run, as before "
+        "that (fewer calls). Matches are counted up to the count cap.",
+        "",
+        "| database | search | matches | resolved p50 | resolved p95 | every run p50 "
+        "| every run p95 |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for row in rows:
+        matches = f"{row.total:,}" if row.total_exact else f"> {row.total:,}"
+        lines.append(
+            f"| {row.database} | {row.search_name} | {matches} | {row.resolved.median:.2f} "
+            f"| {row.resolved.p95:.2f} | {row.every_run.median:.2f} | {row.every_run.p95:.2f} |"
+        )
+    return lines
+
+
+@dataclass
 class FewRow:
     """Page 1 and, when there is one, the next page of a filter with few matches."""
 
@@ -382,8 +453,8 @@ def _count(database: Database, run_filter: RunFilter) -> int:
         return TaskRunsReadService(connection).count_runs(run_filter)
 
 
-def _report(rows: list[Row], depths: list[DepthRow], sorts: list[SortRow], few: list[FewRow], *,
-            scale: str, load: tuple[float, float]) -> str:
+def _report(rows: list[Row], depths: list[DepthRow], sorts: list[SortRow], few: list[FewRow],
+            searches: list[SearchRow], *, scale: str, load: tuple[float, float]) -> str:
     runs, deep, repeats = SCALES[scale]
     lines = [
         "# Run list: first page and deep page",
@@ -417,7 +488,7 @@ def _report(rows: list[Row], depths: list[DepthRow], sorts: list[SortRow], few: 
             f"| {row.exact_count.median:.2f} | {row.exact_count.p95:.2f} |"
         )
     lines += ["", *_verdicts(rows), "", *_share_table(rows), "", *_depth_table(depths), "",
-              *_sort_table(sorts), "", *_few_table(few)]
+              *_sort_table(sorts), "", *_few_table(few), "", *_search_table(searches)]
     return "\n".join(lines)
 
 
@@ -495,6 +566,7 @@ def main(scale: str) -> str:
     depths: list[DepthRow] = []
     sorts: list[SortRow] = []
     few: list[FewRow] = []
+    searches: list[SearchRow] = []
     with benchmark_databases() as urls:
         for name, url in urls.items():
             load_runs(url, RunShape(runs=runs, items_per_run=0, newest=newest_default()))
@@ -511,7 +583,9 @@ def main(scale: str) -> str:
                           for order in ("asc", "desc")]
                 few += [_measure_few(name, database, filter_name, sort, depth_repeats)
                         for filter_name in FEW_FILTERS for sort in SORT_FIELDS]
+                searches += [_measure_search(name, database, search_name, text, depth_repeats)
+                             for search_name, text in _searches(database).items()]
             finally:
                 database.dispose()
-    return _report(rows, depths, sorts, few, scale=scale,
+    return _report(rows, depths, sorts, few, searches, scale=scale,
                    load=(load_before, os.getloadavg()[0]))

@@ -94,8 +94,12 @@ def _expected(runs: list[TaskRun], run_filter: RunFilter, sort: str, order: str)
     return [run.id for run in with_value + without]
 
 
-def _random_filter(chooser: random.Random) -> RunFilter:
-    """Draw a filter that sets each field with a fixed chance, so most filters match runs."""
+def _random_filter(chooser: random.Random, runs: list[TaskRun]) -> RunFilter:
+    """Draw a filter that sets each field with a fixed chance, so most filters match runs.
+
+    Searches are words of task names, a text no run has, and a run_id whole (in capitals),
+    its first group or a middle group.
+    """
     lists = {
         field: chooser.sample(values, chooser.randint(1, 3)) if chooser.random() < 0.35 else []
         for field, values in CHOICES.items()
@@ -108,8 +112,13 @@ def _random_filter(chooser: random.Random) -> RunFilter:
         skipped=chooser.choice([True, False]) if chooser.random() < 0.2 else None,
         started_from=times[0],
         started_to=times[1],
-        search=chooser.choice(["sync", "RULES", "e"]) if chooser.random() < 0.15 else None,
+        search=chooser.choice(_searches(chooser.choice(runs).run_id))
+        if chooser.random() < 0.2 else None,
     )
+
+
+def _searches(run_id: str) -> list[str]:
+    return ["sync", "RULES", "e", "zz", run_id.upper(), run_id[:8], run_id[9:13]]
 
 
 QUERIES = 250
@@ -124,7 +133,7 @@ def test_random_queries_match_reference(session: Session) -> None:
     many = 0
 
     for _ in range(QUERIES):
-        run_filter = _random_filter(chooser)
+        run_filter = _random_filter(chooser, runs)
         sort, order = chooser.choice(SORT_FIELDS), chooser.choice(["asc", "desc"])
         cap, limit = chooser.choice(list(services)), chooser.choice([2, 3, 7, 100])
         expected = _expected(runs, run_filter, sort, order)

@@ -55,6 +55,7 @@ from taskrun_center.lifecycle.run_order import (
     position_of,
     resolve_sort,
 )
+from taskrun_center.lifecycle.search_plan import resolve_search
 from taskrun_center.states import ItemStatus
 from taskrun_center.storage.models import TaskRun, TaskRunItem
 from taskrun_center.storage.rows import RunRow
@@ -166,8 +167,8 @@ class TaskRunsReadService:
         check_filter(run_filter)
         spec = resolve_sort(sort, order)
         _check_paging(page, limit)
-        bound = bind_filter(run_filter)
         connection = self._work.connection()
+        bound = resolve_search(connection, bind_filter(run_filter), run_filter.search)
         # A cursor is tied to its filter: the fingerprint checks the one given and signs the next.
         fingerprint = run_filter.fingerprint()
 
@@ -213,7 +214,8 @@ class TaskRunsReadService:
         run_filter = run_filter or RunFilter()
         check_filter(run_filter)
         connection = self._work.connection()
-        return count_runs(connection, lead_by_counts(connection, bind_filter(run_filter)))
+        bound = resolve_search(connection, bind_filter(run_filter), run_filter.search)
+        return count_runs(connection, lead_by_counts(connection, bound))
 
     def get_run(self, run_id: str) -> TaskRun:
         """Return the run with ``run_id``.

@@ -15,7 +15,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 from pydantic_core import PydanticCustomError
-from sqlalchemy import ColumnElement, String, bindparam, or_
+from sqlalchemy import ColumnElement, String, bindparam, false, or_
 
 from taskrun_center.errors import InvalidQueryError
 from taskrun_center.lifecycle.planner_hints import NotIndexed, Unindexable
@@ -39,7 +39,10 @@ MAX_FILTER_VALUES = 100
 _SHOWN_VALUE_CHARS = 40
 
 _LIST_FIELDS = ("task_key", "task_category", "trigger_source", "status")
-_LIKE_ESCAPE = "/"
+#: The name in ``shape_conditions``'s ``hidden`` that keeps the search out of the index choice.
+SEARCH_HIDDEN = "search"
+#: The escape character of the search's LIKE patterns.
+LIKE_ESCAPE = "/"
 
 
 class RunFilter(BaseModel):
@@ -229,6 +232,11 @@ class FilterShape:
     started_from: bool = False
     started_to: bool = False
     search: bool = False
+    # The search as ``lifecycle.search_plan`` resolved it: the number of task names that match
+    # (None while unresolved, when every run's name is tested), and the number of run_ids that
+    # match (None when so many do that each run's run_id is tested).
+    search_names: int | None = None
+    search_run_ids: int | None = None
     # List fields that a count found to match more runs than another filter, kept out of
     # SQLite's index choice (see ``lifecycle.filter_lead``).
     outranked: tuple[str, ...] = ()
@@ -293,8 +301,9 @@ def shape_conditions(shape: FilterShape, hidden: tuple[str, ...] = (),
                      unindexable: tuple[str, ...] = ()) -> list[ColumnElement[bool]]:
     """Return the WHERE conditions of a filter of ``shape`` (an empty list matches every run).
 
-    The list fields named in ``hidden`` are kept out of SQLite's index choice, those in
-    ``unindexable`` out of PostgreSQL's too.
+    The list fields named in ``hidden`` are kept out of SQLite's index choice, and the search
+    when ``hidden`` names ``SEARCH_HIDDEN``. Those in ``unindexable`` are kept out of
+    PostgreSQL's too.
     """
     conditions: list[ColumnElement[bool]] = []
     for field in shape.lists:
@@ -325,10 +334,47 @@ def shape_conditions(shape: FilterShape, hidden: tuple[str, ...] = (),
         conditions.append(TaskRun.started_at < bindparam(_param("started_to"),
                                                          type_=started_at_type))
     if shape.search:
-        pattern = bindparam(_param("search"), type_=String())
-        conditions.append(or_(TaskRun.run_id.icontains(pattern, escape=_LIKE_ESCAPE),
-                              TaskRun.task_name.icontains(pattern, escape=_LIKE_ESCAPE)))
+        conditions.append(_search_condition(shape, hidden=SEARCH_HIDDEN in hidden))
     return conditions
+
+
+def _search_condition(shape: FilterShape, *, hidden: bool) -> ColumnElement[bool]:
+    """Return the search's condition: its text in the run_id or in the task name, any case.
+
+    Resolved, the task names and run_ids that match are compared as values, through their
+    indexes unless ``hidden``.
+    """
+    pattern = bindparam(_param("search"), type_=String())
+    run_id_contains = TaskRun.run_id.icontains(pattern, escape=LIKE_ESCAPE)
+    if shape.search_names is None:
+        return or_(run_id_contains, TaskRun.task_name.icontains(pattern, escape=LIKE_ESCAPE))
+
+    terms: list[ColumnElement[bool]] = []
+    for column, count, param in ((TaskRun.task_name, shape.search_names, search_name_param),
+                                 (TaskRun.run_id, shape.search_run_ids, search_run_id_param)):
+        if not count:
+            continue
+        compared: Any = NotIndexed(column, type_=String()) if hidden else column
+        terms.append(compared.in_([bindparam(param(index), type_=String())
+                                   for index in range(count)]))
+    if shape.search_run_ids is None:
+        terms.append(run_id_contains)
+    return or_(*terms) if terms else false()
+
+
+def search_name_param(index: int) -> str:
+    """Return the name of the parameter of matching task name ``index`` of a resolved search."""
+    return f"{_param('search')}_name_{index}"
+
+
+def search_pattern_param() -> str:
+    """Return the name of the parameter of the search text as a LIKE pattern, wildcards escaped."""
+    return _param("search")
+
+
+def search_run_id_param(index: int) -> str:
+    """Return the name of the parameter of matching run_id ``index`` of a resolved search."""
+    return f"{_param('search')}_run_id_{index}"
 
 
 def value_param(field: str, index: int) -> str:
@@ -343,5 +389,5 @@ def _param(field: str) -> str:
 
 def _like_escaped(text: str) -> str:
     """Escape LIKE's wildcards, so that ``%`` and ``_`` in a search match themselves."""
-    escaped = text.replace(_LIKE_ESCAPE, _LIKE_ESCAPE * 2)
-    return escaped.replace("%", _LIKE_ESCAPE + "%").replace("_", _LIKE_ESCAPE + "_")
+    escaped = text.replace(LIKE_ESCAPE, LIKE_ESCAPE * 2)
+    return escaped.replace("%", LIKE_ESCAPE + "%").replace("_", LIKE_ESCAPE + "_")

@@ -53,6 +53,7 @@ from taskrun_center.lifecycle.cursor import require_column_kind
 from taskrun_center.lifecycle.planner_hints import NotIndexed, Unindexable
 from taskrun_center.lifecycle.query_reasons import EXPECTED_ONE_OF, fill
 from taskrun_center.lifecycle.run_filter import (
+    SEARCH_HIDDEN,
     BoundFilter,
     FilterShape,
     shape_conditions,
@@ -304,7 +305,7 @@ def _branched_statement(shape: FilterShape, sort: str, descending: bool, *, fiel
     """
     spec = _spec(sort, descending)
     rest = shape.without(field)
-    shared = shape_conditions(rest, hidden=rest.lists)
+    shared = shape_conditions(rest, hidden=(*rest.lists, SEARCH_HIDDEN))
     shared += _sort_conditions(spec, with_value=with_value, after=after, sort_matches=False)
     ordering = _ordering(spec, with_value=with_value, sort_matches=False)
     limit = bindparam("limit", type_=Integer())
@@ -346,6 +347,18 @@ def _count_statement(shape: FilterShape, *, with_value_of: str | None = None,
 
 
 def _hidden_filters(bound: BoundFilter, spec: SortSpec, many: bool) -> tuple[str, ...]:
+    """Return the filters to keep out of SQLite's index choice for a page.
+
+    With more matches than the count cap, a search is one of them: the page walks an index in
+    its order and tests the search on each run it reads, which stops after a page of matches.
+    """
+    hidden = _hidden_list_fields(bound, spec, many)
+    if many and bound.shape.search:
+        return (*hidden, SEARCH_HIDDEN)
+    return hidden
+
+
+def _hidden_list_fields(bound: BoundFilter, spec: SortSpec, many: bool) -> tuple[str, ...]:
     """Return the list fields to keep out of SQLite's index choice for a page.
 
     A page sorted by another column than ``started_at`` can read the sort's index in order and

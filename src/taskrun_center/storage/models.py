@@ -143,6 +143,8 @@ class TaskRun(Base):
               postgresql_where=sql_text(SKIPPED_CONDITION["postgresql"])),
         # The reaper scans in-progress runs by their last sign of life.
         Index("ix_task_runs_status_heartbeat_at", "status", "heartbeat_at"),
+        # The text search lists the distinct task names through it (``lifecycle.search_plan``).
+        Index("ix_task_runs_task_name", "task_name"),
     )
 
 
