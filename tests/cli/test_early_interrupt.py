@@ -67,29 +67,29 @@ def test_interrupt_while_importing(args: tuple[str, ...], env: dict[str, str], l
 
 
 @pytest.mark.parametrize(
-    ("argv", "variable"),
+    ("argv", "variable", "language"),
     [
-        ([], None),
-        ([], "en"),
-        (["--lang", "en", "runs", "list"], None),
-        (["--lang=en-US", "runs", "list"], "zh-CN"),
-        (["--lang", "zh_CN", "runs", "list"], "en"),
-        (["runs", "list", "--lang", "en"], None),
-        (["--lang"], "en"),
-        (["--lang", "fr"], "en"),
+        ([], None, "zh-CN"),
+        ([], "en", "en"),
+        (["--lang", "en", "runs", "list"], None, "en"),
+        (["--lang=en-US", "runs", "list"], "zh-CN", "en"),
+        (["--lang", "zh_CN", "runs", "list"], "en", "zh-CN"),
+        (["runs", "list", "--lang", "en"], None, "en"),
+        (["--lang"], "en", "en"),
+        (["--lang", "fr"], "en", "zh-CN"),
     ],
 )
-def test_early_language_matches_cli_language(
-    monkeypatch: pytest.MonkeyPatch, argv: list[str], variable: str | None
-) -> None:
-    """The early handler picks its language by the same rule as every other message."""
+def test_command_line_language(monkeypatch: pytest.MonkeyPatch, argv: list[str],
+                               variable: str | None, language: str) -> None:
+    """``--lang`` wins over the variable, wherever it stands; an unknown tag falls back."""
     monkeypatch.setattr(sys, "argv", ["taskrun", *argv])
     if variable is None:
         monkeypatch.delenv("TASKRUN_LANGUAGE", raising=False)
     else:
         monkeypatch.setenv("TASKRUN_LANGUAGE", variable)
 
-    assert entry.language_before_imports() == cli_language()
+    assert entry.command_line_language() == language
+    assert cli_language() == language
 
 
 def test_handler_restored_after_import(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import sys
 import threading
@@ -18,7 +17,8 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from taskrun_center.i18n import Language, Text, normalize_language
+from taskrun_center.cli.entry import command_line_language
+from taskrun_center.i18n import Language, Text
 
 # Exit codes: 0 success, 1 the checked thing is bad (invalid summary, audit findings, failed
 # batch) or the database failed (a missing schema included), 2 usage error (bad option,
@@ -35,15 +35,9 @@ def cli_language() -> Language:
     """Return the language of CLI messages: ``--lang`` on the command line, else TASKRUN_LANGUAGE.
 
     Help text is built when the commands are declared, before Typer parses options, so the
-    command line is scanned here directly.
+    command line is scanned directly (``entry.command_line_language``).
     """
-    argv = sys.argv[1:]
-    for index, argument in enumerate(argv):
-        if argument.startswith("--lang="):
-            return normalize_language(argument.split("=", 1)[1])
-        if argument == "--lang" and index + 1 < len(argv):
-            return normalize_language(argv[index + 1])
-    return normalize_language(os.environ.get("TASKRUN_LANGUAGE"))
+    return command_line_language()
 
 
 def tr(text: Text, **params: object) -> str:

@@ -13,7 +13,7 @@ import signal
 import sys
 from types import FrameType
 
-from taskrun_center.i18n import Text, normalize_language
+from taskrun_center.i18n import Language, Text, normalize_language
 
 INTERRUPTED_BEFORE_START = Text("已中断：命令尚未开始。", "Interrupted before the command started.")
 
@@ -47,7 +47,7 @@ def _handle_early_interrupt() -> bool:
 
 
 def _exit_before_start(_signum: int, _frame: FrameType | None) -> None:
-    message = INTERRUPTED_BEFORE_START.render(language_before_imports()) + "\n"
+    message = INTERRUPTED_BEFORE_START.render(command_line_language()) + "\n"
     encoding = getattr(sys.stderr, "encoding", None) or "utf-8"
     os.write(2, message.encode(encoding, "backslashreplace"))
     # os._exit: a SystemExit could be swallowed by a module whose import it interrupts, and no
@@ -56,10 +56,11 @@ def _exit_before_start(_signum: int, _frame: FrameType | None) -> None:
     os._exit(128 + signal.SIGINT)
 
 
-def language_before_imports() -> str:
-    """Return the CLI language by the rule of ``common.cli_language``, without importing it.
+def command_line_language() -> Language:
+    """Return the CLI language: ``--lang`` on the command line, else ``TASKRUN_LANGUAGE``.
 
-    ``common`` needs typer and rich, whose imports are what an early Ctrl-C interrupts.
+    ``common.cli_language`` returns it too. It lives here because ``common`` needs typer and
+    rich, whose imports are what an early Ctrl-C interrupts.
     """
     argv = sys.argv[1:]
     for index, argument in enumerate(argv):
