@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from taskrun_center.lifecycle import search_plan
 from taskrun_center.lifecycle.read_service import RunFilter, TaskRunsReadService
 from taskrun_center.lifecycle.run_filter import bind_filter
 from taskrun_center.lifecycle.search_plan import resolve_search
+from taskrun_center.storage.models import TASK_NAME_INDEX
 from tests.maintenance.rows import add_run
 
 
@@ -90,3 +92,21 @@ def test_many_run_ids_test_each_run(session: Session, service: TaskRunsReadServi
     # Every run_id is a version 4 UUID: "-4" starts its third group.
     assert _resolved(session, "-4") == (0, None)
     assert _found(service, "-4") == set(run_ids)
+
+
+def test_without_name_index_every_run(session: Session, service: TaskRunsReadService,
+                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """Before the upgrade that adds the index, listing names would read the table per name."""
+    run_ids = _add(session, ["Sync accounts", "Backup"])
+    session.execute(text(f"DROP INDEX {TASK_NAME_INDEX}"))
+    session.commit()
+
+    assert _resolved(session, "sync") == (None, None)
+    assert _found(service, "sync") == {run_ids[0]}
+    assert _found(service, run_ids[1]) == {run_ids[1]}
+
+    session.execute(text(f"CREATE INDEX {TASK_NAME_INDEX} ON task_runs (task_name)"))
+    session.commit()
+    assert _resolved(session, "sync") == (None, None)
+    monkeypatch.setattr(search_plan, "_INDEX_RECHECK_SECONDS", 0.0)
+    assert _resolved(session, "sync") == (1, 0)

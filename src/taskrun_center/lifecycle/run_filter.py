@@ -232,9 +232,10 @@ class FilterShape:
     started_from: bool = False
     started_to: bool = False
     search: bool = False
-    # The search as ``lifecycle.search_plan`` resolved it: the number of task names that match
-    # (None while unresolved, when every run's name is tested), and the number of run_ids that
-    # match (None when so many do that each run's run_id is tested).
+    # The search as ``lifecycle.search_plan`` resolved it: the number of task name parameters
+    # (None while unresolved, when every run's name is tested), and the number of run_id
+    # parameters (None when so many run_ids match that each run's run_id is tested). Both are
+    # the matches rounded up to a power of two, the last match repeated.
     search_names: int | None = None
     search_run_ids: int | None = None
     # List fields that a count found to match more runs than another filter, kept out of

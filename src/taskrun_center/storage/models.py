@@ -44,6 +44,8 @@ NAMING_CONVENTION = {
 #: The condition of the partial index of skipped runs, per dialect: the form in which
 #: ``TaskRun.is_skipped.is_(True)`` compiles there.
 SKIPPED_CONDITION = {"sqlite": "is_skipped IS 1", "postgresql": "is_skipped IS true"}
+#: The index of ``task_runs.task_name`` (revision 0012), which the text search needs.
+TASK_NAME_INDEX = "ix_task_runs_task_name"
 
 
 def _in_values(
@@ -144,7 +146,7 @@ class TaskRun(Base):
         # The reaper scans in-progress runs by their last sign of life.
         Index("ix_task_runs_status_heartbeat_at", "status", "heartbeat_at"),
         # The text search lists the distinct task names through it (``lifecycle.search_plan``).
-        Index("ix_task_runs_task_name", "task_name"),
+        Index(TASK_NAME_INDEX, "task_name"),
     )
 
 
