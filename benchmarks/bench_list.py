@@ -143,7 +143,8 @@ def _time_alternating(calls: list[Callable[[], object]], repeats: int) -> list[T
 
 
 def _page(database: Database, run_filter: RunFilter, **arguments: object) -> RunPage:
-    # As the API, the console and the CLI read a page: on a read connection of its own.
+    # As the CLI reads a page: on a read connection of its own. The API and the console read on
+    # the connection that the login check of the request opened.
     with database.read_connection() as connection:
         return TaskRunsReadService(connection, cursor_secret="bench").list_runs(
             run_filter, limit=LIMIT, **arguments  # type: ignore[arg-type]

@@ -324,3 +324,31 @@ def test_non_utf8_json_reads_as_marker(sqlite_db: Database, api_client: TestClie
     assert listed.status_code == 200, listed.text
     assert detail.status_code == 200, detail.text
     assert detail.json()["data"]["items"][0]["details_json"][INVALID_JSON_KEY] is True
+
+
+# Stored JSON is UTF-8 text: a UTF-8 byte order mark, UTF-16 or UTF-32 is not JSON, even where
+# ``json.loads`` would guess the encoding from the bytes.
+_SECRET_SUMMARY = '{"password": "hunter2hunter2"}'
+
+
+@pytest.mark.parametrize("encoded", [
+    b"\xef\xbb\xbf" + _SECRET_SUMMARY.encode(),
+    _SECRET_SUMMARY.encode("utf-16-be"),
+    _SECRET_SUMMARY.encode("utf-32-le"),
+], ids=["utf8_bom", "utf16", "utf32"])
+def test_json_not_in_utf8_reads_as_marker(sqlite_db: Database, api_client: TestClient,
+                                          encoded: bytes) -> None:
+    run_id = make_run(sqlite_db, status=RunStatus.COMPLETED).run_id
+    with sqlite_db.transaction() as session:
+        session.execute(text("UPDATE task_runs SET summary_json = CAST(:value AS TEXT) "
+                             "WHERE run_id = :run_id"), {"value": encoded, "run_id": run_id})
+
+    with sqlite_db.read_connection() as connection:
+        listed = TaskRunsReadService(connection).list_runs().items[0].summary_json
+    detail = api_client.get(f"/api/v1/task-runs/{run_id}")
+
+    assert is_invalid_json(listed)
+    assert "hunter2" not in listed["preview"]
+    assert detail.status_code == 200, detail.text[:300]
+    assert detail.json()["data"]["run"]["summary_json"][INVALID_JSON_KEY] is True
+    assert "hunter2" not in detail.text

@@ -125,7 +125,9 @@ def load_json_text(value: str | bytes | None) -> Any:
     try:
         decoded = orjson.loads(value)
     except orjson.JSONDecodeError:
-        decoded = json.loads(value)
+        # Given bytes, ``json.loads`` would guess UTF-16, UTF-32 or a UTF-8 BOM and decode text
+        # that is not UTF-8 JSON. Strict UTF-8 decoding raises UnicodeDecodeError (a ValueError).
+        decoded = json.loads(value.decode("utf-8") if isinstance(value, bytes) else value)
         # orjson rejects lone surrogates; encoding finds them (UnicodeEncodeError is a ValueError).
         json.dumps(decoded, ensure_ascii=False).encode()
     if _bracket_count(value) > MAX_STORED_JSON_DEPTH and _nested_deeper(decoded,

@@ -49,6 +49,7 @@ CANCELLED = Text("运行 {run_id} 已取消。", "Run {run_id} has been cancelle
 def list_task_runs(
     *,
     _: ViewerPrincipal,
+    session: DbSession,
     context: Context,
     language: RequestLanguage,
     task_key: ValueList = None,
@@ -87,13 +88,14 @@ def list_task_runs(
         started_to=started_to,
         search=search,
     )
-    # A page needs no ORM session, which costs a seventh of a keyset page on SQLite.
-    with context.database.read_connection("reading runs") as connection:
-        reader = TaskRunsReadService(connection, cursor_secret=context.secret_key)
-        result = reader.list_runs(
-            run_filter, sort=sort, order=order, page=page, limit=limit, cursor=cursor,
-            exact_total=exact_total,
-        )
+    # The page reads on the connection that the principal's lookup checked out, so a request
+    # uses one pooled connection. With a second one, parallel requests that each keep their
+    # first can wait on a full pool until it times out.
+    reader = TaskRunsReadService(session.connection(), cursor_secret=context.secret_key)
+    result = reader.list_runs(
+        run_filter, sort=sort, order=order, page=page, limit=limit, cursor=cursor,
+        exact_total=exact_total,
+    )
     data = RunListData(
         items=[localize_run(run_to_dict(run), language) for run in result.items],
         total=result.total,

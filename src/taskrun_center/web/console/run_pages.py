@@ -67,7 +67,9 @@ def get_home(_: ViewerPrincipal) -> Response:
 
 
 @router.get("/runs", response_class=HTMLResponse)
-def get_run_list(request: Request, principal: ViewerPrincipal, context: Context) -> HTMLResponse:
+def get_run_list(
+    request: Request, principal: ViewerPrincipal, session: DbSession, context: Context
+) -> HTMLResponse:
     """Render the run list with filters, sort and pagination.
 
     "Next" follows the keyset cursor, so it keeps working past the pages of a capped total.
@@ -75,10 +77,11 @@ def get_run_list(request: Request, principal: ViewerPrincipal, context: Context)
     when the total is exact.
     """
     form, run_filter = parse_list_form(request.query_params)
-    with context.database.read_connection("reading runs") as connection:
-        reader = TaskRunsReadService(connection, cursor_secret=context.secret_key)
-        page = reader.list_runs(run_filter, sort=form.sort, order=form.order, page=form.page,
-                                limit=form.limit, cursor=form.cursor or None)
+    # Read on the principal's connection: one pooled connection per request, as in
+    # ``web.api.runs.list_task_runs``.
+    reader = TaskRunsReadService(session.connection(), cursor_secret=context.secret_key)
+    page = reader.list_runs(run_filter, sort=form.sort, order=form.order, page=form.page,
+                            limit=form.limit, cursor=form.cursor or None)
     language = request_language(request)
     page_context = base_context(request, principal, "runs")
     page_context.update(
