@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 
-from sqlalchemy import insert
+from sqlalchemy import insert, text
 from typer.testing import CliRunner
 
 from taskrun_center.cli.app import app
@@ -248,3 +248,31 @@ def test_text_in_integer_columns_prints(sqlite_url: str) -> None:
     assert detail.exit_code == 0, detail.output
     assert "\x1b" not in listed.stdout
     assert "\x1b" not in detail.stdout
+
+
+def test_json_output_is_strict_json(sqlite_url: str) -> None:
+    """NaN and infinities edited into a stored summary print as null, which parsers accept."""
+    run_ids = _seed(sqlite_url)
+    database = Database(sqlite_url)
+    with database.transaction() as session:
+        session.execute(
+            text("UPDATE task_runs SET summary_json = :value WHERE run_id = :run_id"),
+            {"value": '{"version": 1, "common": {"a": NaN, "b": [Infinity, -Infinity, 1.5]}}',
+             "run_id": run_ids[0]},
+        )
+    database.dispose()
+
+    listed = runner.invoke(app, ["runs", "list", "--format", "json", "--limit", "1",
+                                 "--database-url", sqlite_url])
+    shown = runner.invoke(app, ["runs", "show", run_ids[0], "--format", "json",
+                                "--database-url", sqlite_url])
+
+    for result in (listed, shown):
+        assert result.exit_code == 0, result.output
+        payload = json.loads(result.stdout, parse_constant=_reject_constant)
+        run = payload["run"] if "run" in payload else payload["items"][0]
+        assert run["summary_json"]["common"] == {"a": None, "b": [None, None, 1.5]}
+
+
+def _reject_constant(name: str) -> None:
+    raise AssertionError(f"{name} is not JSON")

@@ -23,7 +23,11 @@ from taskrun_center.maintenance.audit import audit_runs
 from taskrun_center.states import ItemStatus, RunStatus
 from taskrun_center.storage.engine import Database
 from taskrun_center.storage.models import TaskRun, TaskRunItem
-from taskrun_center.storage.types import INVALID_JSON_KEY, is_invalid_json
+from taskrun_center.storage.types import (
+    INVALID_JSON_KEY,
+    INVALID_JSON_PREVIEW_CHARS,
+    is_invalid_json,
+)
 from tests.factories import make_run
 from tests.runners.processes import taskrun_argv
 from tests.support.api_clients import viewer_client
@@ -352,3 +356,21 @@ def test_json_not_in_utf8_reads_as_marker(sqlite_db: Database, api_client: TestC
     assert detail.status_code == 200, detail.text[:300]
     assert detail.json()["data"]["run"]["summary_json"][INVALID_JSON_KEY] is True
     assert "hunter2" not in detail.text
+
+
+@pytest.mark.parametrize("secret", ["4111111111111111", "alice.smith@example.com",
+                                    "13812345678", "110101199003078515"],
+                         ids=["card", "email", "phone", "id_number"])
+def test_preview_masks_secret_at_its_end(sqlite_db: Database, secret: str) -> None:
+    """A secret that crosses the preview's last character is masked whole."""
+    run_id = make_run(sqlite_db, status=RunStatus.COMPLETED).run_id
+    stored = "x" * (INVALID_JSON_PREVIEW_CHARS - 5) + " " + secret + " broken"
+    with sqlite_db.transaction() as session:
+        session.execute(text("UPDATE task_runs SET summary_json = :value WHERE run_id = :run_id"),
+                        {"value": stored, "run_id": run_id})
+
+    with sqlite_db.read_connection() as connection:
+        preview = TaskRunsReadService(connection).get_run(run_id).summary_json["preview"]
+
+    assert len(preview) == INVALID_JSON_PREVIEW_CHARS
+    assert secret[:4] not in preview[INVALID_JSON_PREVIEW_CHARS - 5:]

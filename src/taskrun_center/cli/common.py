@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import signal
 import sys
 import threading
@@ -154,8 +155,24 @@ def escape_hidden_lines(value: str) -> str:
 
 
 def print_json(payload: Any) -> None:
-    """Write one JSON document to stdout (UTF-8, not ASCII-escaped)."""
-    sys.stdout.write(json.dumps(payload, ensure_ascii=False, indent=2, default=str) + "\n")
+    """Write one JSON document to stdout (UTF-8, not ASCII-escaped).
+
+    NaN and the infinities, which JSON has no words for, are written as ``null``, as the API
+    writes them. A stored summary edited by hand can contain them.
+    """
+    text = json.dumps(_finite(payload), ensure_ascii=False, indent=2, default=str)
+    sys.stdout.write(text + "\n")
+
+
+def _finite(value: Any) -> Any:
+    """Return ``value`` with every float that is not finite replaced by None."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {key: _finite(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(item) for item in value]
+    return value
 
 
 def fail(message: str, code: int = EXIT_FAILED) -> NoReturn:

@@ -34,8 +34,23 @@ INVALID_JSON_PREVIEW_CHARS = 200
 
 def invalid_json_marker(text: str) -> dict[str, Any]:
     """Return the value that stands for undecodable stored text: a flag and a masked preview."""
-    preview = mask_text(text[:INVALID_JSON_PREVIEW_CHARS]).value
-    return {INVALID_JSON_KEY: True, "preview": preview}
+    return {INVALID_JSON_KEY: True, "preview": _masked_preview(text)}
+
+
+def _masked_preview(text: str) -> str:
+    """Return the first ``INVALID_JSON_PREVIEW_CHARS`` of ``text`` after masking.
+
+    Masking comes first, on a longer window, because a secret cut in two at the preview's end
+    is no longer recognised (the first digits of a card number, the start of an e-mail
+    address). Masks shorten the text, so the window grows until the masked text has at least
+    twice the preview's length, or covers the whole text.
+    """
+    window = 4 * INVALID_JSON_PREVIEW_CHARS
+    while True:
+        masked = mask_text(text[:window]).value
+        if window >= len(text) or len(masked) >= 2 * INVALID_JSON_PREVIEW_CHARS:
+            return masked[:INVALID_JSON_PREVIEW_CHARS]
+        window *= 4
 
 
 def is_invalid_json(value: Any) -> bool:
