@@ -2,7 +2,8 @@
 
 Layer order, from the bottom up; a layer imports only from layers below it:
 
-1. ``states``, ``errors``, ``i18n``, ``config``, ``log_throttle``: shared vocabulary.
+1. ``states``, ``errors``, ``i18n``, ``quoting``, ``config``, ``log_throttle``: shared
+   vocabulary.
 2. ``contract``: the summary envelope (pydantic models), task-type registry, builders,
    JSON normalisation, and the secret and capacity guards.
 3. ``storage``: SQLAlchemy models, engine set-up and Alembic migrations.

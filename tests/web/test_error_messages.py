@@ -10,7 +10,7 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from taskrun_center.web.errors import quote_identifier
+from taskrun_center.quoting import quote_identifier
 from tests.browser.live_server import free_port
 from tests.web.conftest import VIEWER_PASSWORD, Accounts, bearer, log_in
 from tests.web.serve_process import running_server, serve_environment

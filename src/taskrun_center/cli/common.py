@@ -141,7 +141,7 @@ def escape_hidden(value: str) -> str:
     stored text stays distinguishable. JSON output needs none of this, because JSON escapes
     control characters itself and keeps the exact text.
     """
-    from taskrun_center.web.errors import quote_identifier
+    from taskrun_center.quoting import quote_identifier
 
     return quote_identifier(value)[1:-1]
 

@@ -2,8 +2,9 @@
 
 Importing the commands takes hundreds of milliseconds, and a Ctrl-C during it would print
 Python's traceback. Until they are imported, Ctrl-C ends the process with one line in the CLI
-language and exit code 130. This module imports nothing heavy, so that the window before its
-handler is installed stays short.
+language and exit code 130. This module imports only what Python has loaded at start, and
+even ``taskrun_center.i18n`` only once the handler is installed, so that the window before it
+stays short. A Ctrl-C before ``i18n`` is loaded ends the process with code 130 and no line.
 """
 
 from __future__ import annotations
@@ -12,16 +13,21 @@ import os
 import signal
 import sys
 from types import FrameType
+from typing import TYPE_CHECKING
 
-from taskrun_center.i18n import Language, Text, normalize_language
+if TYPE_CHECKING:
+    from taskrun_center.i18n import Language
 
-INTERRUPTED_BEFORE_START = Text("已中断：命令尚未开始。", "Interrupted before the command started.")
+# The line that an early Ctrl-C prints, in Chinese and English.
+INTERRUPTED_BEFORE_START = ("已中断：命令尚未开始。", "Interrupted before the command started.")
 
 
 def main() -> None:
     """Run the ``taskrun`` command, importing its commands under the early Ctrl-C handler."""
     installed = _handle_early_interrupt()
 
+    # The language rule first: the handler prints its line once it is loaded.
+    import taskrun_center.i18n  # noqa: F401
     from taskrun_center.cli.app import main as run_command
 
     # From here on a KeyboardInterrupt that no command catches reaches Typer, which exits 130
@@ -47,9 +53,17 @@ def _handle_early_interrupt() -> bool:
 
 
 def _exit_before_start(_signum: int, _frame: FrameType | None) -> None:
-    message = INTERRUPTED_BEFORE_START.render(command_line_language()) + "\n"
-    encoding = getattr(sys.stderr, "encoding", None) or "utf-8"
-    os.write(2, message.encode(encoding, "backslashreplace"))
+    # Importing from a signal handler could wait on the import it interrupted, so the line is
+    # printed only when the language rule is loaded already. A module interrupted while it
+    # loads can lack a name, and then the line is left out too rather than a traceback shown.
+    if "taskrun_center.i18n" in sys.modules:
+        try:
+            chinese, english = INTERRUPTED_BEFORE_START
+            message = (english if command_line_language() == "en" else chinese) + "\n"
+            encoding = getattr(sys.stderr, "encoding", None) or "utf-8"
+            os.write(2, message.encode(encoding, "backslashreplace"))
+        except Exception:
+            pass
     # os._exit: a SystemExit could be swallowed by a module whose import it interrupts, and no
     # command has started that would need cleaning up. 128 + 2 is what a shell reports for a
     # command ended by SIGINT.
@@ -62,6 +76,8 @@ def command_line_language() -> Language:
     ``common.cli_language`` returns it too. It lives here because ``common`` needs typer and
     rich, whose imports are what an early Ctrl-C interrupts.
     """
+    from taskrun_center.i18n import normalize_language
+
     argv = sys.argv[1:]
     for index, argument in enumerate(argv):
         if argument.startswith("--lang="):

@@ -216,7 +216,7 @@ def show_run(
             items = service.list_items(run_id, status=item_status, page=item_page,
                                        limit=item_limit)
         except RunNotFoundError:
-            from taskrun_center.web.errors import quote_identifier
+            from taskrun_center.quoting import quote_identifier
 
             fail(tr(RUN_NOT_FOUND, run_id=quote_identifier(run_id)), EXIT_FAILED)
         except InvalidQueryError as error:

@@ -80,7 +80,7 @@ USAGE_ERRORS = frozenset({"USERNAME_INVALID", "TOKEN_NAME_INVALID", "PASSWORD_TO
 
 
 def _fail_account(error: AccountError) -> NoReturn:
-    from taskrun_center.web.errors import quote_identifier
+    from taskrun_center.quoting import quote_identifier
 
     text = ACCOUNT_ERRORS.get(error.code)
     if text is None:

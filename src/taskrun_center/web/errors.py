@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import secrets
 import traceback
-import unicodedata
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -32,6 +31,7 @@ from taskrun_center.errors import (
 )
 from taskrun_center.i18n import Text
 from taskrun_center.lifecycle.query_reasons import INVALID_VALUE, validation_reason
+from taskrun_center.quoting import quote_identifier
 from taskrun_center.storage.errors import (
     DatabaseFileInvalidError,
     DatabaseUnreachableError,
@@ -179,30 +179,6 @@ JSON_CONTENT_TYPE_REQUIRED = Text(
     "请求体的 Content-Type 必须是 application/json（收到的是 {content_type}）。",
     "The request body's Content-Type must be application/json (received {content_type}).",
 )
-
-# Characters written as an escape in messages: control, format (bidi overrides such as U+202E),
-# surrogate, private-use and unassigned code points, and the line and paragraph separators.
-_ESCAPED_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
-
-
-def quote_identifier(value: str) -> str:
-    """Quote a value taken from the request for a message, escaping invisible characters.
-
-    A run ID or task key comes from the URL, so it may contain NUL or a right-to-left override
-    that would make the message display something else. Such characters become ``\\uXXXX``
-    (``\\UXXXXXXXX`` above U+FFFF) and a backslash is doubled, so the quoted text is unambiguous.
-    """
-    parts = []
-    for character in value:
-        if character == "\\":
-            parts.append("\\\\")
-        elif unicodedata.category(character) in _ESCAPED_CATEGORIES:
-            code = ord(character)
-            parts.append(f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}")
-        else:
-            parts.append(character)
-    return '"' + "".join(parts) + '"'
-
 
 def failure_body(message: str, code: str, **extra: Any) -> dict[str, Any]:
     """Build the failure body shared by every error response."""

@@ -140,7 +140,7 @@ _QUOTED_NAME_CHARS = 60
 
 
 def _quoted_name(name: str) -> str:
-    from taskrun_center.web.errors import quote_identifier
+    from taskrun_center.quoting import quote_identifier
 
     escaped = quote_identifier(name[:_QUOTED_NAME_CHARS])[1:-1]
     return escaped + "…" if len(name) > _QUOTED_NAME_CHARS else escaped
