@@ -262,12 +262,12 @@ def test_json_output_is_strict_json(sqlite_url: str) -> None:
         )
     database.dispose()
 
-    listed = runner.invoke(app, ["runs", "list", "--format", "json", "--limit", "1",
+    list_result = runner.invoke(app, ["runs", "list", "--format", "json", "--limit", "1",
                                  "--database-url", sqlite_url])
-    shown = runner.invoke(app, ["runs", "show", run_ids[0], "--format", "json",
+    show_result = runner.invoke(app, ["runs", "show", run_ids[0], "--format", "json",
                                 "--database-url", sqlite_url])
 
-    for result in (listed, shown):
+    for result in (list_result, show_result):
         assert result.exit_code == 0, result.output
         payload = json.loads(result.stdout, parse_constant=_reject_constant)
         run = payload["run"] if "run" in payload else payload["items"][0]

@@ -19,10 +19,10 @@ from tests.factories import make_run
 
 
 def test_list_and_detail_match_a_session(db: Database) -> None:
-    made = [make_run(db, status=RunStatus.FAILED, items={ItemStatus.COMPLETED: 2,
+    runs = [make_run(db, status=RunStatus.FAILED, items={ItemStatus.COMPLETED: 2,
                                                          ItemStatus.FAILED: 1})
             for _ in range(3)]
-    run_id = made[1].run_id
+    run_id = runs[1].run_id
 
     with db.read_connection() as connection:
         reader = TaskRunsReadService(connection)
@@ -39,7 +39,7 @@ def test_list_and_detail_match_a_session(db: Database) -> None:
     assert [run_to_dict(row) for row in page.items] == \
         [run_to_dict(row) for row in expected.items]
     assert len(following.items) == 1
-    assert {row.run_id for row in page.items + following.items} == {m.run_id for m in made}
+    assert {row.run_id for row in page.items + following.items} == {run.run_id for run in runs}
     assert run_to_dict(run) == run_to_dict(expected_run)
     assert [item_to_dict(item) for item in items.items] == \
         [item_to_dict(item) for item in expected_items.items]
@@ -63,7 +63,7 @@ def test_sqlite_reads_see_one_snapshot(sqlite_url: str) -> None:
     """A run committed by another writer between two reads is not in the second one.
 
     PostgreSQL reads at READ COMMITTED, on a read connection as in a session, so each of its
-    statements sees what was committed before it started.
+    statements reads what was committed before it started.
     """
     db = Database(sqlite_url)
     make_run(db, status=RunStatus.COMPLETED)

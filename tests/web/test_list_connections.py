@@ -22,23 +22,23 @@ from tests.web.conftest import Accounts, bearer
 def test_run_list_holds_one_connection(
     client: TestClient, web_db: Database, accounts: Accounts, path: str
 ) -> None:
-    """A request never holds two pooled connections, and gives the login check's one back.
+    """A request keeps one pooled connection at a time and returns the login check's one.
 
     The route runs in another worker thread than the login check, so a connection kept across
     that hop would wait for a free thread with the request.
     """
     make_run(web_db, status=RunStatus.COMPLETED)
-    held: list[int] = [0]
-    most: list[int] = [0]
+    checked_out: list[int] = [0]
+    peak: list[int] = [0]
     checkouts: list[int] = []
 
     def checkout(*_args: Any) -> None:
-        held[0] += 1
-        most[0] = max(most[0], held[0])
+        checked_out[0] += 1
+        peak[0] = max(peak[0], checked_out[0])
         checkouts.append(1)
 
     def checkin(*_args: Any) -> None:
-        held[0] -= 1
+        checked_out[0] -= 1
 
     event.listen(web_db.engine, "checkout", checkout)
     event.listen(web_db.engine, "checkin", checkin)
@@ -49,6 +49,6 @@ def test_run_list_holds_one_connection(
         event.remove(web_db.engine, "checkin", checkin)
 
     assert response.status_code == 200, response.text[:300]
-    assert most[0] == 1
+    assert peak[0] == 1
     assert len(checkouts) == 2
-    assert held[0] == 0
+    assert checked_out[0] == 0

@@ -136,10 +136,10 @@ def error_text(error: BaseException) -> str:
 def escape_hidden(value: str) -> str:
     """Return ``value`` for a terminal, with control, format and other hidden characters escaped.
 
-    The escaping is the API's ``quote_identifier`` without its quotes: NUL becomes ``\\u0000``, a
-    right-to-left override ``\\u202e``, and a backslash is doubled so that an escape in the
-    stored text stays distinguishable. JSON output needs none of this, because JSON escapes
-    control characters itself and keeps the exact text.
+    The escaping is ``quoting.quote_identifier`` (the API's too) without its quotes: NUL
+    becomes ``\\u0000``, a right-to-left override ``\\u202e``, and a backslash is doubled so that
+    an escape in the stored text stays distinguishable. JSON output needs none of this, because
+    JSON escapes control characters itself and keeps the exact text.
     """
     from taskrun_center.quoting import quote_identifier
 

@@ -245,7 +245,7 @@ def _count(connection: Connection, statement: Select[Any], params: dict[str, Any
 
 
 def _rows(connection: Connection, statement: Select[Any], params: dict[str, Any]) -> PageRows:
-    """Run a page statement for ``params["limit"]`` runs, plus one row that tells if more follow.
+    """Run a page statement for ``params["limit"]`` runs, plus a row that shows if more follow.
 
     Only the runs returned are converted: the extra row would cost a twentieth of a page's
     JSON and timestamp parsing for one boolean.

@@ -2,8 +2,8 @@
 
 Services work inside the caller's transaction and never commit it. Work that needs ORM objects
 (a run with its items) goes through a ``Session``. The hottest paths (an item operation, a page
-of the run list) need none, and on SQLite a session's begin, connection lookup and close cost
-about as much as the statement itself, so callers may pass a Core connection from
+of the run list) need none. On SQLite a session's begin, connection lookup and close cost about
+as much as the statement itself, so callers may pass a Core connection from
 ``Database.write_connection()`` or ``Database.read_connection()`` instead. A service given a
 connection opens a session on it only when a method first needs one.
 """
