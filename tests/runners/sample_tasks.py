@@ -81,7 +81,10 @@ def sample_slow(
 ) -> None:
     """Process ``count`` items of ``seconds`` each; touch ``marker`` (with the pid) at start."""
     if marker:
-        Path(marker).write_text(f"{os.getpid()} {ctx.run_id}")
+        # Written whole and then renamed: a test that waits for the file reads it complete.
+        partial = Path(f"{marker}.partial")
+        partial.write_text(f"{os.getpid()} {ctx.run_id}")
+        partial.replace(marker)
     for index in range(count):
         with ctx.item("step", str(index)):
             time.sleep(seconds)
